@@ -1,0 +1,23 @@
+/* ferry-sanitize-private.h: safe file names on the receiving side
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Reduces a file name offered by a peer to one safe path component: only
+ * what follows the last '/' or '\\', valid UTF-8, no control characters,
+ * no leading dots or spaces, no trailing dots or spaces, not "." or "..",
+ * at most 200 bytes (cut on a character boundary, keeping the extension
+ * when short). Never returns an empty string: falls back to "file". */
+char *_ferry_sanitize_filename (const char *name);
+
+/* The n-th alternative of a sanitised name: "a.txt" → "a (1).txt" for
+ * n = 1; n = 0 returns a copy. */
+char *_ferry_filename_variant  (const char *name,
+                                guint       n);
+
+G_END_DECLS

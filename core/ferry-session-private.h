@@ -1,0 +1,107 @@
+/* ferry-session-private.h: the session protocol over a secure stream
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/*
+ * Control frames (see ferry-frame-private.h), in order:
+ *   S→R {"type":"header","transfer":"<id>","files":[{"name","size","mime"}...]}
+ *   R→S {"type":"accept","offsets":[0,...]}     the "GO"
+ *    or {"type":"reject","reason":"..."}
+ *   S→R for each file: DATA frames adding up to its size, then
+ *       {"type":"end","index":N,"sha3-256":"<64 hex>"}
+ *   R→S {"type":"verified"}   after every file was verified and renamed
+ *    or {"type":"error","reason":"..."} (e.g. hash mismatch)
+ *   either way, at any time: {"type":"cancel","reason":"..."}
+ * The session runs on its own worker threads with blocking I/O; results and
+ * the "progress" signal are delivered on the GMainContext that was the
+ * thread-default one when the session was created.
+ */
+
+typedef struct {
+  char    *name;         /* as offered (sender) / sanitised (receiver) */
+  guint64  size;
+  char    *mime_type;
+  GFile   *source;       /* sender: the file to read */
+  GFile   *destination;  /* receiver: the final, verified file */
+  char    *sha3_256;     /* lower-case hex, set once known */
+} FerrySessionFile;
+
+FerrySessionFile *_ferry_session_file_new  (const char *name,
+                                            guint64     size,
+                                            const char *mime_type);
+void              _ferry_session_file_free (FerrySessionFile *file);
+
+#define FERRY_TYPE_SESSION (_ferry_session_get_type ())
+G_DECLARE_FINAL_TYPE (FerrySession, _ferry_session, FERRY, SESSION, GObject)
+
+/* @stream is the secure channel; the session owns it from now on and
+ * closes it when done. Signal "progress" (guint64 bytes, guint64 total):
+ * bytes of file data sent or received and verified-in-flight, emitted at
+ * most every 100 ms and once at the end. Signal "accepted" (sender side):
+ * the receiver said GO. */
+FerrySession *_ferry_session_new                (GIOStream           *stream);
+
+/* Sender: header → accept/reject → data with SHA3-256 computed on a
+ * separate thread while sending → end frames → waits for "verified".
+ * @files: FerrySessionFile with name, size, mime_type and source set; the
+ * sha3_256 members are filled in. Errors: FERRY_ERROR_REJECTED (with the
+ * reason), FERRY_ERROR_CANCELLED_BY_PEER, FERRY_ERROR_HASH_MISMATCH (the
+ * receiver reported it), FERRY_ERROR_PROTOCOL, FERRY_ERROR_PEER_VANISHED,
+ * G_IO_ERROR_CANCELLED after _ferry_session_cancel() or @cancellable. */
+void          _ferry_session_send_async         (FerrySession        *self,
+                                                 const char          *transfer_id,
+                                                 GPtrArray           *files,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+gboolean      _ferry_session_send_finish        (FerrySession        *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
+
+/* Receiver, step 1: reads the header. Returns the files (names already
+ * sanitised, sizes and mime types as offered) and the transfer id. */
+void          _ferry_session_read_header_async  (FerrySession        *self,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+GPtrArray    *_ferry_session_read_header_finish (FerrySession        *self,
+                                                 GAsyncResult        *result,
+                                                 char               **transfer_id,
+                                                 GError             **error);
+
+/* Receiver, step 2: checks free space in @directory (FERRY_ERROR_NO_SPACE,
+ * then a reject is sent), sends the accept, writes each file to a fresh
+ * "<name>.part" created inside @directory only (O_EXCL, O_NOFOLLOW,
+ * relative to the directory), hashes on a separate thread, checks the
+ * size and the SHA3-256, and only then links it to a free final name
+ * ("name", "name (1)", ...) and removes the .part. On any failure every
+ * .part of this transfer is removed and no final name is created for an
+ * unverified file. Fills destination and sha3_256 of the files returned
+ * by step 1. */
+void          _ferry_session_receive_async      (FerrySession        *self,
+                                                 GFile               *directory,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+gboolean      _ferry_session_receive_finish     (FerrySession        *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
+GPtrArray    *_ferry_session_get_files          (FerrySession        *self);
+
+/* Receiver: refuses the transfer after step 1 (sends a reject, closes). */
+void          _ferry_session_reject             (FerrySession        *self,
+                                                 const char          *reason);
+
+/* Either side, any time, any thread: sends a cancel frame with @reason as
+ * soon as possible and ends the running operation with
+ * G_IO_ERROR_CANCELLED. Never blocks the caller. */
+void          _ferry_session_cancel             (FerrySession        *self,
+                                                 const char          *reason);
+
+G_END_DECLS
