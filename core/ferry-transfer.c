@@ -1,1 +1,840 @@
+/* ferry-transfer.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
 #include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "ferry-enum-types.h"
+#include "ferry-error.h"
+#include "ferry-transfer-private.h"
+#include "ferry-utils-private.h"
+
+/**
+ * FerryTransferFile:
+ *
+ * One file of a transfer: its name as offered (sanitised on the receiving
+ * side), size and mime type, and once verified, where it was saved and its
+ * SHA3-256.
+ */
+struct _FerryTransferFile
+{
+  GObject  parent_instance;
+
+  char    *name;
+  guint64  size;
+  char    *mime_type;
+  GFile   *file;
+  char    *sha3_256;
+};
+
+G_DEFINE_FINAL_TYPE (FerryTransferFile, ferry_transfer_file, G_TYPE_OBJECT)
+
+enum {
+  FILE_PROP_0,
+  FILE_PROP_NAME,
+  FILE_PROP_SIZE,
+  FILE_PROP_MIME_TYPE,
+  FILE_PROP_FILE,
+  FILE_PROP_SHA3_256,
+  N_FILE_PROPS
+};
+
+static GParamSpec *file_props[N_FILE_PROPS];
+
+static void
+ferry_transfer_file_finalize (GObject *object)
+{
+  FerryTransferFile *self = FERRY_TRANSFER_FILE (object);
+
+  g_free (self->name);
+  g_free (self->mime_type);
+  g_clear_object (&self->file);
+  g_free (self->sha3_256);
+
+  G_OBJECT_CLASS (ferry_transfer_file_parent_class)->finalize (object);
+}
+
+static void
+ferry_transfer_file_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  FerryTransferFile *self = FERRY_TRANSFER_FILE (object);
+
+  switch (prop_id)
+    {
+    case FILE_PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+    case FILE_PROP_SIZE:
+      g_value_set_uint64 (value, self->size);
+      break;
+    case FILE_PROP_MIME_TYPE:
+      g_value_set_string (value, self->mime_type);
+      break;
+    case FILE_PROP_FILE:
+      g_value_set_object (value, self->file);
+      break;
+    case FILE_PROP_SHA3_256:
+      g_value_set_string (value, self->sha3_256);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ferry_transfer_file_class_init (FerryTransferFileClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = ferry_transfer_file_finalize;
+  object_class->get_property = ferry_transfer_file_get_property;
+
+  /**
+   * FerryTransferFile:name:
+   *
+   * The file name: as offered on the sending side, sanitised to one safe
+   * path component on the receiving side.
+   */
+  file_props[FILE_PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransferFile:size:
+   *
+   * The size in bytes.
+   */
+  file_props[FILE_PROP_SIZE] =
+    g_param_spec_uint64 ("size", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransferFile:mime-type:
+   *
+   * The mime type the sender announced.
+   */
+  file_props[FILE_PROP_MIME_TYPE] =
+    g_param_spec_string ("mime-type", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransferFile:file:
+   *
+   * The source file on the sending side; on the receiving side the saved
+   * file, set only once its SHA3-256 was verified.
+   */
+  file_props[FILE_PROP_FILE] =
+    g_param_spec_object ("file", NULL, NULL, G_TYPE_FILE,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransferFile:sha3-256:
+   *
+   * The SHA3-256 of the content in lower-case hex, once known.
+   */
+  file_props[FILE_PROP_SHA3_256] =
+    g_param_spec_string ("sha3-256", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_FILE_PROPS, file_props);
+}
+
+static void
+ferry_transfer_file_init (FerryTransferFile *self)
+{
+}
+
+FerryTransferFile *
+_ferry_transfer_file_new (const char *name,
+                          guint64     size,
+                          const char *mime_type,
+                          GFile      *file)
+{
+  FerryTransferFile *self = g_object_new (FERRY_TYPE_TRANSFER_FILE, NULL);
+
+  self->name = g_strdup (name);
+  self->size = size;
+  self->mime_type = g_strdup (mime_type);
+  g_set_object (&self->file, file);
+  return self;
+}
+
+void
+_ferry_transfer_file_set_file (FerryTransferFile *self,
+                               GFile             *file)
+{
+  if (g_set_object (&self->file, file))
+    g_object_notify_by_pspec (G_OBJECT (self), file_props[FILE_PROP_FILE]);
+}
+
+void
+_ferry_transfer_file_set_sha3_256 (FerryTransferFile *self,
+                                   const char        *hex)
+{
+  if (_ferry_set_str (&self->sha3_256, hex))
+    g_object_notify_by_pspec (G_OBJECT (self), file_props[FILE_PROP_SHA3_256]);
+}
+
+/**
+ * ferry_transfer_file_get_name:
+ * @self: a #FerryTransferFile
+ *
+ * Returns: the file name
+ */
+const char *
+ferry_transfer_file_get_name (FerryTransferFile *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), NULL);
+  return self->name;
+}
+
+/**
+ * ferry_transfer_file_get_size:
+ * @self: a #FerryTransferFile
+ *
+ * Returns: the size in bytes
+ */
+guint64
+ferry_transfer_file_get_size (FerryTransferFile *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), 0);
+  return self->size;
+}
+
+/**
+ * ferry_transfer_file_get_mime_type:
+ * @self: a #FerryTransferFile
+ *
+ * Returns: (nullable): the mime type the sender announced
+ */
+const char *
+ferry_transfer_file_get_mime_type (FerryTransferFile *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), NULL);
+  return self->mime_type;
+}
+
+/**
+ * ferry_transfer_file_get_file:
+ * @self: a #FerryTransferFile
+ *
+ * Returns: (transfer none) (nullable): the source file when sending; the
+ *   saved file when receiving, once verified
+ */
+GFile *
+ferry_transfer_file_get_file (FerryTransferFile *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), NULL);
+  return self->file;
+}
+
+/**
+ * ferry_transfer_file_get_sha3_256:
+ * @self: a #FerryTransferFile
+ *
+ * Returns: (nullable): the SHA3-256 in lower-case hex, once known
+ */
+const char *
+ferry_transfer_file_get_sha3_256 (FerryTransferFile *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), NULL);
+  return self->sha3_256;
+}
+
+/**
+ * FerryTransfer:
+ *
+ * One outgoing or incoming transfer of one or more files.
+ *
+ * Its [property@Ferry.Transfer:state] follows Jami's data transfer states;
+ * [property@Ferry.Transfer:chain] tells which signaling, transport and
+ * secure channel carried it. All notifications are emitted on the main
+ * context of the engine that made it.
+ */
+struct _FerryTransfer
+{
+  GObject                 parent_instance;
+
+  char                   *id;
+  FerryTransferDirection  direction;
+  FerryTransferState      state;
+  FerryDevice            *device;
+  GListStore             *files;
+  guint64                 total_size;
+  guint64                 bytes;
+  double                  rate;
+  char                   *chain;
+  GError                 *error;
+
+  gint64                  rate_time;
+  guint64                 rate_bytes;
+
+  const FerryTransferOps *ops;
+  gpointer                ops_data;
+
+  GPtrArray              *waiters;
+};
+
+G_DEFINE_FINAL_TYPE (FerryTransfer, ferry_transfer, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_ID,
+  PROP_DIRECTION,
+  PROP_STATE,
+  PROP_DEVICE,
+  PROP_FILES,
+  PROP_TOTAL_SIZE,
+  PROP_BYTES,
+  PROP_RATE,
+  PROP_CHAIN,
+  PROP_ERROR,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
+static void
+ferry_transfer_finalize (GObject *object)
+{
+  FerryTransfer *self = FERRY_TRANSFER (object);
+
+  g_free (self->id);
+  g_clear_object (&self->device);
+  g_clear_object (&self->files);
+  g_free (self->chain);
+  g_clear_error (&self->error);
+  g_ptr_array_unref (self->waiters);
+
+  G_OBJECT_CLASS (ferry_transfer_parent_class)->finalize (object);
+}
+
+static void
+ferry_transfer_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  FerryTransfer *self = FERRY_TRANSFER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_value_set_string (value, self->id);
+      break;
+    case PROP_DIRECTION:
+      g_value_set_enum (value, self->direction);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_DEVICE:
+      g_value_set_object (value, self->device);
+      break;
+    case PROP_FILES:
+      g_value_set_object (value, self->files);
+      break;
+    case PROP_TOTAL_SIZE:
+      g_value_set_uint64 (value, self->total_size);
+      break;
+    case PROP_BYTES:
+      g_value_set_uint64 (value, self->bytes);
+      break;
+    case PROP_RATE:
+      g_value_set_double (value, self->rate);
+      break;
+    case PROP_CHAIN:
+      g_value_set_string (value, self->chain);
+      break;
+    case PROP_ERROR:
+      g_value_set_boxed (value, self->error);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ferry_transfer_class_init (FerryTransferClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = ferry_transfer_finalize;
+  object_class->get_property = ferry_transfer_get_property;
+
+  /**
+   * FerryTransfer:id:
+   *
+   * The transfer id both devices share, in hex.
+   */
+  props[PROP_ID] =
+    g_param_spec_string ("id", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:direction:
+   *
+   * Whether this device sends or receives.
+   */
+  props[PROP_DIRECTION] =
+    g_param_spec_enum ("direction", NULL, NULL,
+                       FERRY_TYPE_TRANSFER_DIRECTION, FERRY_TRANSFER_DIRECTION_OUTGOING,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:state:
+   *
+   * Where the transfer is in its life cycle.
+   */
+  props[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL,
+                       FERRY_TYPE_TRANSFER_STATE, FERRY_TRANSFER_STATE_CREATED,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:device:
+   *
+   * The device at the other end.
+   */
+  props[PROP_DEVICE] =
+    g_param_spec_object ("device", NULL, NULL, FERRY_TYPE_DEVICE,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:files:
+   *
+   * The files, a #GListModel of #FerryTransferFile.
+   */
+  props[PROP_FILES] =
+    g_param_spec_object ("files", NULL, NULL, G_TYPE_LIST_MODEL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:total-size:
+   *
+   * The size of all files together, in bytes.
+   */
+  props[PROP_TOTAL_SIZE] =
+    g_param_spec_uint64 ("total-size", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:bytes:
+   *
+   * How many bytes of file data went through so far.
+   */
+  props[PROP_BYTES] =
+    g_param_spec_uint64 ("bytes", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:rate:
+   *
+   * The current rate in bytes per second, smoothed.
+   */
+  props[PROP_RATE] =
+    g_param_spec_double ("rate", NULL, NULL, 0, G_MAXDOUBLE, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:chain:
+   *
+   * The chain that carries the transfer, e.g.
+   * `local-broadcast → lan (tcp 192.0.2.7:40123) → tls1.3/aes-256-gcm`.
+   */
+  props[PROP_CHAIN] =
+    g_param_spec_string ("chain", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:error:
+   *
+   * Why the transfer did not finish, or %NULL.
+   */
+  props[PROP_ERROR] =
+    g_param_spec_boxed ("error", NULL, NULL, G_TYPE_ERROR,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, props);
+}
+
+static void
+ferry_transfer_init (FerryTransfer *self)
+{
+  self->files = g_list_store_new (FERRY_TYPE_TRANSFER_FILE);
+  self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+FerryTransfer *
+_ferry_transfer_new (const char             *id,
+                     FerryTransferDirection  direction,
+                     FerryDevice            *device)
+{
+  FerryTransfer *self = g_object_new (FERRY_TYPE_TRANSFER, NULL);
+
+  self->id = g_strdup (id);
+  self->direction = direction;
+  g_set_object (&self->device, device);
+  return self;
+}
+
+void
+_ferry_transfer_set_ops (FerryTransfer          *self,
+                         const FerryTransferOps *ops,
+                         gpointer                user_data)
+{
+  self->ops = ops;
+  self->ops_data = user_data;
+}
+
+void
+_ferry_transfer_add_file (FerryTransfer     *self,
+                          FerryTransferFile *file)
+{
+  g_list_store_append (self->files, file);
+  self->total_size += ferry_transfer_file_get_size (file);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_TOTAL_SIZE]);
+}
+
+static gboolean
+state_is_done (FerryTransferState state)
+{
+  return state >= FERRY_TRANSFER_STATE_FINISHED;
+}
+
+void
+_ferry_transfer_set_state (FerryTransfer      *self,
+                           FerryTransferState  state,
+                           const GError       *error)
+{
+  g_autoptr(GPtrArray) waiters = NULL;
+
+  if (self->state == state || state_is_done (self->state))
+    return;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  self->state = state;
+  if (error != NULL)
+    {
+      g_clear_error (&self->error);
+      self->error = g_error_copy (error);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ERROR]);
+    }
+  if (state_is_done (state))
+    {
+      self->ops = NULL;
+      self->ops_data = NULL;
+      if (self->rate != 0)
+        {
+          self->rate = 0;
+          g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RATE]);
+        }
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  if (!state_is_done (state))
+    return;
+
+  waiters = g_steal_pointer (&self->waiters);
+  self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      GTask *task = g_ptr_array_index (waiters, i);
+
+      if (self->state == FERRY_TRANSFER_STATE_FINISHED)
+        g_task_return_boolean (task, TRUE);
+      else if (self->error != NULL)
+        g_task_return_error (task, g_error_copy (self->error));
+      else
+        g_task_return_new_error (task, FERRY_ERROR, FERRY_ERROR_FAILED,
+                                 _("The transfer did not finish"));
+    }
+}
+
+void
+_ferry_transfer_set_bytes (FerryTransfer *self,
+                           guint64        bytes)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (bytes == self->bytes)
+    return;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  if (self->rate_time == 0)
+    {
+      self->rate_time = now;
+      self->rate_bytes = bytes;
+    }
+  else if (now - self->rate_time >= G_USEC_PER_SEC / 4)
+    {
+      double instant = (double) (bytes - self->rate_bytes) * G_USEC_PER_SEC / (now - self->rate_time);
+
+      /* Exponential smoothing, so that the ETA does not jump around. */
+      self->rate = self->rate == 0 ? instant : 0.7 * self->rate + 0.3 * instant;
+      self->rate_time = now;
+      self->rate_bytes = bytes;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RATE]);
+    }
+  self->bytes = bytes;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_BYTES]);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+void
+_ferry_transfer_set_chain (FerryTransfer *self,
+                           const char    *chain)
+{
+  if (_ferry_set_str (&self->chain, chain))
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CHAIN]);
+}
+
+/**
+ * ferry_transfer_get_id:
+ * @self: a #FerryTransfer
+ *
+ * Returns: the transfer id
+ */
+const char *
+ferry_transfer_get_id (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
+  return self->id;
+}
+
+/**
+ * ferry_transfer_get_direction:
+ * @self: a #FerryTransfer
+ *
+ * Returns: whether this device sends or receives
+ */
+FerryTransferDirection
+ferry_transfer_get_direction (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), 0);
+  return self->direction;
+}
+
+/**
+ * ferry_transfer_get_state:
+ * @self: a #FerryTransfer
+ *
+ * Returns: the current state
+ */
+FerryTransferState
+ferry_transfer_get_state (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), 0);
+  return self->state;
+}
+
+/**
+ * ferry_transfer_get_device:
+ * @self: a #FerryTransfer
+ *
+ * Returns: (transfer none): the device at the other end
+ */
+FerryDevice *
+ferry_transfer_get_device (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
+  return self->device;
+}
+
+/**
+ * ferry_transfer_get_files:
+ * @self: a #FerryTransfer
+ *
+ * Returns: (transfer none): a #GListModel of #FerryTransferFile
+ */
+GListModel *
+ferry_transfer_get_files (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
+  return G_LIST_MODEL (self->files);
+}
+
+/**
+ * ferry_transfer_get_total_size:
+ * @self: a #FerryTransfer
+ *
+ * Returns: the size of all files together, in bytes
+ */
+guint64
+ferry_transfer_get_total_size (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), 0);
+  return self->total_size;
+}
+
+/**
+ * ferry_transfer_get_bytes:
+ * @self: a #FerryTransfer
+ *
+ * Returns: how many bytes of file data went through so far
+ */
+guint64
+ferry_transfer_get_bytes (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), 0);
+  return self->bytes;
+}
+
+/**
+ * ferry_transfer_get_rate:
+ * @self: a #FerryTransfer
+ *
+ * Returns: the current rate in bytes per second
+ */
+double
+ferry_transfer_get_rate (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), 0);
+  return self->rate;
+}
+
+/**
+ * ferry_transfer_get_chain:
+ * @self: a #FerryTransfer
+ *
+ * Returns: (nullable): the chain that carries the transfer, once connected
+ */
+const char *
+ferry_transfer_get_chain (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
+  return self->chain;
+}
+
+/**
+ * ferry_transfer_get_error:
+ * @self: a #FerryTransfer
+ *
+ * Returns: (nullable): why the transfer did not finish
+ */
+const GError *
+ferry_transfer_get_error (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
+  return self->error;
+}
+
+/**
+ * ferry_transfer_is_done:
+ * @self: a #FerryTransfer
+ *
+ * Returns: %TRUE once the transfer reached a final state
+ */
+gboolean
+ferry_transfer_is_done (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), FALSE);
+  return state_is_done (self->state);
+}
+
+/**
+ * ferry_transfer_accept:
+ * @self: an incoming #FerryTransfer waiting for the host
+ * @directory: the folder to save the files in
+ *
+ * Accepts an incoming transfer: the files are written to @directory under
+ * sanitised names, and appear under their final names only once verified.
+ */
+void
+ferry_transfer_accept (FerryTransfer *self,
+                       GFile         *directory)
+{
+  g_return_if_fail (FERRY_IS_TRANSFER (self));
+  g_return_if_fail (G_IS_FILE (directory));
+  g_return_if_fail (self->direction == FERRY_TRANSFER_DIRECTION_INCOMING);
+
+  if (self->state != FERRY_TRANSFER_STATE_AWAITING_HOST || self->ops == NULL)
+    return;
+  self->ops->accept (self, directory, self->ops_data);
+}
+
+/**
+ * ferry_transfer_reject:
+ * @self: an incoming #FerryTransfer waiting for the host
+ * @reason: (nullable): a reason shown to the sender
+ *
+ * Refuses an incoming transfer.
+ */
+void
+ferry_transfer_reject (FerryTransfer *self,
+                       const char    *reason)
+{
+  g_return_if_fail (FERRY_IS_TRANSFER (self));
+  g_return_if_fail (self->direction == FERRY_TRANSFER_DIRECTION_INCOMING);
+
+  if (self->state != FERRY_TRANSFER_STATE_AWAITING_HOST || self->ops == NULL)
+    return;
+  self->ops->reject (self, reason, self->ops_data);
+}
+
+/**
+ * ferry_transfer_cancel:
+ * @self: a #FerryTransfer
+ * @reason: (nullable): a reason shown to the peer
+ *
+ * Cancels the transfer; the peer sees it cancelled. Does nothing once the
+ * transfer is done.
+ */
+void
+ferry_transfer_cancel (FerryTransfer *self,
+                       const char    *reason)
+{
+  g_return_if_fail (FERRY_IS_TRANSFER (self));
+
+  if (state_is_done (self->state) || self->ops == NULL)
+    return;
+  self->ops->cancel (self, reason, self->ops_data);
+}
+
+/**
+ * ferry_transfer_wait_async:
+ * @self: a #FerryTransfer
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the transfer is done
+ * @user_data: data for @callback
+ *
+ * Waits until the transfer reaches a final state. Cancelling @cancellable
+ * stops the wait, not the transfer.
+ */
+void
+ferry_transfer_wait_async (FerryTransfer       *self,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (FERRY_IS_TRANSFER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ferry_transfer_wait_async);
+  g_task_set_check_cancellable (task, TRUE);
+
+  if (self->state == FERRY_TRANSFER_STATE_FINISHED)
+    g_task_return_boolean (task, TRUE);
+  else if (state_is_done (self->state))
+    g_task_return_error (task, self->error ? g_error_copy (self->error)
+                                           : g_error_new (FERRY_ERROR, FERRY_ERROR_FAILED,
+                                                          _("The transfer did not finish")));
+  else
+    g_ptr_array_add (self->waiters, g_steal_pointer (&task));
+}
+
+/**
+ * ferry_transfer_wait_finish:
+ * @self: a #FerryTransfer
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE when the transfer finished and every file was verified;
+ *   %FALSE with the transfer's error otherwise
+ */
+gboolean
+ferry_transfer_wait_finish (FerryTransfer  *self,
+                            GAsyncResult   *result,
+                            GError        **error)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -1,0 +1,80 @@
+/* ferry-negotiation-private.h: choosing and racing transports
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "ferry-identity.h"
+#include "ferry-transport.h"
+#include "ferry-session-private.h"
+
+G_BEGIN_DECLS
+
+/* Asks every transport of @transports (FerryTransport, in order) to
+ * describe its end of @attempt_id, in parallel. Resolves with a JsonArray
+ * of {"name": ..., "params": {...}} in the same order, leaving out the
+ * transports that failed or took longer than @timeout_ms (logged). */
+void        _ferry_negotiation_describe_async  (GPtrArray           *transports,
+                                                const char          *attempt_id,
+                                                gboolean             offerer,
+                                                guint                timeout_ms,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+JsonArray  *_ferry_negotiation_describe_finish (GAsyncResult        *result,
+                                                GError             **error);
+
+typedef struct {
+  FerryTransport *transport;
+  JsonObject     *remote;   /* the peer's description of its end */
+} FerryRaceEntry;
+
+void        _ferry_race_entry_free             (FerryRaceEntry      *entry);
+
+/* The answerer's choice: the entries of @offered ({"name","params"}) whose
+ * transport is among @local (FerryTransport), ordered by local rank, highest
+ * first, and by the offer's order among equal ranks. Malformed entries and
+ * unknown names are skipped. Returns a GPtrArray of FerryRaceEntry. */
+GPtrArray  *_ferry_negotiation_select          (JsonArray           *offered,
+                                                GPtrArray           *local);
+
+typedef struct {
+  FerryIdentity *identity;
+  gboolean       offerer;           /* TLS client, sends the header */
+  const char    *attempt_id;        /* the transfer id */
+  const char    *peer_account_id;
+  const char    *peer_device_id;
+  guint          stagger_ms;        /* between attempt starts */
+  guint          attempt_timeout_ms;
+} FerryRaceParams;
+
+typedef struct {
+  GIOStream    *stream;       /* the secure channel (offerer) */
+  FerrySession *session;      /* answerer: a session whose header was read */
+  GPtrArray    *files;        /* answerer: FerrySessionFile from the header */
+  char         *transfer_id;  /* answerer: from the header */
+  char         *chain;        /* e.g. "lan (tcp 127.0.0.1:1) → tls1.3/aes-256-gcm" */
+  char         *transport_name;
+} FerryRaceResult;
+
+void        _ferry_race_result_free            (FerryRaceResult     *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryRaceResult, _ferry_race_result_free)
+
+/* Tries @entries (FerryRaceEntry, taken over) in order with staggered
+ * starts: attempt i starts stagger_ms after attempt i-1, or at once when
+ * every earlier attempt has failed. Each attempt gets attempt_timeout_ms to
+ * connect and secure the channel (TLS 1.3 with the expected peer). The
+ * offerer keeps the first secure channel; the answerer the first one on
+ * which the session header arrives. The losers are closed. When every
+ * attempt failed: FERRY_ERROR_NO_TRANSPORT with what each one tried. */
+void             _ferry_negotiation_race_async  (GPtrArray              *entries,
+                                                 const FerryRaceParams  *params,
+                                                 GCancellable           *cancellable,
+                                                 GAsyncReadyCallback     callback,
+                                                 gpointer                user_data);
+FerryRaceResult *_ferry_negotiation_race_finish (GAsyncResult           *result,
+                                                 GError                **error);
+
+G_END_DECLS

@@ -1,0 +1,42 @@
+/* ferry-transfer-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "ferry-transfer.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  void (*accept) (FerryTransfer *transfer, GFile *directory, gpointer user_data);
+  void (*reject) (FerryTransfer *transfer, const char *reason, gpointer user_data);
+  void (*cancel) (FerryTransfer *transfer, const char *reason, gpointer user_data);
+} FerryTransferOps;
+
+FerryTransferFile *_ferry_transfer_file_new      (const char        *name,
+                                                  guint64            size,
+                                                  const char        *mime_type,
+                                                  GFile             *file);
+void               _ferry_transfer_file_set_file (FerryTransferFile *self,
+                                                  GFile             *file);
+void               _ferry_transfer_file_set_sha3_256 (FerryTransferFile *self,
+                                                      const char        *hex);
+
+FerryTransfer *_ferry_transfer_new       (const char             *id,
+                                          FerryTransferDirection  direction,
+                                          FerryDevice            *device);
+void           _ferry_transfer_set_ops   (FerryTransfer          *self,
+                                          const FerryTransferOps *ops,
+                                          gpointer                user_data);
+void           _ferry_transfer_add_file  (FerryTransfer          *self,
+                                          FerryTransferFile      *file);
+void           _ferry_transfer_set_state (FerryTransfer          *self,
+                                          FerryTransferState      state,
+                                          const GError           *error);
+void           _ferry_transfer_set_bytes (FerryTransfer          *self,
+                                          guint64                 bytes);
+void           _ferry_transfer_set_chain (FerryTransfer          *self,
+                                          const char             *chain);
+
+G_END_DECLS
