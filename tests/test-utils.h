@@ -1,0 +1,42 @@
+/* test-utils.h: helpers shared by the test suites
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef gboolean (*FerryTestCondition) (gpointer user_data);
+
+/* Iterates the thread-default main context until @condition holds; fails
+ * the test after @timeout_ms. */
+void      ferry_test_wait_until       (FerryTestCondition  condition,
+                                       gpointer            user_data,
+                                       guint               timeout_ms,
+                                       const char         *what);
+
+/* A fresh directory under the test's temporary directory. */
+char     *ferry_test_make_dir         (const char         *name);
+
+/* Writes @size pseudo-random bytes (seeded by @seed) to @path. */
+void      ferry_test_write_random     (const char         *path,
+                                       gsize               size,
+                                       guint32             seed);
+
+/* TRUE when both files exist and hold the same bytes. */
+gboolean  ferry_test_files_equal      (const char         *a,
+                                       const char         *b);
+
+/* A UDP port that was free a moment ago, on 127.0.0.1. */
+guint16   ferry_test_free_udp_port    (void);
+
+/* Names in @dir, sorted, joined by '|' (for asserting directory contents). */
+char     *ferry_test_list_dir         (const char         *dir);
+
+/* Skips the test with @reason, or fails it when FERRY_TEST_NO_SKIP is set
+ * (as in CI, where nothing may skip). */
+void      ferry_test_skip_or_fail     (const char         *reason);
+
+G_END_DECLS
