@@ -1,3 +1,1143 @@
+/* test-identity.c: identity files, certificates, signatures, envelopes
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
 #include "config.h"
-#include <glib.h>
-int main (int argc, char **argv) { g_test_init (&argc, &argv, NULL); return g_test_run (); }
+
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <glib/gstdio.h>
+#include <gnutls/crypto.h>
+
+#include "ferry-envelope-private.h"
+#include "ferry-error.h"
+#include "ferry-identity-private.h"
+
+static const char * const identity_files[] = {
+  "account.key", "account.crt", "device.key", "device.crt", NULL
+};
+
+static char *
+home_path (const char *name)
+{
+  return g_build_filename (g_get_user_data_dir (), name, NULL);
+}
+
+static FerryIdentity *
+make_identity (const char *name)
+{
+  g_autofree char *dir = home_path (name);
+  g_autoptr(GError) error = NULL;
+  FerryIdentity *identity;
+
+  identity = ferry_identity_new (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (FERRY_IS_IDENTITY (identity));
+
+  return identity;
+}
+
+static gboolean
+is_lower_hex (const char *text,
+              gsize       length)
+{
+  if (text == NULL || strlen (text) != length)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    {
+      if (!g_ascii_isxdigit (text[i]) || g_ascii_isupper (text[i]))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+read_file (const char *dir,
+           const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+
+  return contents;
+}
+
+static void
+write_file (const char *dir,
+            const char *name,
+            const char *contents)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+}
+
+/* Identity files */
+
+static void
+test_identity_create_reload (void)
+{
+  g_autoptr(FerryIdentity) first = make_identity ("home");
+  g_autoptr(FerryIdentity) second = NULL;
+  g_autofree char *dir = home_path ("home");
+  g_autofree char *account_id = NULL;
+  g_autofree char *device_id = NULL;
+
+  g_assert_cmpstr (ferry_identity_get_directory (first), ==, dir);
+  g_assert_true (is_lower_hex (ferry_identity_get_account_id (first), 64));
+  g_assert_true (is_lower_hex (ferry_identity_get_device_id (first), 64));
+  g_assert_cmpstr (ferry_identity_get_account_id (first), !=,
+                   ferry_identity_get_device_id (first));
+
+  g_object_get (first, "account-id", &account_id, "device-id", &device_id, NULL);
+  g_assert_cmpstr (account_id, ==, ferry_identity_get_account_id (first));
+  g_assert_cmpstr (device_id, ==, ferry_identity_get_device_id (first));
+
+  second = make_identity ("home");
+  g_assert_cmpstr (ferry_identity_get_account_id (second), ==,
+                   ferry_identity_get_account_id (first));
+  g_assert_cmpstr (ferry_identity_get_device_id (second), ==,
+                   ferry_identity_get_device_id (first));
+  g_assert_cmpstr (_ferry_identity_get_chain_pem (second), ==,
+                   _ferry_identity_get_chain_pem (first));
+  g_assert_nonnull (_ferry_identity_get_credentials (second));
+}
+
+static void
+test_identity_file_modes (void)
+{
+  g_autoptr(FerryIdentity) identity = make_identity ("deep/nested/home");
+  g_autofree char *dir = home_path ("deep/nested/home");
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+
+  for (guint i = 0; identity_files[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, identity_files[i], NULL);
+
+      g_assert_cmpint (g_stat (path, &st), ==, 0);
+      g_assert_true (S_ISREG (st.st_mode));
+      g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+    }
+}
+
+static void
+test_identity_homes_differ (void)
+{
+  g_autoptr(FerryIdentity) a = make_identity ("home-a");
+  g_autoptr(FerryIdentity) b = make_identity ("home-b");
+
+  g_assert_cmpstr (ferry_identity_get_account_id (a), !=, ferry_identity_get_account_id (b));
+  g_assert_cmpstr (ferry_identity_get_device_id (a), !=, ferry_identity_get_device_id (b));
+}
+
+/* Fingerprint of the public key in the first certificate of a PEM file,
+ * computed here with gnutls and GChecksum independently of the library. */
+static char *
+certificate_fingerprint (const char *pem)
+{
+  gnutls_x509_crt_t crt;
+  gnutls_datum_t data = { (unsigned char *) pem, strlen (pem) };
+  guint8 der[1024];
+  size_t der_size = sizeof der;
+  gnutls_pubkey_t pub;
+
+  g_assert_cmpint (gnutls_x509_crt_init (&crt), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_import (crt, &data, GNUTLS_X509_FMT_PEM), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_init (&pub), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_import_x509 (pub, crt, 0), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_export (pub, GNUTLS_X509_FMT_DER, der, &der_size), ==, 0);
+  gnutls_pubkey_deinit (pub);
+  gnutls_x509_crt_deinit (crt);
+
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, der, der_size);
+}
+
+static void
+test_identity_ids_are_key_fingerprints (void)
+{
+  g_autoptr(FerryIdentity) identity = make_identity ("home");
+  const char *dir = ferry_identity_get_directory (identity);
+  g_autofree char *account_pem = read_file (dir, "account.crt");
+  g_autofree char *device_pem = read_file (dir, "device.crt");
+  g_autofree char *account_fp = certificate_fingerprint (account_pem);
+  g_autofree char *device_fp = certificate_fingerprint (device_pem);
+
+  g_assert_cmpstr (ferry_identity_get_account_id (identity), ==, account_fp);
+  g_assert_cmpstr (ferry_identity_get_device_id (identity), ==, device_fp);
+}
+
+static void
+check_corrupt (const char *file,
+               const char *contents)
+{
+  static guint counter = 0;
+  g_autofree char *name = g_strdup_printf ("corrupt-%u-%s", counter++, file);
+  g_autofree char *dir = home_path (name);
+  g_autoptr(FerryIdentity) identity = make_identity (name);
+  g_autoptr(FerryIdentity) reloaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *after = NULL;
+
+  g_clear_object (&identity);
+  write_file (dir, file, contents);
+
+  reloaded = ferry_identity_new (dir, NULL, &error);
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_IDENTITY);
+  g_assert_null (reloaded);
+  g_assert_nonnull (strstr (error->message, file));
+
+  /* Nothing was regenerated over it. */
+  after = read_file (dir, file);
+  g_assert_cmpstr (after, ==, contents);
+}
+
+static void
+test_identity_corrupt_files (void)
+{
+  g_autoptr(FerryIdentity) other = make_identity ("other");
+  g_autofree char *other_account_crt = read_file (ferry_identity_get_directory (other), "account.crt");
+  g_autofree char *other_device_key = read_file (ferry_identity_get_directory (other), "device.key");
+  g_autofree char *other_device_crt = read_file (ferry_identity_get_directory (other), "device.crt");
+
+  check_corrupt ("account.key", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
+  check_corrupt ("device.key", "garbage");
+  check_corrupt ("account.crt", "");
+  check_corrupt ("device.crt", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+
+  /* Well-formed files that do not belong together */
+  check_corrupt ("account.crt", other_account_crt);
+  check_corrupt ("device.key", other_device_key);
+  check_corrupt ("device.crt", other_device_crt);
+}
+
+static void
+test_identity_missing_key_refused (void)
+{
+  g_autofree char *dir = home_path ("missing");
+  g_autoptr(FerryIdentity) identity = make_identity ("missing");
+  g_autoptr(FerryIdentity) reloaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (dir, "account.key", NULL);
+  g_autofree char *device_crt = g_build_filename (dir, "device.crt", NULL);
+  g_autofree char *before = read_file (dir, "device.crt");
+  g_autofree char *after = NULL;
+
+  g_clear_object (&identity);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+
+  reloaded = ferry_identity_new (dir, NULL, &error);
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_IDENTITY);
+  g_assert_nonnull (strstr (error->message, "account.key"));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  after = read_file (dir, "device.crt");
+  g_assert_cmpstr (before, ==, after);
+}
+
+static void
+test_identity_new_device_for_account (void)
+{
+  g_autofree char *dir = home_path ("second-device");
+  g_autoptr(FerryIdentity) identity = make_identity ("second-device");
+  g_autofree char *account_id = g_strdup (ferry_identity_get_account_id (identity));
+  g_autofree char *device_id = g_strdup (ferry_identity_get_device_id (identity));
+  g_autoptr(FerryIdentity) reloaded = NULL;
+
+  g_clear_object (&identity);
+  for (guint i = 2; i < 4; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, identity_files[i], NULL);
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+
+  /* Without device files, the account gets a new device. */
+  reloaded = make_identity ("second-device");
+  g_assert_cmpstr (ferry_identity_get_account_id (reloaded), ==, account_id);
+  g_assert_cmpstr (ferry_identity_get_device_id (reloaded), !=, device_id);
+}
+
+static void
+on_notify (GObject    *object,
+           GParamSpec *pspec,
+           gpointer    user_data)
+{
+  guint *count = user_data;
+
+  (*count)++;
+}
+
+static void
+test_identity_name (void)
+{
+  g_autoptr(FerryIdentity) identity = make_identity ("named");
+  g_autoptr(FerryIdentity) reloaded = NULL;
+  g_autofree char *name_path = g_build_filename (ferry_identity_get_directory (identity), "name", NULL);
+  guint notified = 0;
+  GStatBuf st;
+
+  g_assert_cmpstr (ferry_identity_get_name (identity), ==, g_get_host_name ());
+
+  g_signal_connect (identity, "notify::name", G_CALLBACK (on_notify), &notified);
+  ferry_identity_set_name (identity, "  Kitchen laptop ");
+  g_assert_cmpstr (ferry_identity_get_name (identity), ==, "Kitchen laptop");
+  g_assert_cmpuint (notified, ==, 1);
+  ferry_identity_set_name (identity, "Kitchen laptop");
+  g_assert_cmpuint (notified, ==, 1);
+
+  g_assert_cmpint (g_stat (name_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  reloaded = make_identity ("named");
+  g_assert_cmpstr (ferry_identity_get_name (reloaded), ==, "Kitchen laptop");
+
+  g_object_set (identity, "name", NULL, NULL);
+  g_assert_cmpstr (ferry_identity_get_name (identity), ==, g_get_host_name ());
+  g_assert_cmpuint (notified, ==, 2);
+  g_assert_false (g_file_test (name_path, G_FILE_TEST_EXISTS));
+}
+
+/* Signatures and chains */
+
+static void
+test_identity_sign_verify (void)
+{
+  g_autoptr(FerryIdentity) a = make_identity ("home-a");
+  g_autoptr(FerryIdentity) b = make_identity ("home-b");
+  const char *text = "the bytes that were signed";
+  g_autoptr(GBytes) signature = NULL;
+  g_autoptr(GError) error = NULL;
+
+  signature = _ferry_identity_sign (a, (const guint8 *) text, strlen (text), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (signature), ==, 64);
+
+  g_assert_true (_ferry_chain_pem_verify_signature (_ferry_identity_get_chain_pem (a),
+                                                    (const guint8 *) text, strlen (text),
+                                                    signature, &error));
+  g_assert_no_error (error);
+
+  /* Other data */
+  g_assert_false (_ferry_chain_pem_verify_signature (_ferry_identity_get_chain_pem (a),
+                                                     (const guint8 *) text, strlen (text) - 1,
+                                                     signature, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* Another device */
+  g_assert_false (_ferry_chain_pem_verify_signature (_ferry_identity_get_chain_pem (b),
+                                                     (const guint8 *) text, strlen (text),
+                                                     signature, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+}
+
+static void
+test_identity_chain_verify (void)
+{
+  g_autoptr(FerryIdentity) a = make_identity ("home-a");
+  g_autoptr(FerryIdentity) b = make_identity ("home-b");
+  g_autofree char *account_id = NULL;
+  g_autofree char *device_id = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a_account = read_file (ferry_identity_get_directory (a), "account.crt");
+  g_autofree char *a_device = read_file (ferry_identity_get_directory (a), "device.crt");
+  g_autofree char *b_device = read_file (ferry_identity_get_directory (b), "device.crt");
+  g_autofree char *mixed = g_strconcat (b_device, a_account, NULL);
+  g_autofree char *reversed = g_strconcat (a_account, a_device, NULL);
+  g_autofree char *triple = g_strconcat (a_device, a_account, a_account, NULL);
+
+  g_assert_true (_ferry_chain_pem_verify (_ferry_identity_get_chain_pem (a),
+                                          &account_id, &device_id, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (account_id, ==, ferry_identity_get_account_id (a));
+  g_assert_cmpstr (device_id, ==, ferry_identity_get_device_id (a));
+
+  /* Device certificate of B with the account certificate of A */
+  g_assert_false (_ferry_chain_pem_verify (mixed, NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_clear_error (&error);
+
+  g_assert_false (_ferry_chain_pem_verify (reversed, NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_clear_error (&error);
+
+  g_assert_false (_ferry_chain_pem_verify (a_device, NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_clear_error (&error);
+
+  g_assert_false (_ferry_chain_pem_verify (triple, NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_clear_error (&error);
+
+  g_assert_false (_ferry_chain_pem_verify ("not pem at all", NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_clear_error (&error);
+}
+
+static gnutls_x509_crt_t
+import_crt (const char *pem)
+{
+  gnutls_x509_crt_t crt;
+  gnutls_datum_t data = { (unsigned char *) pem, strlen (pem) };
+
+  g_assert_cmpint (gnutls_x509_crt_init (&crt), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_import (crt, &data, GNUTLS_X509_FMT_PEM), ==, 0);
+
+  return crt;
+}
+
+static gnutls_datum_t
+export_der (gnutls_x509_crt_t crt)
+{
+  gnutls_datum_t der = { NULL, 0 };
+
+  g_assert_cmpint (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_DER, &der), ==, 0);
+
+  return der;
+}
+
+static void
+test_identity_chain_verify_der (void)
+{
+  g_autoptr(FerryIdentity) a = make_identity ("home-a");
+  g_autofree char *account_pem = read_file (ferry_identity_get_directory (a), "account.crt");
+  g_autofree char *device_pem = read_file (ferry_identity_get_directory (a), "device.crt");
+  gnutls_x509_crt_t account = import_crt (account_pem);
+  gnutls_x509_crt_t device = import_crt (device_pem);
+  gnutls_datum_t chain[2];
+  g_autofree char *account_id = NULL;
+  g_autofree char *device_id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  chain[0] = export_der (device);
+  chain[1] = export_der (account);
+
+  g_assert_true (_ferry_x509_chain_verify (chain, 2, &account_id, &device_id, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (account_id, ==, ferry_identity_get_account_id (a));
+  g_assert_cmpstr (device_id, ==, ferry_identity_get_device_id (a));
+
+  g_assert_false (_ferry_x509_chain_verify (chain, 1, NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_clear_error (&error);
+
+  /* A broken self-signature on the account certificate: flip a bit in the
+   * last byte, which belongs to the signature. */
+  chain[1].data[chain[1].size - 1] ^= 0x01;
+  g_assert_false (_ferry_x509_chain_verify (chain, 2, NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "account"));
+  g_clear_error (&error);
+  chain[1].data[chain[1].size - 1] ^= 0x01;
+
+  /* A broken signature on the device certificate */
+  chain[0].data[chain[0].size - 1] ^= 0x01;
+  g_assert_false (_ferry_x509_chain_verify (chain, 2, NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_clear_error (&error);
+  chain[0].data[chain[0].size - 1] ^= 0x01;
+
+  /* Garbage */
+  chain[0].size = 10;
+  g_assert_false (_ferry_x509_chain_verify (chain, 2, NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_clear_error (&error);
+
+  gnutls_free (chain[0].data);
+  gnutls_free (chain[1].data);
+  gnutls_x509_crt_deinit (account);
+  gnutls_x509_crt_deinit (device);
+}
+
+/* A device certificate signed by the real account key, valid from
+ * @not_before to @not_after. */
+static char *
+make_device_crt (FerryIdentity *identity,
+                 time_t         not_before,
+                 time_t         not_after)
+{
+  const char *dir = ferry_identity_get_directory (identity);
+  g_autofree char *account_key_pem = read_file (dir, "account.key");
+  g_autofree char *account_crt_pem = read_file (dir, "account.crt");
+  gnutls_datum_t key_data = { (unsigned char *) account_key_pem, strlen (account_key_pem) };
+  gnutls_x509_privkey_t account_key;
+  gnutls_x509_privkey_t device_key;
+  gnutls_x509_crt_t account_crt = import_crt (account_crt_pem);
+  gnutls_x509_crt_t crt;
+  gnutls_datum_t out = { NULL, 0 };
+  guint8 serial[8] = { 0x11, 2, 3, 4, 5, 6, 7, 8 };
+  char *pem;
+
+  g_assert_cmpint (gnutls_x509_privkey_init (&account_key), ==, 0);
+  g_assert_cmpint (gnutls_x509_privkey_import_pkcs8 (account_key, &key_data, GNUTLS_X509_FMT_PEM,
+                                                     NULL, GNUTLS_PKCS_PLAIN), ==, 0);
+  g_assert_cmpint (gnutls_x509_privkey_init (&device_key), ==, 0);
+  g_assert_cmpint (gnutls_x509_privkey_generate (device_key, GNUTLS_PK_EDDSA_ED25519,
+                                                 GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_ED25519),
+                                                 0), ==, 0);
+
+  g_assert_cmpint (gnutls_x509_crt_init (&crt), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_version (crt, 3), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_serial (crt, serial, sizeof serial), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_activation_time (crt, not_before), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_expiration_time (crt, not_after), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, "test", 4), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_key (crt, device_key), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_basic_constraints (crt, 0, -1), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_sign2 (crt, account_crt, account_key, GNUTLS_DIG_SHA512, 0), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &out), ==, 0);
+
+  pem = g_strconcat ((const char *) out.data, account_crt_pem, NULL);
+
+  gnutls_free (out.data);
+  gnutls_x509_crt_deinit (crt);
+  gnutls_x509_crt_deinit (account_crt);
+  gnutls_x509_privkey_deinit (device_key);
+  gnutls_x509_privkey_deinit (account_key);
+
+  return pem;
+}
+
+static void
+test_identity_chain_validity_period (void)
+{
+  g_autoptr(FerryIdentity) a = make_identity ("home-a");
+  time_t now = time (NULL);
+  g_autofree char *valid = make_device_crt (a, now - 3600, now + 3600);
+  g_autofree char *expired = make_device_crt (a, now - 7200, now - 3600);
+  g_autofree char *future = make_device_crt (a, now + 3600, now + 7200);
+  g_autofree char *account_id = NULL;
+  g_autofree char *device_id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (_ferry_chain_pem_verify (valid, &account_id, &device_id, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (account_id, ==, ferry_identity_get_account_id (a));
+  g_assert_cmpstr (device_id, !=, ferry_identity_get_device_id (a));
+
+  g_assert_false (_ferry_chain_pem_verify (expired, NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_clear_error (&error);
+
+  g_assert_false (_ferry_chain_pem_verify (future, NULL, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+  g_clear_error (&error);
+}
+
+/* Envelopes */
+
+typedef struct {
+  FerryIdentity *a;
+  FerryIdentity *b;
+  FerryReplayCache *cache;
+} EnvelopeFixture;
+
+static void
+envelope_setup (EnvelopeFixture *fixture,
+                gconstpointer    data)
+{
+  fixture->a = make_identity ("home-a");
+  fixture->b = make_identity ("home-b");
+  fixture->cache = _ferry_replay_cache_new ();
+}
+
+static void
+envelope_teardown (EnvelopeFixture *fixture,
+                   gconstpointer    data)
+{
+  g_clear_object (&fixture->a);
+  g_clear_object (&fixture->b);
+  g_clear_pointer (&fixture->cache, _ferry_replay_cache_free);
+}
+
+static char *
+object_to_string (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
+
+  return json_to_string (node, FALSE);
+}
+
+/* A message as _ferry_envelope_build() would make it, for tests to bend. */
+static JsonObject *
+base_message (FerryIdentity *from,
+              const char    *to,
+              const char    *type)
+{
+  JsonObject *message = json_object_new ();
+  JsonObject *sender = json_object_new ();
+  guint8 raw[16];
+  GString *id = g_string_new (NULL);
+
+  g_assert_cmpint (gnutls_rnd (GNUTLS_RND_NONCE, raw, sizeof raw), ==, 0);
+  for (guint i = 0; i < sizeof raw; i++)
+    g_string_append_printf (id, "%02x", raw[i]);
+
+  json_object_set_string_member (sender, "account", ferry_identity_get_account_id (from));
+  json_object_set_string_member (sender, "device", ferry_identity_get_device_id (from));
+  json_object_set_string_member (sender, "name", "sender");
+
+  json_object_set_int_member (message, "v", 1);
+  json_object_set_string_member (message, "id", id->str);
+  g_string_free (id, TRUE);
+  json_object_set_int_member (message, "ts", g_get_real_time () / 1000);
+  json_object_set_string_member (message, "type", type);
+  json_object_set_object_member (message, "from", sender);
+  json_object_set_string_member (message, "to", to);
+  json_object_set_string_member (message, "chain", _ferry_identity_get_chain_pem (from));
+  json_object_set_object_member (message, "body", json_object_new ());
+
+  return message;
+}
+
+static GBytes *
+wrap_bytes (const char *m,
+            const char *s)
+{
+  g_autoptr(JsonObject) outer = json_object_new ();
+  char *text;
+
+  json_object_set_string_member (outer, "m", m);
+  json_object_set_string_member (outer, "s", s);
+  text = object_to_string (outer);
+
+  return g_bytes_new_take (text, strlen (text));
+}
+
+/* Signs @message with @signer's device key and wraps it. */
+static GBytes *
+sign_message (FerryIdentity *signer,
+              JsonObject    *message)
+{
+  g_autofree char *m = object_to_string (message);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) signature = NULL;
+  g_autofree char *s = NULL;
+
+  signature = _ferry_identity_sign (signer, (const guint8 *) m, strlen (m), &error);
+  g_assert_no_error (error);
+  s = g_base64_encode (g_bytes_get_data (signature, NULL), g_bytes_get_size (signature));
+
+  return wrap_bytes (m, s);
+}
+
+static GBytes *
+bytes_from_string (const char *text)
+{
+  return g_bytes_new (text, strlen (text));
+}
+
+static void
+expect_rejected (EnvelopeFixture *fixture,
+                 GBytes          *wire,
+                 const char      *own_device_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FerryEnvelope) envelope = NULL;
+
+  envelope = _ferry_envelope_parse (wire, own_device_id, fixture->cache, &error);
+  g_assert_null (envelope);
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == FERRY_ERROR);
+  g_assert_true (error->code == FERRY_ERROR_BAD_MESSAGE ||
+                 error->code == FERRY_ERROR_PEER_UNTRUSTED);
+  g_assert_cmpstr (error->message, !=, "");
+}
+
+static void
+test_envelope_round_trip (EnvelopeFixture *fixture,
+                          gconstpointer    data)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(GBytes) wire = NULL;
+  g_autoptr(FerryEnvelope) envelope = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 now_ms = g_get_real_time () / 1000;
+
+  json_object_set_string_member (body, "offer", "lan");
+  json_object_set_int_member (body, "port", 4242);
+
+  ferry_identity_set_name (fixture->a, "Alice's phone");
+  wire = _ferry_envelope_build (fixture->a, "offer", ferry_identity_get_device_id (fixture->b),
+                                body, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (wire);
+  g_assert_cmpuint (g_bytes_get_size (wire), <=, FERRY_ENVELOPE_MAX_SIZE);
+
+  envelope = _ferry_envelope_parse (wire, ferry_identity_get_device_id (fixture->b),
+                                    fixture->cache, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (envelope);
+  g_assert_true (strlen (envelope->id) == 32);
+  g_assert_cmpstr (envelope->type, ==, "offer");
+  g_assert_cmpstr (envelope->from_account, ==, ferry_identity_get_account_id (fixture->a));
+  g_assert_cmpstr (envelope->from_device, ==, ferry_identity_get_device_id (fixture->a));
+  g_assert_cmpstr (envelope->from_name, ==, "Alice's phone");
+  g_assert_cmpstr (envelope->to, ==, ferry_identity_get_device_id (fixture->b));
+  g_assert_cmpstr (envelope->chain_pem, ==, _ferry_identity_get_chain_pem (fixture->a));
+  g_assert_cmpint (envelope->timestamp_ms, >=, now_ms - 1000);
+  g_assert_cmpint (envelope->timestamp_ms, <=, now_ms + 1000);
+  g_assert_nonnull (envelope->body);
+  g_assert_cmpstr (json_object_get_string_member (envelope->body, "offer"), ==, "lan");
+  g_assert_cmpint (json_object_get_int_member (envelope->body, "port"), ==, 4242);
+}
+
+static void
+test_envelope_ids_differ (EnvelopeFixture *fixture,
+                          gconstpointer    data)
+{
+  const char *to = ferry_identity_get_device_id (fixture->b);
+  g_autoptr(GBytes) one = _ferry_envelope_build (fixture->a, "cancel", to, NULL, NULL);
+  g_autoptr(GBytes) two = _ferry_envelope_build (fixture->a, "cancel", to, NULL, NULL);
+  g_autoptr(FerryEnvelope) e1 = _ferry_envelope_parse (one, to, fixture->cache, NULL);
+  g_autoptr(FerryEnvelope) e2 = _ferry_envelope_parse (two, to, fixture->cache, NULL);
+
+  g_assert_nonnull (e1);
+  g_assert_nonnull (e2);
+  g_assert_cmpstr (e1->id, !=, e2->id);
+  g_assert_cmpuint (json_object_get_size (e1->body), ==, 0);
+}
+
+static void
+test_envelope_announce (EnvelopeFixture *fixture,
+                        gconstpointer    data)
+{
+  g_autoptr(GBytes) announce = NULL;
+  g_autoptr(GBytes) offer = NULL;
+  g_autoptr(FerryEnvelope) envelope = NULL;
+  g_autoptr(GError) error = NULL;
+
+  announce = _ferry_envelope_build (fixture->a, "announce", "*", NULL, &error);
+  g_assert_no_error (error);
+  envelope = _ferry_envelope_parse (announce, ferry_identity_get_device_id (fixture->b),
+                                    fixture->cache, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (envelope->to, ==, "*");
+
+  /* Only an announce may go to every device. */
+  offer = _ferry_envelope_build (fixture->a, "offer", "*", NULL, &error);
+  g_assert_no_error (error);
+  expect_rejected (fixture, offer, ferry_identity_get_device_id (fixture->b));
+}
+
+static void
+test_envelope_not_json (EnvelopeFixture *fixture,
+                        gconstpointer    data)
+{
+  const char *own = ferry_identity_get_device_id (fixture->b);
+  const char *cases[] = {
+    "",
+    "not json",
+    "{\"m\": ",
+    "[1, 2, 3]",
+    "\"string\"",
+    "{}",
+    "{\"m\": 1, \"s\": \"AAAA\"}",
+    "{\"m\": \"{}\", \"s\": null}",
+    "{\"m\": \"not json\", \"s\": \"AAAA\"}",
+    "\xff\xfe{}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GBytes) wire = bytes_from_string (cases[i]);
+
+      g_test_message ("case %u", i);
+      expect_rejected (fixture, wire, own);
+    }
+}
+
+static void
+test_envelope_bad_base64 (EnvelopeFixture *fixture,
+                          gconstpointer    data)
+{
+  const char *own = ferry_identity_get_device_id (fixture->b);
+  g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+  g_autofree char *m = object_to_string (message);
+  g_autoptr(GBytes) signature = _ferry_identity_sign (fixture->a, (const guint8 *) m, strlen (m), NULL);
+  g_autofree char *good = g_base64_encode (g_bytes_get_data (signature, NULL),
+                                           g_bytes_get_size (signature));
+  g_autofree char *with_junk = g_strdup_printf ("%s!!", good);
+  g_autofree char *spaced = g_strdup_printf (" %s", good);
+  g_autofree char *truncated = g_strndup (good, strlen (good) - 4);
+  g_autofree char *bad_char = g_strdup (good);
+  const char *cases[5];
+
+  bad_char[3] = '*';
+  cases[0] = with_junk;
+  cases[1] = spaced;
+  cases[2] = truncated;
+  cases[3] = bad_char;
+  cases[4] = "";
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GBytes) wire = wrap_bytes (m, cases[i]);
+
+      g_test_message ("case %u", i);
+      expect_rejected (fixture, wire, own);
+    }
+
+  /* The same message with the right signature passes. */
+  {
+    g_autoptr(GBytes) wire = wrap_bytes (m, good);
+    g_autoptr(FerryEnvelope) envelope = _ferry_envelope_parse (wire, own, fixture->cache, NULL);
+
+    g_assert_nonnull (envelope);
+  }
+}
+
+static void
+test_envelope_tampered (EnvelopeFixture *fixture,
+                        gconstpointer    data)
+{
+  const char *own = ferry_identity_get_device_id (fixture->b);
+  g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+  g_autofree char *m = object_to_string (message);
+  g_autoptr(GBytes) signature = _ferry_identity_sign (fixture->a, (const guint8 *) m, strlen (m), NULL);
+  g_autofree char *s = g_base64_encode (g_bytes_get_data (signature, NULL),
+                                        g_bytes_get_size (signature));
+  g_autoptr(GBytes) wire = NULL;
+  g_autofree char *tampered = NULL;
+  char *type;
+
+  /* "offer" → "offeR" */
+  tampered = g_strdup (m);
+  type = strstr (tampered, "\"offer\"");
+  g_assert_nonnull (type);
+  type[5] = 'R';
+  wire = wrap_bytes (tampered, s);
+  expect_rejected (fixture, wire, own);
+  g_clear_pointer (&wire, g_bytes_unref);
+
+  /* Added white space changes the bytes too. */
+  g_clear_pointer (&tampered, g_free);
+  tampered = g_strdup_printf ("%s ", m);
+  wire = wrap_bytes (tampered, s);
+  expect_rejected (fixture, wire, own);
+}
+
+static void
+test_envelope_wrong_to (EnvelopeFixture *fixture,
+                        gconstpointer    data)
+{
+  g_autoptr(GBytes) wire = NULL;
+
+  wire = _ferry_envelope_build (fixture->a, "offer", ferry_identity_get_device_id (fixture->b),
+                                NULL, NULL);
+  expect_rejected (fixture, wire, ferry_identity_get_device_id (fixture->a));
+  expect_rejected (fixture, wire, ferry_identity_get_account_id (fixture->b));
+}
+
+static void
+test_envelope_stale (EnvelopeFixture *fixture,
+                     gconstpointer    data)
+{
+  const char *own = ferry_identity_get_device_id (fixture->b);
+  gint64 now_ms = g_get_real_time () / 1000;
+  gint64 skew_ms = FERRY_ENVELOPE_MAX_SKEW_US / 1000;
+  gint64 cases[] = { now_ms - skew_ms - 10000, now_ms + skew_ms + 10000, 0, -1 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+      g_autoptr(GBytes) wire = NULL;
+
+      json_object_set_int_member (message, "ts", cases[i]);
+      wire = sign_message (fixture->a, message);
+      g_test_message ("case %u", i);
+      expect_rejected (fixture, wire, own);
+    }
+
+  /* Within the allowed skew, both ways */
+  for (gint sign = -1; sign <= 1; sign += 2)
+    {
+      g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+      g_autoptr(GBytes) wire = NULL;
+      g_autoptr(FerryEnvelope) envelope = NULL;
+
+      json_object_set_int_member (message, "ts", now_ms + sign * (skew_ms - 10000));
+      wire = sign_message (fixture->a, message);
+      envelope = _ferry_envelope_parse (wire, own, fixture->cache, NULL);
+      g_assert_nonnull (envelope);
+    }
+}
+
+static void
+test_envelope_replayed (EnvelopeFixture *fixture,
+                        gconstpointer    data)
+{
+  const char *own = ferry_identity_get_device_id (fixture->b);
+  g_autoptr(GBytes) wire = _ferry_envelope_build (fixture->a, "offer", own, NULL, NULL);
+  g_autoptr(FerryEnvelope) first = NULL;
+  g_autoptr(FerryEnvelope) again = NULL;
+  g_autoptr(FerryReplayCache) other_cache = _ferry_replay_cache_new ();
+  g_autoptr(GError) error = NULL;
+
+  first = _ferry_envelope_parse (wire, own, fixture->cache, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (first);
+
+  expect_rejected (fixture, wire, own);
+
+  /* Without a cache, or with another cache, it parses. */
+  again = _ferry_envelope_parse (wire, own, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&again, _ferry_envelope_free);
+  again = _ferry_envelope_parse (wire, own, other_cache, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_envelope_replay_cache_bounded (EnvelopeFixture *fixture,
+                                    gconstpointer    data)
+{
+  const char *own = ferry_identity_get_device_id (fixture->b);
+  g_autoptr(GBytes) first = _ferry_envelope_build (fixture->a, "offer", own, NULL, NULL);
+  g_autoptr(FerryEnvelope) envelope = NULL;
+  g_autoptr(GError) error = NULL;
+
+  envelope = _ferry_envelope_parse (first, own, fixture->cache, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&envelope, _ferry_envelope_free);
+
+  /* Far more messages than the cache holds: the oldest id is forgotten. */
+  for (guint i = 0; i < 4200; i++)
+    {
+      g_autoptr(GBytes) wire = _ferry_envelope_build (fixture->b, "offer", own, NULL, NULL);
+      g_autoptr(FerryEnvelope) e = _ferry_envelope_parse (wire, own, fixture->cache, &error);
+
+      g_assert_no_error (error);
+    }
+
+  envelope = _ferry_envelope_parse (first, own, fixture->cache, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (envelope);
+}
+
+static void
+test_envelope_oversized (EnvelopeFixture *fixture,
+                         gconstpointer    data)
+{
+  const char *own = ferry_identity_get_device_id (fixture->b);
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+  g_autofree char *filler = g_strnfill (FERRY_ENVELOPE_MAX_SIZE, 'x');
+  g_autoptr(GBytes) wire = NULL;
+  g_autoptr(GBytes) junk = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *spaces = NULL;
+
+  /* Building refuses it */
+  json_object_set_string_member (body, "filler", filler);
+  wire = _ferry_envelope_build (fixture->a, "offer", own, body, &error);
+  g_assert_null (wire);
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_BAD_MESSAGE);
+
+  /* Parsing refuses a signed one */
+  json_object_set_object_member (message, "body", json_object_ref (body));
+  wire = sign_message (fixture->a, message);
+  g_assert_cmpuint (g_bytes_get_size (wire), >, FERRY_ENVELOPE_MAX_SIZE);
+  expect_rejected (fixture, wire, own);
+
+  /* And any large input, before looking at it */
+  spaces = g_strnfill (FERRY_ENVELOPE_MAX_SIZE + 1, ' ');
+  junk = bytes_from_string (spaces);
+  expect_rejected (fixture, junk, own);
+}
+
+static void
+test_envelope_from_mismatch (EnvelopeFixture *fixture,
+                             gconstpointer    data)
+{
+  const char *own = ferry_identity_get_device_id (fixture->b);
+  g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+  g_autoptr(GBytes) wire = NULL;
+  JsonObject *from = json_object_get_object_member (message, "from");
+
+  /* A claims to be B's device, with A's own chain */
+  json_object_set_string_member (from, "device", ferry_identity_get_device_id (fixture->b));
+  wire = sign_message (fixture->a, message);
+  expect_rejected (fixture, wire, own);
+  g_clear_pointer (&wire, g_bytes_unref);
+
+  /* A claims B's account */
+  g_clear_pointer (&message, json_object_unref);
+  message = base_message (fixture->a, own, "offer");
+  from = json_object_get_object_member (message, "from");
+  json_object_set_string_member (from, "account", ferry_identity_get_account_id (fixture->b));
+  wire = sign_message (fixture->a, message);
+  expect_rejected (fixture, wire, own);
+  g_clear_pointer (&wire, g_bytes_unref);
+
+  /* A's message with B's chain, signed by A */
+  g_clear_pointer (&message, json_object_unref);
+  message = base_message (fixture->b, own, "offer");
+  wire = sign_message (fixture->a, message);
+  expect_rejected (fixture, wire, own);
+}
+
+static void
+test_envelope_bad_chain (EnvelopeFixture *fixture,
+                         gconstpointer    data)
+{
+  const char *own = ferry_identity_get_device_id (fixture->b);
+  g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+  g_autoptr(GBytes) wire = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FerryEnvelope) envelope = NULL;
+  g_autofree char *a_device = read_file (ferry_identity_get_directory (fixture->a), "device.crt");
+  g_autofree char *b_account = read_file (ferry_identity_get_directory (fixture->b), "account.crt");
+  g_autofree char *mixed = g_strconcat (a_device, b_account, NULL);
+
+  json_object_set_string_member (message, "chain", mixed);
+  wire = sign_message (fixture->a, message);
+  envelope = _ferry_envelope_parse (wire, own, fixture->cache, &error);
+  g_assert_null (envelope);
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED);
+}
+
+static void
+test_envelope_bad_shape (EnvelopeFixture *fixture,
+                         gconstpointer    data)
+{
+  const char *own = ferry_identity_get_device_id (fixture->b);
+  const char *members[] = { "v", "id", "ts", "type", "from", "to", "chain" };
+
+  /* Each member missing, then each of the wrong type */
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+      g_autoptr(GBytes) wire = NULL;
+
+      json_object_remove_member (message, members[i]);
+      wire = sign_message (fixture->a, message);
+      g_test_message ("missing %s", members[i]);
+      expect_rejected (fixture, wire, own);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+      g_autoptr(GBytes) wire = NULL;
+
+      if (g_str_equal (members[i], "v") || g_str_equal (members[i], "ts"))
+        json_object_set_string_member (message, members[i], "1");
+      else
+        json_object_set_int_member (message, members[i], 1);
+      wire = sign_message (fixture->a, message);
+      g_test_message ("wrong type for %s", members[i]);
+      expect_rejected (fixture, wire, own);
+    }
+
+  {
+    g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+    g_autoptr(GBytes) wire = NULL;
+
+    json_object_set_array_member (message, "body", json_array_new ());
+    wire = sign_message (fixture->a, message);
+    expect_rejected (fixture, wire, own);
+  }
+  {
+    g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+    g_autoptr(GBytes) wire = NULL;
+
+    json_object_set_int_member (message, "v", 2);
+    wire = sign_message (fixture->a, message);
+    expect_rejected (fixture, wire, own);
+  }
+  {
+    g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+    g_autoptr(GBytes) wire = NULL;
+
+    json_object_set_double_member (message, "ts", (double) (g_get_real_time () / 1000));
+    wire = sign_message (fixture->a, message);
+    expect_rejected (fixture, wire, own);
+  }
+  {
+    g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+    g_autoptr(GBytes) wire = NULL;
+
+    json_object_set_string_member (message, "id", "not-an-id");
+    wire = sign_message (fixture->a, message);
+    expect_rejected (fixture, wire, own);
+  }
+  {
+    g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+    g_autoptr(GBytes) wire = NULL;
+
+    json_object_remove_member (json_object_get_object_member (message, "from"), "name");
+    wire = sign_message (fixture->a, message);
+    expect_rejected (fixture, wire, own);
+  }
+  {
+    g_autoptr(JsonObject) message = base_message (fixture->a, own, "");
+    g_autoptr(GBytes) wire = NULL;
+
+    wire = sign_message (fixture->a, message);
+    expect_rejected (fixture, wire, own);
+  }
+  {
+    /* Without a body it is fine: the body is then empty. */
+    g_autoptr(JsonObject) message = base_message (fixture->a, own, "offer");
+    g_autoptr(GBytes) wire = NULL;
+    g_autoptr(FerryEnvelope) envelope = NULL;
+
+    json_object_remove_member (message, "body");
+    wire = sign_message (fixture->a, message);
+    envelope = _ferry_envelope_parse (wire, own, fixture->cache, NULL);
+    g_assert_nonnull (envelope);
+    g_assert_nonnull (envelope->body);
+  }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/identity/create-reload", test_identity_create_reload);
+  g_test_add_func ("/identity/file-modes", test_identity_file_modes);
+  g_test_add_func ("/identity/homes-differ", test_identity_homes_differ);
+  g_test_add_func ("/identity/ids-are-key-fingerprints", test_identity_ids_are_key_fingerprints);
+  g_test_add_func ("/identity/corrupt-files", test_identity_corrupt_files);
+  g_test_add_func ("/identity/missing-key-refused", test_identity_missing_key_refused);
+  g_test_add_func ("/identity/new-device-for-account", test_identity_new_device_for_account);
+  g_test_add_func ("/identity/name", test_identity_name);
+  g_test_add_func ("/identity/sign-verify", test_identity_sign_verify);
+  g_test_add_func ("/identity/chain-verify", test_identity_chain_verify);
+  g_test_add_func ("/identity/chain-verify-der", test_identity_chain_verify_der);
+  g_test_add_func ("/identity/chain-validity-period", test_identity_chain_validity_period);
+
+#define ADD_ENVELOPE_TEST(path, func) \
+  g_test_add ("/envelope/" path, EnvelopeFixture, NULL, envelope_setup, func, envelope_teardown)
+
+  ADD_ENVELOPE_TEST ("round-trip", test_envelope_round_trip);
+  ADD_ENVELOPE_TEST ("ids-differ", test_envelope_ids_differ);
+  ADD_ENVELOPE_TEST ("announce", test_envelope_announce);
+  ADD_ENVELOPE_TEST ("not-json", test_envelope_not_json);
+  ADD_ENVELOPE_TEST ("bad-base64", test_envelope_bad_base64);
+  ADD_ENVELOPE_TEST ("tampered", test_envelope_tampered);
+  ADD_ENVELOPE_TEST ("wrong-to", test_envelope_wrong_to);
+  ADD_ENVELOPE_TEST ("stale", test_envelope_stale);
+  ADD_ENVELOPE_TEST ("replayed", test_envelope_replayed);
+  ADD_ENVELOPE_TEST ("replay-cache-bounded", test_envelope_replay_cache_bounded);
+  ADD_ENVELOPE_TEST ("oversized", test_envelope_oversized);
+  ADD_ENVELOPE_TEST ("from-mismatch", test_envelope_from_mismatch);
+  ADD_ENVELOPE_TEST ("bad-chain", test_envelope_bad_chain);
+  ADD_ENVELOPE_TEST ("bad-shape", test_envelope_bad_shape);
+
+  return g_test_run ();
+}
