@@ -12,11 +12,12 @@ G_BEGIN_DECLS
  * Control frames (see ferry-frame-private.h), in order:
  *   S→R {"type":"header","transfer":"<id>","files":[{"name","size","mime"}...]}
  *   R→S {"type":"accept","offsets":[0,...]}     the "GO"
- *    or {"type":"reject","reason":"..."}
+ *    or {"type":"reject","reason":"...","code":"no-space"}
  *   S→R for each file: DATA frames adding up to its size, then
  *       {"type":"end","index":N,"sha3-256":"<64 hex>"}
  *   R→S {"type":"verified"}   after every file was verified and renamed
- *    or {"type":"error","reason":"..."} (e.g. hash mismatch)
+ *    or {"type":"error","reason":"...","code":"hash-mismatch"}
+ *   "code" is optional: protocol, hash-mismatch, no-space or io.
  *   either way, at any time: {"type":"cancel","reason":"..."}
  * The session runs on its own worker threads with blocking I/O; results and
  * the "progress" signal are delivered on the GMainContext that was the
