@@ -1,3 +1,1340 @@
+/* test-cli.c: the `ferry` tool, as real processes
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Every test spawns `ferry` processes (the binary named by $FERRY_TOOL)
+ * with their own --home under a fresh temporary folder; each home's
+ * ferry.conf puts local-broadcast on a UDP port picked for this test, and
+ * every process runs with --interface lo, so nothing leaves the machine and
+ * parallel tests do not see each other. Events are read from the --json
+ * output line by line while the main context runs; no sleeps. Every
+ * process started is killed by pid at the end, even when a test fails.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <glib.h>
-int main (int argc, char **argv) { g_test_init (&argc, &argv, NULL); return g_test_run (); }
+#include <glib/gstdio.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#define WAIT_READY_MS    15000
+#define WAIT_EXIT_MS     20000
+#define WAIT_TRANSFER_MS 90000
+
+/* SHA3-256 test vectors (FIPS 202 examples). */
+#define SHA3_EMPTY "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a"
+#define SHA3_ABC   "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
+
+/* Processes (kept by pid so that a failing test still kills them) {{{1 */
+
+#define MAX_PIDS 64
+static volatile pid_t spawned_pids[MAX_PIDS];
+static volatile sig_atomic_t n_spawned_pids;
+
+static void
+kill_spawned (void)
+{
+  for (int i = 0; i < n_spawned_pids; i++)
+    if (spawned_pids[i] > 0)
+      kill (spawned_pids[i], SIGKILL);
+}
+
+static void
+on_abort (int signum)
+{
+  /* An assertion failed: do not leave ferry processes behind. */
+  kill_spawned ();
+  signal (signum, SIG_DFL);
+  raise (signum);
+}
+
+static void
+child_setup (gpointer user_data)
+{
+  /* Dies with the test process, whatever way it ends. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+typedef struct {
+  char          *label;
+  GSubprocess   *process;
+  pid_t          pid;
+  GDataInputStream *out;
+  GOutputStream *err;
+  GPtrArray     *lines;      /* char *, every stdout line */
+  GPtrArray     *events;     /* JsonObject *, the lines that are objects */
+  gboolean       out_eof;
+  gboolean       err_done;
+  gboolean       exited;
+  gint64         spawned_us;
+  gint64         exited_us;
+  GCancellable  *cancellable;
+} Proc;
+
+typedef struct {
+  const char *tool;
+  char       *tmp;
+  guint16     port;
+  GPtrArray  *procs;
+} Fixture;
+
+static void
+proc_free (Proc *p)
+{
+  g_cancellable_cancel (p->cancellable);
+  g_clear_object (&p->cancellable);
+  g_clear_object (&p->process);
+  g_clear_object (&p->out);
+  g_clear_object (&p->err);
+  g_clear_pointer (&p->lines, g_ptr_array_unref);
+  g_clear_pointer (&p->events, g_ptr_array_unref);
+  g_free (p->label);
+  g_free (p);
+}
+
+static char *
+proc_stderr (Proc *p)
+{
+  GMemoryOutputStream *mem = G_MEMORY_OUTPUT_STREAM (p->err);
+
+  return g_strndup (g_memory_output_stream_get_data (mem),
+                    g_memory_output_stream_get_data_size (mem));
+}
+
+static char *
+proc_stdout (Proc *p)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < p->lines->len; i++)
+    g_string_append_printf (text, "%s\n", (char *) g_ptr_array_index (p->lines, i));
+  return g_string_free (text, FALSE);
+}
+
+static void
+proc_dump (Proc *p)
+{
+  g_autofree char *err = proc_stderr (p);
+
+  g_test_message ("--- %s: stdout ---", p->label);
+  for (guint i = 0; i < p->lines->len; i++)
+    g_test_message ("%s", (char *) g_ptr_array_index (p->lines, i));
+  g_test_message ("--- %s: stderr ---\n%s", p->label, err);
+}
+
+static void
+on_line (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Proc *p = user_data;
+  g_autoptr(GError) error = NULL;
+  char *line;
+
+  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, NULL, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (line == NULL)
+    {
+      p->out_eof = TRUE;
+      return;
+    }
+
+  g_ptr_array_add (p->lines, line);
+  if (line[0] == '{')
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+
+      if (json_parser_load_from_data (parser, line, -1, NULL) &&
+          JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        g_ptr_array_add (p->events, json_object_ref (json_node_get_object (json_parser_get_root (parser))));
+    }
+
+  g_data_input_stream_read_line_async (p->out, G_PRIORITY_DEFAULT, p->cancellable, on_line, p);
+}
+
+static void
+on_err_spliced (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Proc *p = user_data;
+
+  g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, NULL);
+  p->err_done = TRUE;
+}
+
+static void
+on_exited (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Proc *p = user_data;
+
+  if (!g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL))
+    return;
+  p->exited = TRUE;
+  p->exited_us = g_get_monotonic_time ();
+}
+
+/* @env: "NAME=value" to set, "NAME" to unset */
+static Proc *
+proc_spawnv (Fixture            *fx,
+             const char         *label,
+             const char * const *env,
+             const char * const *args)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cmdline = NULL;
+  Proc *p = g_new0 (Proc, 1);
+
+  g_ptr_array_add (argv, (gpointer) fx->tool);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  cmdline = g_strjoinv (" ", (char **) argv->pdata);
+  g_test_message ("%s: %s", label, cmdline);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, "/dev/null");
+  g_subprocess_launcher_unsetenv (launcher, "FERRY_HOME");
+  /* The plugins of the build tree only, never installed ones. */
+  g_subprocess_launcher_setenv (launcher, "FERRY_PLUGIN_SYSTEM_PATH", "", TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      const char *eq = strchr (env[i], '=');
+
+      if (eq != NULL)
+        {
+          g_autofree char *name = g_strndup (env[i], eq - env[i]);
+          g_subprocess_launcher_setenv (launcher, name, eq + 1, TRUE);
+        }
+      else
+        g_subprocess_launcher_unsetenv (launcher, env[i]);
+    }
+
+  p->label = g_strdup (label);
+  p->lines = g_ptr_array_new_with_free_func (g_free);
+  p->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  p->cancellable = g_cancellable_new ();
+  p->spawned_us = g_get_monotonic_time ();
+  p->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+
+  p->pid = atoi (g_subprocess_get_identifier (p->process));
+  g_assert_cmpint (n_spawned_pids, <, MAX_PIDS);
+  spawned_pids[n_spawned_pids] = p->pid;
+  n_spawned_pids = n_spawned_pids + 1;
+
+  p->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p->process));
+  g_data_input_stream_read_line_async (p->out, G_PRIORITY_DEFAULT, p->cancellable, on_line, p);
+  p->err = g_memory_output_stream_new_resizable ();
+  g_output_stream_splice_async (p->err, g_subprocess_get_stderr_pipe (p->process),
+                                G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, G_PRIORITY_DEFAULT,
+                                p->cancellable, on_err_spliced, p);
+  g_subprocess_wait_async (p->process, p->cancellable, on_exited, p);
+
+  g_ptr_array_add (fx->procs, p);
+  return p;
+}
+
+#define proc_spawn(fx, label, ...) \
+  proc_spawnv ((fx), (label), NULL, (const char * const []) { __VA_ARGS__, NULL })
+
+/* Waiting {{{1 */
+
+typedef gboolean (*Predicate) (gpointer data);
+
+static gboolean
+on_wait_timeout (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+wait_for (Predicate predicate,
+          gpointer  data,
+          guint     timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (timeout_ms, on_wait_timeout, &timed_out);
+
+  while (!predicate (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return predicate (data);
+}
+
+static gboolean
+proc_has_exited (gpointer data)
+{
+  Proc *p = data;
+
+  /* Wait for the pipes too, so that every line was read. */
+  return p->exited && p->out_eof && p->err_done;
+}
+
+/* Returns the exit status, or 128 + the signal that killed it. */
+static int
+proc_wait_exit (Proc  *p,
+                guint  timeout_ms)
+{
+  if (!wait_for (proc_has_exited, p, timeout_ms))
+    {
+      proc_dump (p);
+      g_error ("%s did not exit within %u ms", p->label, timeout_ms);
+    }
+  if (g_subprocess_get_if_signaled (p->process))
+    return 128 + g_subprocess_get_term_sig (p->process);
+  return g_subprocess_get_exit_status (p->process);
+}
+
+static void
+proc_assert_exit (Proc *p,
+                  int   expected)
+{
+  int status = proc_wait_exit (p, WAIT_EXIT_MS);
+
+  if (status != expected)
+    {
+      proc_dump (p);
+      g_error ("%s exited with %d, expected %d", p->label, status, expected);
+    }
+}
+
+static const char *
+obj_str (JsonObject *object,
+         const char *member)
+{
+  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
+
+  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_VALUE ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static gint64
+obj_int (JsonObject *object,
+         const char *member)
+{
+  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
+
+  g_assert_nonnull (node);
+  g_assert_cmpint (JSON_NODE_TYPE (node), ==, JSON_NODE_VALUE);
+  return json_node_get_int (node);
+}
+
+static JsonObject *
+proc_find_event (Proc       *p,
+                 const char *event)
+{
+  for (guint i = 0; i < p->events->len; i++)
+    {
+      JsonObject *object = g_ptr_array_index (p->events, i);
+
+      if (g_strcmp0 (obj_str (object, "event"), event) == 0)
+        return object;
+    }
+  return NULL;
+}
+
+static JsonObject *
+proc_find_last_event (Proc       *p,
+                      const char *event)
+{
+  for (guint i = p->events->len; i > 0; i--)
+    {
+      JsonObject *object = g_ptr_array_index (p->events, i - 1);
+
+      if (g_strcmp0 (obj_str (object, "event"), event) == 0)
+        return object;
+    }
+  return NULL;
+}
+
+typedef struct {
+  Proc       *proc;
+  const char *event;
+} EventWait;
+
+static gboolean
+event_arrived (gpointer data)
+{
+  EventWait *w = data;
+
+  return proc_find_event (w->proc, w->event) != NULL || w->proc->out_eof;
+}
+
+static JsonObject *
+proc_wait_event (Proc       *p,
+                 const char *event,
+                 guint       timeout_ms)
+{
+  EventWait w = { p, event };
+  JsonObject *object;
+
+  wait_for (event_arrived, &w, timeout_ms);
+  object = proc_find_event (p, event);
+  if (object == NULL)
+    {
+      proc_dump (p);
+      g_error ("%s: no “%s” event within %u ms", p->label, event, timeout_ms);
+    }
+  return object;
+}
+
+static gboolean
+progress_with_data (gpointer data)
+{
+  Proc *p = data;
+
+  for (guint i = 0; i < p->events->len; i++)
+    {
+      JsonObject *object = g_ptr_array_index (p->events, i);
+
+      if (g_strcmp0 (obj_str (object, "event"), "progress") == 0 &&
+          obj_int (object, "bytes") > 0)
+        return TRUE;
+    }
+  return p->out_eof;
+}
+
+/* Asserts that @p reported an error event with @code; dumps the output of
+ * @p and @other otherwise. */
+static void
+assert_error_code (Proc       *p,
+                   const char *code,
+                   Proc       *other)
+{
+  JsonObject *error = proc_wait_event (p, "error", 0);
+
+  if (g_strcmp0 (obj_str (error, "code"), code) != 0)
+    {
+      proc_dump (p);
+      if (other != NULL)
+        proc_dump (other);
+      g_error ("%s: error “%s” (%s), expected “%s”", p->label, obj_str (error, "code"),
+               obj_str (error, "message"), code);
+    }
+  g_assert_nonnull (obj_str (error, "message"));
+}
+
+/* Fixture {{{1 */
+
+static guint16
+free_udp_port (void)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, any, FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+fixture_setup (Fixture       *fx,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx->tool = g_getenv ("FERRY_TOOL");
+  fx->procs = g_ptr_array_new_with_free_func ((GDestroyNotify) proc_free);
+  if (fx->tool == NULL || !g_file_test (fx->tool, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      if (g_getenv ("FERRY_TEST_NO_SKIP") != NULL)
+        g_error ("FERRY_TOOL does not name the ferry tool");
+      return;
+    }
+
+  fx->tmp = g_dir_make_tmp ("ferry-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  fx->port = free_udp_port ();
+}
+
+static gboolean
+fixture_skip (Fixture *fx)
+{
+  if (fx->tmp != NULL)
+    return FALSE;
+  g_test_skip ("FERRY_TOOL is not set: run through meson test");
+  return TRUE;
+}
+
+static gboolean
+all_exited (gpointer data)
+{
+  GPtrArray *procs = data;
+
+  for (guint i = 0; i < procs->len; i++)
+    if (!((Proc *) g_ptr_array_index (procs, i))->exited)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      dir = g_dir_open (path, 0, NULL);
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          remove_tree (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+static void
+fixture_teardown (Fixture       *fx,
+                  gconstpointer  data)
+{
+  for (guint i = 0; i < fx->procs->len; i++)
+    {
+      Proc *p = g_ptr_array_index (fx->procs, i);
+
+      if (!p->exited)
+        g_subprocess_force_exit (p->process);
+    }
+  wait_for (all_exited, fx->procs, 5000);
+  g_ptr_array_unref (fx->procs);
+  n_spawned_pids = 0;
+
+  if (fx->tmp != NULL)
+    remove_tree (fx->tmp);
+  g_free (fx->tmp);
+}
+
+/* A home with its own ferry.conf: local-broadcast on the test's port. */
+static char *
+make_home (Fixture    *fx,
+           const char *name,
+           const char *extra)
+{
+  g_autofree char *home = g_build_filename (fx->tmp, name, NULL);
+  g_autofree char *conf = g_build_filename (home, "ferry.conf", NULL);
+  g_autofree char *text = g_strdup_printf ("[local-broadcast]\nport=%u\n%s",
+                                           fx->port, extra ? extra : "");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
+  g_file_set_contents (conf, text, -1, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&home);
+}
+
+static char *
+make_dir (Fixture    *fx,
+          const char *name)
+{
+  char *dir = g_build_filename (fx->tmp, name, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  return dir;
+}
+
+static char *
+write_file (const char *dir,
+            const char *name,
+            const void *contents,
+            gsize       size)
+{
+  char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, contents, size, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static GBytes *
+read_bytes (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+  gsize size = 0;
+
+  g_file_get_contents (path, &contents, &size, &error);
+  g_assert_no_error (error);
+  return g_bytes_new_take (contents, size);
+}
+
+static GPtrArray *
+list_dir (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  return names;
+}
+
+static gboolean
+names_contain (GPtrArray  *names,
+               const char *name)
+{
+  for (guint i = 0; i < names->len; i++)
+    if (g_str_equal (g_ptr_array_index (names, i), name))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_hex (const char *text,
+        gsize       length)
+{
+  if (text == NULL || strlen (text) != length)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isxdigit (text[i]) || g_ascii_isupper (text[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* `ferry --home HOME --json id`, as an object */
+static JsonObject *
+run_id (Fixture            *fx,
+        const char         *label,
+        const char * const *env,
+        const char * const *args)
+{
+  Proc *p = proc_spawnv (fx, label, env, args);
+  JsonObject *object;
+
+  proc_assert_exit (p, 0);
+  g_assert_cmpuint (p->lines->len, ==, 1);
+  g_assert_cmpuint (p->events->len, ==, 1);
+  object = g_ptr_array_index (p->events, 0);
+  g_assert_true (is_hex (obj_str (object, "account"), 64));
+  g_assert_true (is_hex (obj_str (object, "device"), 64));
+  g_assert_nonnull (obj_str (object, "name"));
+  g_assert_cmpstr (obj_str (object, "name"), !=, "");
+  return json_object_ref (object);
+}
+
+static Proc *
+start_receiver (Fixture    *fx,
+                const char *home,
+                const char *dir,
+                const char *accept,
+                const char *accept_id,
+                gboolean    once)
+{
+  Proc *p;
+
+  if (accept_id != NULL)
+    p = proc_spawn (fx, "receiver", "--home", home, "--interface", "lo", "--json",
+                    "receive", "--dir", dir, accept, accept_id, once ? "--once" : NULL);
+  else
+    p = proc_spawn (fx, "receiver", "--home", home, "--interface", "lo", "--json",
+                    "receive", "--dir", dir, accept, once ? "--once" : NULL);
+  proc_wait_event (p, "ready", WAIT_READY_MS);
+  return p;
+}
+
+/* Tests {{{1 */
+
+static void
+test_id (Fixture       *fx,
+         gconstpointer  data)
+{
+  g_autofree char *home_a = NULL;
+  g_autofree char *home_b = NULL;
+  g_autofree char *xdg = NULL;
+  g_autofree char *ferry_env = NULL;
+  g_autofree char *xdg_env = NULL;
+  g_autofree char *xdg_home = NULL;
+  g_autoptr(JsonObject) a1 = NULL;
+  g_autoptr(JsonObject) a2 = NULL;
+  g_autoptr(JsonObject) a3 = NULL;
+  g_autoptr(JsonObject) b = NULL;
+  g_autoptr(JsonObject) x = NULL;
+  g_autoptr(GPtrArray) files = NULL;
+  Proc *human;
+  g_autofree char *text = NULL;
+  struct stat st;
+
+  if (fixture_skip (fx))
+    return;
+
+  home_a = make_home (fx, "a", NULL);
+  home_b = make_home (fx, "b", "[core]\nname=bee\n");
+
+  a1 = run_id (fx, "id a", NULL, (const char * const []) { "--home", home_a, "--json", "id", NULL });
+  a2 = run_id (fx, "id a again", NULL, (const char * const []) { "--json", "--home", home_a, "id", NULL });
+  b = run_id (fx, "id b", NULL, (const char * const []) { "--home", home_b, "--json", "id", NULL });
+
+  /* Stable across runs, distinct between homes. */
+  g_assert_cmpstr (obj_str (a1, "account"), ==, obj_str (a2, "account"));
+  g_assert_cmpstr (obj_str (a1, "device"), ==, obj_str (a2, "device"));
+  g_assert_cmpstr (obj_str (a1, "account"), !=, obj_str (b, "account"));
+  g_assert_cmpstr (obj_str (a1, "device"), !=, obj_str (b, "device"));
+  g_assert_cmpstr (obj_str (a1, "account"), !=, obj_str (a1, "device"));
+  g_assert_cmpstr (obj_str (b, "name"), ==, "bee");
+
+  /* The global options also work after the command. */
+  a3 = run_id (fx, "id a, option last", NULL, (const char * const []) { "id", "--home", home_a, "--json", NULL });
+  g_assert_cmpstr (obj_str (a1, "account"), ==, obj_str (a3, "account"));
+
+  /* $FERRY_HOME, then $XDG_DATA_HOME/ferry. */
+  ferry_env = g_strconcat ("FERRY_HOME=", home_b, NULL);
+  x = run_id (fx, "id FERRY_HOME", (const char * const []) { ferry_env, NULL },
+              (const char * const []) { "--json", "id", NULL });
+  g_assert_cmpstr (obj_str (x, "device"), ==, obj_str (b, "device"));
+  g_clear_pointer (&x, json_object_unref);
+
+  xdg = g_build_filename (fx->tmp, "xdg", NULL);
+  xdg_env = g_strconcat ("XDG_DATA_HOME=", xdg, NULL);
+  x = run_id (fx, "id XDG_DATA_HOME", (const char * const []) { xdg_env, "FERRY_HOME", NULL },
+              (const char * const []) { "--json", "id", NULL });
+  xdg_home = g_build_filename (xdg, "ferry", NULL);
+  g_assert_true (g_file_test (xdg_home, G_FILE_TEST_IS_DIR));
+  files = list_dir (xdg_home);
+  g_assert_cmpuint (files->len, >, 0);
+  g_assert_cmpstr (obj_str (x, "account"), !=, obj_str (a1, "account"));
+  g_assert_cmpstr (obj_str (x, "account"), !=, obj_str (b, "account"));
+
+  /* Private keys are not readable by others. */
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autofree char *path = g_build_filename (xdg_home, g_ptr_array_index (files, i), NULL);
+
+      g_assert_cmpint (g_stat (path, &st), ==, 0);
+      if (S_ISREG (st.st_mode) && strstr (g_ptr_array_index (files, i), "key") != NULL)
+        g_assert_cmpint (st.st_mode & 077, ==, 0);
+    }
+
+  /* Human output names the same ids. */
+  human = proc_spawn (fx, "id human", "--home", home_a, "id");
+  proc_assert_exit (human, 0);
+  text = proc_stdout (human);
+  g_assert_nonnull (strstr (text, obj_str (a1, "account")));
+  g_assert_nonnull (strstr (text, obj_str (a1, "device")));
+}
+
+static JsonObject *
+find_plugin (Proc       *p,
+             const char *name)
+{
+  for (guint i = 0; i < p->events->len; i++)
+    {
+      JsonObject *object = g_ptr_array_index (p->events, i);
+
+      if (g_strcmp0 (obj_str (object, "name"), name) == 0)
+        return object;
+    }
+  return NULL;
+}
+
+static void
+assert_plugin_ok (Proc       *p,
+                  const char *name,
+                  const char *kind)
+{
+  JsonObject *plugin = find_plugin (p, name);
+  JsonArray *features;
+  gboolean found = FALSE;
+
+  if (plugin == NULL)
+    {
+      proc_dump (p);
+      g_error ("plugin %s not listed", name);
+    }
+  g_assert_nonnull (obj_str (plugin, "version"));
+  g_assert_nonnull (obj_str (plugin, "description"));
+  g_assert_true (g_str_has_suffix (obj_str (plugin, "filename"), ".so"));
+  g_assert_true (json_object_has_member (plugin, "error"));
+  g_assert_true (json_object_get_null_member (plugin, "error"));
+
+  features = json_object_get_array_member (plugin, "features");
+  g_assert_nonnull (features);
+  for (guint i = 0; i < json_array_get_length (features); i++)
+    {
+      JsonObject *feature = json_array_get_object_element (features, i);
+
+      g_assert_nonnull (obj_str (feature, "name"));
+      g_assert_true (json_object_has_member (feature, "rank"));
+      if (g_strcmp0 (obj_str (feature, "name"), name) == 0 &&
+          g_strcmp0 (obj_str (feature, "kind"), kind) == 0)
+        found = TRUE;
+    }
+  g_assert_true (found);
+}
+
+static void
+test_plugins (Fixture       *fx,
+              gconstpointer  data)
+{
+  g_autofree char *home = NULL;
+  g_autofree char *junk_dir = NULL;
+  g_autofree char *junk = NULL;
+  g_autofree char *path_env = NULL;
+  Proc *p;
+  Proc *with_junk;
+  JsonObject *bad;
+  const char *plugin_path = g_getenv ("FERRY_PLUGIN_PATH");
+
+  if (fixture_skip (fx))
+    return;
+
+  home = make_home (fx, "home", NULL);
+  p = proc_spawn (fx, "plugins", "--home", home, "--json", "plugins");
+  proc_assert_exit (p, 0);
+  assert_plugin_ok (p, "lan", "transport");
+  assert_plugin_ok (p, "local-broadcast", "signaling");
+
+  /* A file that is not a plugin is listed with its error; the rest load. */
+  junk_dir = make_dir (fx, "junk");
+  junk = write_file (junk_dir, "libferry-junk.so", "not an ELF file\n", 16);
+  path_env = g_strdup_printf ("FERRY_PLUGIN_PATH=%s%s%s", junk_dir,
+                              plugin_path ? G_SEARCHPATH_SEPARATOR_S : "",
+                              plugin_path ? plugin_path : "");
+  with_junk = proc_spawnv (fx, "plugins with junk", (const char * const []) { path_env, NULL },
+                           (const char * const []) { "--home", home, "--json", "plugins", NULL });
+  proc_assert_exit (with_junk, 0);
+  assert_plugin_ok (with_junk, "lan", "transport");
+  assert_plugin_ok (with_junk, "local-broadcast", "signaling");
+
+  bad = NULL;
+  for (guint i = 0; i < with_junk->events->len; i++)
+    {
+      JsonObject *object = g_ptr_array_index (with_junk->events, i);
+
+      if (g_strcmp0 (obj_str (object, "filename"), junk) == 0)
+        bad = object;
+    }
+  if (bad == NULL)
+    {
+      proc_dump (with_junk);
+      g_error ("the junk plugin file is not listed");
+    }
+  g_assert_nonnull (obj_str (bad, "error"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (bad, "features")), ==, 0);
+}
+
+static void
+test_usage (Fixture       *fx,
+            gconstpointer  data)
+{
+  g_autofree char *home = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *missing = NULL;
+  g_autofree char *unreadable = NULL;
+  const char *id = "0123456789abcdef";
+
+  if (fixture_skip (fx))
+    return;
+
+  home = g_build_filename (fx->tmp, "home", NULL);
+  dir = make_dir (fx, "dir");
+  file = write_file (fx->tmp, "file.txt", "x", 1);
+  missing = g_build_filename (fx->tmp, "missing.txt", NULL);
+  unreadable = write_file (fx->tmp, "secret.txt", "x", 1);
+  g_assert_cmpint (g_chmod (unreadable, 0), ==, 0);
+
+  {
+    const char * const cases[][12] = {
+      { NULL },
+      { "frobnicate", NULL },
+      { "--frobnicate", "id", NULL },
+      { "id", "extra", NULL },
+      { "id", "--frobnicate", NULL },
+      { "--signaling", "", "id", NULL },
+      { "plugins", "extra", NULL },
+      { "peers", "--timeout", "soon", NULL },
+      { "peers", "--timeout", "0", NULL },
+      { "peers", "--timeout", "-3", NULL },
+      { "send", file, NULL },
+      { "send", "--to", id, NULL },
+      { "send", "--to", "", file, NULL },
+      { "send", "--to", id, "--timeout", "abc", file, NULL },
+      { "send", "--to", id, "--timeout", "0", file, NULL },
+      { "send", "--to", id, "--timeout", "nan", file, NULL },
+      { "send", "--to", id, missing, NULL },
+      { "send", "--to", id, dir, NULL },
+      { "send", "--to", id, file, dir, NULL },
+      { "send", "--to", NULL },
+      { "receive", "--yes", "--accept-from", id, NULL },
+      { "receive", "--accept-from", "abc", NULL },
+      { "receive", "--accept-from", "not-hex-at-all", NULL },
+      { "receive", "--dir", NULL },
+      { "receive", "extra", NULL },
+      { "receive", "--yes", "--frobnicate", NULL },
+      { "--transport", "nosuch", "receive", "--yes", NULL },
+      { "--signaling", "lan", "peers", NULL },
+      { "send", "--transport", "local-broadcast", "--to", id, file, NULL },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autoptr(GPtrArray) args = g_ptr_array_new ();
+        g_autofree char *label = NULL;
+        g_autofree char *err = NULL;
+        Proc *p;
+
+        g_ptr_array_add (args, "--home");
+        g_ptr_array_add (args, home);
+        g_ptr_array_add (args, "--interface");
+        g_ptr_array_add (args, "lo");
+        for (guint j = 0; cases[i][j] != NULL; j++)
+          g_ptr_array_add (args, (gpointer) cases[i][j]);
+        g_ptr_array_add (args, NULL);
+
+        label = g_strdup_printf ("usage case %u", i);
+        p = proc_spawnv (fx, label, NULL, (const char * const *) args->pdata);
+        proc_assert_exit (p, 2);
+        err = proc_stderr (p);
+        g_assert_true (g_str_has_prefix (err, "ferry: "));
+        g_assert_cmpuint (p->lines->len, ==, 0);
+      }
+  }
+
+  /* root reads anything: the unreadable file is only a usage error for others. */
+  if (geteuid () != 0)
+    {
+      Proc *p = proc_spawn (fx, "unreadable", "--home", home, "send", "--to", id, unreadable);
+      proc_assert_exit (p, 2);
+    }
+
+  /* A usage error does no work: the home was never created. */
+  g_assert_false (g_file_test (home, G_FILE_TEST_EXISTS));
+
+  /* --help is not an error. */
+  {
+    Proc *p = proc_spawn (fx, "help", "--help");
+    proc_assert_exit (p, 0);
+    g_assert_cmpuint (p->lines->len, >, 5);
+  }
+}
+
+typedef struct {
+  const char *name;
+  const char *final_name;
+  gsize       size;
+  const char *sha3;
+} SendFile;
+
+static void
+test_transfer (Fixture       *fx,
+               gconstpointer  data)
+{
+  g_autofree char *recv_home = NULL;
+  g_autofree char *send_home = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *src = NULL;
+  g_autofree char *prefix = NULL;
+  g_autofree char *old = NULL;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  Proc *receiver, *sender;
+  JsonObject *ready, *send_done, *recv_done, *offer, *progress;
+  JsonArray *send_files, *recv_files, *addresses;
+  gboolean loopback_only = TRUE, has_tcp = FALSE;
+  const SendFile files[] = {
+    { "abc.txt", "abc.txt", 3, SHA3_ABC },
+    { "empty", "empty", 0, SHA3_EMPTY },
+    { "big.bin", "big.bin", 20 * 1024 * 1024, NULL },
+    { "exists.txt", "exists (1).txt", 12, NULL },
+    { "résumé final.txt", "résumé final.txt", 5000, NULL },
+  };
+  GPtrArray *argv;
+
+  if (fixture_skip (fx))
+    return;
+
+  recv_home = make_home (fx, "recv", NULL);
+  send_home = make_home (fx, "send", NULL);
+  dir = make_dir (fx, "downloads");
+  src = make_dir (fx, "src");
+  old = write_file (dir, "exists.txt", "old content\n", 12);
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree guint32 *contents = g_new (guint32, files[i].size / 4 + 1);
+
+      if (i == 0)
+        memcpy (contents, "abc", 3);
+      else
+        for (gsize j = 0; j < files[i].size / 4 + 1; j++)
+          contents[j] = g_rand_int (rand);
+      g_ptr_array_add (paths, write_file (src, files[i].name, contents, files[i].size));
+    }
+
+  receiver = start_receiver (fx, recv_home, dir, "--yes", NULL, TRUE);
+  ready = proc_find_event (receiver, "ready");
+  g_assert_true (is_hex (obj_str (ready, "account"), 64));
+  g_assert_true (is_hex (obj_str (ready, "device"), 64));
+  g_assert_true (obj_int (ready, "elapsed_ms") >= 0);
+
+  /* --interface lo: lan listens on loopback only. */
+  addresses = json_object_get_array_member (json_object_get_object_member (ready, "transports"), "lan");
+  g_assert_nonnull (addresses);
+  for (guint i = 0; i < json_array_get_length (addresses); i++)
+    {
+      const char *address = json_array_get_string_element (addresses, i);
+
+      if (g_str_has_prefix (address, "tcp:127.0.0.1:"))
+        has_tcp = TRUE;
+      if (strstr (address, "127.") == NULL && strstr (address, "::1") == NULL)
+        loopback_only = FALSE;
+    }
+  g_assert_true (has_tcp);
+  g_assert_true (loopback_only);
+
+  prefix = g_strndup (obj_str (ready, "account"), 12);
+  argv = g_ptr_array_new ();
+  for (const char * const *a = (const char * const []) { "--home", send_home, "--interface", "lo",
+                                                         "--json", "send", "--to", prefix, NULL };
+       *a != NULL; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  for (guint i = 0; i < paths->len; i++)
+    g_ptr_array_add (argv, g_ptr_array_index (paths, i));
+  g_ptr_array_add (argv, NULL);
+  sender = proc_spawnv (fx, "sender", NULL, (const char * const *) argv->pdata);
+  g_ptr_array_unref (argv);
+
+  if (proc_wait_exit (sender, WAIT_TRANSFER_MS) != 0)
+    {
+      proc_dump (sender);
+      proc_dump (receiver);
+      g_error ("the sender failed");
+    }
+  proc_assert_exit (receiver, 0);
+
+  /* Offers on both sides. */
+  offer = proc_wait_event (sender, "offer", 0);
+  g_assert_cmpstr (obj_str (offer, "direction"), ==, "outgoing");
+  g_assert_cmpint (obj_int (offer, "total"), ==, 3 + 20 * 1024 * 1024 + 12 + 5000);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (offer, "files")), ==, G_N_ELEMENTS (files));
+  offer = proc_wait_event (receiver, "offer", 0);
+  g_assert_cmpstr (obj_str (offer, "direction"), ==, "incoming");
+  g_assert_cmpint (obj_int (offer, "total"), ==, 3 + 20 * 1024 * 1024 + 12 + 5000);
+  g_assert_cmpstr (obj_str (json_object_get_object_member (offer, "peer"), "account"), ==,
+                   obj_str (proc_find_event (sender, "ready"), "account"));
+
+  /* Progress ends at the total on both sides. */
+  progress = proc_find_last_event (sender, "progress");
+  g_assert_nonnull (progress);
+  g_assert_cmpint (obj_int (progress, "bytes"), ==, obj_int (progress, "total"));
+  progress = proc_find_last_event (receiver, "progress");
+  g_assert_nonnull (progress);
+  g_assert_cmpint (obj_int (progress, "bytes"), ==, obj_int (progress, "total"));
+
+  send_done = proc_wait_event (sender, "done", 0);
+  recv_done = proc_wait_event (receiver, "done", 0);
+  g_assert_nonnull (strstr (obj_str (send_done, "chain"), "lan"));
+  g_assert_nonnull (strstr (obj_str (send_done, "chain"), "tls1.3"));
+  g_assert_nonnull (strstr (obj_str (recv_done, "chain"), "tls1.3"));
+  g_assert_null (proc_find_event (sender, "error"));
+  g_assert_null (proc_find_event (receiver, "error"));
+  g_assert_nonnull (proc_find_event (sender, "exit"));
+  g_assert_cmpint (obj_int (proc_find_event (receiver, "exit"), "peak_rss_kib"), >, 0);
+
+  send_files = json_object_get_array_member (send_done, "files");
+  recv_files = json_object_get_array_member (recv_done, "files");
+  g_assert_cmpuint (json_array_get_length (send_files), ==, G_N_ELEMENTS (files));
+  g_assert_cmpuint (json_array_get_length (recv_files), ==, G_N_ELEMENTS (files));
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      JsonObject *s = json_array_get_object_element (send_files, i);
+      JsonObject *r = json_array_get_object_element (recv_files, i);
+      g_autofree char *expected = g_build_filename (dir, files[i].final_name, NULL);
+      g_autoptr(GBytes) sent = read_bytes (g_ptr_array_index (paths, i));
+      g_autoptr(GBytes) received = NULL;
+
+      g_test_message ("file %u: %s → %s", i, obj_str (s, "path"), obj_str (r, "path"));
+      g_assert_cmpstr (obj_str (s, "path"), ==, g_ptr_array_index (paths, i));
+      g_assert_cmpstr (obj_str (r, "path"), ==, expected);
+      g_assert_cmpint (obj_int (s, "size"), ==, files[i].size);
+      g_assert_cmpint (obj_int (r, "size"), ==, files[i].size);
+      g_assert_true (is_hex (obj_str (s, "sha3-256"), 64));
+      g_assert_cmpstr (obj_str (s, "sha3-256"), ==, obj_str (r, "sha3-256"));
+      if (files[i].sha3 != NULL)
+        g_assert_cmpstr (obj_str (r, "sha3-256"), ==, files[i].sha3);
+
+      received = read_bytes (expected);
+      g_assert_true (g_bytes_equal (sent, received));
+    }
+
+  /* The file that was there is untouched; nothing else is left behind. */
+  {
+    g_autoptr(GBytes) kept = read_bytes (old);
+    g_assert_cmpmem (g_bytes_get_data (kept, NULL), g_bytes_get_size (kept), "old content\n", 12);
+  }
+  names = list_dir (dir);
+  g_assert_cmpuint (names->len, ==, G_N_ELEMENTS (files) + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    g_assert_true (names_contain (names, files[i].final_name));
+}
+
+static void
+test_reject (Fixture       *fx,
+             gconstpointer  data)
+{
+  g_autofree char *recv_home = NULL;
+  g_autofree char *send_home = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *other = NULL;
+  g_autofree char *prefix = NULL;
+  g_autoptr(JsonObject) sender_id = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  Proc *receiver, *sender;
+
+  if (fixture_skip (fx))
+    return;
+
+  recv_home = make_home (fx, "recv", NULL);
+  send_home = make_home (fx, "send", NULL);
+  dir = make_dir (fx, "downloads");
+  file = write_file (fx->tmp, "note.txt", "hello\n", 6);
+
+  /* Someone else: the sender's id with its first digit changed. */
+  sender_id = run_id (fx, "sender id", NULL, (const char * const []) { "--home", send_home, "--json", "id", NULL });
+  other = g_strndup (obj_str (sender_id, "account"), 12);
+  other[0] = other[0] == '0' ? '1' : '0';
+  g_assert_false (g_str_has_prefix (obj_str (sender_id, "device"), other));
+
+  receiver = start_receiver (fx, recv_home, dir, "--accept-from", other, TRUE);
+  prefix = g_strndup (obj_str (proc_find_event (receiver, "ready"), "account"), 12);
+  sender = proc_spawn (fx, "sender", "--home", send_home, "--interface", "lo", "--json",
+                       "send", "--to", prefix, file);
+
+  proc_assert_exit (sender, 1);
+  proc_assert_exit (receiver, 1);
+  assert_error_code (sender, "rejected", receiver);
+  g_assert_null (proc_find_event (sender, "done"));
+  g_assert_null (proc_find_event (receiver, "done"));
+  g_assert_nonnull (proc_find_event (receiver, "offer"));
+
+  names = list_dir (dir);
+  g_assert_cmpuint (names->len, ==, 0);
+}
+
+static void
+test_not_found (Fixture       *fx,
+                gconstpointer  data)
+{
+  g_autofree char *home = NULL;
+  g_autofree char *file = NULL;
+  Proc *sender;
+  gint64 took_ms;
+
+  if (fixture_skip (fx))
+    return;
+
+  home = make_home (fx, "send", NULL);
+  file = write_file (fx->tmp, "note.txt", "hello\n", 6);
+  sender = proc_spawn (fx, "sender", "--home", home, "--interface", "lo", "--json",
+                       "send", "--to", "deadbeefdeadbeef", "--timeout", "1", file);
+  proc_assert_exit (sender, 1);
+  took_ms = (sender->exited_us - sender->spawned_us) / 1000;
+  g_test_message ("not found after %" G_GINT64_FORMAT " ms", took_ms);
+  g_assert_cmpint (took_ms, >=, 1000);
+  g_assert_cmpint (took_ms, <, 1000 + 10000);
+
+  assert_error_code (sender, "peer-not-found", NULL);
+  g_assert_null (proc_find_event (sender, "offer"));
+}
+
+static void
+test_by_name (Fixture       *fx,
+              gconstpointer  data)
+{
+  g_autofree char *name = g_strdup_printf ("ferry-test-%08x", g_test_rand_int ());
+  g_autofree char *conf = g_strdup_printf ("[core]\nname=%s\n", name);
+  g_autofree char *recv_home = NULL;
+  g_autofree char *send_home = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *received = NULL;
+  g_autoptr(GBytes) contents = NULL;
+  Proc *receiver, *sender;
+
+  if (fixture_skip (fx))
+    return;
+
+  recv_home = make_home (fx, "recv", conf);
+  send_home = make_home (fx, "send", NULL);
+  dir = make_dir (fx, "downloads");
+  file = write_file (fx->tmp, "by-name.txt", "found by name\n", 14);
+
+  receiver = start_receiver (fx, recv_home, dir, "--yes", NULL, TRUE);
+  g_assert_cmpstr (obj_str (proc_find_event (receiver, "ready"), "name"), ==, name);
+
+  sender = proc_spawn (fx, "sender", "--home", send_home, "--interface", "lo", "--json",
+                       "send", "--to", name, file);
+  proc_assert_exit (sender, 0);
+  proc_assert_exit (receiver, 0);
+  g_assert_cmpstr (obj_str (json_object_get_object_member (proc_wait_event (sender, "offer", 0), "peer"), "name"),
+                   ==, name);
+
+  received = g_build_filename (dir, "by-name.txt", NULL);
+  contents = read_bytes (received);
+  g_assert_cmpmem (g_bytes_get_data (contents, NULL), g_bytes_get_size (contents), "found by name\n", 14);
+}
+
+static void
+test_peers (Fixture       *fx,
+            gconstpointer  data)
+{
+  g_autofree char *recv_home = NULL;
+  g_autofree char *look_home = NULL;
+  g_autofree char *dir = NULL;
+  Proc *receiver, *peers;
+  JsonObject *ready, *exit_event;
+  gboolean found = FALSE;
+
+  if (fixture_skip (fx))
+    return;
+
+  recv_home = make_home (fx, "recv", "[core]\nname=visible\n");
+  look_home = make_home (fx, "look", NULL);
+  dir = make_dir (fx, "downloads");
+
+  receiver = start_receiver (fx, recv_home, dir, "--yes", NULL, FALSE);
+  ready = proc_find_event (receiver, "ready");
+
+  peers = proc_spawn (fx, "peers", "--home", look_home, "--interface", "lo", "--json",
+                      "peers", "--timeout", "1.5");
+  proc_assert_exit (peers, 0);
+  for (guint i = 0; i < peers->events->len; i++)
+    {
+      JsonObject *device = g_ptr_array_index (peers->events, i);
+
+      if (g_strcmp0 (obj_str (device, "device"), obj_str (ready, "device")) == 0)
+        {
+          g_assert_cmpstr (obj_str (device, "account"), ==, obj_str (ready, "account"));
+          g_assert_cmpstr (obj_str (device, "name"), ==, "visible");
+          g_assert_cmpstr (obj_str (device, "signaling"), ==, "local-broadcast");
+          found = TRUE;
+        }
+    }
+  if (!found)
+    {
+      proc_dump (peers);
+      g_error ("the receiver was not seen");
+    }
+
+  /* Without --once, receive runs until a signal. */
+  g_assert_false (receiver->exited);
+  g_subprocess_send_signal (receiver->process, SIGTERM);
+  proc_assert_exit (receiver, 128 + SIGTERM);
+  exit_event = proc_wait_event (receiver, "exit", 0);
+  g_assert_cmpint (obj_int (exit_event, "peak_rss_kib"), >, 0);
+}
+
+static void
+test_interrupt (Fixture       *fx,
+                gconstpointer  data)
+{
+  g_autofree char *recv_home = NULL;
+  g_autofree char *send_home = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *prefix = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  Proc *receiver, *sender;
+  int fd;
+
+  if (fixture_skip (fx))
+    return;
+
+  recv_home = make_home (fx, "recv", NULL);
+  send_home = make_home (fx, "send", NULL);
+  dir = make_dir (fx, "downloads");
+
+  /* Large (sparse, so cheap to make) enough to be interrupted mid-way. */
+  file = g_build_filename (fx->tmp, "large.bin", NULL);
+  fd = g_open (file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (ftruncate (fd, (off_t) 512 << 20), ==, 0);
+  close (fd);
+
+  receiver = start_receiver (fx, recv_home, dir, "--yes", NULL, TRUE);
+  prefix = g_strndup (obj_str (proc_find_event (receiver, "ready"), "account"), 12);
+  sender = proc_spawn (fx, "sender", "--home", send_home, "--interface", "lo", "--json",
+                       "send", "--to", prefix, file);
+
+  if (!wait_for (progress_with_data, sender, WAIT_TRANSFER_MS) || sender->out_eof)
+    {
+      proc_dump (sender);
+      proc_dump (receiver);
+      g_error ("no data flowed");
+    }
+  g_subprocess_send_signal (sender->process, SIGINT);
+
+  proc_assert_exit (sender, 1);
+  proc_assert_exit (receiver, 1);
+  assert_error_code (sender, "cancelled", receiver);
+  assert_error_code (receiver, "cancelled-by-peer", sender);
+  g_assert_null (proc_find_event (receiver, "done"));
+
+  /* No final file and no partial file. */
+  names = list_dir (dir);
+  for (guint i = 0; i < names->len; i++)
+    g_test_message ("left: %s", (char *) g_ptr_array_index (names, i));
+  g_assert_cmpuint (names->len, ==, 0);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  signal (SIGABRT, on_abort);
+  signal (SIGPIPE, SIG_IGN);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/cli/id", test_id);
+  ADD ("/cli/plugins", test_plugins);
+  ADD ("/cli/usage", test_usage);
+  ADD ("/cli/transfer", test_transfer);
+  ADD ("/cli/reject", test_reject);
+  ADD ("/cli/not-found", test_not_found);
+  ADD ("/cli/by-name", test_by_name);
+  ADD ("/cli/peers", test_peers);
+  ADD ("/cli/interrupt", test_interrupt);
+#undef ADD
+
+  return g_test_run ();
+}
+
+/* vim: set foldmethod=marker: */

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Ferry needs, only those that are missing.
+#
+#   scripts/install-deps.sh [--build | --test]
+#
+# --build (default): what building and running ferry needs.
+# --test: also what the test suites and the benchmark use (coturn, dhtnode,
+#         iproute2, iptables, valgrind).
+set -euo pipefail
+
+mode=${1:---build}
+
+build_packages=(
+  gcc libc6-dev meson ninja-build pkg-config gettext
+  libglib2.0-dev libgnutls28-dev nettle-dev libjson-glib-dev
+  libsoup-3.0-dev libnice-dev gobject-introspection libgirepository1.0-dev
+  jq openssl
+)
+test_packages=(coturn dhtnode iproute2 iptables valgrind)
+
+case "$mode" in
+  --build) packages=("${build_packages[@]}") ;;
+  --test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  -h|--help)
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0 ;;
+  *)
+    echo "install-deps.sh: unknown option '$mode' (use --build or --test)" >&2
+    exit 2 ;;
+esac
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  if [ "$status" != "install ok installed" ]; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "install-deps.sh: run as root or install sudo to install: ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "Installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+  --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null
