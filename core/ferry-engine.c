@@ -78,6 +78,9 @@ struct _FerryEngine
   guint             connect_timeout_s;
   guint             stagger_ms;
 
+  GHashTable       *inactive;           /* feature name → reason */
+  char             *inactive_summary;
+
   gboolean          started;
   guint             dropped_messages;
 };
@@ -144,6 +147,8 @@ ferry_engine_finalize (GObject *object)
   g_clear_pointer (&self->outgoing, g_hash_table_unref);
   g_clear_pointer (&self->incoming, g_hash_table_unref);
   g_clear_pointer (&self->finds, g_ptr_array_unref);
+  g_clear_pointer (&self->inactive, g_hash_table_unref);
+  g_free (self->inactive_summary);
 
   G_OBJECT_CLASS (ferry_engine_parent_class)->finalize (object);
 }
@@ -282,6 +287,7 @@ ferry_engine_init (FerryEngine *self)
   self->outgoing = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) outgoing_free);
   self->incoming = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) incoming_free);
   self->finds = g_ptr_array_new_with_free_func (g_object_unref);
+  self->inactive = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->offer_timeout_s = FERRY_DEFAULT_OFFER_TIMEOUT_S;
   self->connect_timeout_s = FERRY_DEFAULT_CONNECT_TIMEOUT_S;
   self->stagger_ms = FERRY_DEFAULT_STAGGER_MS;
@@ -1949,6 +1955,148 @@ message_received_cb (FerrySignaling *signaling,
 
 /* ------------------------------------------------------------ start, stop */
 
+static GObject *
+engine_new_instance (FerryEngine  *self,
+                     FerryFeature *feature)
+{
+  GType type = ferry_feature_get_gtype (feature);
+
+  if (g_type_is_a (type, FERRY_TYPE_TRANSPORT))
+    return g_object_new (type,
+                         "engine", self,
+                         "name", ferry_feature_get_name (feature),
+                         "rank", ferry_feature_get_rank (feature),
+                         NULL);
+  return g_object_new (type,
+                       "engine", self,
+                       "name", ferry_feature_get_name (feature),
+                       NULL);
+}
+
+static gboolean
+instance_check (GObject  *instance,
+                GError  **error)
+{
+  if (FERRY_IS_TRANSPORT (instance))
+    return ferry_transport_check (FERRY_TRANSPORT (instance), error);
+  return ferry_signaling_check (FERRY_SIGNALING (instance), error);
+}
+
+/**
+ * ferry_engine_check_feature:
+ * @self: a #FerryEngine
+ * @feature: a transport or signaling feature
+ * @error: return location for a #GError
+ *
+ * Tells whether @feature can work with this engine's configuration (for
+ * example, whether the server it needs is configured), without starting
+ * anything.
+ *
+ * Returns: %TRUE when it can; %FALSE with the reason in @error
+ */
+gboolean
+ferry_engine_check_feature (FerryEngine   *self,
+                            FerryFeature  *feature,
+                            GError       **error)
+{
+  g_autoptr(GObject) instance = NULL;
+
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), FALSE);
+  g_return_val_if_fail (FERRY_IS_FEATURE (feature), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  instance = engine_new_instance (self, feature);
+  return instance_check (instance, error);
+}
+
+/**
+ * ferry_engine_get_inactive_reason:
+ * @self: a started #FerryEngine
+ * @name: a feature name
+ *
+ * Returns: (nullable): why the enabled feature @name was left inactive at
+ *   start, or %NULL when it runs (or was not enabled)
+ */
+const char *
+ferry_engine_get_inactive_reason (FerryEngine *self,
+                                  const char  *name)
+{
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_hash_table_lookup (self->inactive, name);
+}
+
+static const char *
+engine_inactive_summary (FerryEngine *self)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  GString *text = g_string_new (NULL);
+
+  g_hash_table_iter_init (&iter, self->inactive);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_string_append_printf (text, "%s%s: %s", text->len ? "; " : "", (char *) key, (char *) value);
+  g_free (self->inactive_summary);
+  self->inactive_summary = g_string_free (text, FALSE);
+  return *self->inactive_summary ? self->inactive_summary : _("none is enabled");
+}
+
+/* Creates, checks and starts one feature. A feature whose check fails is
+ * left inactive (with its reason kept) and *@out stays NULL; a feature that
+ * is unknown or fails to start is an error. */
+static gboolean
+engine_start_feature (FerryEngine  *self,
+                      GType         base_type,
+                      const char   *name,
+                      GObject     **out,
+                      GError      **error)
+{
+  FerryFeature *feature = ferry_registry_lookup_feature (self->registry, base_type, name);
+  gboolean transport = base_type == FERRY_TYPE_TRANSPORT;
+  g_autoptr(GObject) instance = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (feature == NULL)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+                   transport ? _("No transport called “%s” is installed (see “ferry plugins”)")
+                             : _("No signaling called “%s” is installed (see “ferry plugins”)"),
+                   name);
+      return FALSE;
+    }
+
+  instance = engine_new_instance (self, feature);
+  if (!instance_check (instance, &local_error))
+    {
+      g_info ("%s stays inactive: %s", name, local_error->message);
+      g_hash_table_replace (self->inactive, g_strdup (name), g_strdup (local_error->message));
+      return TRUE;
+    }
+
+  if (!transport)
+    {
+      g_signal_connect_object (instance, "announcement-received",
+                               G_CALLBACK (announcement_received_cb), self, 0);
+      g_signal_connect_object (instance, "message-received",
+                               G_CALLBACK (message_received_cb), self, 0);
+    }
+  if (!(transport ? ferry_transport_start (FERRY_TRANSPORT (instance), &local_error)
+                  : ferry_signaling_start (FERRY_SIGNALING (instance), &local_error)))
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+                   transport ? _("The %s transport cannot start: %s")
+                             : _("The %s signaling cannot start: %s"),
+                   name, local_error->message);
+      if (!transport)
+        g_signal_handlers_disconnect_by_data (instance, self);
+      return FALSE;
+    }
+
+  *out = g_steal_pointer (&instance);
+  return TRUE;
+}
+
 /**
  * ferry_engine_start:
  * @self: a #FerryEngine
@@ -1956,7 +2104,11 @@ message_received_cb (FerrySignaling *signaling,
  *
  * Starts the chosen signalings and transports: the device is announced,
  * listens for offers and can send. A feature that is not registered is a
- * %FERRY_ERROR_CONFIG error, and so is a feature that fails to start.
+ * %FERRY_ERROR_CONFIG error, and so is a feature that fails to start. A
+ * feature whose configuration does not let it work (see
+ * ferry_engine_check_feature()) stays inactive, with its reason in
+ * ferry_engine_get_inactive_reason(); when no signaling or no transport is
+ * left, that is an error too.
  *
  * Returns: %TRUE on success
  */
@@ -1983,59 +2135,34 @@ ferry_engine_start (FerryEngine  *self,
 
   for (guint i = 0; self->transport_names[i] != NULL; i++)
     {
-      const char *name = self->transport_names[i];
-      FerryFeature *feature = ferry_registry_lookup_feature (self->registry, FERRY_TYPE_TRANSPORT, name);
-      g_autoptr(FerryTransport) transport = NULL;
-      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GObject) instance = NULL;
 
-      if (feature == NULL)
-        {
-          g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
-                       _("No transport called “%s” is installed (see “ferry plugins”)"), name);
-          goto fail;
-        }
-      transport = g_object_new (ferry_feature_get_gtype (feature),
-                                "engine", self,
-                                "name", name,
-                                "rank", ferry_feature_get_rank (feature),
-                                NULL);
-      if (!ferry_transport_start (transport, &local_error))
-        {
-          g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
-                       _("The %s transport cannot start: %s"), name, local_error->message);
-          goto fail;
-        }
-      g_list_store_append (self->transports, transport);
+      if (!engine_start_feature (self, FERRY_TYPE_TRANSPORT, self->transport_names[i], &instance, error))
+        goto fail;
+      if (instance != NULL)
+        g_list_store_append (self->transports, instance);
+    }
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->transports)) == 0)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No transport can work: %s"),
+                   engine_inactive_summary (self));
+      goto fail;
     }
 
   for (guint i = 0; self->signaling_names[i] != NULL; i++)
     {
-      const char *name = self->signaling_names[i];
-      FerryFeature *feature = ferry_registry_lookup_feature (self->registry, FERRY_TYPE_SIGNALING, name);
-      g_autoptr(FerrySignaling) signaling = NULL;
-      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GObject) instance = NULL;
 
-      if (feature == NULL)
-        {
-          g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
-                       _("No signaling called “%s” is installed (see “ferry plugins”)"), name);
-          goto fail;
-        }
-      signaling = g_object_new (ferry_feature_get_gtype (feature),
-                                "engine", self,
-                                "name", name,
-                                NULL);
-      g_signal_connect_object (signaling, "announcement-received",
-                               G_CALLBACK (announcement_received_cb), self, 0);
-      g_signal_connect_object (signaling, "message-received",
-                               G_CALLBACK (message_received_cb), self, 0);
-      if (!ferry_signaling_start (signaling, &local_error))
-        {
-          g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
-                       _("The %s signaling cannot start: %s"), name, local_error->message);
-          goto fail;
-        }
-      g_list_store_append (self->signalings, signaling);
+      if (!engine_start_feature (self, FERRY_TYPE_SIGNALING, self->signaling_names[i], &instance, error))
+        goto fail;
+      if (instance != NULL)
+        g_list_store_append (self->signalings, instance);
+    }
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->signalings)) == 0)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No signaling can work: %s"),
+                   engine_inactive_summary (self));
+      goto fail;
     }
 
   self->started = TRUE;

@@ -235,6 +235,34 @@ ferry_signaling_get_name (FerrySignaling *self)
 }
 
 /**
+ * ferry_signaling_check: (virtual check)
+ * @self: a signaling
+ * @error: return location for a #GError
+ *
+ * Tells whether the configuration lets this signaling work at all, for
+ * example whether a server is configured. The engine leaves a signaling
+ * that fails this check inactive, and shows the error's message as the
+ * reason.
+ *
+ * Returns: %TRUE when the signaling can be started
+ */
+gboolean
+ferry_signaling_check (FerrySignaling  *self,
+                  GError        **error)
+{
+  FerrySignalingClass *klass;
+
+  g_return_val_if_fail (FERRY_IS_SIGNALING (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  klass = FERRY_SIGNALING_GET_CLASS (self);
+  if (klass->check == NULL)
+    return TRUE;
+
+  return klass->check (self, error);
+}
+
+/**
  * ferry_signaling_start: (virtual start)
  * @self: a signaling
  * @error: return location for a #GError

@@ -227,6 +227,34 @@ ferry_transport_get_rank (FerryTransport *self)
 }
 
 /**
+ * ferry_transport_check: (virtual check)
+ * @self: a transport
+ * @error: return location for a #GError
+ *
+ * Tells whether the configuration lets this transport work at all, for
+ * example whether a server is configured. The engine leaves a transport
+ * that fails this check inactive, and shows the error's message as the
+ * reason.
+ *
+ * Returns: %TRUE when the transport can be started
+ */
+gboolean
+ferry_transport_check (FerryTransport  *self,
+                  GError        **error)
+{
+  FerryTransportClass *klass;
+
+  g_return_val_if_fail (FERRY_IS_TRANSPORT (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  klass = FERRY_TRANSPORT_GET_CLASS (self);
+  if (klass->check == NULL)
+    return TRUE;
+
+  return klass->check (self, error);
+}
+
+/**
  * ferry_transport_start: (virtual start)
  * @self: a transport
  * @error: return location for a #GError

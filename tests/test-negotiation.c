@@ -358,6 +358,36 @@ DEFINE_TEST_TRANSPORT (TestPipe, test_pipe, MODE_PIPE)
 DEFINE_TEST_TRANSPORT (TestBroken, test_broken, MODE_BROKEN)
 DEFINE_TEST_TRANSPORT (TestHang, test_hang, MODE_HANG)
 
+/* A transport whose configuration never lets it work. */
+#define TEST_TYPE_UNCONFIGURED (test_unconfigured_get_type ())
+G_DECLARE_FINAL_TYPE (TestUnconfigured, test_unconfigured, TEST, UNCONFIGURED, FerryTransport)
+
+struct _TestUnconfigured
+{
+  FerryTransport parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (TestUnconfigured, test_unconfigured, FERRY_TYPE_TRANSPORT)
+
+static gboolean
+test_unconfigured_check (FerryTransport  *transport,
+                         GError         **error)
+{
+  g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_CONFIG, "no server is configured");
+  return FALSE;
+}
+
+static void
+test_unconfigured_class_init (TestUnconfiguredClass *klass)
+{
+  FERRY_TRANSPORT_CLASS (klass)->check = test_unconfigured_check;
+}
+
+static void
+test_unconfigured_init (TestUnconfigured *self)
+{
+}
+
 static gboolean
 register_test_features (FerryPlugin  *plugin,
                         GError      **error)
@@ -366,6 +396,7 @@ register_test_features (FerryPlugin  *plugin,
   ferry_plugin_add_feature (plugin, "pipe", test_pipe_get_type (), FERRY_RANK_SECONDARY);
   ferry_plugin_add_feature (plugin, "broken", test_broken_get_type (), FERRY_RANK_PRIMARY);
   ferry_plugin_add_feature (plugin, "hang", test_hang_get_type (), FERRY_RANK_PRIMARY + 10);
+  ferry_plugin_add_feature (plugin, "unconfigured", TEST_TYPE_UNCONFIGURED, FERRY_RANK_PRIMARY);
   return TRUE;
 }
 
@@ -604,6 +635,45 @@ test_nothing_in_common (void)
   fixture_tear_down (&fixture);
 }
 
+static void
+test_inactive_feature (void)
+{
+  g_autofree char *dir = ferry_test_make_dir ("inactive");
+  const char *bus[] = { "bus", NULL };
+  const char *with_pipe[] = { "unconfigured", "pipe", NULL };
+  const char *alone[] = { "unconfigured", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FerryEngine) engine = NULL;
+  g_autoptr(FerryEngine) lonely = NULL;
+  FerryFeature *feature;
+
+  engine = ferry_engine_new (dir, NULL, &error);
+  g_assert_no_error (error);
+  feature = ferry_registry_lookup_feature (ferry_engine_get_registry (engine), FERRY_TYPE_TRANSPORT, "unconfigured");
+  g_assert_false (ferry_engine_check_feature (engine, feature, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
+  g_clear_error (&error);
+
+  /* Left out, with its reason, while the others start. */
+  ferry_engine_set_signalings (engine, bus);
+  ferry_engine_set_transports (engine, with_pipe);
+  g_assert_true (ferry_engine_start (engine, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (ferry_engine_get_transports (engine)), ==, 1);
+  g_assert_cmpstr (ferry_engine_get_inactive_reason (engine, "unconfigured"), ==, "no server is configured");
+  g_assert_null (ferry_engine_get_inactive_reason (engine, "pipe"));
+  ferry_engine_stop (engine);
+
+  /* With nothing else left, starting fails and says why. */
+  lonely = ferry_engine_new (dir, NULL, &error);
+  g_assert_no_error (error);
+  ferry_engine_set_signalings (lonely, bus);
+  ferry_engine_set_transports (lonely, alone);
+  g_assert_false (ferry_engine_start (lonely, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "unconfigured: no server is configured"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -620,6 +690,7 @@ main (int   argc,
   g_test_add_func ("/negotiation/attempt-timeout", test_attempt_timeout);
   g_test_add_func ("/negotiation/all-fail", test_all_fail);
   g_test_add_func ("/negotiation/nothing-in-common", test_nothing_in_common);
+  g_test_add_func ("/negotiation/inactive-feature", test_inactive_feature);
 
   return g_test_run ();
 }

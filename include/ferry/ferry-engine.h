@@ -53,6 +53,13 @@ FERRY_AVAILABLE_IN_ALL
 gboolean       ferry_engine_start                  (FerryEngine          *self,
                                                     GError              **error);
 FERRY_AVAILABLE_IN_ALL
+gboolean       ferry_engine_check_feature          (FerryEngine          *self,
+                                                    FerryFeature         *feature,
+                                                    GError              **error);
+FERRY_AVAILABLE_IN_ALL
+const char    *ferry_engine_get_inactive_reason    (FerryEngine          *self,
+                                                    const char           *name);
+FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_stop                   (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 GListModel    *ferry_engine_get_signalings         (FerryEngine          *self);

@@ -32,6 +32,9 @@ G_DECLARE_DERIVABLE_TYPE (FerrySignaling, ferry_signaling, FERRY, SIGNALING, GOb
  *   a string this plugin passed to ferry_signaling_emit_announcement() or
  *   ferry_signaling_emit_message()
  * @send_finish: finishes @send_async
+ * @check: whether the configuration lets the instance work at all (e.g. a
+ *   server is configured); on %FALSE the engine leaves it inactive and shows
+ *   the error's message as the reason. Called before @start.
  *
  * Signaling plugins carry opaque, already signed blobs between devices: the
  * core builds and verifies every announcement and message, the plugin only
@@ -57,14 +60,20 @@ struct _FerrySignalingClass
                            GAsyncResult         *result,
                            GError              **error);
 
+  gboolean (*check)       (FerrySignaling       *self,
+                           GError              **error);
+
   /*< private >*/
-  gpointer _ferry_reserved[12];
+  gpointer _ferry_reserved[11];
 };
 
 FERRY_AVAILABLE_IN_ALL
 FerryEngine *ferry_signaling_get_engine          (FerrySignaling       *self);
 FERRY_AVAILABLE_IN_ALL
 const char  *ferry_signaling_get_name            (FerrySignaling       *self);
+FERRY_AVAILABLE_IN_ALL
+gboolean     ferry_signaling_check               (FerrySignaling       *self,
+                                                  GError              **error);
 FERRY_AVAILABLE_IN_ALL
 gboolean     ferry_signaling_start               (FerrySignaling       *self,
                                                   GError              **error);

@@ -40,6 +40,9 @@ G_DECLARE_DERIVABLE_TYPE (FerryTransport, ferry_transport, FERRY, TRANSPORT, GOb
  * @release: forget everything kept for @attempt_id
  * @dup_listen_addresses: what the transport listens on, for display, e.g.
  *   `tcp:127.0.0.1:40123`; %NULL or empty when it does not listen
+ * @check: whether the configuration lets the instance work at all (e.g. a
+ *   server is configured); on %FALSE the engine leaves it inactive and shows
+ *   the error's message as the reason. Called before @start.
  *
  * A transport makes a byte stream between two devices. The same attempt id
  * is used on both sides; @offerer tells which side a call is made on.
@@ -75,8 +78,11 @@ struct _FerryTransportClass
                                   const char           *attempt_id);
   char      **(*dup_listen_addresses) (FerryTransport  *self);
 
+  gboolean    (*check)           (FerryTransport       *self,
+                                  GError              **error);
+
   /*< private >*/
-  gpointer _ferry_reserved[12];
+  gpointer _ferry_reserved[11];
 };
 
 FERRY_AVAILABLE_IN_ALL
@@ -85,6 +91,9 @@ FERRY_AVAILABLE_IN_ALL
 const char  *ferry_transport_get_name        (FerryTransport       *self);
 FERRY_AVAILABLE_IN_ALL
 guint        ferry_transport_get_rank        (FerryTransport       *self);
+FERRY_AVAILABLE_IN_ALL
+gboolean     ferry_transport_check           (FerryTransport       *self,
+                                              GError              **error);
 FERRY_AVAILABLE_IN_ALL
 gboolean     ferry_transport_start           (FerryTransport       *self,
                                               GError              **error);
