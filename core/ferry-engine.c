@@ -2239,3 +2239,63 @@ ferry_engine_stop (FerryEngine *self)
 
   self->started = FALSE;
 }
+
+static void
+close_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  /* A session's last frame (reject, cancel, error) goes out within a few
+   * seconds or is given up; wait a little longer than that. */
+  if (!_ferry_session_wait_all (g_get_monotonic_time () + 7 * G_USEC_PER_SEC))
+    g_debug ("some transfer threads were still running when closing");
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * ferry_engine_close_async:
+ * @self: a #FerryEngine
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the engine is closed
+ * @user_data: data for @callback
+ *
+ * Stops the engine like ferry_engine_stop(), then waits until the last
+ * words of its transfers (a cancel, a rejection) have gone out to their
+ * peers, or were given up after a few seconds. A program that exits right
+ * after its transfers end should close its engine this way first.
+ */
+void
+ferry_engine_close_async (FerryEngine         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (FERRY_IS_ENGINE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  ferry_engine_stop (self);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ferry_engine_close_async);
+  g_task_run_in_thread (task, close_thread);
+}
+
+/**
+ * ferry_engine_close_finish:
+ * @self: a #FerryEngine
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE once closed; %FALSE when the wait was cancelled
+ */
+gboolean
+ferry_engine_close_finish (FerryEngine   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -105,4 +105,10 @@ void          _ferry_session_reject             (FerrySession        *self,
 void          _ferry_session_cancel             (FerrySession        *self,
                                                  const char          *reason);
 
+/* Waits until no session thread of this process is left (each one ends
+ * after its session's last frame went out), or until @end_time of the
+ * monotonic clock. Blocking: call it from a worker thread. Returns TRUE when
+ * none is left. */
+gboolean      _ferry_session_wait_all           (gint64               end_time);
+
 G_END_DECLS

@@ -901,6 +901,77 @@ terminate_thread (gpointer data)
   return NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Every thread that may still send a session's last frame is counted, so
+ * that a process can wait for them before it exits
+ * (_ferry_session_wait_all, used by ferry_engine_close_async). */
+
+static GMutex live_lock;
+static GCond live_cond;
+static guint live_threads;
+
+typedef struct {
+  GThreadFunc func;
+  gpointer    data;
+} Trampoline;
+
+static void
+live_threads_add (int delta)
+{
+  g_mutex_lock (&live_lock);
+  live_threads += delta;
+  if (live_threads == 0)
+    g_cond_broadcast (&live_cond);
+  g_mutex_unlock (&live_lock);
+}
+
+static gpointer
+trampoline_thread (gpointer data)
+{
+  Trampoline trampoline = *(Trampoline *) data;
+  gpointer result;
+
+  g_free (data);
+  result = trampoline.func (trampoline.data);
+  live_threads_add (-1);
+  return result;
+}
+
+static GThread *
+session_thread_new (const char   *name,
+                    GThreadFunc   func,
+                    gpointer      data,
+                    GError      **error)
+{
+  Trampoline *trampoline = g_new (Trampoline, 1);
+  GThread *thread;
+
+  trampoline->func = func;
+  trampoline->data = data;
+  live_threads_add (1);
+  thread = g_thread_try_new (name, trampoline_thread, trampoline, error);
+  if (thread == NULL)
+    {
+      g_free (trampoline);
+      live_threads_add (-1);
+    }
+  return thread;
+}
+
+gboolean
+_ferry_session_wait_all (gint64 end_time)
+{
+  gboolean idle;
+
+  g_mutex_lock (&live_lock);
+  while (live_threads > 0)
+    if (!g_cond_wait_until (&live_cond, &live_lock, end_time))
+      break;
+  idle = live_threads == 0;
+  g_mutex_unlock (&live_lock);
+  return idle;
+}
+
 /* For reject and cancel outside of an operation: never blocks the caller. */
 static void
 session_terminate_in_thread (FerrySession *self,
@@ -911,7 +982,7 @@ session_terminate_in_thread (FerrySession *self,
 
   job->self = g_object_ref (self);
   job->frame = frame;
-  thread = g_thread_try_new ("ferry-session-end", terminate_thread, job, NULL);
+  thread = session_thread_new ("ferry-session-end", terminate_thread, job, NULL);
   if (thread != NULL)
     g_thread_unref (thread);
   else
@@ -1055,7 +1126,7 @@ op_spawn (Op           *op,
           GThreadFunc   func,
           GError      **error)
 {
-  GThread *thread = g_thread_try_new (name, func, op, error);
+  GThread *thread = session_thread_new (name, func, op, error);
 
   if (thread == NULL)
     return FALSE;

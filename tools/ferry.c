@@ -255,44 +255,27 @@ peak_rss_kib (void)
   return g_ascii_strtoull (line + strlen ("VmHWM:"), NULL, 10);
 }
 
-/* The library ends a session on a worker thread: it sends the last reject
- * or cancel frame, then waits (at most 5 s) for the peer to close. Exiting
- * before that thread is done would cut the frame off, and the peer would
- * see a vanished device instead of a rejection or a cancel. The public API
- * has no way to wait for it yet, so wait until no thread of the library
- * (named "ferry-…") is left, for a bounded time. Linux only (/proc). */
-static guint
-count_library_threads (void)
+static void
+engine_closed_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
-  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
-  const char *tid;
-  guint n = 0;
+  gboolean *closed = user_data;
 
-  while (dir != NULL && (tid = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
-      g_autofree char *comm = NULL;
-
-      /* A thread that was just created has not named itself yet: it
-       * still carries the process's name, "ferry". */
-      if (g_ascii_strtoll (tid, NULL, 10) != getpid () &&
-          g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, "ferry"))
-        n++;
-    }
-  return n;
+  ferry_engine_close_finish (FERRY_ENGINE (source), result, NULL);
+  *closed = TRUE;
 }
 
+/* Lets the last words of the transfers (a cancel, a rejection) reach the
+ * peers before the process exits. */
 static void
-wait_for_library_threads (void)
+close_engine (void)
 {
-  gint64 deadline = g_get_monotonic_time () + 6 * G_USEC_PER_SEC;
+  gboolean closed = FALSE;
 
-  while (!app.forced && count_library_threads () > 0 && g_get_monotonic_time () < deadline)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (5 * G_TIME_SPAN_MILLISECOND);
-    }
+  ferry_engine_close_async (app.engine, NULL, engine_closed_cb, &closed);
+  while (!closed && !app.forced)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 /* JSON output {{{1 */
@@ -1886,8 +1869,7 @@ out:
                              app.command == COMMAND_RECEIVE ||
                              app.command == COMMAND_PEERS))
     {
-      ferry_engine_stop (app.engine);
-      wait_for_library_threads ();
+      close_engine ();
     }
 
   if (app.json && (app.command == COMMAND_SEND || app.command == COMMAND_RECEIVE))

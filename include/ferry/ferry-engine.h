@@ -62,6 +62,15 @@ const char    *ferry_engine_get_inactive_reason    (FerryEngine          *self,
 FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_stop                   (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_close_async            (FerryEngine          *self,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+FERRY_AVAILABLE_IN_ALL
+gboolean       ferry_engine_close_finish           (FerryEngine          *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+FERRY_AVAILABLE_IN_ALL
 GListModel    *ferry_engine_get_signalings         (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 GListModel    *ferry_engine_get_transports         (FerryEngine          *self);
