@@ -16,7 +16,7 @@ build_packages=(
   libsoup-3.0-dev libnice-dev gobject-introspection libgirepository1.0-dev
   jq openssl
 )
-test_packages=(coturn dhtnode iproute2 iptables valgrind)
+test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi)
 
 case "$mode" in
   --build) packages=("${build_packages[@]}") ;;

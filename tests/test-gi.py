@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+# test-gi.py: Ferry through GObject Introspection, as a GTK application
+# author would use it: two engines in one process over the loopback
+# interface, a real verified transfer, all through the typelib.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import os
+import socket
+import sys
+import tempfile
+
+tests = []
+
+
+def test(func):
+    tests.append(func)
+    return func
+
+
+try:
+    import gi
+    gi.require_version("Ferry", "1.0")
+    from gi.repository import Ferry, Gio, GLib
+except (ImportError, ValueError) as e:
+    reason = "GObject Introspection for Python is missing: %s" % e
+    if os.environ.get("FERRY_TEST_NO_SKIP"):
+        print("1..1\nnot ok 1 gi # %s" % reason)
+        sys.exit(1)
+    print("1..0 # SKIP %s" % reason)
+    sys.exit(0)
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout_ms, what):
+    context = GLib.MainContext.default()
+    expired = []
+    source = GLib.timeout_add(timeout_ms, lambda: expired.append(True) or False)
+    while not condition() and not expired:
+        context.iteration(True)
+    if not expired:
+        GLib.source_remove(source)
+    if not condition():
+        raise AssertionError("timed out waiting for " + what)
+
+
+def make_engine(base, name, port):
+    home = os.path.join(base, name)
+    os.makedirs(home)
+    with open(os.path.join(home, "ferry.conf"), "w") as f:
+        f.write("[core]\nname=%s\n[local-broadcast]\nport=%d\n" % (name, port))
+    engine = Ferry.Engine.new(home, None)
+    engine.set_interfaces(["lo"])
+    engine.set_signalings(["local-broadcast"])
+    engine.set_transports(["lan"])
+    return engine
+
+
+@test
+def identity_and_plugins(base):
+    engine = make_engine(base, "solo", free_udp_port())
+    identity = engine.get_identity()
+    assert len(identity.get_account_id()) == 64, identity.get_account_id()
+    assert identity.get_account_id() != identity.get_device_id()
+    assert identity.props.name == "solo"
+    names = [plugin.get_name() for plugin in engine.get_registry()]
+    assert "lan" in names and "local-broadcast" in names, names
+    lan = engine.get_registry().lookup_plugin("lan")
+    assert lan.get_error() is None
+    features = [(f.get_name(), f.get_rank()) for f in lan.get_features()]
+    assert features == [("lan", Ferry.Rank.PRIMARY)], features
+
+
+@test
+def transfer(base):
+    port = free_udp_port()
+    alice = make_engine(base, "alice", port)
+    bob = make_engine(base, "bob", port)
+    download = os.path.join(base, "download")
+    os.makedirs(download)
+    payload = os.path.join(base, "payload.bin")
+    with open(payload, "wb") as f:
+        f.write(os.urandom(3 * 1024 * 1024 + 11))
+
+    requested = []
+
+    def on_requested(engine, transfer):
+        requested.append(transfer)
+        assert transfer.props.state == Ferry.TransferState.AWAITING_HOST
+        transfer.accept(Gio.File.new_for_path(download))
+
+    bob.connect("transfer-requested", on_requested)
+    alice.start()
+    bob.start()
+
+    found = []
+    alice.find_peer_async("bob", 10000, None,
+                          lambda engine, result: found.append(engine.find_peer_finish(result)))
+    wait_until(lambda: found, 15000, "bob to be found")
+    peer = found[0]
+    assert peer.get_account_id() == bob.get_identity().get_account_id()
+
+    outgoing = alice.send(peer, [Gio.File.new_for_path(payload)])
+    assert outgoing.get_direction() == Ferry.TransferDirection.OUTGOING
+    wait_until(outgoing.is_done, 30000, "the transfer to end")
+    assert outgoing.get_state() == Ferry.TransferState.FINISHED, outgoing.get_error()
+    assert outgoing.props.chain.startswith("local-broadcast → lan (tcp 127.0.0.1:"), outgoing.props.chain
+
+    wait_until(lambda: requested and requested[0].is_done(), 30000, "the incoming side to end")
+    incoming = requested[0]
+    assert incoming.get_state() == Ferry.TransferState.FINISHED
+    received = incoming.get_files().get_item(0)
+    sent = outgoing.get_files().get_item(0)
+    assert received.get_sha3_256() == sent.get_sha3_256()
+    with open(payload, "rb") as a, open(received.get_file().get_path(), "rb") as b:
+        assert a.read() == b.read()
+    assert list(alice.get_transfers())[0] == outgoing
+
+    closed = []
+    alice.close_async(None, lambda e, r: closed.append(e.close_finish(r)))
+    bob.close_async(None, lambda e, r: closed.append(e.close_finish(r)))
+    wait_until(lambda: len(closed) == 2, 15000, "the engines to close")
+
+
+def main():
+    print("1..%d" % len(tests))
+    failed = 0
+    for number, func in enumerate(tests, 1):
+        with tempfile.TemporaryDirectory(prefix="ferry-gi-") as base:
+            try:
+                func(base)
+                print("ok %d %s" % (number, func.__name__))
+            except Exception as e:  # report, then go on with the next test
+                failed += 1
+                print("not ok %d %s # %r" % (number, func.__name__, e))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
