@@ -98,8 +98,8 @@ _ferry_frame_write_control (GOutputStream  *out,
   if (length > FERRY_FRAME_MAX_CONTROL)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
-                   _("Control message of %" G_GSIZE_FORMAT " bytes exceeds the limit of %u bytes"),
-                   length, (guint) FERRY_FRAME_MAX_CONTROL);
+                   _("Control message of %lu bytes exceeds the limit of %u bytes"),
+                   (unsigned long) length, (guint) FERRY_FRAME_MAX_CONTROL);
       return FALSE;
     }
 
@@ -188,8 +188,8 @@ _ferry_frame_parse_control (const guint8  *payload,
   if (length > FERRY_FRAME_MAX_CONTROL)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
-                   _("Control frame of %" G_GSIZE_FORMAT " bytes exceeds the limit of %u bytes"),
-                   length, (guint) FERRY_FRAME_MAX_CONTROL);
+                   _("Control frame of %lu bytes exceeds the limit of %u bytes"),
+                   (unsigned long) length, (guint) FERRY_FRAME_MAX_CONTROL);
       return NULL;
     }
 

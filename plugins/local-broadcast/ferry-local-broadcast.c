@@ -1123,8 +1123,8 @@ ferry_local_broadcast_send_async (FerrySignaling      *signaling,
   if (g_bytes_get_size (message) > LB_MAX_PAYLOAD)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                               _("The message is too large for local broadcast (%" G_GSIZE_FORMAT " bytes, at most %d)"),
-                               g_bytes_get_size (message), LB_MAX_PAYLOAD);
+                               _("The message is too large for local broadcast (%lu bytes, at most %d)"),
+                               (unsigned long) g_bytes_get_size (message), LB_MAX_PAYLOAD);
       return;
     }
 
