@@ -22,7 +22,7 @@ cache=${FERRY_BENCH_DIR:-/tmp/ferry-bench}
 "$root/scripts/build.sh" >/dev/null
 
 ferry=$build/tools/ferry
-export FERRY_PLUGIN_PATH=$build/plugins/lan:$build/plugins/local-broadcast
+export FERRY_PLUGIN_PATH=$build/plugins
 export FERRY_PLUGIN_SYSTEM_PATH=
 
 mkdir -p "$cache"

@@ -246,28 +246,20 @@ compare_strings (gconstpointer a,
   return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
-/**
- * ferry_registry_scan_directory:
- * @self: a registry
- * @directory: (type filename): a directory
- *
- * Tries to load every file of @directory whose name ends in
- * `.` `G_MODULE_SUFFIX` (e.g. `.so`), in the order of their names, with
- * [method@Ferry.Registry.load_file]. Other files are ignored, and so is a
- * directory that does not exist. Plugins that fail stay in the registry
- * with their error.
- */
-void
-ferry_registry_scan_directory (FerryRegistry *self,
-                               const char    *directory)
+/* Subdirectories are scanned too, like GStreamer does, so that pointing
+ * FERRY_PLUGIN_PATH at a build tree's plugins/ finds every plugin. */
+#define MAX_SCAN_DEPTH 3
+
+static void
+scan_directory (FerryRegistry *self,
+                const char    *directory,
+                guint          depth)
 {
   g_autoptr(GDir) dir = NULL;
   g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GPtrArray) subdirs = NULL;
   g_autoptr(GError) error = NULL;
   const char *name;
-
-  g_return_if_fail (FERRY_IS_REGISTRY (self));
-  g_return_if_fail (directory != NULL);
 
   dir = g_dir_open (directory, 0, &error);
   if (dir == NULL)
@@ -279,26 +271,57 @@ ferry_registry_scan_directory (FerryRegistry *self,
   g_debug ("Scanning %s for plugins", directory);
 
   names = g_ptr_array_new_with_free_func (g_free);
+  subdirs = g_ptr_array_new_with_free_func (g_free);
   while ((name = g_dir_read_name (dir)) != NULL)
     {
+      g_autofree char *path = g_build_filename (directory, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          if (name[0] != '.' && depth < MAX_SCAN_DEPTH &&
+              !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+            g_ptr_array_add (subdirs, g_steal_pointer (&path));
+          continue;
+        }
       if (g_str_has_suffix (name, "." G_MODULE_SUFFIX) &&
           strlen (name) > strlen ("." G_MODULE_SUFFIX))
-        g_ptr_array_add (names, g_strdup (name));
+        g_ptr_array_add (names, g_steal_pointer (&path));
     }
 
   g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_sort (subdirs, compare_strings);
 
   for (guint i = 0; i < names->len; i++)
     {
-      g_autofree char *path = g_build_filename (directory, g_ptr_array_index (names, i), NULL);
       g_autoptr(GError) load_error = NULL;
 
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        continue;
-
       /* Failures are logged and kept on the plugin. */
-      ferry_registry_load_file (self, path, &load_error);
+      ferry_registry_load_file (self, g_ptr_array_index (names, i), &load_error);
     }
+  for (guint i = 0; i < subdirs->len; i++)
+    scan_directory (self, g_ptr_array_index (subdirs, i), depth + 1);
+}
+
+/**
+ * ferry_registry_scan_directory:
+ * @self: a registry
+ * @directory: (type filename): a directory
+ *
+ * Tries to load every file of @directory whose name ends in
+ * `.` `G_MODULE_SUFFIX` (e.g. `.so`), in the order of their names, with
+ * [method@Ferry.Registry.load_file], then does the same in its
+ * subdirectories, three levels deep (hidden ones and symbolic links
+ * excepted). Other files are ignored, and so is a directory that does not
+ * exist. Plugins that fail stay in the registry with their error.
+ */
+void
+ferry_registry_scan_directory (FerryRegistry *self,
+                               const char    *directory)
+{
+  g_return_if_fail (FERRY_IS_REGISTRY (self));
+  g_return_if_fail (directory != NULL);
+
+  scan_directory (self, directory, 0);
 }
 
 static void

@@ -17,7 +17,7 @@ size=${1:-20M}
 
 ferry=$build/tools/ferry
 # Use the plugins just built, not installed ones.
-export FERRY_PLUGIN_PATH=$build/plugins/lan:$build/plugins/local-broadcast
+export FERRY_PLUGIN_PATH=$build/plugins
 export FERRY_PLUGIN_SYSTEM_PATH=
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-quickstart.XXXXXX")

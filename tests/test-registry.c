@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <unistd.h>
+
 #include <string.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -448,6 +450,46 @@ test_scan_ignored (void)
   g_assert_cmpint (g_remove (almost), ==, 0);
   g_assert_cmpint (g_remove (readme), ==, 0);
   g_assert_cmpint (g_remove (tmp), ==, 0);
+}
+
+static void
+test_scan_nested (void)
+{
+  g_autoptr(FerryRegistry) registry = ferry_registry_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("ferry-registry-XXXXXX", &error);
+  g_autofree char *good = test_plugin_file ("good");
+  g_autofree char *nested = NULL;
+  g_autofree char *hidden = NULL;
+  g_autofree char *nested_file = NULL;
+  g_autofree char *hidden_file = NULL;
+  FerryPlugin *plugin;
+
+  g_assert_no_error (error);
+  nested = g_build_filename (tmp, "a", "b", NULL);
+  hidden = g_build_filename (tmp, ".hidden", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (nested, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (hidden, 0700), ==, 0);
+  nested_file = g_build_filename (nested, "libferry-good." G_MODULE_SUFFIX, NULL);
+  hidden_file = g_build_filename (hidden, "libferry-good." G_MODULE_SUFFIX, NULL);
+  /* Links to the one module: a GType can only be registered once. */
+  g_assert_cmpint (symlink (good, nested_file), ==, 0);
+  g_assert_cmpint (symlink (good, hidden_file), ==, 0);
+
+  /* Found two levels down; the hidden directory is not entered. */
+  ferry_registry_scan_directory (registry, tmp);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (registry)), ==, 1);
+  plugin = ferry_registry_lookup_plugin (registry, "good");
+  g_assert_nonnull (plugin);
+  g_assert_cmpstr (ferry_plugin_get_filename (plugin), ==, nested_file);
+
+  g_remove (nested_file);
+  g_remove (hidden_file);
+  g_remove (nested);
+  g_remove (hidden);
+  nested[strlen (nested) - 2] = '\0';
+  g_remove (nested);
+  g_remove (tmp);
 }
 
 /* Static plugins, defined here. */
@@ -1126,6 +1168,7 @@ main (int    argc,
   g_test_add_func ("/registry/load/duplicate", test_load_duplicate);
   g_test_add_func ("/registry/load/two-registries", test_load_two_registries);
   g_test_add_func ("/registry/scan/plugin-dir", test_scan_directory);
+  g_test_add_func ("/registry/scan/nested", test_scan_nested);
   g_test_add_func ("/registry/scan/ignored", test_scan_ignored);
   g_test_add_func ("/registry/static", test_register_static);
   g_test_add_func ("/registry/refused-features", test_refused_features);
