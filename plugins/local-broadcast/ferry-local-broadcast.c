@@ -649,8 +649,9 @@ open_group_socket (FerryLocalBroadcast  *self,
                    GError              **error)
 {
   g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (any, self->port);
+  /* Bound to the group address, not to 0.0.0.0: the socket gets the
+   * group's datagrams and nothing sent to the port on any other address. */
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (self->group, self->port);
 
   socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
                          G_SOCKET_PROTOCOL_UDP, error);
