@@ -10,10 +10,15 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
 
+#include "ferry-account-private.h"
 #include "ferry-engine-private.h"
+#include "ferry-enum-types.h"
 #include "ferry-envelope-private.h"
 #include "ferry-error.h"
+#include "ferry-history-private.h"
 #include "ferry-identity-private.h"
 #include "ferry-negotiation-private.h"
 #include "ferry-peer-private.h"
@@ -72,6 +77,12 @@ struct _FerryEngine
 
   GHashTable       *outgoing;           /* transfer id → Outgoing */
   GHashTable       *incoming;           /* transfer id → Incoming */
+  GPtrArray        *fanouts;            /* FanOut: sends open to late devices */
+  GHashTable       *history;            /* transfer id → HistoryEntry */
+  GPtrArray        *fetches;            /* GTask of fetch */
+  GHashTable       *resent;             /* transfer id → gint64 when re-sent */
+  GHashTable       *revoked;            /* device id set, from revocations.json */
+  gint64            revoked_mtime;
   GPtrArray        *finds;              /* GTask of find_peer */
 
   guint             offer_timeout_s;
@@ -109,6 +120,12 @@ static GParamSpec *props[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void outgoing_free (Outgoing *op);
+static void fanout_free (gpointer data);
+static void history_entry_free (gpointer data);
+static void engine_fanout_join (FerryEngine *self,
+                                FerryDevice *device);
+static void engine_fetch_device_seen (FerryEngine *self,
+                                      FerryDevice *device);
 static void incoming_free (Incoming *op);
 static void find_peer_check_all (FerryEngine *self);
 
@@ -146,6 +163,11 @@ ferry_engine_finalize (GObject *object)
   g_clear_pointer (&self->announcement, g_bytes_unref);
   g_clear_pointer (&self->outgoing, g_hash_table_unref);
   g_clear_pointer (&self->incoming, g_hash_table_unref);
+  g_clear_pointer (&self->fanouts, g_ptr_array_unref);
+  g_clear_pointer (&self->history, g_hash_table_unref);
+  g_clear_pointer (&self->fetches, g_ptr_array_unref);
+  g_clear_pointer (&self->resent, g_hash_table_unref);
+  g_clear_pointer (&self->revoked, g_hash_table_unref);
   g_clear_pointer (&self->finds, g_ptr_array_unref);
   g_clear_pointer (&self->inactive, g_hash_table_unref);
   g_free (self->inactive_summary);
@@ -287,6 +309,12 @@ ferry_engine_init (FerryEngine *self)
   self->outgoing = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) outgoing_free);
   self->incoming = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) incoming_free);
   self->finds = g_ptr_array_new_with_free_func (g_object_unref);
+  self->fanouts = g_ptr_array_new_with_free_func (fanout_free);
+  self->history = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, history_entry_free);
+  self->fetches = g_ptr_array_new_with_free_func (g_object_unref);
+  self->resent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->revoked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->revoked_mtime = -1;
   self->inactive = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->offer_timeout_s = FERRY_DEFAULT_OFFER_TIMEOUT_S;
   self->connect_timeout_s = FERRY_DEFAULT_CONNECT_TIMEOUT_S;
@@ -692,6 +720,122 @@ ferry_engine_get_transfers (FerryEngine *self)
   return G_LIST_MODEL (self->transfers);
 }
 
+/* ------------------------------------------------------------- revocations */
+
+/* Reloads the revoked devices when revocations.json changed (another
+ * process of this home may have revoked one). */
+static void
+engine_revocations_refresh (FerryEngine *self)
+{
+  g_autofree char *path = g_build_filename (self->home, "revocations.json", NULL);
+  g_autoptr(JsonArray) list = NULL;
+  GStatBuf st;
+  gint64 mtime = g_stat (path, &st) == 0 ? (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000 : 0;
+
+  if (mtime == self->revoked_mtime)
+    return;
+  self->revoked_mtime = mtime;
+  list = _ferry_account_load_revocations (self->home);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonNode *node = json_array_get_element (list, i);
+      const char *device = JSON_NODE_HOLDS_OBJECT (node)
+                           ? json_object_get_string_member_with_default (json_node_get_object (node), "device", NULL)
+                           : NULL;
+
+      if (device != NULL)
+        g_hash_table_add (self->revoked, g_strdup (device));
+    }
+}
+
+static gboolean
+engine_is_revoked (FerryEngine *self,
+                   const char  *device_id)
+{
+  engine_revocations_refresh (self);
+  return g_hash_table_contains (self->revoked, device_id);
+}
+
+static void engine_send_message (FerryEngine    *self,
+                                 FerrySignaling *signaling,
+                                 const char     *route,
+                                 GBytes         *message);
+static GBytes *engine_build_message (FerryEngine *self,
+                                     const char  *type,
+                                     const char  *to,
+                                     JsonObject  *body);
+
+/* Hands the revocations of this device's account to @device. */
+static void
+engine_send_revocations (FerryEngine *self,
+                         FerryDevice *device)
+{
+  g_autoptr(JsonArray) list = _ferry_account_load_revocations (self->home);
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(GBytes) message = NULL;
+  JsonArray *own = json_array_new ();
+  const char *account = ferry_identity_get_account_id (self->identity);
+
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonNode *node = json_array_get_element (list, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (node) &&
+          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (node), "account", NULL),
+                     account) == 0)
+        json_array_add_element (own, json_node_copy (node));
+    }
+  if (json_array_get_length (own) == 0 || _ferry_device_get_signaling (device) == NULL)
+    {
+      json_array_unref (own);
+      return;
+    }
+  body = json_object_new ();
+  json_object_set_array_member (body, "revocations", own);
+  message = engine_build_message (self, "revocations", ferry_device_get_device_id (device), body);
+  if (message != NULL)
+    engine_send_message (self, _ferry_device_get_signaling (device), _ferry_device_get_route (device), message);
+}
+
+/* Revocations from a device of their own account: checked and kept. */
+static void
+engine_revocations_received (FerryEngine   *self,
+                             FerryEnvelope *envelope)
+{
+  JsonNode *node = json_object_get_member (envelope->body, "revocations");
+  JsonArray *list;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    {
+      self->dropped_messages++;
+      return;
+    }
+  list = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (list) && i < 256; i++)
+    {
+      JsonNode *entry = json_array_get_element (list, i);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *device = NULL;
+
+      if (!JSON_NODE_HOLDS_OBJECT (entry) ||
+          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (entry), "account", ""),
+                     envelope->from_account) != 0)
+        continue;
+      if (!_ferry_revocation_verify (json_node_get_object (entry), envelope->chain_pem, &device, &error))
+        {
+          g_debug ("dropped a revocation from %.12s: %s", envelope->from_device, error->message);
+          continue;
+        }
+      if (g_str_equal (device, ferry_identity_get_device_id (self->identity)))
+        continue;   /* this device was revoked: nothing to refuse here */
+      if (_ferry_account_store_revocation (self->home, json_node_get_object (entry), &error))
+        g_debug ("device %.12s of %.12s is revoked", device, envelope->from_account);
+      else if (error != NULL)
+        g_warning ("Could not store a revocation: %s", error->message);
+      g_hash_table_add (self->revoked, g_steal_pointer (&device));
+    }
+}
+
 /* ------------------------------------------------------------------- peers */
 
 static FerryDevice *
@@ -702,6 +846,13 @@ engine_remember_device (FerryEngine    *self,
 {
   FerryPeer *peer = g_hash_table_lookup (self->peers_by_account, envelope->from_account);
   FerryDevice *device;
+
+  /* A revoked device is refused whatever it sends. */
+  if (engine_is_revoked (self, envelope->from_device))
+    {
+      g_debug ("ignoring revoked device %.12s", envelope->from_device);
+      return NULL;
+    }
 
   if (peer == NULL)
     {
@@ -718,6 +869,11 @@ engine_remember_device (FerryEngine    *self,
       _ferry_device_update (device, envelope->from_name, signaling, route, envelope->chain_pem);
       _ferry_peer_add_device (peer, device);
       g_object_unref (device);
+      engine_fanout_join (self, device);
+      engine_fetch_device_seen (self, device);
+      engine_send_revocations (self, device);
+      if (g_str_equal (envelope->from_account, ferry_identity_get_account_id (self->identity)))
+        _ferry_account_note_device (self->home, envelope->from_device, envelope->from_name);
     }
   else
     _ferry_device_update (device, envelope->from_name, signaling, route, envelope->chain_pem);
@@ -737,8 +893,7 @@ announcement_received_cb (FerrySignaling *signaling,
 
   /* Announcements are repeated on purpose, so the replay cache is not used:
    * the timestamp check bounds how old a replayed one can be. */
-  envelope = _ferry_envelope_parse (announcement, ferry_identity_get_device_id (self->identity),
-                                    NULL, &error);
+  envelope = _ferry_envelope_receive (self->identity, announcement, NULL, &error);
   if (envelope == NULL)
     {
       self->dropped_messages++;
@@ -1047,7 +1202,8 @@ engine_build_message (FerryEngine *self,
                       JsonObject  *body)
 {
   g_autoptr(GError) error = NULL;
-  GBytes *message = _ferry_envelope_build (self->identity, type, to, body, &error);
+  /* Signed, and sealed to the receiving device (see ferry-envelope.c). */
+  GBytes *message = _ferry_envelope_build_sealed (self->identity, type, to, body, &error);
 
   if (message == NULL)
     g_warning ("cannot build a %s message: %s", type, error->message);
@@ -1140,12 +1296,284 @@ op_ref_free (OpRef *ref)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OpRef, op_ref_free)
 
+/* ---------------------------------------------------------------- history */
+
+/* What the history needs beyond the transfer object itself: see
+ * ferry-history-private.h for the record. */
+typedef struct {
+  FerryTransfer *transfer;
+  JsonObject    *base;     /* created, directory, resend-of, extras[], moved{} */
+} HistoryEntry;
+
+static void
+history_entry_free (gpointer data)
+{
+  HistoryEntry *entry = data;
+
+  g_object_unref (entry->transfer);
+  json_object_unref (entry->base);
+  g_free (entry);
+}
+
+static JsonObject *
+engine_history_base (FerryEngine   *self,
+                     FerryTransfer *transfer)
+{
+  const char *id = ferry_transfer_get_id (transfer);
+  HistoryEntry *entry = g_hash_table_lookup (self->history, id);
+
+  if (entry == NULL)
+    {
+      g_autoptr(JsonObject) previous = _ferry_history_load (self->home, id, NULL);
+      guint n = g_list_model_get_n_items (ferry_transfer_get_files (transfer));
+      JsonArray *extras = json_array_new ();
+
+      entry = g_new0 (HistoryEntry, 1);
+      entry->transfer = g_object_ref (transfer);
+      entry->base = json_object_new ();
+      json_object_set_int_member (entry->base, "created",
+                                  previous ? json_object_get_int_member_with_default (previous, "created", 0)
+                                           : g_get_real_time () / 1000);
+      for (guint i = 0; i < n; i++)
+        json_array_add_object_element (extras, json_object_new ());
+      json_object_set_array_member (entry->base, "extras", extras);
+      /* An earlier attempt of the same transfer (a fetch): keep what it
+       * left behind until this attempt knows better. */
+      if (previous != NULL &&
+          json_object_get_string_member_with_default (previous, "directory", NULL) != NULL)
+        json_object_set_string_member (entry->base, "directory",
+                                       json_object_get_string_member (previous, "directory"));
+      if (previous != NULL && json_object_get_member (previous, "files") != NULL &&
+          JSON_NODE_HOLDS_ARRAY (json_object_get_member (previous, "files")))
+        {
+          JsonArray *old = json_object_get_array_member (previous, "files");
+
+          for (guint i = 0; i < n && i < json_array_get_length (old); i++)
+            {
+              JsonNode *node = json_array_get_element (old, i);
+              JsonObject *extra = json_array_get_object_element (extras, i);
+              const char *part;
+
+              if (!JSON_NODE_HOLDS_OBJECT (node))
+                continue;
+              part = json_object_get_string_member_with_default (json_node_get_object (node), "part", NULL);
+              if (part != NULL)
+                {
+                  json_object_set_string_member (extra, "part", part);
+                  json_object_set_int_member (extra, "part-bytes",
+                                              json_object_get_int_member_with_default (json_node_get_object (node),
+                                                                                       "part-bytes", 0));
+                }
+            }
+        }
+      json_object_set_object_member (entry->base, "moved", json_object_new ());
+      g_hash_table_insert (self->history, g_strdup (id), entry);
+    }
+  return entry->base;
+}
+
+static JsonObject *
+history_extra (JsonObject *base,
+               guint       index)
+{
+  JsonArray *extras = json_object_get_array_member (base, "extras");
+
+  return index < json_array_get_length (extras) ? json_array_get_object_element (extras, index) : NULL;
+}
+
+static const char *
+enum_nick (GType type,
+           gint  value)
+{
+  GEnumClass *klass = g_type_class_ref (type);
+  GEnumValue *enum_value = g_enum_get_value (klass, value);
+  const char *nick = enum_value ? enum_value->value_nick : "unknown";
+
+  /* Static enum types: the nick stays valid after the unref. */
+  g_type_class_unref (klass);
+  return nick;
+}
+
+static JsonObject *
+history_error (const GError *error)
+{
+  JsonObject *object = json_object_new ();
+  const char *code = "failed";
+
+  if (error->domain == FERRY_ERROR)
+    code = enum_nick (FERRY_TYPE_ERROR, error->code);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    code = "cancelled";
+  json_object_set_string_member (object, "code", code);
+  json_object_set_string_member (object, "message", error->message);
+  return object;
+}
+
+static JsonObject *
+history_device (FerryDevice *device)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "device", ferry_device_get_device_id (device));
+  json_object_set_string_member (object, "account", ferry_device_get_account_id (device));
+  json_object_set_string_member (object, "name", ferry_device_get_name (device));
+  return object;
+}
+
+/* Writes the record of @transfer (an outgoing aggregate or an incoming
+ * transfer) as it is now. */
+static void
+engine_history_write (FerryEngine   *self,
+                      FerryTransfer *transfer)
+{
+  JsonObject *base = engine_history_base (self, transfer);
+  g_autoptr(JsonObject) record = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  GListModel *files = ferry_transfer_get_files (transfer);
+  GListModel *subs = ferry_transfer_get_sub_transfers (transfer);
+  FerryDevice *device = ferry_transfer_get_device (transfer);
+  gboolean incoming = ferry_transfer_get_direction (transfer) == FERRY_TRANSFER_DIRECTION_INCOMING;
+  JsonObject *moved = json_object_get_object_member (base, "moved");
+  JsonArray *list;
+  JsonObject *peer;
+  guint64 moved_total = 0;
+
+  json_object_set_string_member (record, "id", ferry_transfer_get_id (transfer));
+  json_object_set_string_member (record, "direction", incoming ? "incoming" : "outgoing");
+  json_object_set_int_member (record, "created", json_object_get_int_member (base, "created"));
+  json_object_set_string_member (record, "state",
+                                 enum_nick (FERRY_TYPE_TRANSFER_STATE, ferry_transfer_get_state (transfer)));
+  if (ferry_transfer_get_error (transfer) != NULL && ferry_transfer_is_done (transfer) &&
+      ferry_transfer_get_state (transfer) != FERRY_TRANSFER_STATE_FINISHED)
+    json_object_set_object_member (record, "error", history_error (ferry_transfer_get_error (transfer)));
+
+  peer = json_object_new ();
+  if (device != NULL)
+    {
+      FerryPeer *known = g_hash_table_lookup (self->peers_by_account, ferry_device_get_account_id (device));
+
+      json_object_set_string_member (peer, "account", ferry_device_get_account_id (device));
+      json_object_set_string_member (peer, "name", known && ferry_peer_get_name (known)
+                                                   ? ferry_peer_get_name (known)
+                                                   : ferry_device_get_name (device));
+    }
+  json_object_set_object_member (record, "peer", peer);
+  if (ferry_transfer_get_chain (transfer) != NULL)
+    json_object_set_string_member (record, "chain", ferry_transfer_get_chain (transfer));
+  json_object_set_int_member (record, "bytes", (gint64) ferry_transfer_get_bytes (transfer));
+  json_object_set_int_member (record, "total", (gint64) ferry_transfer_get_total_size (transfer));
+  if (json_object_has_member (base, "directory"))
+    json_object_set_string_member (record, "directory", json_object_get_string_member (base, "directory"));
+  if (json_object_has_member (base, "resend-of"))
+    json_object_set_string_member (record, "resend-of", json_object_get_string_member (base, "resend-of"));
+
+  list = json_array_new ();
+  for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+    {
+      g_autoptr(FerryTransferFile) file = g_list_model_get_item (files, i);
+      JsonObject *entry = json_object_new ();
+      JsonObject *extra = history_extra (base, i);
+
+      json_object_set_string_member (entry, "name", ferry_transfer_file_get_name (file));
+      json_object_set_int_member (entry, "size", (gint64) ferry_transfer_file_get_size (file));
+      json_object_set_string_member (entry, "mime", ferry_transfer_file_get_mime_type (file));
+      if (ferry_transfer_file_get_sha3_256 (file) != NULL)
+        json_object_set_string_member (entry, "sha3-256", ferry_transfer_file_get_sha3_256 (file));
+      if (ferry_transfer_file_get_file (file) != NULL)
+        {
+          g_autofree char *path = g_file_get_path (ferry_transfer_file_get_file (file));
+
+          if (path != NULL)
+            json_object_set_string_member (entry, "path", path);
+        }
+      if (extra != NULL)
+        {
+          g_autoptr(GList) members = json_object_get_members (extra);
+
+          for (GList *l = members; l != NULL; l = l->next)
+            if (!json_object_has_member (entry, l->data))
+              json_object_set_member (entry, l->data, json_node_copy (json_object_get_member (extra, l->data)));
+        }
+      json_array_add_object_element (list, entry);
+    }
+  json_object_set_array_member (record, "files", list);
+
+  if (incoming)
+    {
+      if (device != NULL)
+        json_object_set_object_member (record, "device", history_device (device));
+      moved_total = json_object_get_int_member_with_default (moved, "total", 0);
+    }
+  else
+    {
+      list = json_array_new ();
+      for (guint i = 0; i < g_list_model_get_n_items (subs); i++)
+        {
+          g_autoptr(FerryTransfer) sub = g_list_model_get_item (subs, i);
+          JsonObject *entry = history_device (ferry_transfer_get_device (sub));
+          gint64 sub_moved = json_object_get_int_member_with_default (moved, ferry_transfer_get_id (sub), 0);
+
+          json_object_set_string_member (entry, "transfer", ferry_transfer_get_id (sub));
+          json_object_set_string_member (entry, "state",
+                                         enum_nick (FERRY_TYPE_TRANSFER_STATE, ferry_transfer_get_state (sub)));
+          json_object_set_int_member (entry, "bytes", (gint64) ferry_transfer_get_bytes (sub));
+          json_object_set_int_member (entry, "moved", sub_moved);
+          if (ferry_transfer_get_error (sub) != NULL && ferry_transfer_is_done (sub) &&
+              ferry_transfer_get_state (sub) != FERRY_TRANSFER_STATE_FINISHED)
+            json_object_set_object_member (entry, "error", history_error (ferry_transfer_get_error (sub)));
+          moved_total += sub_moved;
+          json_array_add_object_element (list, entry);
+        }
+      json_object_set_array_member (record, "devices", list);
+    }
+  json_object_set_int_member (record, "moved", (gint64) moved_total);
+
+  if (!_ferry_history_save (self->home, record, &error))
+    g_warning ("Could not record transfer %s: %s", ferry_transfer_get_id (transfer), error->message);
+
+  /* Forget it once nothing will change any more. */
+  if (ferry_transfer_is_done (transfer))
+    {
+      gboolean all_done = TRUE;
+
+      for (guint i = 0; i < g_list_model_get_n_items (subs); i++)
+        {
+          g_autoptr(FerryTransfer) sub = g_list_model_get_item (subs, i);
+
+          all_done = all_done && ferry_transfer_is_done (sub);
+        }
+      if (all_done)
+        g_hash_table_remove (self->history, ferry_transfer_get_id (transfer));
+    }
+}
+
+/**
+ * ferry_engine_get_history:
+ * @self: a #FerryEngine
+ *
+ * The record of past and current transfers kept under the home directory,
+ * newest first: one #JsonObject per transfer with its id, direction,
+ * state (and error), peer, devices, files (name, size, SHA3-256, where
+ * it was read from or saved to, and the `.part` an interrupted transfer
+ * kept), the bytes it moved over the network and when it was created.
+ *
+ * Returns: (transfer full): a #JsonArray of #JsonObject
+ */
+JsonArray *
+ferry_engine_get_history (FerryEngine *self)
+{
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), NULL);
+  return _ferry_history_list (self->home);
+}
+
 /* --------------------------------------------------------------- outgoing */
 
 struct _Outgoing
 {
   FerryEngine    *engine;
   char           *id;
+  FerryTransfer  *parent;       /* the aggregate */
+  gboolean        resume;       /* a re-send: the receiver may resume */
   FerryTransfer  *transfer;
   FerryDevice    *device;
   FerrySignaling *signaling;
@@ -1171,6 +1599,7 @@ outgoing_free (Outgoing *op)
   release_attempts (op->transports, op->id);
   g_cancellable_cancel (op->cancellable);
   g_free (op->id);
+  g_clear_object (&op->parent);
   g_clear_object (&op->transfer);
   g_clear_object (&op->device);
   g_clear_object (&op->signaling);
@@ -1193,12 +1622,18 @@ outgoing_end (Outgoing           *op,
 {
   FerryEngine *self = op->engine;
   g_autoptr(FerryTransfer) transfer = g_object_ref (op->transfer);
+  g_autoptr(FerryTransfer) parent = op->parent ? g_object_ref (op->parent) : NULL;
 
   g_clear_handle_id (&op->resend_source, g_source_remove);
   g_clear_handle_id (&op->answer_source, g_source_remove);
   g_clear_handle_id (&op->accept_source, g_source_remove);
+  if (parent != NULL && op->session != NULL)
+    json_object_set_int_member (json_object_get_object_member (engine_history_base (self, parent), "moved"),
+                                op->id, (gint64) _ferry_session_get_moved (op->session));
   g_hash_table_remove (self->outgoing, op->id);
   _ferry_transfer_set_state (transfer, state, error);
+  if (parent != NULL)
+    engine_history_write (self, parent);
 }
 
 static void
@@ -1223,6 +1658,8 @@ outgoing_accepted_cb (FerrySession *session,
 {
   g_clear_handle_id (&op->accept_source, g_source_remove);
   _ferry_transfer_set_state (op->transfer, FERRY_TRANSFER_STATE_ONGOING, NULL);
+  if (op->parent != NULL)
+    engine_history_write (op->engine, op->parent);
 }
 
 static void
@@ -1299,6 +1736,7 @@ outgoing_race_cb (GObject      *source,
   _ferry_transfer_set_chain (op->transfer, chain);
 
   op->session = _ferry_session_new (race->stream);
+  _ferry_session_set_allow_resume (op->session, op->resume);
   g_signal_connect (op->session, "progress", G_CALLBACK (outgoing_progress_cb), op);
   g_signal_connect (op->session, "accepted", G_CALLBACK (outgoing_accepted_cb), op);
   op->accept_source = g_timeout_add_seconds (ref->engine->offer_timeout_s,
@@ -1321,7 +1759,8 @@ outgoing_answer (FerryEngine   *self,
   if (op == NULL || op->answered)
     return;
   if (!g_str_equal (envelope->from_device, ferry_device_get_device_id (op->device)) ||
-      !g_str_equal (envelope->from_account, ferry_device_get_account_id (op->device)))
+      !g_str_equal (envelope->from_account, ferry_device_get_account_id (op->device)) ||
+      engine_is_revoked (self, envelope->from_device))
     {
       g_debug ("answer for %s from an unexpected device, dropped", id);
       return;
@@ -1443,39 +1882,147 @@ guess_mime_type (GFileInfo *info)
   return content_type ? content_type : "application/octet-stream";
 }
 
-/**
- * ferry_engine_send:
- * @self: a started #FerryEngine
- * @peer: the peer to send to
- * @files: (array length=n_files): the files, regular and readable
- * @n_files: how many files
- * @error: return location for a #GError
- *
- * Starts sending @files to @peer's most recently seen device. The
- * transfer is added to [property@Ferry.Engine:transfers]; follow its
- * [property@Ferry.Transfer:state], or wait with ferry_transfer_wait_async().
- *
- * Returns: (transfer full) (nullable): the transfer, or %NULL when a file
- *   cannot be read or the peer has no reachable device
- */
-FerryTransfer *
-ferry_engine_send (FerryEngine  *self,
-                   FerryPeer    *peer,
-                   GFile       **files,
-                   guint         n_files,
-                   GError      **error)
+static GPtrArray *
+session_files_copy (GPtrArray *files)
+{
+  GPtrArray *copy = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_file_free);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      FerrySessionFile *sf = g_ptr_array_index (files, i);
+      FerrySessionFile *dup = _ferry_session_file_new (sf->name, sf->size, sf->mime_type);
+
+      dup->source = sf->source ? g_object_ref (sf->source) : NULL;
+      dup->expected_sha3 = g_strdup (sf->expected_sha3);
+      g_ptr_array_add (copy, dup);
+    }
+  return copy;
+}
+
+/* A device counts as online when it was seen this recently. */
+#define FERRY_DEVICE_ONLINE_US (10 * 60 * G_USEC_PER_SEC)
+
+static gint
+compare_last_seen (gconstpointer a,
+                   gconstpointer b)
+{
+  gint64 ta = ferry_device_get_last_seen (*(FerryDevice **) a);
+  gint64 tb = ferry_device_get_last_seen (*(FerryDevice **) b);
+
+  return ta < tb ? 1 : ta > tb ? -1 : 0;
+}
+
+/* Starts one sub-transfer of @parent to @device. */
+static void
+engine_send_one (FerryEngine   *self,
+                 FerryTransfer *parent,
+                 FerryDevice   *device,
+                 GPtrArray     *session_files,
+                 const char    *sub_id,
+                 gboolean       resume)
+{
+  g_autoptr(FerryTransfer) transfer = NULL;
+  g_autofree char *id = sub_id ? g_strdup (sub_id) : random_hex (16);
+  GListModel *files = ferry_transfer_get_files (parent);
+  Outgoing *op;
+
+  transfer = _ferry_transfer_new (id, FERRY_TRANSFER_DIRECTION_OUTGOING, device);
+  for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+    {
+      g_autoptr(FerryTransferFile) file = g_list_model_get_item (files, i);
+
+      _ferry_transfer_add_file (transfer, file);
+    }
+
+  op = g_new0 (Outgoing, 1);
+  op->engine = self;
+  op->id = g_strdup (id);
+  op->parent = g_object_ref (parent);
+  op->transfer = g_object_ref (transfer);
+  op->device = g_object_ref (device);
+  op->signaling = g_object_ref (_ferry_device_get_signaling (device));
+  op->route = g_strdup (_ferry_device_get_route (device));
+  op->transports = engine_list_transports (self);
+  op->session_files = session_files_copy (session_files);
+  op->resume = resume;
+  op->cancellable = g_cancellable_new ();
+  g_hash_table_insert (self->outgoing, op->id, op);
+
+  _ferry_transfer_set_ops (transfer, &outgoing_ops, op);
+  _ferry_transfer_add_sub_transfer (parent, transfer);
+  _ferry_transfer_set_state (transfer, FERRY_TRANSFER_STATE_AWAITING_PEER, NULL);
+
+  _ferry_negotiation_describe_async (op->transports, op->id, TRUE,
+                                     self->connect_timeout_s * 1000, op->cancellable,
+                                     outgoing_described_cb, op_ref_new (self, op->id));
+}
+
+/* A send to a peer stays open for a moment to devices of the peer's
+ * account that answer the look-up a little after the first one. */
+#define FERRY_FANOUT_JOIN_US (3 * G_USEC_PER_SEC)
+
+typedef struct {
+  FerryTransfer *parent;
+  char          *account_id;
+  GPtrArray     *session_files;
+  gint64         deadline;
+} FanOut;
+
+static void
+fanout_free (gpointer data)
+{
+  FanOut *fanout = data;
+
+  g_object_unref (fanout->parent);
+  g_free (fanout->account_id);
+  g_ptr_array_unref (fanout->session_files);
+  g_free (fanout);
+}
+
+static void
+engine_fanout_join (FerryEngine *self,
+                    FerryDevice *device)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = self->fanouts->len; i-- > 0;)
+    {
+      FanOut *fanout = g_ptr_array_index (self->fanouts, i);
+
+      if (now > fanout->deadline || ferry_transfer_is_done (fanout->parent))
+        g_ptr_array_remove_index (self->fanouts, i);
+    }
+
+  for (guint i = 0; i < self->fanouts->len; i++)
+    {
+      FanOut *fanout = g_ptr_array_index (self->fanouts, i);
+
+      if (g_str_equal (fanout->account_id, ferry_device_get_account_id (device)) &&
+          _ferry_device_get_signaling (device) != NULL)
+        {
+          g_debug ("device %.12s joins transfer %s", ferry_device_get_device_id (device),
+                   ferry_transfer_get_id (fanout->parent));
+          engine_send_one (self, fanout->parent, device, fanout->session_files, NULL, FALSE);
+          engine_history_write (self, fanout->parent);
+        }
+    }
+}
+
+/* Offers @files to each of @devices (FerryDevice, at least one); when
+ * @account_id is set, devices of that account seen soon after join. */
+static FerryTransfer *
+engine_send_devices (FerryEngine  *self,
+                     GPtrArray    *devices,
+                     const char   *account_id,
+                     GFile       **files,
+                     guint         n_files,
+                     JsonObject   *resend,
+                     GError      **error)
 {
   g_autoptr(FerryTransfer) transfer = NULL;
   g_autoptr(GPtrArray) session_files = NULL;
   g_autoptr(GPtrArray) transfer_files = NULL;
-  FerryDevice *device;
-  Outgoing *op;
   g_autofree char *id = NULL;
-
-  g_return_val_if_fail (FERRY_IS_ENGINE (self), NULL);
-  g_return_val_if_fail (FERRY_IS_PEER (peer), NULL);
-  g_return_val_if_fail (files != NULL || n_files == 0, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (!self->started)
     {
@@ -1487,9 +2034,7 @@ ferry_engine_send (FerryEngine  *self,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("No file to send"));
       return NULL;
     }
-
-  device = _ferry_peer_get_latest_device (peer);
-  if (device == NULL || _ferry_device_get_signaling (device) == NULL)
+  if (devices->len == 0)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_PEER_NOT_FOUND,
                    _("No device of this peer can be reached"));
@@ -1545,30 +2090,155 @@ ferry_engine_send (FerryEngine  *self,
     }
 
   id = random_hex (16);
-  transfer = _ferry_transfer_new (id, FERRY_TRANSFER_DIRECTION_OUTGOING, device);
+  transfer = _ferry_transfer_new (id, FERRY_TRANSFER_DIRECTION_OUTGOING,
+                                  g_ptr_array_index (devices, 0));
   for (guint i = 0; i < transfer_files->len; i++)
     _ferry_transfer_add_file (transfer, g_ptr_array_index (transfer_files, i));
-
-  op = g_new0 (Outgoing, 1);
-  op->engine = self;
-  op->id = g_strdup (id);
-  op->transfer = g_object_ref (transfer);
-  op->device = g_object_ref (device);
-  op->signaling = g_object_ref (_ferry_device_get_signaling (device));
-  op->route = g_strdup (_ferry_device_get_route (device));
-  op->transports = engine_list_transports (self);
-  op->session_files = g_steal_pointer (&session_files);
-  op->cancellable = g_cancellable_new ();
-  g_hash_table_insert (self->outgoing, op->id, op);
-
-  _ferry_transfer_set_ops (transfer, &outgoing_ops, op);
   g_list_store_append (self->transfers, transfer);
-  _ferry_transfer_set_state (transfer, FERRY_TRANSFER_STATE_AWAITING_PEER, NULL);
 
-  _ferry_negotiation_describe_async (op->transports, op->id, TRUE,
-                                     self->connect_timeout_s * 1000, op->cancellable,
-                                     outgoing_described_cb, op_ref_new (self, op->id));
+  /* The history: each source's modification time, so that a later
+   * request can tell whether the file is still the one that was sent. */
+  {
+    JsonObject *base = engine_history_base (self, transfer);
+
+    for (guint i = 0; i < n_files; i++)
+      {
+        g_autoptr(GFileInfo) info = g_file_query_info (files[i],
+                                                       G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                                                       G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                                                       G_FILE_QUERY_INFO_NONE, NULL, NULL);
+        g_autofree char *path = g_file_get_path (files[i]);
+        JsonObject *extra = history_extra (base, i);
+
+        if (path != NULL)
+          json_object_set_string_member (extra, "path", path);
+        if (info != NULL)
+          json_object_set_int_member (extra, "mtime",
+                                      (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
+                                      g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC));
+      }
+    if (resend != NULL)
+      {
+        JsonArray *expected = json_object_get_array_member (resend, "expected");
+
+        json_object_set_string_member (base, "resend-of", json_object_get_string_member (resend, "of"));
+        for (guint i = 0; i < session_files->len && i < json_array_get_length (expected); i++)
+          {
+            FerrySessionFile *sf = g_ptr_array_index (session_files, i);
+            const char *hex = json_array_get_string_element (expected, i);
+
+            if (hex != NULL && hex[0] != '\0')
+              sf->expected_sha3 = g_strdup (hex);
+          }
+      }
+  }
+
+  for (guint i = 0; i < devices->len; i++)
+    engine_send_one (self, transfer, g_ptr_array_index (devices, i), session_files,
+                     resend ? json_object_get_string_member (resend, "transfer") : NULL,
+                     resend != NULL);
+  engine_history_write (self, transfer);
+
+  if (account_id != NULL)
+    {
+      FanOut *fanout = g_new0 (FanOut, 1);
+
+      fanout->parent = g_object_ref (transfer);
+      fanout->account_id = g_strdup (account_id);
+      fanout->session_files = g_steal_pointer (&session_files);
+      fanout->deadline = g_get_monotonic_time () + FERRY_FANOUT_JOIN_US;
+      g_ptr_array_add (self->fanouts, fanout);
+    }
+
   return g_steal_pointer (&transfer);
+}
+
+/**
+ * ferry_engine_send:
+ * @self: a started #FerryEngine
+ * @peer: the peer to send to
+ * @files: (array length=n_files): the files, regular and readable
+ * @n_files: how many files
+ * @error: return location for a #GError
+ *
+ * Starts sending @files to every online device of @peer's account (every
+ * device seen through signaling in the last ten minutes, and those that
+ * show up within the next three seconds): one sub-transfer per device, see ferry_transfer_get_sub_transfers(). The
+ * returned transfer shows the optimistic aggregate of them and is added
+ * to [property@Ferry.Engine:transfers]; follow its
+ * [property@Ferry.Transfer:state], or wait with ferry_transfer_wait_async().
+ *
+ * Returns: (transfer full) (nullable): the transfer, or %NULL when a file
+ *   cannot be read or the peer has no reachable device
+ */
+FerryTransfer *
+ferry_engine_send (FerryEngine  *self,
+                   FerryPeer    *peer,
+                   GFile       **files,
+                   guint         n_files,
+                   GError      **error)
+{
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+  FerryDevice *latest;
+  GListModel *list;
+
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (FERRY_IS_PEER (peer), NULL);
+  g_return_val_if_fail (files != NULL || n_files == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  latest = _ferry_peer_get_latest_device (peer);
+  list = ferry_peer_get_devices (peer);
+  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+    {
+      g_autoptr(FerryDevice) device = g_list_model_get_item (list, i);
+
+      if (_ferry_device_get_signaling (device) == NULL ||
+          engine_is_revoked (self, ferry_device_get_device_id (device)))
+        continue;
+      if (device != latest &&
+          g_get_monotonic_time () - ferry_device_get_last_seen (device) > FERRY_DEVICE_ONLINE_US)
+        continue;
+      g_ptr_array_add (devices, g_steal_pointer (&device));
+    }
+  g_ptr_array_sort (devices, compare_last_seen);
+
+  return engine_send_devices (self, devices, ferry_peer_get_account_id (peer),
+                              files, n_files, NULL, error);
+}
+
+/**
+ * ferry_engine_send_to_device:
+ * @self: a started #FerryEngine
+ * @device: the device to send to
+ * @files: (array length=n_files): the files, regular and readable
+ * @n_files: how many files
+ * @error: return location for a #GError
+ *
+ * Like ferry_engine_send(), to one device only: the transfer has one
+ * sub-transfer.
+ *
+ * Returns: (transfer full) (nullable): the transfer, or %NULL when a file
+ *   cannot be read or the device cannot be reached
+ */
+FerryTransfer *
+ferry_engine_send_to_device (FerryEngine  *self,
+                             FerryDevice  *device,
+                             GFile       **files,
+                             guint         n_files,
+                             GError      **error)
+{
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (FERRY_IS_DEVICE (device), NULL);
+  g_return_val_if_fail (files != NULL || n_files == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (_ferry_device_get_signaling (device) != NULL &&
+      !engine_is_revoked (self, ferry_device_get_device_id (device)))
+    g_ptr_array_add (devices, g_object_ref (device));
+  return engine_send_devices (self, devices, NULL, files, n_files, NULL, error);
 }
 
 /* --------------------------------------------------------------- incoming */
@@ -1586,11 +2256,15 @@ struct _Incoming
   FerryTransfer  *transfer;
   FerrySession   *session;
   guint           timeout_source;
+  GFile          *directory;    /* once accepted */
+  char          **parts;        /* the .part names recorded so far */
 };
 
 static void
 incoming_free (Incoming *op)
 {
+  g_clear_object (&op->directory);
+  g_clear_pointer (&op->parts, g_strfreev);
   g_clear_handle_id (&op->timeout_source, g_source_remove);
   release_attempts (op->transports, op->id);
   g_cancellable_cancel (op->cancellable);
@@ -1616,9 +2290,44 @@ incoming_end (Incoming           *op,
   FerryEngine *self = op->engine;
   g_autoptr(FerryTransfer) transfer = op->transfer ? g_object_ref (op->transfer) : NULL;
 
+  if (transfer != NULL && op->session != NULL)
+    {
+      JsonObject *base = engine_history_base (self, transfer);
+      GPtrArray *session_files = _ferry_session_get_files (op->session);
+      g_autofree char *dir = op->directory ? g_file_get_path (op->directory) : NULL;
+
+      json_object_set_int_member (json_object_get_object_member (base, "moved"), "total",
+                                  (gint64) _ferry_session_get_moved (op->session));
+      /* The session has ended: what it kept is final. */
+      for (guint i = 0; session_files != NULL && i < session_files->len; i++)
+        {
+          FerrySessionFile *sf = g_ptr_array_index (session_files, i);
+          JsonObject *extra = history_extra (base, i);
+
+          if (extra == NULL)
+            continue;
+          json_object_remove_member (extra, "part");
+          json_object_remove_member (extra, "part-bytes");
+          if (sf->part_name != NULL && dir != NULL && state != FERRY_TRANSFER_STATE_FINISHED)
+            {
+              g_autofree char *path = g_build_filename (dir, sf->part_name, NULL);
+              GStatBuf st;
+
+              if (g_lstat (path, &st) == 0 && S_ISREG (st.st_mode))
+                {
+                  json_object_set_string_member (extra, "part", sf->part_name);
+                  json_object_set_int_member (extra, "part-bytes", (gint64) st.st_size);
+                }
+            }
+        }
+    }
+
   g_hash_table_remove (self->incoming, op->id);
   if (transfer != NULL)
-    _ferry_transfer_set_state (transfer, state, error);
+    {
+      _ferry_transfer_set_state (transfer, state, error);
+      engine_history_write (self, transfer);
+    }
 }
 
 static void
@@ -1627,7 +2336,31 @@ incoming_progress_cb (FerrySession *session,
                       guint64       total,
                       Incoming     *op)
 {
+  g_auto(GStrv) parts = _ferry_session_dup_parts (session);
+
   _ferry_transfer_set_bytes (op->transfer, bytes);
+
+  /* Record each .part as soon as it exists: should this process die, a
+   * later fetch resumes from it. */
+  if (op->parts == NULL || !g_strv_equal ((const char * const *) parts, (const char * const *) op->parts))
+    {
+      JsonObject *base = engine_history_base (op->engine, op->transfer);
+
+      for (guint i = 0; parts[i] != NULL; i++)
+        {
+          JsonObject *extra = history_extra (base, i);
+
+          if (extra == NULL)
+            continue;
+          if (parts[i][0] != '\0')
+            json_object_set_string_member (extra, "part", parts[i]);
+          else
+            json_object_remove_member (extra, "part");
+        }
+      g_strfreev (op->parts);
+      op->parts = g_steal_pointer (&parts);
+      engine_history_write (op->engine, op->transfer);
+    }
 }
 
 static void
@@ -1673,9 +2406,15 @@ incoming_op_accept (FerryTransfer *transfer,
                     gpointer       user_data)
 {
   Incoming *op = user_data;
+  g_autofree char *path = g_file_get_path (directory);
 
   g_clear_handle_id (&op->timeout_source, g_source_remove);
+  g_set_object (&op->directory, directory);
+  if (path != NULL)
+    json_object_set_string_member (engine_history_base (op->engine, transfer), "directory", path);
+  _ferry_session_set_keep_parts (op->session, TRUE);
   _ferry_transfer_set_state (transfer, FERRY_TRANSFER_STATE_ONGOING, NULL);
+  engine_history_write (op->engine, transfer);
   g_signal_connect (op->session, "progress", G_CALLBACK (incoming_progress_cb), op);
   _ferry_session_receive_async (op->session, directory, op->cancellable,
                                 incoming_received_cb, op_ref_new (op->engine, op->id));
@@ -1733,6 +2472,9 @@ incoming_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean engine_fetch_arrived (FerryEngine *self,
+                                      Incoming    *op);
+
 static void
 incoming_race_cb (GObject      *source,
                   GAsyncResult *result,
@@ -1773,6 +2515,11 @@ incoming_race_cb (GObject      *source,
   _ferry_transfer_set_state (op->transfer, FERRY_TRANSFER_STATE_AWAITING_HOST, NULL);
   op->timeout_source = g_timeout_add_seconds (self->offer_timeout_s, incoming_timeout_cb, op);
   g_list_store_append (self->transfers, op->transfer);
+  engine_history_write (self, op->transfer);
+
+  /* What this device asked for itself is accepted, and resumed. */
+  if (engine_fetch_arrived (self, op))
+    return;
 
   {
     g_autoptr(FerryTransfer) transfer = g_object_ref (op->transfer);
@@ -1871,6 +2618,8 @@ incoming_offer (FerryEngine    *self,
     return;
 
   device = engine_remember_device (self, envelope, signaling, route);
+  if (device == NULL)
+    return;
 
   op = g_new0 (Incoming, 1);
   op->engine = self;
@@ -1913,6 +2662,499 @@ incoming_cancel_message (FerryEngine   *self,
   incoming_end (op, FERRY_TRANSFER_STATE_CANCELLED, error);
 }
 
+/* ------------------------------------------------------ re-request, fetch */
+
+/*
+ * A receiver asks for a past transfer again with a "request" message
+ * (body {"transfer": id, "device": requesting device}) to the sender's
+ * devices: the signaling counterpart of an
+ * application/data-transfer-request+json. A sender that recorded the
+ * transfer, sent it to the requester's account, and still has every file
+ * unchanged (size and modification time; the SHA3-256 is checked as the
+ * file is sent again) offers it again to the requesting device under the
+ * same id, and lets it resume; otherwise it answers "request-refused"
+ * (body {"transfer", "reason"}).
+ */
+
+#define FERRY_REQUEST_RESEND_MS 1000
+/* A request for a transfer re-sent this recently is a late duplicate. */
+#define FERRY_REQUEST_QUIET_US  (3 * G_USEC_PER_SEC / 2)
+
+typedef struct {
+  char       *id;
+  char       *account;      /* the sender's account */
+  char       *origin;       /* the device that sent it */
+  GFile      *directory;
+  JsonObject *record;
+  GHashTable *asked;        /* device id → NULL */
+  guint       refused;
+  guint       timeout_source;
+  guint       resend_source;
+} FetchData;
+
+static void
+fetch_data_free (FetchData *data)
+{
+  g_free (data->id);
+  g_free (data->account);
+  g_free (data->origin);
+  g_clear_object (&data->directory);
+  g_clear_pointer (&data->record, json_object_unref);
+  g_clear_pointer (&data->asked, g_hash_table_unref);
+  g_clear_handle_id (&data->timeout_source, g_source_remove);
+  g_clear_handle_id (&data->resend_source, g_source_remove);
+  g_free (data);
+}
+
+static GTask *
+engine_find_fetch (FerryEngine *self,
+                   const char  *id)
+{
+  for (guint i = 0; i < self->fetches->len; i++)
+    {
+      GTask *task = g_ptr_array_index (self->fetches, i);
+      FetchData *data = g_task_get_task_data (task);
+
+      if (g_str_equal (data->id, id))
+        return task;
+    }
+  return NULL;
+}
+
+/* Ends a fetch: returns @transfer, or @error. */
+static void
+engine_fetch_complete (FerryEngine   *self,
+                       GTask         *task,
+                       FerryTransfer *transfer,
+                       GError        *error)
+{
+  FetchData *data = g_task_get_task_data (task);
+
+  g_object_ref (task);
+  g_clear_handle_id (&data->timeout_source, g_source_remove);
+  g_clear_handle_id (&data->resend_source, g_source_remove);
+  g_ptr_array_remove (self->fetches, task);
+  if (transfer != NULL)
+    g_task_return_pointer (task, g_object_ref (transfer), g_object_unref);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static void
+fetch_send_requests (FerryEngine *self,
+                     GTask       *task)
+{
+  FetchData *data = g_task_get_task_data (task);
+  FerryPeer *peer = g_hash_table_lookup (self->peers_by_account, data->account);
+  GListModel *devices = peer ? ferry_peer_get_devices (peer) : NULL;
+  guint sent = 0;
+
+  for (guint i = 0; devices != NULL && i < g_list_model_get_n_items (devices); i++)
+    {
+      g_autoptr(FerryDevice) device = g_list_model_get_item (devices, i);
+      g_autoptr(JsonObject) body = json_object_new ();
+      g_autoptr(GBytes) message = NULL;
+
+      if (_ferry_device_get_signaling (device) == NULL)
+        continue;
+      json_object_set_string_member (body, "transfer", data->id);
+      json_object_set_string_member (body, "device", ferry_identity_get_device_id (self->identity));
+      message = engine_build_message (self, "request", ferry_device_get_device_id (device), body);
+      if (message == NULL)
+        continue;
+      engine_send_message (self, _ferry_device_get_signaling (device), _ferry_device_get_route (device), message);
+      g_hash_table_add (data->asked, g_strdup (ferry_device_get_device_id (device)));
+      sent++;
+    }
+  if (sent == 0)
+    engine_query (self, data->account);
+}
+
+/* A device of a sender some fetch waits for showed up: ask it now. */
+static void
+engine_fetch_device_seen (FerryEngine *self,
+                          FerryDevice *device)
+{
+  for (guint i = 0; i < self->fetches->len; i++)
+    {
+      GTask *task = g_ptr_array_index (self->fetches, i);
+      FetchData *data = g_task_get_task_data (task);
+
+      if (g_str_equal (data->account, ferry_device_get_account_id (device)) &&
+          !g_hash_table_contains (data->asked, ferry_device_get_device_id (device)))
+        fetch_send_requests (self, task);
+    }
+}
+
+static gboolean
+fetch_resend_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+
+  fetch_send_requests (g_task_get_source_object (task), task);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+fetch_timeout_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  FetchData *data = g_task_get_task_data (task);
+
+  data->timeout_source = 0;
+  engine_fetch_complete (g_task_get_source_object (task), task, NULL,
+                         g_error_new (FERRY_ERROR, FERRY_ERROR_TIMEOUT,
+                                      _("No device of the sender offered transfer %s again"), data->id));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fetch_cancelled_cb (GCancellable *cancellable,
+                    GTask        *task)
+{
+  FerryEngine *self = g_task_get_source_object (task);
+
+  if (!g_ptr_array_find (self->fetches, task, NULL))
+    return;
+  engine_fetch_complete (self, task, NULL,
+                         g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The fetch was cancelled")));
+}
+
+/* The offer a fetch asked for arrived: resume from the recorded .part
+ * files, accept into the recorded folder. */
+static gboolean
+engine_fetch_arrived (FerryEngine *self,
+                      Incoming    *op)
+{
+  GTask *task = engine_find_fetch (self, op->id);
+  FetchData *data = task ? g_task_get_task_data (task) : NULL;
+  GPtrArray *session_files;
+  JsonNode *files_node;
+  JsonArray *recorded = NULL;
+
+  if (data == NULL || !g_str_equal (ferry_device_get_account_id (op->device), data->account))
+    return FALSE;
+
+  session_files = _ferry_session_get_files (op->session);
+  files_node = json_object_get_member (data->record, "files");
+  if (files_node != NULL && JSON_NODE_HOLDS_ARRAY (files_node))
+    recorded = json_node_get_array (files_node);
+  for (guint i = 0; session_files != NULL && recorded != NULL && i < session_files->len &&
+                    i < json_array_get_length (recorded); i++)
+    {
+      FerrySessionFile *sf = g_ptr_array_index (session_files, i);
+      JsonNode *node = json_array_get_element (recorded, i);
+      JsonObject *entry;
+      const char *part;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      entry = json_node_get_object (node);
+      part = json_object_get_string_member_with_default (entry, "part", NULL);
+      if (part != NULL &&
+          g_strcmp0 (json_object_get_string_member_with_default (entry, "name", NULL), sf->name) == 0 &&
+          json_object_get_int_member_with_default (entry, "size", -1) == (gint64) sf->size)
+        {
+          g_free (sf->part_name);
+          sf->part_name = g_strdup (part);
+        }
+    }
+
+  ferry_transfer_accept (op->transfer, data->directory);
+  engine_fetch_complete (self, task, op->transfer, NULL);
+  return TRUE;
+}
+
+static void
+engine_request_refused (FerryEngine   *self,
+                        FerryEnvelope *envelope)
+{
+  const char *id = json_object_get_string_member_with_default (envelope->body, "transfer", NULL);
+  const char *reason = json_object_get_string_member_with_default (envelope->body, "reason", "");
+  GTask *task = id ? engine_find_fetch (self, id) : NULL;
+  FetchData *data = task ? g_task_get_task_data (task) : NULL;
+
+  if (data == NULL || !g_str_equal (envelope->from_account, data->account) ||
+      !g_hash_table_contains (data->asked, envelope->from_device))
+    return;
+  data->refused++;
+  g_debug ("device %.12s refused to send %s again: %s", envelope->from_device, id, reason);
+  /* The device that sent it knows best; otherwise wait for every one. */
+  if (g_strcmp0 (envelope->from_device, data->origin) == 0 ||
+      data->refused >= g_hash_table_size (data->asked))
+    engine_fetch_complete (self, task, NULL,
+                           g_error_new (FERRY_ERROR, FERRY_ERROR_REJECTED,
+                                        _("The sender refused to send the transfer again: %s"), reason));
+}
+
+static void
+engine_refuse_request (FerryEngine    *self,
+                       FerryDevice    *device,
+                       const char     *id,
+                       const char     *reason)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(GBytes) message = NULL;
+
+  g_debug ("refusing to send %s again to %.12s: %s", id, ferry_device_get_device_id (device), reason);
+  json_object_set_string_member (body, "transfer", id);
+  json_object_set_string_member (body, "reason", reason);
+  message = engine_build_message (self, "request-refused", ferry_device_get_device_id (device), body);
+  if (message != NULL)
+    engine_send_message (self, _ferry_device_get_signaling (device), _ferry_device_get_route (device), message);
+}
+
+static gboolean
+record_went_to (JsonObject *record,
+                const char *account)
+{
+  JsonNode *devices = json_object_get_member (record, "devices");
+
+  if (devices == NULL || !JSON_NODE_HOLDS_ARRAY (devices))
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (devices)); i++)
+    {
+      JsonNode *node = json_array_get_element (json_node_get_array (devices), i);
+
+      if (JSON_NODE_HOLDS_OBJECT (node) &&
+          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (node), "account", NULL),
+                     account) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+engine_request_received (FerryEngine    *self,
+                         FerryEnvelope  *envelope,
+                         FerrySignaling *signaling,
+                         const char     *route)
+{
+  const char *id = json_object_get_string_member_with_default (envelope->body, "transfer", NULL);
+  g_autoptr(JsonObject) record = NULL;
+  g_autoptr(JsonObject) resend = NULL;
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(FerryTransfer) transfer = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *expected;
+  JsonNode *files_node;
+  FerryDevice *device;
+
+  if (!valid_transfer_id (id))
+    {
+      self->dropped_messages++;
+      g_debug ("malformed request dropped");
+      return;
+    }
+  device = engine_remember_device (self, envelope, signaling, route);
+  if (device == NULL)
+    return;
+  if (g_hash_table_contains (self->outgoing, id))
+    return; /* being sent right now */
+  {
+    gpointer when = g_hash_table_lookup (self->resent, id);
+
+    /* A repeated request that was on its way while the transfer ended. */
+    if (when != NULL && g_get_monotonic_time () - *(gint64 *) when < FERRY_REQUEST_QUIET_US)
+      return;
+  }
+
+  record = _ferry_history_find_sent (self->home, id);
+  if (record == NULL)
+    {
+      engine_refuse_request (self, device, id, "unknown transfer");
+      return;
+    }
+  if (!record_went_to (record, envelope->from_account))
+    {
+      engine_refuse_request (self, device, id, "the transfer was not sent to this account");
+      return;
+    }
+
+  files_node = json_object_get_member (record, "files");
+  if (files_node == NULL || !JSON_NODE_HOLDS_ARRAY (files_node) ||
+      json_array_get_length (json_node_get_array (files_node)) == 0)
+    {
+      engine_refuse_request (self, device, id, "the record holds no file");
+      return;
+    }
+  expected = json_array_new ();
+  resend = json_object_new ();
+  json_object_set_string_member (resend, "of", json_object_get_string_member (record, "id"));
+  json_object_set_string_member (resend, "transfer", id);
+  json_object_set_array_member (resend, "expected", expected);
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (files_node)); i++)
+    {
+      JsonNode *node = json_array_get_element (json_node_get_array (files_node), i);
+      JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      const char *path = entry ? json_object_get_string_member_with_default (entry, "path", NULL) : NULL;
+      g_autoptr(GFile) file = NULL;
+      g_autoptr(GFileInfo) info = NULL;
+      gint64 mtime;
+
+      if (path == NULL)
+        {
+          engine_refuse_request (self, device, id, "a file of the transfer is unknown");
+          return;
+        }
+      file = g_file_new_for_path (path);
+      info = g_file_query_info (file,
+                                G_FILE_ATTRIBUTE_STANDARD_TYPE ","
+                                G_FILE_ATTRIBUTE_STANDARD_SIZE ","
+                                G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                                G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                                G_FILE_QUERY_INFO_NONE, NULL, NULL);
+      if (info == NULL || g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+        {
+          engine_refuse_request (self, device, id, "a file of the transfer is gone");
+          return;
+        }
+      mtime = (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
+              g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+      if (g_file_info_get_size (info) != json_object_get_int_member_with_default (entry, "size", -1) ||
+          mtime != json_object_get_int_member_with_default (entry, "mtime", -1))
+        {
+          engine_refuse_request (self, device, id, "a file of the transfer changed since");
+          return;
+        }
+      json_array_add_string_element (expected,
+                                     json_object_get_string_member_with_default (entry, "sha3-256", ""));
+      g_ptr_array_add (files, g_steal_pointer (&file));
+    }
+
+  g_ptr_array_add (devices, g_object_ref (device));
+  transfer = engine_send_devices (self, devices, NULL, (GFile **) files->pdata, files->len, resend, &error);
+  if (transfer == NULL)
+    engine_refuse_request (self, device, id, error->message);
+  else
+    {
+      gint64 *when = g_new (gint64, 1);
+
+      *when = g_get_monotonic_time ();
+      g_hash_table_replace (self->resent, g_strdup (id), when);
+      g_debug ("sending %s again to %.12s", id, ferry_device_get_device_id (device));
+    }
+}
+
+/**
+ * ferry_engine_fetch_async:
+ * @self: a started #FerryEngine
+ * @transfer_id: the id of a transfer this device received, or began to
+ *   receive, as recorded in [method@Ferry.Engine.get_history]
+ * @timeout_ms: how long to wait for the sender to offer it again
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the result
+ * @user_data: data for @callback
+ *
+ * Asks the sender's devices for a past transfer again. A sender that
+ * still has every file unchanged offers it again; this device accepts it
+ * into the folder it was saved to, resuming every file from the `.part`
+ * an interrupted attempt kept (its bytes are hashed too: the whole file's
+ * SHA3-256 is verified, and on a mismatch the `.part` is discarded and the
+ * transfer fails with %FERRY_ERROR_HASH_MISMATCH; fetch again to receive
+ * it whole).
+ */
+void
+ferry_engine_fetch_async (FerryEngine         *self,
+                          const char          *transfer_id,
+                          guint                timeout_ms,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *device_node;
+  const char *directory;
+  FetchData *data;
+
+  g_return_if_fail (FERRY_IS_ENGINE (self));
+  g_return_if_fail (transfer_id != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ferry_engine_fetch_async);
+
+  if (!self->started)
+    {
+      g_task_return_new_error (task, FERRY_ERROR, FERRY_ERROR_FAILED, _("The engine is not started"));
+      return;
+    }
+  record = _ferry_history_load (self->home, transfer_id, &error);
+  if (record == NULL)
+    {
+      if (error != NULL)
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                                 _("No transfer %s in the history"), transfer_id);
+      return;
+    }
+  device_node = json_object_get_member (record, "device");
+  directory = json_object_get_string_member_with_default (record, "directory", NULL);
+  if (!g_str_equal (json_object_get_string_member_with_default (record, "direction", ""), "incoming") ||
+      device_node == NULL || !JSON_NODE_HOLDS_OBJECT (device_node) ||
+      json_object_get_string_member_with_default (json_node_get_object (device_node), "account", NULL) == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("Transfer %s was not received by this device"), transfer_id);
+      return;
+    }
+  if (directory == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("Transfer %s was never accepted: nowhere to save it"), transfer_id);
+      return;
+    }
+  if (engine_find_fetch (self, transfer_id) != NULL || g_hash_table_contains (self->incoming, transfer_id))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_BUSY,
+                               _("Transfer %s is already being fetched"), transfer_id);
+      return;
+    }
+
+  data = g_new0 (FetchData, 1);
+  data->id = g_strdup (json_object_get_string_member (record, "id"));
+  data->account = g_strdup (json_object_get_string_member (json_node_get_object (device_node), "account"));
+  data->origin = g_strdup (json_object_get_string_member_with_default (json_node_get_object (device_node),
+                                                                       "device", NULL));
+  data->directory = g_file_new_for_path (directory);
+  data->record = g_steal_pointer (&record);
+  data->asked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_task_set_task_data (task, data, (GDestroyNotify) fetch_data_free);
+
+  g_ptr_array_add (self->fetches, g_object_ref (task));
+  fetch_send_requests (self, task);
+  data->resend_source = g_timeout_add (FERRY_REQUEST_RESEND_MS, fetch_resend_cb, task);
+  data->timeout_source = g_timeout_add (timeout_ms, fetch_timeout_cb, task);
+  if (cancellable != NULL)
+    g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (fetch_cancelled_cb), task, 0);
+}
+
+/**
+ * ferry_engine_fetch_finish:
+ * @self: a #FerryEngine
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the incoming transfer, accepted and running
+ *   (follow it until it is done), or %NULL with %FERRY_ERROR_REJECTED when
+ *   the sender refused, %FERRY_ERROR_TIMEOUT, or %G_IO_ERROR_NOT_FOUND when
+ *   the history has no such transfer
+ */
+FerryTransfer *
+ferry_engine_fetch_finish (FerryEngine   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 static void
 message_received_cb (FerrySignaling *signaling,
                      GBytes         *message,
@@ -1922,8 +3164,9 @@ message_received_cb (FerrySignaling *signaling,
   g_autoptr(GError) error = NULL;
   g_autoptr(FerryEnvelope) envelope = NULL;
 
-  envelope = _ferry_envelope_parse (message, ferry_identity_get_device_id (self->identity),
-                                    self->replay, &error);
+  /* Opened when sealed (only announcements may come unsealed), verified,
+   * checked against replays; the sender's encryption key is learnt. */
+  envelope = _ferry_envelope_receive (self->identity, message, self->replay, &error);
   if (envelope == NULL)
     {
       self->dropped_messages++;
@@ -1938,6 +3181,12 @@ message_received_cb (FerrySignaling *signaling,
     outgoing_answer (self, envelope);
   else if (g_str_equal (envelope->type, "cancel"))
     incoming_cancel_message (self, envelope);
+  else if (g_str_equal (envelope->type, "request"))
+    engine_request_received (self, envelope, signaling, route);
+  else if (g_str_equal (envelope->type, "request-refused"))
+    engine_request_refused (self, envelope);
+  else if (g_str_equal (envelope->type, "revocations"))
+    engine_revocations_received (self, envelope);
   else if (g_str_equal (envelope->type, "announce"))
     {
       if (!g_str_equal (envelope->from_device, ferry_identity_get_device_id (self->identity)))
@@ -2208,6 +3457,7 @@ ferry_engine_stop (FerryEngine *self)
       ferry_transfer_cancel (g_ptr_array_index (transfers, i), "the device is shutting down");
     g_hash_table_remove_all (self->outgoing);
     g_hash_table_remove_all (self->incoming);
+    g_ptr_array_set_size (self->fanouts, 0);
   }
 
   n = g_list_model_get_n_items (G_LIST_MODEL (self->signalings));
@@ -2227,6 +3477,10 @@ ferry_engine_stop (FerryEngine *self)
     }
   g_list_store_remove_all (self->signalings);
   g_list_store_remove_all (self->transports);
+
+  while (self->fetches->len > 0)
+    engine_fetch_complete (self, g_ptr_array_index (self->fetches, 0), NULL,
+                           g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The engine stopped")));
 
   while (self->finds->len > 0)
     {

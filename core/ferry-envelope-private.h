@@ -23,7 +23,17 @@ G_BEGIN_DECLS
  *     "from": { "account": "<hex>", "device": "<hex>", "name": "<text>" },
  *     "to": "<device id hex>" or "*" (only for "announce"),
  *     "chain": "<PEM: device cert then account cert>",
+ *     "x25519": "<base64 X25519 public key of the sender>" (optional),
  *     "body": { ... } }
+ *
+ * Every message but "announce" travels sealed to the receiving device
+ * (binary, see _ferry_envelope_seal):
+ *   "FSL1" | recipient device id (32 bytes) | sender device id (32 bytes) |
+ *   ephemeral X25519 public key (32 bytes) | salt (16 bytes) |
+ *   ChaCha20-Poly1305 ciphertext of the signed envelope | tag (16 bytes)
+ * Key and nonce: HKDF-SHA256 (ikm = X25519 (ephemeral, recipient), salt,
+ * info = "ferry seal v1" | ephemeral public key | recipient public key);
+ * the AAD is the whole header, so both device ids are bound to it.
  */
 typedef struct {
   char       *id;
@@ -35,6 +45,9 @@ typedef struct {
   gint64      timestamp_ms;
   char       *chain_pem;
   JsonObject *body;          /* never NULL (empty object if absent) */
+  gboolean    has_x25519;    /* the sender's X25519 public key is in x25519 */
+  guint8      x25519[32];
+  gboolean    sealed;        /* it arrived sealed (_ferry_envelope_receive) */
 } FerryEnvelope;
 
 void           _ferry_envelope_free  (FerryEnvelope *envelope);
@@ -64,5 +77,48 @@ FerryEnvelope *_ferry_envelope_parse (GBytes            *wire,
                                       const char        *own_device_id,
                                       FerryReplayCache  *cache,
                                       GError           **error);
+
+/* Size a seal adds to an envelope. */
+#define FERRY_SEAL_OVERHEAD (4 + 32 + 32 + 32 + 16 + 16)
+
+/* Seals the signed envelope @plain to device @to_device_id (64 hex digits)
+ * whose X25519 public key is @to_key, as @identity's device. */
+GBytes        *_ferry_envelope_seal         (FerryIdentity     *identity,
+                                             const char        *to_device_id,
+                                             const guint8      *to_key,
+                                             GBytes            *plain,
+                                             GError           **error);
+
+/* Whether @wire has the shape of a sealed envelope. */
+gboolean       _ferry_envelope_is_sealed    (GBytes            *wire);
+
+/* Opens a sealed envelope addressed to @identity's device: returns the
+ * signed envelope inside (not checked yet) and the sender's device id from
+ * the header. FERRY_ERROR_BAD_MESSAGE when it is not sealed, addressed to
+ * another device, or does not decrypt. */
+GBytes        *_ferry_envelope_open         (FerryIdentity     *identity,
+                                             GBytes            *wire,
+                                             char             **sender_device_id,
+                                             GError           **error);
+
+/* What a sender uses: builds and signs a message (_ferry_envelope_build),
+ * then seals it to @to unless @to is "*". Fails when no X25519 key of @to
+ * is known (see _ferry_identity_lookup_peer_key). */
+GBytes        *_ferry_envelope_build_sealed (FerryIdentity     *identity,
+                                             const char        *type,
+                                             const char        *to,
+                                             JsonObject        *body,
+                                             GError           **error);
+
+/* What a receiver uses: opens @wire when it is sealed, then checks it as
+ * _ferry_envelope_parse does, and that the device that sealed it is the
+ * one that signed it. Only "announce" messages may come unsealed. On
+ * success the sender's X25519 key, when present, is remembered by
+ * @identity. Every failure is logged (g_debug) and returned as with
+ * _ferry_envelope_parse. */
+FerryEnvelope *_ferry_envelope_receive      (FerryIdentity     *identity,
+                                             GBytes            *wire,
+                                             FerryReplayCache  *cache,
+                                             GError           **error);
 
 G_END_DECLS

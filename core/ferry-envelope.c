@@ -9,6 +9,11 @@
 
 #include <glib/gi18n-lib.h>
 #include <gnutls/crypto.h>
+#include <nettle/chacha-poly1305.h>
+#include <nettle/curve25519.h>
+#include <nettle/hkdf.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
 
 #include "ferry-envelope-private.h"
 #include "ferry-error.h"
@@ -18,6 +23,18 @@
 #define ED25519_SIGNATURE_SIZE 64
 #define ID_BYTES 16
 #define MAX_TYPE_LENGTH 64
+#define DEVICE_ID_HEX 64
+
+#define SEAL_MAGIC       "FSL1"
+#define SEAL_MAGIC_SIZE  4
+#define SEAL_ID_SIZE     32
+#define SEAL_SALT_SIZE   16
+#define SEAL_HEADER_SIZE (SEAL_MAGIC_SIZE + 2 * SEAL_ID_SIZE + FERRY_X25519_KEY_SIZE + SEAL_SALT_SIZE)
+#define SEAL_TAG_SIZE    CHACHA_POLY1305_DIGEST_SIZE
+#define SEAL_INFO        "ferry seal v1"
+
+G_STATIC_ASSERT (SEAL_HEADER_SIZE + SEAL_TAG_SIZE == FERRY_SEAL_OVERHEAD);
+G_STATIC_ASSERT (FERRY_X25519_KEY_SIZE == CURVE25519_SIZE);
 
 /* The replay cache forgets an id once its message is older than this (by
  * then the message is stale anyway), and never holds more than
@@ -195,6 +212,12 @@ _ferry_envelope_build (FerryIdentity  *identity,
   json_object_set_object_member (message, "from", json_object_ref (from));
   json_object_set_string_member (message, "to", to);
   json_object_set_string_member (message, "chain", _ferry_identity_get_chain_pem (identity));
+  {
+    g_autofree char *x25519 = g_base64_encode (_ferry_identity_get_x25519_public (identity),
+                                               FERRY_X25519_KEY_SIZE);
+
+    json_object_set_string_member (message, "x25519", x25519);
+  }
   json_object_set_object_member (message, "body",
                                  body != NULL ? json_object_ref (body) : json_object_new ());
 
@@ -438,6 +461,7 @@ _ferry_envelope_parse (GBytes            *wire,
   g_autoptr(JsonParser) message_parser = NULL;
   g_autoptr(FerryEnvelope) envelope = NULL;
   g_autoptr(GBytes) signature = NULL;
+  g_autoptr(GBytes) x25519 = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *chain_account = NULL;
   g_autofree char *chain_device = NULL;
@@ -565,6 +589,20 @@ _ferry_envelope_parse (GBytes            *wire,
       return NULL;
     }
 
+  if (get_member (message, "x25519") != NULL)
+    {
+      const char *x25519_b64 = get_string_member (message, "x25519", _("the message"), error);
+
+      if (x25519_b64 == NULL)
+        return NULL;
+      x25519 = decode_base64_strict (x25519_b64);
+      if (x25519 == NULL || g_bytes_get_size (x25519) != FERRY_X25519_KEY_SIZE)
+        {
+          drop (error, FERRY_ERROR_BAD_MESSAGE, _("The sender's encryption key is not valid"));
+          return NULL;
+        }
+    }
+
   /* Recipient */
   if (g_str_equal (to, "*"))
     {
@@ -643,6 +681,381 @@ _ferry_envelope_parse (GBytes            *wire,
   envelope->body = body_node != NULL
                    ? json_object_ref (json_node_get_object (body_node))
                    : json_object_new ();
+  if (x25519 != NULL)
+    {
+      envelope->has_x25519 = TRUE;
+      memcpy (envelope->x25519, g_bytes_get_data (x25519, NULL), FERRY_X25519_KEY_SIZE);
+    }
+
+  return g_steal_pointer (&envelope);
+}
+
+/* Sealing */
+
+static gboolean
+hex_to_raw (const char *hex,
+            guint8     *raw,
+            gsize       raw_len)
+{
+  if (!is_lower_hex (hex, 2 * raw_len))
+    return FALSE;
+  for (gsize i = 0; i < raw_len; i++)
+    raw[i] = (guint8) (g_ascii_xdigit_value (hex[2 * i]) << 4 |
+                       g_ascii_xdigit_value (hex[2 * i + 1]));
+
+  return TRUE;
+}
+
+static char *
+raw_to_hex (const guint8 *raw,
+            gsize         raw_len)
+{
+  static const char digits[] = "0123456789abcdef";
+  char *hex = g_malloc (2 * raw_len + 1);
+
+  for (gsize i = 0; i < raw_len; i++)
+    {
+      hex[2 * i] = digits[raw[i] >> 4];
+      hex[2 * i + 1] = digits[raw[i] & 0xf];
+    }
+  hex[2 * raw_len] = '\0';
+
+  return hex;
+}
+
+/* HKDF-SHA256 → a ChaCha20-Poly1305 key and nonce. */
+static void
+seal_derive (const guint8 *shared,
+             const guint8 *salt,
+             const guint8 *ephemeral_public,
+             const guint8 *recipient_public,
+             guint8       *key,
+             guint8       *nonce)
+{
+  struct hmac_sha256_ctx mac;
+  guint8 prk[SHA256_DIGEST_SIZE];
+  guint8 info[sizeof SEAL_INFO - 1 + 2 * FERRY_X25519_KEY_SIZE];
+  guint8 okm[CHACHA_POLY1305_KEY_SIZE + CHACHA_POLY1305_NONCE_SIZE];
+
+  memcpy (info, SEAL_INFO, sizeof SEAL_INFO - 1);
+  memcpy (info + sizeof SEAL_INFO - 1, ephemeral_public, FERRY_X25519_KEY_SIZE);
+  memcpy (info + sizeof SEAL_INFO - 1 + FERRY_X25519_KEY_SIZE, recipient_public, FERRY_X25519_KEY_SIZE);
+
+  hmac_sha256_set_key (&mac, SEAL_SALT_SIZE, salt);
+  hkdf_extract (&mac,
+                (nettle_hash_update_func *) hmac_sha256_update,
+                (nettle_hash_digest_func *) hmac_sha256_digest,
+                SHA256_DIGEST_SIZE, FERRY_X25519_KEY_SIZE, shared, prk);
+  hmac_sha256_set_key (&mac, SHA256_DIGEST_SIZE, prk);
+  hkdf_expand (&mac,
+               (nettle_hash_update_func *) hmac_sha256_update,
+               (nettle_hash_digest_func *) hmac_sha256_digest,
+               SHA256_DIGEST_SIZE, sizeof info, info, sizeof okm, okm);
+
+  memcpy (key, okm, CHACHA_POLY1305_KEY_SIZE);
+  memcpy (nonce, okm + CHACHA_POLY1305_KEY_SIZE, CHACHA_POLY1305_NONCE_SIZE);
+
+  gnutls_memset (&mac, 0, sizeof mac);
+  gnutls_memset (prk, 0, sizeof prk);
+  gnutls_memset (okm, 0, sizeof okm);
+}
+
+static gboolean
+is_all_zero (const guint8 *data,
+             gsize         len)
+{
+  guint8 acc = 0;
+
+  for (gsize i = 0; i < len; i++)
+    acc |= data[i];
+
+  return acc == 0;
+}
+
+GBytes *
+_ferry_envelope_seal (FerryIdentity  *identity,
+                      const char     *to_device_id,
+                      const guint8   *to_key,
+                      GBytes         *plain,
+                      GError        **error)
+{
+  struct chacha_poly1305_ctx aead;
+  guint8 ephemeral_secret[FERRY_X25519_KEY_SIZE];
+  guint8 shared[FERRY_X25519_KEY_SIZE];
+  guint8 key[CHACHA_POLY1305_KEY_SIZE];
+  guint8 nonce[CHACHA_POLY1305_NONCE_SIZE];
+  const guint8 *plain_data;
+  gsize plain_len = 0;
+  guint8 *out;
+  guint8 *header;
+  gsize out_len;
+  int ret;
+
+  g_return_val_if_fail (FERRY_IS_IDENTITY (identity), NULL);
+  g_return_val_if_fail (to_device_id != NULL, NULL);
+  g_return_val_if_fail (to_key != NULL, NULL);
+  g_return_val_if_fail (plain != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  plain_data = g_bytes_get_data (plain, &plain_len);
+  if (plain_len > FERRY_ENVELOPE_MAX_SIZE)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_BAD_MESSAGE,
+                   _("The signaling message is too large (%" G_GSIZE_FORMAT
+                     " bytes, at most %u)"),
+                   plain_len, (guint) FERRY_ENVELOPE_MAX_SIZE);
+      return NULL;
+    }
+
+  out_len = SEAL_HEADER_SIZE + plain_len + SEAL_TAG_SIZE;
+  out = g_malloc (out_len);
+  header = out;
+
+  /* Header: magic, recipient, sender, ephemeral key, salt */
+  memcpy (header, SEAL_MAGIC, SEAL_MAGIC_SIZE);
+  if (!hex_to_raw (to_device_id, header + SEAL_MAGIC_SIZE, SEAL_ID_SIZE) ||
+      !hex_to_raw (ferry_identity_get_device_id (identity),
+                   header + SEAL_MAGIC_SIZE + SEAL_ID_SIZE, SEAL_ID_SIZE))
+    {
+      g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_FAILED,
+                           _("A device id is not 64 hexadecimal digits"));
+      g_free (out);
+      return NULL;
+    }
+
+  if ((ret = gnutls_rnd (GNUTLS_RND_KEY, ephemeral_secret, sizeof ephemeral_secret)) < 0 ||
+      (ret = gnutls_rnd (GNUTLS_RND_NONCE, header + SEAL_HEADER_SIZE - SEAL_SALT_SIZE,
+                         SEAL_SALT_SIZE)) < 0)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_FAILED,
+                   _("No random numbers: %s"), gnutls_strerror (ret));
+      g_free (out);
+      return NULL;
+    }
+  curve25519_mul_g (header + SEAL_MAGIC_SIZE + 2 * SEAL_ID_SIZE, ephemeral_secret);
+  curve25519_mul (shared, ephemeral_secret, to_key);
+  gnutls_memset (ephemeral_secret, 0, sizeof ephemeral_secret);
+  if (is_all_zero (shared, sizeof shared))
+    {
+      g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED,
+                           _("The receiving device's encryption key is not valid"));
+      g_free (out);
+      return NULL;
+    }
+
+  seal_derive (shared, header + SEAL_HEADER_SIZE - SEAL_SALT_SIZE,
+               header + SEAL_MAGIC_SIZE + 2 * SEAL_ID_SIZE, to_key, key, nonce);
+
+  chacha_poly1305_set_key (&aead, key);
+  chacha_poly1305_set_nonce (&aead, nonce);
+  chacha_poly1305_update (&aead, SEAL_HEADER_SIZE, header);
+  chacha_poly1305_encrypt (&aead, plain_len, out + SEAL_HEADER_SIZE, plain_data);
+  chacha_poly1305_digest (&aead, SEAL_TAG_SIZE, out + SEAL_HEADER_SIZE + plain_len);
+
+  gnutls_memset (&aead, 0, sizeof aead);
+  gnutls_memset (shared, 0, sizeof shared);
+  gnutls_memset (key, 0, sizeof key);
+
+  return g_bytes_new_take (out, out_len);
+}
+
+gboolean
+_ferry_envelope_is_sealed (GBytes *wire)
+{
+  gsize size = 0;
+  const guint8 *data;
+
+  g_return_val_if_fail (wire != NULL, FALSE);
+
+  data = g_bytes_get_data (wire, &size);
+
+  return size >= SEAL_HEADER_SIZE + SEAL_TAG_SIZE &&
+         memcmp (data, SEAL_MAGIC, SEAL_MAGIC_SIZE) == 0;
+}
+
+GBytes *
+_ferry_envelope_open (FerryIdentity  *identity,
+                      GBytes         *wire,
+                      char          **sender_device_id,
+                      GError        **error)
+{
+  struct chacha_poly1305_ctx aead;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *recipient = NULL;
+  guint8 shared[FERRY_X25519_KEY_SIZE];
+  guint8 key[CHACHA_POLY1305_KEY_SIZE];
+  guint8 nonce[CHACHA_POLY1305_NONCE_SIZE];
+  guint8 tag[SEAL_TAG_SIZE];
+  const guint8 *data;
+  const guint8 *ephemeral;
+  gsize size = 0;
+  gsize plain_len;
+  guint8 *plain;
+
+  g_return_val_if_fail (FERRY_IS_IDENTITY (identity), NULL);
+  g_return_val_if_fail (wire != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  data = g_bytes_get_data (wire, &size);
+  if (!_ferry_envelope_is_sealed (wire))
+    {
+      drop (error, FERRY_ERROR_BAD_MESSAGE, _("The message is not sealed"));
+      return NULL;
+    }
+  if (size > SEAL_HEADER_SIZE + FERRY_ENVELOPE_MAX_SIZE + SEAL_TAG_SIZE)
+    {
+      drop (error, FERRY_ERROR_BAD_MESSAGE,
+            _("The message is too large (%" G_GSIZE_FORMAT " bytes, at most %u)"),
+            size, (guint) (FERRY_ENVELOPE_MAX_SIZE + FERRY_SEAL_OVERHEAD));
+      return NULL;
+    }
+
+  recipient = raw_to_hex (data + SEAL_MAGIC_SIZE, SEAL_ID_SIZE);
+  if (!g_str_equal (recipient, ferry_identity_get_device_id (identity)))
+    {
+      g_autofree char *to_short = shorten (recipient);
+      g_autofree char *own_short = shorten (ferry_identity_get_device_id (identity));
+
+      drop (error, FERRY_ERROR_BAD_MESSAGE,
+            _("The message is addressed to device %s, not to this device (%s)"),
+            to_short, own_short);
+      return NULL;
+    }
+
+  ephemeral = data + SEAL_MAGIC_SIZE + 2 * SEAL_ID_SIZE;
+  if (!_ferry_identity_x25519_agree (identity, ephemeral, shared, &local_error))
+    {
+      drop (error, FERRY_ERROR_BAD_MESSAGE, _("The message cannot be decrypted: %s"),
+            local_error->message);
+      return NULL;
+    }
+
+  seal_derive (shared, data + SEAL_HEADER_SIZE - SEAL_SALT_SIZE, ephemeral,
+               _ferry_identity_get_x25519_public (identity), key, nonce);
+  gnutls_memset (shared, 0, sizeof shared);
+
+  plain_len = size - SEAL_HEADER_SIZE - SEAL_TAG_SIZE;
+  plain = g_malloc (plain_len + 1);
+  chacha_poly1305_set_key (&aead, key);
+  chacha_poly1305_set_nonce (&aead, nonce);
+  chacha_poly1305_update (&aead, SEAL_HEADER_SIZE, data);
+  chacha_poly1305_decrypt (&aead, plain_len, plain, data + SEAL_HEADER_SIZE);
+  chacha_poly1305_digest (&aead, SEAL_TAG_SIZE, tag);
+  gnutls_memset (&aead, 0, sizeof aead);
+  gnutls_memset (key, 0, sizeof key);
+
+  if (!memeql_sec (tag, data + SEAL_HEADER_SIZE + plain_len, SEAL_TAG_SIZE))
+    {
+      gnutls_memset (plain, 0, plain_len);
+      g_free (plain);
+      drop (error, FERRY_ERROR_BAD_MESSAGE,
+            _("The message cannot be decrypted: it was not sealed to this device's key "
+              "or it was altered"));
+      return NULL;
+    }
+
+  if (sender_device_id != NULL)
+    *sender_device_id = raw_to_hex (data + SEAL_MAGIC_SIZE + SEAL_ID_SIZE, SEAL_ID_SIZE);
+
+  return g_bytes_new_take (plain, plain_len);
+}
+
+GBytes *
+_ferry_envelope_build_sealed (FerryIdentity  *identity,
+                              const char     *type,
+                              const char     *to,
+                              JsonObject     *body,
+                              GError        **error)
+{
+  g_autoptr(GBytes) plain = NULL;
+  guint8 key[FERRY_X25519_KEY_SIZE];
+
+  g_return_val_if_fail (FERRY_IS_IDENTITY (identity), NULL);
+  g_return_val_if_fail (to != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!g_str_equal (to, "*") && !_ferry_identity_lookup_peer_key (identity, to, key))
+    {
+      g_autofree char *to_short = shorten (to);
+
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PEER_UNTRUSTED,
+                   _("No encryption key is known for device %s"), to_short);
+      return NULL;
+    }
+
+  plain = _ferry_envelope_build (identity, type, to, body, error);
+  if (plain == NULL || g_str_equal (to, "*"))
+    return g_steal_pointer (&plain);
+
+  return _ferry_envelope_seal (identity, to, key, plain, error);
+}
+
+FerryEnvelope *
+_ferry_envelope_receive (FerryIdentity     *identity,
+                         GBytes            *wire,
+                         FerryReplayCache  *cache,
+                         GError           **error)
+{
+  g_autoptr(FerryEnvelope) envelope = NULL;
+  const char *own_device_id;
+
+  g_return_val_if_fail (FERRY_IS_IDENTITY (identity), NULL);
+  g_return_val_if_fail (wire != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  own_device_id = ferry_identity_get_device_id (identity);
+
+  if (_ferry_envelope_is_sealed (wire))
+    {
+      g_autoptr(GBytes) plain = NULL;
+      g_autofree char *sender = NULL;
+
+      plain = _ferry_envelope_open (identity, wire, &sender, error);
+      if (plain == NULL)
+        return NULL;
+      envelope = _ferry_envelope_parse (plain, own_device_id, cache, error);
+      if (envelope == NULL)
+        return NULL;
+      if (!g_str_equal (envelope->from_device, sender))
+        {
+          g_autofree char *sender_short = shorten (sender);
+          g_autofree char *signer_short = shorten (envelope->from_device);
+
+          drop (error, FERRY_ERROR_BAD_MESSAGE,
+                _("The message was sealed by device %s but signed by device %s"),
+                sender_short, signer_short);
+          return NULL;
+        }
+      envelope->sealed = TRUE;
+    }
+  else
+    {
+      envelope = _ferry_envelope_parse (wire, own_device_id, NULL, error);
+      if (envelope == NULL)
+        return NULL;
+      if (!g_str_equal (envelope->type, "announce"))
+        {
+          drop (error, FERRY_ERROR_BAD_MESSAGE,
+                _("A “%s” message must be encrypted to this device"), envelope->type);
+          return NULL;
+        }
+      if (cache != NULL)
+        {
+          g_autofree char *replay_key = g_strconcat (envelope->from_device, "/", envelope->id, NULL);
+
+          if (!replay_cache_add (cache, replay_key, envelope->timestamp_ms,
+                                 g_get_real_time () / 1000))
+            {
+              drop (error, FERRY_ERROR_BAD_MESSAGE, _("The message %s was already received"),
+                    envelope->id);
+              return NULL;
+            }
+        }
+    }
+
+  if (envelope->has_x25519)
+    _ferry_identity_remember_peer_key (identity, envelope->from_device, envelope->x25519,
+                                       envelope->timestamp_ms);
 
   return g_steal_pointer (&envelope);
 }

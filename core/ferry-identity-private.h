@@ -65,4 +65,32 @@ gboolean    _ferry_chain_pem_verify_signature (const char   *chain_pem,
                                                GBytes       *signature,
                                                GError      **error);
 
+/* Encryption keys. Each device also has an X25519 key pair in
+ * device-x25519.key (0600, created on first use, replaced along with the
+ * device key). The public half is published in the device's signed
+ * messages; the private half never leaves the identity. */
+#define FERRY_X25519_KEY_SIZE 32
+
+/* The device's X25519 public key, FERRY_X25519_KEY_SIZE bytes. */
+const guint8 *_ferry_identity_get_x25519_public (FerryIdentity  *self);
+
+/* X25519 of the device's private key and @peer_public into @shared (both
+ * FERRY_X25519_KEY_SIZE bytes). Fails (FERRY_ERROR_BAD_MESSAGE) on a
+ * low-order @peer_public. */
+gboolean      _ferry_identity_x25519_agree      (FerryIdentity  *self,
+                                                 const guint8   *peer_public,
+                                                 guint8         *shared,
+                                                 GError        **error);
+
+/* The X25519 public keys of other devices, as their verified messages
+ * announced them. A key carried by an older message (@timestamp_ms) does
+ * not replace a newer one. Bounded; the oldest entries go first. */
+void          _ferry_identity_remember_peer_key (FerryIdentity  *self,
+                                                 const char     *device_id,
+                                                 const guint8   *key,
+                                                 gint64          timestamp_ms);
+gboolean      _ferry_identity_lookup_peer_key   (FerryIdentity  *self,
+                                                 const char     *device_id,
+                                                 guint8         *key);
+
 G_END_DECLS

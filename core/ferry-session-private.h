@@ -31,6 +31,16 @@ typedef struct {
   GFile   *source;       /* sender: the file to read */
   GFile   *destination;  /* receiver: the final, verified file */
   char    *sha3_256;     /* lower-case hex, set once known */
+  /* Resuming. Receiver: @part_name, when set before step 2, names an
+   * existing "<name>.part" in the directory to resume from (its length is
+   * sent as the accept offset, its bytes are hashed first); after a
+   * failure it names the .part that was kept (see step 2). Sender: @offset
+   * is the receiver's accept offset (bytes hashed from the file but not
+   * sent); @expected_sha3 (optional) must match the content or the
+   * transfer is cancelled as changed. */
+  char    *part_name;
+  guint64  offset;
+  char    *expected_sha3;
 } FerrySessionFile;
 
 FerrySessionFile *_ferry_session_file_new  (const char *name,
@@ -81,10 +91,16 @@ GPtrArray    *_ferry_session_read_header_finish (FerrySession        *self,
  * "<name>.part" created inside @directory only (O_EXCL, O_NOFOLLOW,
  * relative to the directory), hashes on a separate thread, checks the
  * size and the SHA3-256, and only then links it to a free final name
- * ("name", "name (1)", ...) and removes the .part. On any failure every
+ * ("name", "name (1)", ...) and removes the .part. On any failure the
  * .part of this transfer is removed and no final name is created for an
- * unverified file. Fills destination and sha3_256 of the files returned
- * by step 1. */
+ * unverified file; except, after _ferry_session_set_keep_parts(), when
+ * the peer vanished or went silent (FERRY_ERROR_PEER_VANISHED,
+ * FERRY_ERROR_TIMEOUT): then the .part of the file being received is kept
+ * for a later resume and named in its part_name. A file whose part_name was set is resumed: its .part
+ * (opened with O_NOFOLLOW, a regular file no longer than the file) is
+ * hashed from its start, then the rest is appended; the whole is
+ * verified, and on a mismatch the .part is removed. Fills destination and
+ * sha3_256 of the files returned by step 1. */
 void          _ferry_session_receive_async      (FerrySession        *self,
                                                  GFile               *directory,
                                                  GCancellable        *cancellable,
@@ -94,6 +110,24 @@ gboolean      _ferry_session_receive_finish     (FerrySession        *self,
                                                  GAsyncResult        *result,
                                                  GError             **error);
 GPtrArray    *_ferry_session_get_files          (FerrySession        *self);
+
+/* Bytes of file data that actually crossed the stream (DATA frames),
+ * without the resumed prefixes. Any thread. */
+guint64       _ferry_session_get_moved          (FerrySession        *self);
+
+/* Sender: lets the receiver resume, i.e. answer with offsets other than
+ * 0 (otherwise FERRY_ERROR_PROTOCOL). Call before sending. */
+void          _ferry_session_set_allow_resume   (FerrySession        *self,
+                                                 gboolean             allow);
+
+/* Receiver: keep the .part of an interrupted file (see step 2). Call
+ * before step 2. */
+void          _ferry_session_set_keep_parts     (FerrySession        *self,
+                                                 gboolean             keep);
+
+/* Receiver: the names of the .part files opened so far (NULL-terminated,
+ * "" for a file not opened yet). Any thread. */
+char        **_ferry_session_dup_parts          (FerrySession        *self);
 
 /* Receiver: refuses the transfer after step 1 (sends a reject, closes). */
 void          _ferry_session_reject             (FerrySession        *self,

@@ -344,6 +344,11 @@ struct _FerrySession
   gboolean       header_read;
   char          *transfer_id;
   GPtrArray     *files;
+
+  guint64        moved;         /* DATA payload bytes on the stream (under lock) */
+  gboolean       keep_parts;    /* receiver: keep the .part when interrupted */
+  gboolean       allow_resume;  /* sender: accept offsets other than 0 */
+  char         **parts;         /* receiver: .part names opened (under lock) */
 };
 
 enum {
@@ -379,6 +384,8 @@ _ferry_session_file_free (FerrySessionFile *file)
   g_free (file->name);
   g_free (file->mime_type);
   g_free (file->sha3_256);
+  g_free (file->part_name);
+  g_free (file->expected_sha3);
   g_clear_object (&file->source);
   g_clear_object (&file->destination);
   g_free (file);
@@ -399,6 +406,7 @@ _ferry_session_finalize (GObject *object)
   g_clear_pointer (&self->cancel_reason, g_free);
   g_clear_pointer (&self->transfer_id, g_free);
   g_clear_pointer (&self->files, g_ptr_array_unref);
+  g_clear_pointer (&self->parts, g_strfreev);
   g_mutex_clear (&self->write_lock);
   g_mutex_clear (&self->lock);
 
@@ -467,6 +475,84 @@ _ferry_session_get_files (FerrySession *self)
   g_return_val_if_fail (FERRY_IS_SESSION (self), NULL);
 
   return self->files;
+}
+
+guint64
+_ferry_session_get_moved (FerrySession *self)
+{
+  guint64 moved;
+
+  g_return_val_if_fail (FERRY_IS_SESSION (self), 0);
+
+  g_mutex_lock (&self->lock);
+  moved = self->moved;
+  g_mutex_unlock (&self->lock);
+  return moved;
+}
+
+static void
+session_add_moved (FerrySession *self,
+                   guint64       n)
+{
+  g_mutex_lock (&self->lock);
+  self->moved += n;
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_ferry_session_set_allow_resume (FerrySession *self,
+                                 gboolean      allow)
+{
+  g_return_if_fail (FERRY_IS_SESSION (self));
+
+  g_mutex_lock (&self->lock);
+  self->allow_resume = allow;
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_ferry_session_set_keep_parts (FerrySession *self,
+                               gboolean      keep)
+{
+  g_return_if_fail (FERRY_IS_SESSION (self));
+
+  g_mutex_lock (&self->lock);
+  self->keep_parts = keep;
+  g_mutex_unlock (&self->lock);
+}
+
+char **
+_ferry_session_dup_parts (FerrySession *self)
+{
+  char **parts;
+
+  g_return_val_if_fail (FERRY_IS_SESSION (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  parts = self->parts ? g_strdupv (self->parts) : g_new0 (char *, 1);
+  g_mutex_unlock (&self->lock);
+  return parts;
+}
+
+static void
+session_set_part (FerrySession *self,
+                  guint         index,
+                  guint         n_files,
+                  const char   *part_name)
+{
+  g_mutex_lock (&self->lock);
+  if (self->parts == NULL)
+    {
+      self->parts = g_new0 (char *, n_files + 1);
+      for (guint i = 0; i < n_files; i++)
+        self->parts[i] = g_strdup ("");
+    }
+  if (index < n_files)
+    {
+      g_free (self->parts[index]);
+      self->parts[index] = g_strdup (part_name ? part_name : "");
+    }
+  g_mutex_unlock (&self->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1245,7 +1331,7 @@ check_reply (Op          *op,
       return FALSE;
     }
 
-  /* Resuming is not implemented: every offset must be 0. */
+  /* Resuming: the receiver holds the first "offset" bytes of a file. */
   offsets = json_object_get_member (reply, "offsets");
   if (offsets != NULL && !JSON_NODE_HOLDS_NULL (offsets))
     {
@@ -1262,10 +1348,17 @@ check_reply (Op          *op,
         {
           JsonNode *node = json_array_get_element (array, i);
 
+          FerrySessionFile *file = g_ptr_array_index (op->files, i);
+          gint64 value;
+
           if (!JSON_NODE_HOLDS_VALUE (node) ||
-              json_node_get_value_type (node) != G_TYPE_INT64 ||
-              json_node_get_int (node) != 0)
+              json_node_get_value_type (node) != G_TYPE_INT64)
             goto bad;
+          value = json_node_get_int (node);
+          if (value < 0 || (guint64) value > file->size ||
+              (value != 0 && !op->self->allow_resume))
+            goto bad;
+          file->offset = (guint64) value;
         }
     }
 
@@ -1273,7 +1366,7 @@ check_reply (Op          *op,
 
 bad:
   g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
-                       _("The peer asked to resume the transfer, which is not supported"));
+                       _("The peer asked to resume at an invalid offset"));
   return FALSE;
 }
 
@@ -1380,12 +1473,18 @@ send_files (Op          *op,
           Buffer *buffer;
           gsize want;
           gsize got = 0;
+          /* The receiver already holds the first @offset bytes: they are
+           * read and hashed here, not sent. */
+          guint64 skip = file->offset > file->size - remaining
+                         ? file->offset - (file->size - remaining) : 0;
 
           if (g_atomic_int_get (&op->reader_done))
             return FALSE;
 
           buffer = pool_take (pool);
           want = (gsize) MIN (remaining, (guint64) pool->capacity);
+          if (skip > 0)
+            want = (gsize) MIN ((guint64) want, skip);
           if (!g_input_stream_read_all (G_INPUT_STREAM (input), BUFFER_PAYLOAD (buffer),
                                         want, &got, self->cancellable, &local_error))
             {
@@ -1400,10 +1499,14 @@ send_files (Op          *op,
 
           buffer->len = got;
           hasher_push (hasher, buffer);
-          if (!session_write_data (self, buffer, error))
+          if (skip == 0)
             {
-              buffer_release (buffer);
-              return FALSE;
+              if (!session_write_data (self, buffer, error))
+                {
+                  buffer_release (buffer);
+                  return FALSE;
+                }
+              session_add_moved (self, got);
             }
           buffer_release (buffer);
 
@@ -1423,6 +1526,8 @@ send_files (Op          *op,
 
       g_free (file->sha3_256);
       file->sha3_256 = hasher_digest (hasher);
+      if (file->expected_sha3 != NULL && !g_str_equal (file->expected_sha3, file->sha3_256))
+        goto changed;
 
       end = json_object_new ();
       json_object_set_string_member (end, "type", "end");
@@ -2084,12 +2189,105 @@ dispatch_buffer (Hasher      *hasher,
   return ok;
 }
 
+/* Opens the .part a resumed file continues; returns -1 (and forgets the
+ * name) when it cannot be used, and the file is then received whole. */
+static int
+open_resume_part (int               dirfd,
+                  FerrySessionFile *file)
+{
+  struct stat st;
+  int fd;
+
+  if (file->part_name == NULL)
+    return -1;
+  if (strchr (file->part_name, '/') != NULL || !g_str_has_suffix (file->part_name, ".part") ||
+      file->part_name[0] == '.')
+    goto fresh;
+
+  fd = openat (dirfd, file->part_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    goto fresh;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      close (fd);
+      goto fresh;
+    }
+  if ((guint64) st.st_size > file->size)
+    {
+      /* Not the beginning of this file: start it again. */
+      if (ftruncate (fd, 0) != 0)
+        {
+          close (fd);
+          goto fresh;
+        }
+      st.st_size = 0;
+    }
+  file->offset = (guint64) st.st_size;
+  return fd;
+
+fresh:
+  g_debug ("Cannot resume from “%s”: receiving it whole", file->part_name);
+  g_clear_pointer (&file->part_name, g_free);
+  file->offset = 0;
+  return -1;
+}
+
+/* Hashes the first @length bytes of a resumed .part. */
+static gboolean
+hash_prefix (int          fd,
+             guint64      length,
+             Pool        *pool,
+             Hasher      *hasher,
+             const char  *name,
+             GError     **error)
+{
+  guint64 done = 0;
+
+  while (done < length)
+    {
+      Buffer *buffer = pool_take (pool);
+      gsize want = (gsize) MIN ((guint64) pool->capacity, length - done);
+      gsize got = 0;
+
+      while (got < want)
+        {
+          ssize_t n = pread (fd, BUFFER_PAYLOAD (buffer) + got, want - got, (off_t) (done + got));
+
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0)
+            {
+              buffer_release (buffer);
+              if (n == 0)
+                g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                             _("“%s.part” became shorter while resuming"), name);
+              else
+                set_errno_error (error, errno, _("Could not read “%s”"), name);
+              return FALSE;
+            }
+          got += (gsize) n;
+        }
+      buffer->len = got;
+      hasher_push (hasher, buffer);
+      buffer_release (buffer);
+      done += got;
+    }
+
+  if (lseek (fd, (off_t) length, SEEK_SET) < 0)
+    {
+      set_errno_error (error, errno, _("Could not write “%s”"), name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 receive_file (Op       *op,
               int       dirfd,
               Pool     *pool,
               Hasher   *hasher,
               guint     index,
+              int       resume_fd,
               guint64  *received,
               GError  **error)
 {
@@ -2103,11 +2301,30 @@ receive_file (Op       *op,
   Buffer *current = NULL;
   guint64 remaining = file->size;
   guint64 index_value;
+  gboolean keep_part = FALSE;
   int fd;
 
-  fd = open_part (dirfd, file->name, &part_name, error);
-  if (fd < 0)
-    return FALSE;
+  if (resume_fd >= 0)
+    {
+      fd = resume_fd;
+      part_name = g_strdup (file->part_name);
+    }
+  else
+    {
+      fd = open_part (dirfd, file->name, &part_name, error);
+      if (fd < 0)
+        return FALSE;
+      file->offset = 0;
+    }
+  session_set_part (self, index, op->files->len, part_name);
+
+  if (file->offset > 0)
+    {
+      if (!hash_prefix (fd, file->offset, pool, hasher, file->name, error))
+        goto fail;
+      remaining -= file->offset;
+      *received += file->offset;
+    }
 
   while (end == NULL)
     {
@@ -2156,6 +2373,7 @@ receive_file (Op       *op,
           current->len += n;
           length -= n;
           *received += n;
+          session_add_moved (self, n);
 
           if (current->len == pool->capacity || (length == 0 && remaining == 0))
             {
@@ -2212,16 +2430,36 @@ receive_file (Op       *op,
   file->destination = g_file_get_child (op->directory, final_name);
   g_free (file->sha3_256);
   file->sha3_256 = g_steal_pointer (&digest);
+  g_clear_pointer (&file->part_name, g_free);
+  session_set_part (self, index, op->files->len, NULL);
 
   return TRUE;
 
 fail:
+  /* An interrupted transfer keeps what arrived, for a resume; anything
+   * else (a cancel, a corrupted file, a protocol error) removes it. */
+  keep_part = self->keep_parts && error != NULL && *error != NULL && (*error)->domain == FERRY_ERROR &&
+              ((*error)->code == FERRY_ERROR_PEER_VANISHED || (*error)->code == FERRY_ERROR_TIMEOUT);
   if (current != NULL)
-    buffer_release (current);
+    {
+      if (keep_part && current->len > 0)
+        {
+          /* Already hashed nothing: just write what was read. */
+          if (!write_fully (fd, BUFFER_PAYLOAD (current), current->len, file->name, NULL))
+            keep_part = FALSE;
+        }
+      buffer_release (current);
+    }
   if (fd >= 0)
     close (fd);
-  if (part_name != NULL && unlinkat (dirfd, part_name, 0) != 0)
+  g_free (file->part_name);
+  file->part_name = NULL;
+  if (keep_part && part_name != NULL)
+    file->part_name = g_strdup (part_name);
+  else if (part_name != NULL && unlinkat (dirfd, part_name, 0) != 0)
     g_debug ("Could not remove “%s”: %s", part_name, g_strerror (errno));
+  if (!keep_part)
+    session_set_part (self, index, op->files->len, NULL);
 
   return FALSE;
 }
@@ -2238,6 +2476,7 @@ receive_run (Op       *op,
   JsonArray *offsets;
   Hasher *hasher = NULL;
   Pool *pool = NULL;
+  g_autofree int *resume_fds = NULL;
   gboolean ok = FALSE;
   int dirfd;
 
@@ -2272,19 +2511,30 @@ receive_run (Op       *op,
     goto out;
   pool = pool_new (RECEIVE_CHUNK);
 
+  resume_fds = g_new (int, op->files->len);
+  for (guint i = 0; i < op->files->len; i++)
+    resume_fds[i] = open_resume_part (dirfd, g_ptr_array_index (op->files, i));
+
   accept = json_object_new ();
   json_object_set_string_member (accept, "type", "accept");
   offsets = json_array_sized_new (op->files->len);
   for (guint i = 0; i < op->files->len; i++)
-    json_array_add_int_element (offsets, 0);
+    json_array_add_int_element (offsets, resume_fds[i] >= 0
+                                ? (gint64) ((FerrySessionFile *) g_ptr_array_index (op->files, i))->offset
+                                : 0);
   json_object_set_array_member (accept, "offsets", offsets);
   if (!session_write_control (self, accept, error))
     goto out;
   op->accepted = TRUE;
 
   for (guint i = 0; i < op->files->len; i++)
-    if (!receive_file (op, dirfd, pool, hasher, i, received, error))
-      goto out;
+    {
+      int fd = resume_fds[i];
+
+      resume_fds[i] = -1;
+      if (!receive_file (op, dirfd, pool, hasher, i, fd, received, error))
+        goto out;
+    }
 
   /* Every file is verified and in place: the transfer succeeded even if
    * this last message does not reach the sender. */
@@ -2296,6 +2546,9 @@ receive_run (Op       *op,
   ok = TRUE;
 
 out:
+  for (guint i = 0; resume_fds != NULL && i < op->files->len; i++)
+    if (resume_fds[i] >= 0)
+      close (resume_fds[i]);
   hasher_free (hasher);
   pool_free (pool);
   close (dirfd);

@@ -38,5 +38,7 @@ void           _ferry_transfer_set_bytes (FerryTransfer          *self,
                                           guint64                 bytes);
 void           _ferry_transfer_set_chain (FerryTransfer          *self,
                                           const char             *chain);
+void           _ferry_transfer_add_sub_transfer (FerryTransfer   *self,
+                                                 FerryTransfer   *sub);
 
 G_END_DECLS

@@ -274,6 +274,8 @@ struct _FerryTransfer
   gpointer                ops_data;
 
   GPtrArray              *waiters;
+
+  GListStore             *sub_transfers;  /* FerryTransfer, fan-out only */
 };
 
 G_DEFINE_FINAL_TYPE (FerryTransfer, ferry_transfer, G_TYPE_OBJECT)
@@ -290,6 +292,7 @@ enum {
   PROP_RATE,
   PROP_CHAIN,
   PROP_ERROR,
+  PROP_SUB_TRANSFERS,
   N_PROPS
 };
 
@@ -300,6 +303,13 @@ ferry_transfer_finalize (GObject *object)
 {
   FerryTransfer *self = FERRY_TRANSFER (object);
 
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->sub_transfers)); i++)
+    {
+      g_autoptr(FerryTransfer) sub = g_list_model_get_item (G_LIST_MODEL (self->sub_transfers), i);
+
+      g_signal_handlers_disconnect_by_data (sub, self);
+    }
+  g_clear_object (&self->sub_transfers);
   g_free (self->id);
   g_clear_object (&self->device);
   g_clear_object (&self->files);
@@ -349,6 +359,9 @@ ferry_transfer_get_property (GObject    *object,
       break;
     case PROP_ERROR:
       g_value_set_boxed (value, self->error);
+      break;
+    case PROP_SUB_TRANSFERS:
+      g_value_set_object (value, self->sub_transfers);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -446,6 +459,24 @@ ferry_transfer_class_init (FerryTransferClass *klass)
   props[PROP_ERROR] =
     g_param_spec_boxed ("error", NULL, NULL, G_TYPE_ERROR,
                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:sub-transfers:
+   *
+   * An outgoing transfer to a peer is offered to every reachable device
+   * of the peer's account: one sub-transfer per device, a #GListModel of
+   * #FerryTransfer, each with its own state, progress, chain and error.
+   * Empty for an incoming transfer and for a sub-transfer.
+   *
+   * The transfer itself shows the optimistic aggregate: the bytes, rate
+   * and chain of the most advanced device; finished as soon as one device
+   * verified every file; and a final failure state only once every device
+   * failed, rejected or cancelled (the state and error are then those of
+   * the device that ended last). The other devices go on after the
+   * aggregate finished.
+   */
+  props[PROP_SUB_TRANSFERS] =
+    g_param_spec_object ("sub-transfers", NULL, NULL, G_TYPE_LIST_MODEL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
@@ -455,6 +486,7 @@ ferry_transfer_init (FerryTransfer *self)
 {
   self->files = g_list_store_new (FERRY_TYPE_TRANSFER_FILE);
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  self->sub_transfers = g_list_store_new (FERRY_TYPE_TRANSFER);
 }
 
 FerryTransfer *
@@ -580,6 +612,104 @@ _ferry_transfer_set_chain (FerryTransfer *self,
 {
   if (_ferry_set_str (&self->chain, chain))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CHAIN]);
+}
+
+/* Fan-out: the parent's optimistic aggregate of its sub-transfers. */
+static void
+transfer_update_aggregate (FerryTransfer *self,
+                           FerryTransfer *changed)
+{
+  GListModel *subs = G_LIST_MODEL (self->sub_transfers);
+  guint n = g_list_model_get_n_items (subs);
+  FerryTransfer *best = NULL;
+  FerryTransfer *finished = NULL;
+  FerryTransferState running = FERRY_TRANSFER_STATE_CREATED;
+  gboolean all_done = TRUE;
+
+  if (state_is_done (self->state) || n == 0)
+    return;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(FerryTransfer) sub = g_list_model_get_item (subs, i);
+
+      if (sub->state == FERRY_TRANSFER_STATE_FINISHED && finished == NULL)
+        finished = sub;
+      if (!state_is_done (sub->state))
+        {
+          all_done = FALSE;
+          running = MAX (running, sub->state);
+        }
+      if (best == NULL || sub->bytes > best->bytes ||
+          (sub->bytes == best->bytes && best->chain == NULL && sub->chain != NULL))
+        best = sub;
+    }
+
+  if (finished != NULL)
+    best = finished;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  if (best->bytes > self->bytes)
+    _ferry_transfer_set_bytes (self, best->bytes);
+  if (best->chain != NULL)
+    _ferry_transfer_set_chain (self, best->chain);
+  if (finished != NULL)
+    _ferry_transfer_set_state (self, FERRY_TRANSFER_STATE_FINISHED, NULL);
+  else if (all_done)
+    {
+      FerryTransfer *last = changed != NULL && state_is_done (changed->state) ? changed : best;
+
+      _ferry_transfer_set_state (self, last->state, last->error);
+    }
+  else if (running != FERRY_TRANSFER_STATE_CREATED)
+    _ferry_transfer_set_state (self, running, NULL);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static void
+sub_transfer_notify_cb (FerryTransfer *sub,
+                        GParamSpec    *pspec,
+                        FerryTransfer *self)
+{
+  transfer_update_aggregate (self, sub);
+}
+
+static void
+parent_op_cancel (FerryTransfer *self,
+                  const char    *reason,
+                  gpointer       user_data)
+{
+  GListModel *subs = G_LIST_MODEL (self->sub_transfers);
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < g_list_model_get_n_items (subs); i++)
+    g_ptr_array_add (list, g_list_model_get_item (subs, i));
+  for (guint i = 0; i < list->len; i++)
+    ferry_transfer_cancel (g_ptr_array_index (list, i), reason);
+}
+
+static const FerryTransferOps parent_ops = {
+  NULL,
+  NULL,
+  parent_op_cancel,
+};
+
+/* Adds @sub (an outgoing transfer to one device, sharing @self's file
+ * objects) to @self, whose state, bytes and chain follow from then on. */
+void
+_ferry_transfer_add_sub_transfer (FerryTransfer *self,
+                                  FerryTransfer *sub)
+{
+  g_return_if_fail (FERRY_IS_TRANSFER (self));
+  g_return_if_fail (FERRY_IS_TRANSFER (sub));
+
+  g_list_store_append (self->sub_transfers, sub);
+  if (self->ops == NULL && !state_is_done (self->state))
+    _ferry_transfer_set_ops (self, &parent_ops, NULL);
+  g_signal_connect (sub, "notify::state", G_CALLBACK (sub_transfer_notify_cb), self);
+  g_signal_connect (sub, "notify::bytes", G_CALLBACK (sub_transfer_notify_cb), self);
+  g_signal_connect (sub, "notify::chain", G_CALLBACK (sub_transfer_notify_cb), self);
+  transfer_update_aggregate (self, sub);
 }
 
 /**
@@ -710,6 +840,23 @@ ferry_transfer_get_error (FerryTransfer *self)
 {
   g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
   return self->error;
+}
+
+/**
+ * ferry_transfer_get_sub_transfers:
+ * @self: a #FerryTransfer
+ *
+ * The per-device transfers of an outgoing transfer to a peer: see
+ * [property@Ferry.Transfer:sub-transfers].
+ *
+ * Returns: (transfer none): a #GListModel of #FerryTransfer, empty unless
+ *   @self is an outgoing transfer to a peer
+ */
+GListModel *
+ferry_transfer_get_sub_transfers (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
+  return G_LIST_MODEL (self->sub_transfers);
 }
 
 /**

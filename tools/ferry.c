@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  *   ferry [--home DIR] [--signaling LIST] [--transport LIST]
- *         [--interface NAME]... [--json] COMMAND
+ *         [--interface NAME]... [--dht-proxy URL]... [--json] COMMAND
  *     id | plugins | peers [--timeout SECS]
  *     receive [--dir DIR] [--yes | --accept-from ID ...] [--once]
  *     send --to ID [--timeout SECS] FILE...
@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <glib/gi18n.h>
@@ -45,6 +46,11 @@ typedef enum {
   COMMAND_PEERS,
   COMMAND_RECEIVE,
   COMMAND_SEND,
+  COMMAND_HISTORY,
+  COMMAND_FETCH,
+  COMMAND_ACCOUNT_EXPORT,
+  COMMAND_ACCOUNT_IMPORT,
+  COMMAND_DEVICE_REVOKE,
 } Command;
 
 typedef struct {
@@ -72,6 +78,9 @@ typedef struct {
   GPtrArray     *signalings;
   GPtrArray     *transports;
   GPtrArray     *interfaces;
+  GPtrArray     *dht_proxies;
+  GPtrArray     *turn_servers;
+  char          *stun_server;
   gboolean       json;
   gboolean       progress_bar;
 
@@ -92,7 +101,23 @@ typedef struct {
   guint          signal_ids[2];
   guint          grace_id;
 
+  /* account, device */
+  char         **rest_args;
+  char          *passphrase_file;
+
+  /* fetch */
+  char         **fetch_args;
+  char          *fetch_id;
+  guint          fetch_attempts;
+
   /* send */
+  gboolean       verbose;
+  GPtrArray     *subs;              /* SubWatch: one per receiving device */
+  Transfer      *sending;           /* the aggregate */
+  char          *sending_id;
+  gboolean       send_reported;     /* the aggregate ended; waiting for the rest */
+  guint          linger_id;         /* then: how long devices not started yet get */
+  int            send_code;
   GPtrArray     *files;             /* GFile */
   GCancellable  *find_cancellable;
   gboolean       finding;
@@ -483,6 +508,58 @@ open_engine (void)
     ferry_engine_set_transports (app.engine, (const char * const *) app.transports->pdata);
   if (app.interfaces != NULL)
     ferry_engine_set_interfaces (app.engine, (const char * const *) app.interfaces->pdata);
+  /* --dht-proxy replaces [dht] proxies of ferry.conf, and without
+   * --signaling adds dht to the signalings of ferry.conf. */
+  if (app.dht_proxies != NULL)
+    {
+      GKeyFile *config = ferry_engine_get_config (app.engine);
+
+      g_key_file_set_string_list (config, "dht", "proxies",
+                                  (const char * const *) app.dht_proxies->pdata,
+                                  app.dht_proxies->len);
+      if (app.signalings == NULL)
+        {
+          g_autofree char *value = g_key_file_get_string (config, "core", "signalings", NULL);
+          g_auto(GStrv) parts = g_strsplit_set (value ? value : "local-broadcast", ",;", -1);
+          g_autoptr(GPtrArray) names = g_ptr_array_new_null_terminated (4, g_free, TRUE);
+
+          for (guint i = 0; parts[i] != NULL; i++)
+            if (*g_strstrip (parts[i]) != '\0')
+              g_ptr_array_add (names, g_strdup (parts[i]));
+          if (!g_ptr_array_find_with_equal_func (names, "dht", g_str_equal, NULL))
+            g_ptr_array_add (names, g_strdup ("dht"));
+          ferry_engine_set_signalings (app.engine, (const char * const *) names->pdata);
+        }
+    }
+  /* --turn replaces [turn] servers and --stun [ice] stun-server of
+   * ferry.conf; without --transport they add turn and ice to its
+   * transports. */
+  if (app.turn_servers != NULL || app.stun_server != NULL)
+    {
+      GKeyFile *config = ferry_engine_get_config (app.engine);
+
+      if (app.turn_servers != NULL)
+        g_key_file_set_string_list (config, "turn", "servers",
+                                    (const char * const *) app.turn_servers->pdata,
+                                    app.turn_servers->len);
+      if (app.stun_server != NULL)
+        g_key_file_set_string (config, "ice", "stun-server", app.stun_server);
+      if (app.transports == NULL)
+        {
+          g_autofree char *value = g_key_file_get_string (config, "core", "transports", NULL);
+          g_auto(GStrv) parts = g_strsplit_set (value ? value : "lan", ",;", -1);
+          g_autoptr(GPtrArray) names = g_ptr_array_new_null_terminated (4, g_free, TRUE);
+
+          for (guint i = 0; parts[i] != NULL; i++)
+            if (*g_strstrip (parts[i]) != '\0')
+              g_ptr_array_add (names, g_strdup (parts[i]));
+          if (app.stun_server != NULL && !g_ptr_array_find_with_equal_func (names, "ice", g_str_equal, NULL))
+            g_ptr_array_add (names, g_strdup ("ice"));
+          if (app.turn_servers != NULL && !g_ptr_array_find_with_equal_func (names, "turn", g_str_equal, NULL))
+            g_ptr_array_add (names, g_strdup ("turn"));
+          ferry_engine_set_transports (app.engine, (const char * const *) names->pdata);
+        }
+    }
 
   return EXIT_OK;
 }
@@ -1038,6 +1115,13 @@ receive_transfer_ended (Transfer *tr,
     app_quit (finished ? EXIT_OK : EXIT_FAILED);
 }
 
+static gboolean all_subs_done (void);
+static gboolean on_linger_timeout (gpointer user_data);
+
+/* After a send to an account is done, how long the devices that did not
+ * start receiving yet still have to accept. */
+#define SEND_LINGER_S 10
+
 static void
 on_transfer_waited (GObject      *source,
                     GAsyncResult *result,
@@ -1061,8 +1145,20 @@ on_transfer_waited (GObject      *source,
     receive_transfer_ended (tr, finished);
   else
     {
+      int code = finished && !app.quitting ? EXIT_OK : EXIT_FAILED;
+
+      if (app.sending == tr)
+        app.sending = NULL;
       g_ptr_array_remove (app.transfers, tr);
-      app_quit (finished && !app.quitting ? EXIT_OK : EXIT_FAILED);
+      /* The other devices of the account may still be receiving: those
+       * that are get to finish; those that did not start yet get a while
+       * to do so. */
+      app.send_code = code;
+      app.send_reported = TRUE;
+      if (all_subs_done () || app.quitting)
+        app_quit (code);
+      else
+        app.linger_id = g_timeout_add_seconds (SEND_LINGER_S, on_linger_timeout, NULL);
     }
 }
 
@@ -1223,6 +1319,210 @@ run_receive (void)
 
 /* send {{{1 */
 
+/* Fan-out: one line or JSON event per receiving device. */
+typedef struct {
+  FerryTransfer      *sub;
+  FerryTransferState  last_state;
+  gint64              last_progress_us;
+} SubWatch;
+
+static void
+sub_watch_free (gpointer data)
+{
+  SubWatch *watch = data;
+
+  g_signal_handlers_disconnect_by_data (watch->sub, watch);
+  g_object_unref (watch->sub);
+  g_free (watch);
+}
+
+static const char *
+state_nick (FerryTransferState state)
+{
+  GEnumClass *klass = g_type_class_ref (FERRY_TYPE_TRANSFER_STATE);
+  GEnumValue *value = g_enum_get_value (klass, state);
+  const char *nick = value ? value->value_nick : "unknown";
+
+  /* Static enum type: the nick stays valid after the unref. */
+  g_type_class_unref (klass);
+  return nick;
+}
+
+static void
+emit_device_event (SubWatch   *watch,
+                   const char *event)
+{
+  FerryTransfer *sub = watch->sub;
+  FerryDevice *device = ferry_transfer_get_device (sub);
+  const GError *error = ferry_transfer_get_error (sub);
+  FerryTransferState state = ferry_transfer_get_state (sub);
+  JsonBuilder *builder = json_begin (event);
+
+  json_add_string (builder, "transfer", app.sending_id);
+  json_add_string (builder, "device", ferry_device_get_device_id (device));
+  json_add_string (builder, "name", ferry_device_get_name (device));
+  json_add_string (builder, "sub_transfer", ferry_transfer_get_id (sub));
+  json_add_string (builder, "state", state_nick (state));
+  json_add_int (builder, "bytes", ferry_transfer_get_bytes (sub));
+  json_add_int (builder, "total", ferry_transfer_get_total_size (sub));
+  if (ferry_transfer_get_chain (sub) != NULL)
+    json_add_string (builder, "chain", ferry_transfer_get_chain (sub));
+  if (ferry_transfer_is_done (sub) && state != FERRY_TRANSFER_STATE_FINISHED)
+    {
+      json_add_string (builder, "code", error_code (error));
+      json_add_string (builder, "message", error ? error->message : _("Failed"));
+    }
+  json_end (builder);
+}
+
+static void
+print_device_line (SubWatch *watch)
+{
+  FerryTransfer *sub = watch->sub;
+  FerryDevice *device = ferry_transfer_get_device (sub);
+  const GError *error = ferry_transfer_get_error (sub);
+  FerryTransferState state = ferry_transfer_get_state (sub);
+  g_autofree char *size = g_format_size (ferry_transfer_get_bytes (sub));
+  g_autofree char *text = NULL;
+
+  if (state == FERRY_TRANSFER_STATE_FINISHED)
+    text = g_strdup_printf (_("finished, %s verified"), size);
+  else if (ferry_transfer_is_done (sub))
+    text = g_strdup_printf ("%s (%s): %s", state_nick (state), size,
+                            error ? error->message : _("Failed"));
+  else
+    text = g_strdup (state_nick (state));
+
+  if (app.progress_bar && app.sending != NULL && app.sending->bar_width > 0)
+    {
+      g_printerr ("\r%*s\r", (int) app.sending->bar_width, "");
+      app.sending->bar_width = 0;
+    }
+  /* TRANSLATORS: one receiving device: name, short device id, what happened */
+  g_printerr (_("  device %s (%.12s): %s\n"), ferry_device_get_name (device),
+              ferry_device_get_device_id (device), text);
+}
+
+static gboolean
+all_subs_done (void)
+{
+  for (guint i = 0; app.subs != NULL && i < app.subs->len; i++)
+    if (!ferry_transfer_is_done (((SubWatch *) g_ptr_array_index (app.subs, i))->sub))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+on_linger_timeout (gpointer user_data)
+{
+  g_autoptr(GPtrArray) waiting = g_ptr_array_new_with_free_func (g_object_unref);
+
+  app.linger_id = 0;
+  for (guint i = 0; app.subs != NULL && i < app.subs->len; i++)
+    {
+      FerryTransfer *sub = ((SubWatch *) g_ptr_array_index (app.subs, i))->sub;
+
+      if (!ferry_transfer_is_done (sub) && ferry_transfer_get_state (sub) != FERRY_TRANSFER_STATE_ONGOING)
+        g_ptr_array_add (waiting, g_object_ref (sub));
+    }
+  for (guint i = 0; i < waiting->len; i++)
+    ferry_transfer_cancel (g_ptr_array_index (waiting, i), _("the sender is leaving"));
+  if (all_subs_done ())
+    app_quit (app.send_code);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_sub_state (FerryTransfer *sub,
+              GParamSpec    *pspec,
+              SubWatch      *watch)
+{
+  FerryTransferState state = ferry_transfer_get_state (sub);
+
+  if (state == watch->last_state)
+    return;
+  watch->last_state = state;
+  if (app.json)
+    emit_device_event (watch, "device");
+  else if (app.verbose)
+    print_device_line (watch);
+
+  if (app.send_reported && all_subs_done ())
+    app_quit (app.send_code);
+}
+
+static void
+on_sub_bytes (FerryTransfer *sub,
+              GParamSpec    *pspec,
+              SubWatch      *watch)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (!app.json || !app.verbose)
+    return;
+  if (now - watch->last_progress_us < PROGRESS_INTERVAL_US &&
+      ferry_transfer_get_bytes (sub) != ferry_transfer_get_total_size (sub))
+    return;
+  watch->last_progress_us = now;
+  emit_device_event (watch, "progress");
+}
+
+static void
+watch_subs (FerryTransfer *transfer)
+{
+  GListModel *subs = ferry_transfer_get_sub_transfers (transfer);
+
+  for (guint i = app.subs->len; i < g_list_model_get_n_items (subs); i++)
+    {
+      SubWatch *watch = g_new0 (SubWatch, 1);
+
+      watch->sub = g_list_model_get_item (subs, i);
+      watch->last_state = ferry_transfer_get_state (watch->sub);
+      g_ptr_array_add (app.subs, watch);
+      g_signal_connect (watch->sub, "notify::state", G_CALLBACK (on_sub_state), watch);
+      g_signal_connect (watch->sub, "notify::bytes", G_CALLBACK (on_sub_bytes), watch);
+      if (watch->last_state == FERRY_TRANSFER_STATE_CREATED)
+        continue;
+      if (app.json)
+        emit_device_event (watch, "device");
+      else if (app.verbose)
+        print_device_line (watch);
+    }
+}
+
+static void
+on_subs_changed (GListModel *subs,
+                 guint       position,
+                 guint       removed,
+                 guint       added,
+                 gpointer    user_data)
+{
+  watch_subs (FERRY_TRANSFER (user_data));
+}
+
+/* A --to that names one device (a prefix of its id, not of the account's):
+ * that device only. */
+static FerryDevice *
+device_target (FerryPeer *peer)
+{
+  GListModel *devices = ferry_peer_get_devices (peer);
+  FerryDevice *found = NULL;
+
+  if (!is_hex_id (app.to) || id_has_prefix (ferry_peer_get_account_id (peer), app.to))
+    return NULL;
+  for (guint i = 0; i < g_list_model_get_n_items (devices); i++)
+    {
+      g_autoptr(FerryDevice) device = g_list_model_get_item (devices, i);
+
+      if (id_has_prefix (ferry_device_get_device_id (device), app.to))
+        {
+          g_clear_object (&found);
+          found = g_steal_pointer (&device);
+        }
+    }
+  return found;
+}
+
 static void
 on_peer_found (GObject      *source,
                GAsyncResult *result,
@@ -1247,8 +1547,16 @@ on_peer_found (GObject      *source,
       return;
     }
 
-  transfer = ferry_engine_send (app.engine, peer, (GFile **) app.files->pdata,
-                                app.files->len, &error);
+  {
+    g_autoptr(FerryDevice) device = device_target (peer);
+
+    if (device != NULL)
+      transfer = ferry_engine_send_to_device (app.engine, device, (GFile **) app.files->pdata,
+                                              app.files->len, &error);
+    else
+      transfer = ferry_engine_send (app.engine, peer, (GFile **) app.files->pdata,
+                                    app.files->len, &error);
+  }
   if (transfer == NULL)
     {
       report_error (NULL, error, _("Cannot send"));
@@ -1257,6 +1565,8 @@ on_peer_found (GObject      *source,
     }
 
   tr = transfer_new (transfer, app.files);
+  app.sending = tr;
+  app.sending_id = g_strdup (ferry_transfer_get_id (transfer));
   if (app.json)
     emit_offer (tr, peer);
   else if (app.progress_bar)
@@ -1264,6 +1574,10 @@ on_peer_found (GObject      *source,
       g_autofree char *size = g_format_size (ferry_transfer_get_total_size (transfer));
       g_printerr (_("Sending %s to %s…\n"), size, ferry_peer_get_name (peer));
     }
+  app.subs = g_ptr_array_new_with_free_func (sub_watch_free);
+  watch_subs (transfer);
+  g_signal_connect_object (ferry_transfer_get_sub_transfers (transfer), "items-changed",
+                           G_CALLBACK (on_subs_changed), transfer, 0);
   ferry_transfer_wait_async (transfer, NULL, on_transfer_waited, tr);
 }
 
@@ -1325,6 +1639,201 @@ run_send (void)
   ferry_engine_find_peer_async (app.engine, app.to, (guint) (app.timeout * 1000),
                                 app.find_cancellable, on_peer_found, NULL);
 
+  app.exit_code = EXIT_FAILED;
+  g_main_loop_run (app.loop);
+  return app.exit_code;
+}
+
+/* history {{{1 */
+
+static void
+print_record (JsonObject *record)
+{
+  JsonNode *files_node = json_object_get_member (record, "files");
+  JsonArray *files = files_node && JSON_NODE_HOLDS_ARRAY (files_node) ? json_node_get_array (files_node) : NULL;
+  JsonNode *peer_node = json_object_get_member (record, "peer");
+  JsonObject *peer = peer_node && JSON_NODE_HOLDS_OBJECT (peer_node) ? json_node_get_object (peer_node) : NULL;
+  JsonNode *devices_node = json_object_get_member (record, "devices");
+  JsonNode *error_node = json_object_get_member (record, "error");
+  gboolean incoming = g_strcmp0 (json_object_get_string_member_with_default (record, "direction", ""),
+                                 "incoming") == 0;
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (json_object_get_int_member_with_default (record, "created", 0) / 1000);
+  g_autofree char *date = when ? g_date_time_format (when, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
+  g_autofree char *total = g_format_size (json_object_get_int_member_with_default (record, "total", 0));
+  g_autofree char *moved = g_format_size (json_object_get_int_member_with_default (record, "moved", 0));
+  const char *account = peer ? json_object_get_string_member_with_default (peer, "account", "") : "";
+
+  g_print ("%s  %s  %s %s  %s (%.12s)  %s, %s moved\n", date,
+           json_object_get_string_member_with_default (record, "id", "?"),
+           incoming ? _("from") : _("to"),
+           json_object_get_string_member_with_default (record, "state", "?"),
+           peer ? json_object_get_string_member_with_default (peer, "name", "?") : "?",
+           account ? account : "", total, moved);
+  if (error_node != NULL && JSON_NODE_HOLDS_OBJECT (error_node))
+    g_print ("    %s\n", json_object_get_string_member_with_default (json_node_get_object (error_node),
+                                                                      "message", ""));
+  for (guint i = 0; files != NULL && i < json_array_get_length (files); i++)
+    {
+      JsonNode *node = json_array_get_element (files, i);
+      JsonObject *file;
+      g_autofree char *size = NULL;
+      const char *part;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      file = json_node_get_object (node);
+      size = g_format_size (json_object_get_int_member_with_default (file, "size", 0));
+      part = json_object_get_string_member_with_default (file, "part", NULL);
+      g_print ("    %s  %s  sha3-256 %s", json_object_get_string_member_with_default (file, "path",
+                 json_object_get_string_member_with_default (file, "name", "?")),
+               size, json_object_get_string_member_with_default (file, "sha3-256", "-"));
+      if (part != NULL)
+        {
+          g_autofree char *have = g_format_size (json_object_get_int_member_with_default (file, "part-bytes", 0));
+
+          g_print (_("  (kept %s: %s)"), part, have);
+        }
+      g_print ("\n");
+    }
+  if (devices_node != NULL && JSON_NODE_HOLDS_ARRAY (devices_node))
+    {
+      JsonArray *devices = json_node_get_array (devices_node);
+
+      for (guint i = 0; i < json_array_get_length (devices); i++)
+        {
+          JsonNode *node = json_array_get_element (devices, i);
+          JsonObject *device;
+
+          if (!JSON_NODE_HOLDS_OBJECT (node))
+            continue;
+          device = json_node_get_object (node);
+          g_print (_("    device %s (%.12s): %s, transfer %s\n"),
+                   json_object_get_string_member_with_default (device, "name", "?"),
+                   json_object_get_string_member_with_default (device, "device", ""),
+                   json_object_get_string_member_with_default (device, "state", "?"),
+                   json_object_get_string_member_with_default (device, "transfer", "?"));
+        }
+    }
+}
+
+static int
+run_history (void)
+{
+  g_autoptr(JsonArray) records = NULL;
+  int code;
+
+  if ((code = open_engine ()) != EXIT_OK)
+    return code;
+
+  records = ferry_engine_get_history (app.engine);
+  for (guint i = 0; i < json_array_get_length (records); i++)
+    {
+      JsonObject *record = json_array_get_object_element (records, i);
+
+      if (app.json)
+        {
+          g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), record);
+          g_autofree char *text = json_to_string (node, FALSE);
+
+          g_print ("%s\n", text);
+        }
+      else
+        print_record (record);
+    }
+  if (!app.json && json_array_get_length (records) == 0)
+    g_print (_("No transfer yet.\n"));
+  return EXIT_OK;
+}
+
+/* fetch {{{1 */
+
+static void start_fetch (void);
+
+static void
+on_fetch_waited (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Transfer *tr = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean finished;
+
+  finished = ferry_transfer_wait_finish (FERRY_TRANSFER (source), result, &error);
+  if (finished)
+    report_done (tr);
+  else
+    {
+      if (error == NULL)
+        g_set_error_literal (&error, FERRY_ERROR, FERRY_ERROR_FAILED, _("The transfer did not finish"));
+      report_failure (tr, error);
+    }
+  g_ptr_array_remove (app.transfers, tr);
+
+  /* A resumed .part that does not match was discarded: once more, whole. */
+  if (!finished && !app.quitting && app.fetch_attempts < 2 &&
+      g_error_matches (error, FERRY_ERROR, FERRY_ERROR_HASH_MISMATCH))
+    {
+      if (!app.json)
+        g_printerr (_("Fetching it again from the start…\n"));
+      start_fetch ();
+      return;
+    }
+  app_quit (finished && !app.quitting ? EXIT_OK : EXIT_FAILED);
+}
+
+static void
+on_fetched (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FerryTransfer) transfer = NULL;
+  Transfer *tr;
+
+  app.finding = FALSE;
+  transfer = ferry_engine_fetch_finish (FERRY_ENGINE (source), result, &error);
+  if (transfer == NULL)
+    {
+      report_error (NULL, error, _("Cannot fetch"));
+      app_quit (EXIT_FAILED);
+      return;
+    }
+  tr = transfer_new (transfer, NULL);
+  if (app.json)
+    emit_offer (tr, NULL);
+  else if (app.progress_bar)
+    {
+      g_autofree char *size = g_format_size (ferry_transfer_get_total_size (transfer));
+      g_printerr (_("Fetching %s again…\n"), size);
+    }
+  if (app.quitting)
+    ferry_transfer_cancel (transfer, _("interrupted by the user"));
+  ferry_transfer_wait_async (transfer, NULL, on_fetch_waited, tr);
+}
+
+static void
+start_fetch (void)
+{
+  app.fetch_attempts++;
+  app.finding = TRUE;
+  ferry_engine_fetch_async (app.engine, app.fetch_id, (guint) (app.timeout * 1000),
+                            app.find_cancellable, on_fetched, NULL);
+}
+
+static int
+run_fetch (void)
+{
+  int code;
+
+  if ((code = open_engine ()) != EXIT_OK)
+    return code;
+  install_signal_handlers ();
+  if ((code = start_engine ()) != EXIT_OK)
+    return code;
+  emit_ready ();
+
+  app.find_cancellable = g_cancellable_new ();
+  start_fetch ();
   app.exit_code = EXIT_FAILED;
   g_main_loop_run (app.loop);
   return app.exit_code;
@@ -1445,10 +1954,16 @@ run_plugins (void)
             {
               g_autoptr(FerryFeature) feature = g_list_model_get_item (features, j);
 
+              g_autoptr(GError) check_error = NULL;
+              gboolean active = ferry_engine_check_feature (app.engine, feature, &check_error);
+
               json_builder_begin_object (builder);
               json_add_string (builder, "name", ferry_feature_get_name (feature));
               json_add_string (builder, "kind", feature_kind (feature));
               json_add_int (builder, "rank", ferry_feature_get_rank (feature));
+              json_builder_set_member_name (builder, "active");
+              json_builder_add_boolean_value (builder, active);
+              json_add_string (builder, "inactive_reason", active ? NULL : check_error->message);
               json_builder_end_object (builder);
             }
           json_builder_end_array (builder);
@@ -1472,10 +1987,14 @@ run_plugins (void)
         for (guint j = 0; j < n_features; j++)
           {
             g_autoptr(FerryFeature) feature = g_list_model_get_item (features, j);
+            g_autoptr(GError) check_error = NULL;
 
             /* TRANSLATORS: a plugin feature: kind, name, rank */
             g_print (_("  %-10s %s, rank %u\n"), feature_kind (feature),
                      ferry_feature_get_name (feature), ferry_feature_get_rank (feature));
+            /* Whether its configuration lets it work (e.g. a server is set). */
+            if (!ferry_engine_check_feature (app.engine, feature, &check_error))
+              g_print (_("  %-10s inactive: %s\n"), "", check_error->message);
           }
         if (error != NULL)
           g_print (_("  not loaded: %s\n"), error->message);
@@ -1495,12 +2014,14 @@ static int
 run_id (void)
 {
   FerryIdentity *identity;
+  g_autoptr(GPtrArray) devices = NULL;
   int code;
 
-  if ((code = open_engine ()) != EXIT_OK)
+  if (app.engine == NULL && (code = open_engine ()) != EXIT_OK)
     return code;
 
   identity = ferry_engine_get_identity (app.engine);
+  devices = ferry_account_list_devices (ferry_engine_get_home (app.engine));
   if (app.json)
     {
       JsonBuilder *builder = json_begin (NULL);
@@ -1508,6 +2029,18 @@ run_id (void)
       json_add_string (builder, "account", ferry_identity_get_account_id (identity));
       json_add_string (builder, "device", ferry_identity_get_device_id (identity));
       json_add_string (builder, "name", ferry_identity_get_name (identity));
+      json_builder_set_member_name (builder, "devices");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < devices->len; i++)
+        {
+          JsonObject *entry = g_ptr_array_index (devices, i);
+          g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), entry);
+
+          if (json_object_get_boolean_member (entry, "this"))
+            json_object_set_string_member (entry, "name", ferry_identity_get_name (identity));
+          json_builder_add_value (builder, g_steal_pointer (&node));
+        }
+      json_builder_end_array (builder);
       json_end (builder);
     }
   else
@@ -1515,8 +2048,198 @@ run_id (void)
       g_print (_("account  %s\n"), ferry_identity_get_account_id (identity));
       g_print (_("device   %s\n"), ferry_identity_get_device_id (identity));
       g_print (_("name     %s\n"), ferry_identity_get_name (identity));
+      g_print (_("devices of this account:\n"));
+      for (guint i = 0; i < devices->len; i++)
+        {
+          JsonObject *entry = g_ptr_array_index (devices, i);
+          gboolean this = json_object_get_boolean_member (entry, "this");
+          gint64 seen = json_object_get_int_member (entry, "last-seen");
+          g_autoptr(GDateTime) when = seen > 0 ? g_date_time_new_from_unix_local (seen / 1000) : NULL;
+          g_autofree char *date = when ? g_date_time_format (when, "%Y-%m-%d %H:%M") : g_strdup ("-");
+
+          g_print ("  %s  %-16s  %s%s%s\n", json_object_get_string_member (entry, "device"),
+                   this ? ferry_identity_get_name (identity) : json_object_get_string_member (entry, "name"),
+                   this ? _("this device") : date,
+                   json_object_get_boolean_member (entry, "revoked") ? "  " : "",
+                   json_object_get_boolean_member (entry, "revoked") ? _("REVOKED") : "");
+        }
     }
   fflush (stdout);
+  return EXIT_OK;
+}
+
+/* account, device {{{1 */
+
+/* The home directory, resolved as the engine does, without creating an
+ * identity in it. */
+static char *
+resolve_home (void)
+{
+  const char *env = g_getenv ("FERRY_HOME");
+
+  if (app.home != NULL)
+    return g_strdup (app.home);
+  if (env != NULL && env[0] != '\0')
+    return g_strdup (env);
+  return g_build_filename (g_get_user_data_dir (), "ferry", NULL);
+}
+
+/* From --passphrase-file (its first line), or asked on the terminal. */
+static char *
+read_passphrase (gboolean   twice,
+                 GError   **error)
+{
+  g_autofree char *first = NULL;
+
+  if (app.passphrase_file != NULL)
+    {
+      g_autofree char *contents = NULL;
+      char *end;
+
+      if (!g_file_get_contents (app.passphrase_file, &contents, NULL, error))
+        return NULL;
+      end = strchr (contents, '\n');
+      if (end != NULL)
+        *end = '\0';
+      return g_steal_pointer (&contents);
+    }
+
+  for (guint round = 0; round < (twice ? 2u : 1u); round++)
+    {
+      FILE *tty = fopen ("/dev/tty", "r+");
+      struct termios saved, quiet;
+      char line[1024];
+      gboolean got;
+
+      if (tty == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                       _("No terminal to ask for the passphrase: use --passphrase-file"));
+          return NULL;
+        }
+      fputs (round == 0 ? _("Passphrase: ") : _("Again: "), tty);
+      fflush (tty);
+      tcgetattr (fileno (tty), &saved);
+      quiet = saved;
+      quiet.c_lflag &= ~(tcflag_t) ECHO;
+      tcsetattr (fileno (tty), TCSAFLUSH, &quiet);
+      got = fgets (line, sizeof line, tty) != NULL;
+      tcsetattr (fileno (tty), TCSAFLUSH, &saved);
+      fputs ("\n", tty);
+      fclose (tty);
+      if (!got)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("No passphrase given"));
+          return NULL;
+        }
+      line[strcspn (line, "\n")] = '\0';
+      if (round == 0)
+        first = g_strdup (line);
+      else if (!g_str_equal (first, line))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("The passphrases differ"));
+          return NULL;
+        }
+      memset (line, 0, sizeof line);
+    }
+  return g_steal_pointer (&first);
+}
+
+static int
+run_account (void)
+{
+  g_autofree char *home = resolve_home ();
+  g_autofree char *passphrase = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *file = app.rest_args[0];
+  gboolean ok;
+
+  passphrase = read_passphrase (app.command == COMMAND_ACCOUNT_EXPORT, &error);
+  if (passphrase == NULL)
+    {
+      report_error (NULL, error, NULL);
+      return EXIT_FAILED;
+    }
+  if (app.command == COMMAND_ACCOUNT_EXPORT)
+    ok = ferry_account_export (home, file, passphrase, &error);
+  else
+    ok = ferry_account_import (home, file, passphrase, &error);
+  memset (passphrase, 0, strlen (passphrase));
+  if (!ok)
+    {
+      report_error (NULL, error, app.command == COMMAND_ACCOUNT_EXPORT ? _("Cannot export") : _("Cannot import"));
+      return EXIT_FAILED;
+    }
+  if (app.command == COMMAND_ACCOUNT_IMPORT)
+    return run_id ();
+  if (!app.json)
+    g_print (_("Account written to %s: import it on another device with “ferry account import”\n"), file);
+  return EXIT_OK;
+}
+
+static gboolean
+on_revoke_timeout (gpointer user_data)
+{
+  app_quit (EXIT_OK);
+  return G_SOURCE_REMOVE;
+}
+
+static int
+run_device_revoke (void)
+{
+  g_autofree char *home = resolve_home ();
+  g_autofree char *full = NULL;
+  g_autoptr(GPtrArray) devices = ferry_account_list_devices (home);
+  g_autoptr(GError) error = NULL;
+  const char *query = app.rest_args[0];
+  guint matches = 0;
+  int code;
+
+  /* A full id, or a unique prefix of a device this home knows. */
+  if (strlen (query) == 64)
+    full = g_ascii_strdown (query, -1);
+  else
+    for (guint i = 0; i < devices->len; i++)
+      {
+        const char *id = json_object_get_string_member (g_ptr_array_index (devices, i), "device");
+
+        if (id_has_prefix (id, query))
+          {
+            matches++;
+            g_free (full);
+            full = g_strdup (id);
+          }
+      }
+  if (full == NULL || matches > 1)
+    {
+      print_error (matches > 1 ? _("“%s” matches several devices: give more of the id")
+                               : _("No known device of this account matches “%s”: give the full id"), query);
+      return EXIT_FAILED;
+    }
+  if (!ferry_account_revoke_device (home, full, &error))
+    {
+      report_error (NULL, error, _("Cannot revoke"));
+      return EXIT_FAILED;
+    }
+
+  /* Hand the revocation to the devices met in the next seconds. */
+  if ((code = open_engine ()) != EXIT_OK)
+    return code;
+  install_signal_handlers ();
+  if ((code = start_engine ()) != EXIT_OK)
+    return code;
+  if (app.json)
+    {
+      JsonBuilder *builder = json_begin ("revoked");
+
+      json_add_string (builder, "device", full);
+      json_end (builder);
+    }
+  else
+    g_print (_("Device %s is revoked; telling the devices around for %.0f s…\n"), full, app.timeout);
+  g_timeout_add ((guint) (app.timeout * 1000), on_revoke_timeout, NULL);
+  app.exit_code = EXIT_OK;
+  g_main_loop_run (app.loop);
   return EXIT_OK;
 }
 
@@ -1617,6 +2340,53 @@ option_interface (const char  *option_name,
   return add_list (&app.interfaces, option_name, value, error);
 }
 
+static gboolean
+option_dht_proxy (const char  *option_name,
+                  const char  *value,
+                  gpointer     data,
+                  GError     **error)
+{
+  return add_list (&app.dht_proxies, option_name, value, error);
+}
+
+/* The TURN plugin checks the URL in full; here only its shape, without
+ * echoing a password back. */
+static gboolean
+option_turn (const char  *option_name,
+             const char  *value,
+             gpointer     data,
+             GError     **error)
+{
+  if (!g_str_has_prefix (value, "turn:") || strchr (value, '@') == NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("Invalid %s “%s”: expected turn:USER:PASS@HOST:PORT[?transport=udp|tcp]"),
+                   option_name, strchr (value, '@') ? strrchr (value, '@') + 1 : value);
+      return FALSE;
+    }
+  if (app.turn_servers == NULL)
+    app.turn_servers = g_ptr_array_new_null_terminated (2, g_free, TRUE);
+  g_ptr_array_add (app.turn_servers, g_strdup (value));
+  return TRUE;
+}
+
+static gboolean
+option_stun (const char  *option_name,
+             const char  *value,
+             gpointer     data,
+             GError     **error)
+{
+  if (value[0] == '\0' || strchr (value, ':') == NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("Invalid %s “%s”: expected HOST:PORT"), option_name, value);
+      return FALSE;
+    }
+  g_free (app.stun_server);
+  app.stun_server = g_strdup (value);
+  return TRUE;
+}
+
 static const GOptionEntry global_entries[] = {
   { "home", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, option_home,
     N_("Home directory (default: $FERRY_HOME, then $XDG_DATA_HOME/ferry)"), N_("DIR") },
@@ -1626,6 +2396,13 @@ static const GOptionEntry global_entries[] = {
     N_("Transport plugins to use, comma-separated"), N_("LIST") },
   { "interface", 0, 0, G_OPTION_ARG_CALLBACK, option_interface,
     N_("Network interface to use (repeatable)"), N_("NAME") },
+  { "dht-proxy", 0, 0, G_OPTION_ARG_CALLBACK, option_dht_proxy,
+    N_("OpenDHT proxy for the dht signaling, e.g. http://127.0.0.1:8000 (repeatable); enables dht"), N_("URL") },
+  { "turn", 0, 0, G_OPTION_ARG_CALLBACK, option_turn,
+    N_("TURN server turn:USER:PASS@HOST:PORT[?transport=udp|tcp] (repeatable); enables turn"),
+    N_("URL") },
+  { "stun", 0, 0, G_OPTION_ARG_CALLBACK, option_stun,
+    N_("STUN server for the ice transport; enables ice"), N_("HOST:PORT") },
   { "json", 0, 0, G_OPTION_ARG_NONE, &app.json,
     N_("Write JSON, one object per line"), NULL },
   G_OPTION_ENTRY_NULL
@@ -1654,7 +2431,34 @@ static const GOptionEntry send_entries[] = {
     N_("The receiver: an account or device id, a unique prefix of at least 8 hex digits, or a display name"), N_("ID") },
   { "timeout", 't', 0, G_OPTION_ARG_CALLBACK, option_timeout,
     N_("Seconds to look for the receiver (default: 10)"), N_("SECS") },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &app.verbose,
+    N_("Show each receiving device (with --json: its progress too)"), NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &app.file_args, NULL, NULL },
+  G_OPTION_ENTRY_NULL
+};
+
+static const GOptionEntry account_entries[] = {
+  { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &app.passphrase_file,
+    N_("Read the passphrase from the first line of FILE instead of the terminal"), N_("FILE") },
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &app.rest_args, NULL, NULL },
+  G_OPTION_ENTRY_NULL
+};
+
+static const GOptionEntry revoke_entries[] = {
+  { "timeout", 't', 0, G_OPTION_ARG_CALLBACK, option_timeout,
+    N_("Seconds to tell the devices around (default: 3)"), N_("SECS") },
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &app.rest_args, NULL, NULL },
+  G_OPTION_ENTRY_NULL
+};
+
+static const GOptionEntry history_entries[] = {
+  G_OPTION_ENTRY_NULL
+};
+
+static const GOptionEntry fetch_entries[] = {
+  { "timeout", 't', 0, G_OPTION_ARG_CALLBACK, option_timeout,
+    N_("Seconds to wait for the sender to offer it again (default: 30)"), N_("SECS") },
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &app.fetch_args, NULL, NULL },
   G_OPTION_ENTRY_NULL
 };
 
@@ -1667,7 +2471,12 @@ commands_description (void)
            "  peers [--timeout SECS]   List the devices seen through signaling\n"
            "  receive [--dir DIR] [--yes | --accept-from ID …] [--once]\n"
            "                           Wait for files\n"
-           "  send --to ID FILE…       Send files to a device\n"
+           "  send --to ID [-v] FILE…  Send files to every device of an account, or to one device\n"
+           "  history                  List past transfers\n"
+           "  account export FILE      Write the account key, encrypted under a passphrase\n"
+           "  account import FILE      Make this home a new device of an exported account\n"
+           "  device revoke ID         Revoke a device of this account\n"
+           "  fetch TRANSFER-ID        Ask the sender for a received transfer again, resuming it\n"
            "\n"
            "Run “ferry COMMAND --help” for a command’s options.\n"
            "Exit status: 0 success, 1 failure, 2 usage error.");
@@ -1779,6 +2588,37 @@ main (int    argc,
     code = parse_command (COMMAND_RECEIVE, "receive", NULL,
                           _("Wait for files from other devices."),
                           receive_entries, &command_args);
+  else if (g_str_equal (command, "account") || g_str_equal (command, "device"))
+    {
+      const char *sub = args[2];
+      gboolean account = g_str_equal (command, "account");
+
+      g_strfreev (command_args);
+      command_args = sub ? g_strdupv (args + 2) : NULL;
+      if (account && g_strcmp0 (sub, "export") == 0)
+        code = parse_command (COMMAND_ACCOUNT_EXPORT, "account export", _("FILE"),
+                              _("Write the account key, encrypted under a passphrase."),
+                              account_entries, &command_args);
+      else if (account && g_strcmp0 (sub, "import") == 0)
+        code = parse_command (COMMAND_ACCOUNT_IMPORT, "account import", _("FILE"),
+                              _("Make this home a new device of an exported account."),
+                              account_entries, &command_args);
+      else if (!account && g_strcmp0 (sub, "revoke") == 0)
+        code = parse_command (COMMAND_DEVICE_REVOKE, "device revoke", _("ID"),
+                              _("Revoke a device of this account: the others and the peers refuse it."),
+                              revoke_entries, &command_args);
+      else
+        code = usage_error (account ? _("Use “ferry account export FILE” or “ferry account import FILE”")
+                                    : _("Use “ferry device revoke ID”"));
+    }
+  else if (g_str_equal (command, "history"))
+    code = parse_command (COMMAND_HISTORY, "history", NULL,
+                          _("List past transfers, newest first."),
+                          history_entries, &command_args);
+  else if (g_str_equal (command, "fetch"))
+    code = parse_command (COMMAND_FETCH, "fetch", _("TRANSFER-ID"),
+                          _("Ask the sender for a received transfer again; an interrupted one resumes."),
+                          fetch_entries, &command_args);
   else if (g_str_equal (command, "send"))
     code = parse_command (COMMAND_SEND, "send", _("--to ID FILE…"),
                           _("Send files to a device."),
@@ -1822,14 +2662,42 @@ main (int    argc,
         code = usage_error (_("Empty value for --dir"));
       break;
 
+    case COMMAND_ACCOUNT_EXPORT:
+    case COMMAND_ACCOUNT_IMPORT:
+    case COMMAND_DEVICE_REVOKE:
+      if (app.rest_args == NULL || app.rest_args[0] == NULL)
+        code = usage_error (app.command == COMMAND_DEVICE_REVOKE ? _("No device ID given") : _("No FILE given"));
+      else if (app.rest_args[1] != NULL)
+        code = usage_error (_("Unexpected argument “%s”"), app.rest_args[1]);
+      else if (app.command == COMMAND_DEVICE_REVOKE && !is_hex_id (app.rest_args[0]))
+        code = usage_error (_("Invalid device id “%s”"), app.rest_args[0]);
+      if (isnan (app.timeout))
+        app.timeout = 3;
+      break;
+
+    case COMMAND_FETCH:
+      if (app.fetch_args == NULL || app.fetch_args[0] == NULL)
+        code = usage_error (_("No TRANSFER-ID to fetch"));
+      else if (app.fetch_args[1] != NULL)
+        code = usage_error (_("Unexpected argument “%s”"), app.fetch_args[1]);
+      else if (!is_hex_id (app.fetch_args[0]))
+        code = usage_error (_("Invalid transfer id “%s”"), app.fetch_args[0]);
+      else
+        app.fetch_id = g_ascii_strdown (app.fetch_args[0], -1);
+      if (isnan (app.timeout))
+        app.timeout = 30;
+      break;
+
     case COMMAND_NONE:
     case COMMAND_ID:
     case COMMAND_PLUGINS:
+    case COMMAND_HISTORY:
     default:
       break;
     }
   if (code == EXIT_OK && (app.command == COMMAND_PEERS || app.command == COMMAND_RECEIVE ||
-                          app.command == COMMAND_SEND))
+                          app.command == COMMAND_SEND || app.command == COMMAND_FETCH ||
+                          app.command == COMMAND_DEVICE_REVOKE))
     {
       code = check_plugin_names (app.signalings, FERRY_TYPE_SIGNALING, "--signaling");
       if (code == EXIT_OK)
@@ -1859,6 +2727,19 @@ main (int    argc,
     case COMMAND_SEND:
       code = run_send ();
       break;
+    case COMMAND_HISTORY:
+      code = run_history ();
+      break;
+    case COMMAND_FETCH:
+      code = run_fetch ();
+      break;
+    case COMMAND_ACCOUNT_EXPORT:
+    case COMMAND_ACCOUNT_IMPORT:
+      code = run_account ();
+      break;
+    case COMMAND_DEVICE_REVOKE:
+      code = run_device_revoke ();
+      break;
     case COMMAND_NONE:
     default:
       g_assert_not_reached ();
@@ -1866,13 +2747,16 @@ main (int    argc,
 
 out:
   if (app.engine != NULL && (app.command == COMMAND_SEND ||
+                             app.command == COMMAND_FETCH ||
+                             app.command == COMMAND_DEVICE_REVOKE ||
                              app.command == COMMAND_RECEIVE ||
                              app.command == COMMAND_PEERS))
     {
       close_engine ();
     }
 
-  if (app.json && (app.command == COMMAND_SEND || app.command == COMMAND_RECEIVE))
+  if (app.json && (app.command == COMMAND_SEND || app.command == COMMAND_RECEIVE ||
+                   app.command == COMMAND_FETCH))
     {
       JsonBuilder *builder = json_begin ("exit");
 
@@ -1884,7 +2768,14 @@ out:
   for (guint i = 0; i < G_N_ELEMENTS (app.signal_ids); i++)
     g_clear_handle_id (&app.signal_ids[i], g_source_remove);
   g_clear_handle_id (&app.grace_id, g_source_remove);
+  g_clear_handle_id (&app.linger_id, g_source_remove);
   g_clear_pointer (&app.transfers, g_ptr_array_unref);
+  g_clear_pointer (&app.subs, g_ptr_array_unref);
+  g_clear_pointer (&app.sending_id, g_free);
+  g_clear_pointer (&app.fetch_args, g_strfreev);
+  g_clear_pointer (&app.rest_args, g_strfreev);
+  g_clear_pointer (&app.passphrase_file, g_free);
+  g_clear_pointer (&app.fetch_id, g_free);
   g_queue_clear (&app.prompts);
   g_clear_object (&app.stdin_stream);
   g_clear_object (&app.prompt_cancellable);
@@ -1896,6 +2787,9 @@ out:
   g_clear_pointer (&app.signalings, g_ptr_array_unref);
   g_clear_pointer (&app.transports, g_ptr_array_unref);
   g_clear_pointer (&app.interfaces, g_ptr_array_unref);
+  g_clear_pointer (&app.dht_proxies, g_ptr_array_unref);
+  g_clear_pointer (&app.turn_servers, g_ptr_array_unref);
+  g_clear_pointer (&app.stun_server, g_free);
   g_clear_pointer (&app.home, g_free);
   g_clear_pointer (&app.dir, g_free);
   g_clear_pointer (&app.to, g_free);

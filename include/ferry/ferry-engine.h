@@ -9,6 +9,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 #include "ferry-version-macros.h"
 #include "ferry-identity.h"
 #include "ferry-peer.h"
@@ -92,6 +93,25 @@ FerryPeer     *ferry_engine_find_peer_finish       (FerryEngine          *self,
 FERRY_AVAILABLE_IN_ALL
 FerryTransfer *ferry_engine_send                   (FerryEngine          *self,
                                                     FerryPeer            *peer,
+                                                    GFile               **files,
+                                                    guint                 n_files,
+                                                    GError              **error);
+FERRY_AVAILABLE_IN_ALL
+JsonArray     *ferry_engine_get_history            (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_fetch_async            (FerryEngine          *self,
+                                                    const char           *transfer_id,
+                                                    guint                 timeout_ms,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+FERRY_AVAILABLE_IN_ALL
+FerryTransfer *ferry_engine_fetch_finish           (FerryEngine          *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+FERRY_AVAILABLE_IN_ALL
+FerryTransfer *ferry_engine_send_to_device         (FerryEngine          *self,
+                                                    FerryDevice          *device,
                                                     GFile               **files,
                                                     guint                 n_files,
                                                     GError              **error);

@@ -58,6 +58,8 @@ FERRY_AVAILABLE_IN_ALL
 const GError           *ferry_transfer_get_error          (FerryTransfer      *self);
 FERRY_AVAILABLE_IN_ALL
 gboolean                ferry_transfer_is_done            (FerryTransfer      *self);
+FERRY_AVAILABLE_IN_ALL
+GListModel             *ferry_transfer_get_sub_transfers  (FerryTransfer      *self);
 
 FERRY_AVAILABLE_IN_ALL
 void                    ferry_transfer_accept             (FerryTransfer      *self,

@@ -17,4 +17,5 @@
 # include "ferry-signaling.h"
 # include "ferry-transport.h"
 # include "ferry-engine.h"
+# include "ferry-account.h"
 #undef FERRY_INSIDE

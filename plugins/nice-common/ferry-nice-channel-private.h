@@ -1,0 +1,42 @@
+/* ferry-nice-channel-private.h: a libnice component as a bounded byte pipe
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "ferry-nice-common.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  FERRY_NICE_EVENT_WRITABLE,   /* the first reliable-transport-writable */
+  FERRY_NICE_EVENT_FAILED,     /* the component failed (or was closed) */
+  FERRY_NICE_EVENT_READABLE,   /* the first bytes arrived (on the next
+                                  iteration of the context) */
+} FerryNiceEvent;
+
+typedef void (*FerryNiceEventFunc) (FerryNiceChannel *channel,
+                                    FerryNiceEvent    event,
+                                    gpointer          user_data);
+
+/* Takes @agent over; attaches the receive callback on @context at once, so
+ * that the agent reads its sockets while it gathers and checks. Call on
+ * @context's thread. */
+FerryNiceChannel *_ferry_nice_channel_new            (NiceAgent          *agent,
+                                                      guint               stream_id,
+                                                      GMainContext       *context);
+FerryNiceChannel *_ferry_nice_channel_ref            (FerryNiceChannel   *channel);
+/* The last reference tears the agent down on its context. */
+void              _ferry_nice_channel_unref          (FerryNiceChannel   *channel);
+void              _ferry_nice_channel_set_event_func (FerryNiceChannel   *channel,
+                                                      FerryNiceEventFunc  func,
+                                                      gpointer            user_data);
+NiceAgent        *_ferry_nice_channel_get_agent      (FerryNiceChannel   *channel);
+guint             _ferry_nice_channel_get_stream_id  (FerryNiceChannel   *channel);
+gboolean          _ferry_nice_channel_is_connected   (FerryNiceChannel   *channel);
+/* A new GIOStream on the channel; at most one per channel. */
+GIOStream        *_ferry_nice_channel_open_stream    (FerryNiceChannel   *channel);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryNiceChannel, _ferry_nice_channel_unref)
+
+G_END_DECLS
