@@ -86,6 +86,7 @@ struct _FerryEngine
   GPtrArray        *finds;              /* GTask of find_peer */
 
   guint             offer_timeout_s;
+  guint             stall_timeout_s;
   guint             connect_timeout_s;
   guint             stagger_ms;
 
@@ -317,6 +318,7 @@ ferry_engine_init (FerryEngine *self)
   self->revoked_mtime = -1;
   self->inactive = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->offer_timeout_s = FERRY_DEFAULT_OFFER_TIMEOUT_S;
+  self->stall_timeout_s = FERRY_DEFAULT_STALL_TIMEOUT_S;
   self->connect_timeout_s = FERRY_DEFAULT_CONNECT_TIMEOUT_S;
   self->stagger_ms = FERRY_DEFAULT_STAGGER_MS;
 }
@@ -412,6 +414,8 @@ ferry_engine_initable_init (GInitable     *initable,
                                              FERRY_DEFAULT_CONNECT_TIMEOUT_S, 1, 3600);
   self->stagger_ms = config_get_uint (self->config, "core", "stagger",
                                       FERRY_DEFAULT_STAGGER_MS, 0, 60000);
+  self->stall_timeout_s = config_get_uint (self->config, "core", "stall-timeout",
+                                           FERRY_DEFAULT_STALL_TIMEOUT_S, 0, 24 * 3600);
 
   self->identity = ferry_identity_new (self->home, cancellable, error);
   if (self->identity == NULL)
@@ -1737,6 +1741,7 @@ outgoing_race_cb (GObject      *source,
 
   op->session = _ferry_session_new (race->stream);
   _ferry_session_set_allow_resume (op->session, op->resume);
+  _ferry_session_set_stall_timeout (op->session, ref->engine->stall_timeout_s);
   g_signal_connect (op->session, "progress", G_CALLBACK (outgoing_progress_cb), op);
   g_signal_connect (op->session, "accepted", G_CALLBACK (outgoing_accepted_cb), op);
   op->accept_source = g_timeout_add_seconds (ref->engine->offer_timeout_s,
@@ -2413,6 +2418,7 @@ incoming_op_accept (FerryTransfer *transfer,
   if (path != NULL)
     json_object_set_string_member (engine_history_base (op->engine, transfer), "directory", path);
   _ferry_session_set_keep_parts (op->session, TRUE);
+  _ferry_session_set_stall_timeout (op->session, op->engine->stall_timeout_s);
   _ferry_transfer_set_state (transfer, FERRY_TRANSFER_STATE_ONGOING, NULL);
   engine_history_write (op->engine, transfer);
   g_signal_connect (op->session, "progress", G_CALLBACK (incoming_progress_cb), op);

@@ -848,7 +848,17 @@ load_or_create_certificate (const char             *directory,
           clear_x509_crt (crt);
           return FALSE;
         }
-      return TRUE;
+      /* Use the certificate as saved: a freshly made one lacks the raw
+       * issuer name until it is imported, and gnutls would then cut the
+       * chain it presents in TLS down to the device certificate. */
+      clear_x509_crt (crt);
+      if (!read_optional_file (directory, basename, &contents, &len, error))
+        return FALSE;
+      if (contents == NULL)
+        {
+          set_identity_error (error, directory, basename, _("the file vanished after it was written"));
+          return FALSE;
+        }
     }
 
   if (len > G_MAXUINT)

@@ -125,6 +125,13 @@ void          _ferry_session_set_allow_resume   (FerrySession        *self,
 void          _ferry_session_set_keep_parts     (FerrySession        *self,
                                                  gboolean             keep);
 
+/* Either side: after the accept, ends the transfer with
+ * FERRY_ERROR_TIMEOUT when no byte arrived (receiver) or could be written
+ * (sender) for @seconds (0, the default: wait forever), as when the link
+ * was cut without either end closing it. Call before sending or step 2. */
+void          _ferry_session_set_stall_timeout  (FerrySession        *self,
+                                                 guint                seconds);
+
 /* Receiver: the names of the .part files opened so far (NULL-terminated,
  * "" for a file not opened yet). Any thread. */
 char        **_ferry_session_dup_parts          (FerrySession        *self);

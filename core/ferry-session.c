@@ -348,6 +348,9 @@ struct _FerrySession
   guint64        moved;         /* DATA payload bytes on the stream (under lock) */
   gboolean       keep_parts;    /* receiver: keep the .part when interrupted */
   gboolean       allow_resume;  /* sender: accept offsets other than 0 */
+  gint64         stall_us;      /* receiver: give up after this long without data (0: never) */
+  gint64         last_read_us;  /* when bytes last arrived (under lock) */
+  gboolean       stalled;       /* the watchdog gave up (under lock) */
   char         **parts;         /* receiver: .part names opened (under lock) */
 };
 
@@ -511,6 +514,17 @@ _ferry_session_set_allow_resume (FerrySession *self,
 }
 
 void
+_ferry_session_set_stall_timeout (FerrySession *self,
+                                  guint         seconds)
+{
+  g_return_if_fail (FERRY_IS_SESSION (self));
+
+  g_mutex_lock (&self->lock);
+  self->stall_us = (gint64) seconds * G_USEC_PER_SEC;
+  g_mutex_unlock (&self->lock);
+}
+
+void
 _ferry_session_set_keep_parts (FerrySession *self,
                                gboolean      keep)
 {
@@ -626,6 +640,82 @@ session_progress (FerrySession *self,
 }
 
 /* ------------------------------------------------------------------ */
+/* Stall watchdog (receiver): a silent peer ends the transfer          */
+
+typedef struct {
+  FerrySession *self;
+  GMutex        lock;
+  GCond         cond;
+  gboolean      stopped;
+  GThread      *thread;
+} Watchdog;
+
+static gpointer
+watchdog_thread (gpointer data)
+{
+  Watchdog *watchdog = data;
+  FerrySession *self = watchdog->self;
+  gint64 step = MIN (self->stall_us / 4, G_USEC_PER_SEC);
+
+  g_mutex_lock (&watchdog->lock);
+  while (!watchdog->stopped)
+    {
+      gint64 last;
+
+      g_cond_wait_until (&watchdog->cond, &watchdog->lock, g_get_monotonic_time () + step);
+      if (watchdog->stopped)
+        break;
+      g_mutex_lock (&self->lock);
+      last = self->last_read_us;
+      if (g_get_monotonic_time () - last > self->stall_us)
+        self->stalled = TRUE;
+      g_mutex_unlock (&self->lock);
+      if (g_get_monotonic_time () - last > self->stall_us)
+        {
+          g_cancellable_cancel (self->cancellable);
+          g_cancellable_cancel (self->abort);
+          break;
+        }
+    }
+  g_mutex_unlock (&watchdog->lock);
+  return NULL;
+}
+
+static Watchdog *
+watchdog_new (FerrySession *self)
+{
+  Watchdog *watchdog;
+
+  if (self->stall_us <= 0)
+    return NULL;
+  watchdog = g_new0 (Watchdog, 1);
+  watchdog->self = self;
+  g_mutex_init (&watchdog->lock);
+  g_cond_init (&watchdog->cond);
+  g_mutex_lock (&self->lock);
+  self->last_read_us = g_get_monotonic_time ();
+  g_mutex_unlock (&self->lock);
+  watchdog->thread = g_thread_try_new ("ferry-watchdog", watchdog_thread, watchdog, NULL);
+  return watchdog;
+}
+
+static void
+watchdog_stop (Watchdog *watchdog)
+{
+  if (watchdog == NULL)
+    return;
+  g_mutex_lock (&watchdog->lock);
+  watchdog->stopped = TRUE;
+  g_cond_signal (&watchdog->cond);
+  g_mutex_unlock (&watchdog->lock);
+  if (watchdog->thread != NULL)
+    g_thread_join (watchdog->thread);
+  g_mutex_clear (&watchdog->lock);
+  g_cond_clear (&watchdog->cond);
+  g_free (watchdog);
+}
+
+/* ------------------------------------------------------------------ */
 /* Frames on the stream                                                */
 
 /* Reads exactly @size bytes; the end of the stream is an error. */
@@ -638,16 +728,39 @@ session_read_exact (FerrySession  *self,
   g_autoptr(GError) local_error = NULL;
   gsize got = 0;
 
-  if (!g_input_stream_read_all (self->input, buffer, size, &got,
-                                self->cancellable, &local_error))
+  while (got < size)
     {
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      else
-        g_set_error (error, FERRY_ERROR, FERRY_ERROR_PEER_VANISHED,
-                     _("The connection to the peer was lost: %s"),
-                     local_error->message);
-      return FALSE;
+      gssize n = g_input_stream_read (self->input, (guint8 *) buffer + got, size - got,
+                                      self->cancellable, &local_error);
+
+      if (n < 0)
+        {
+          gboolean stalled;
+
+          g_mutex_lock (&self->lock);
+          stalled = self->stalled;
+          g_mutex_unlock (&self->lock);
+          if (stalled)
+            g_set_error (error, FERRY_ERROR, FERRY_ERROR_TIMEOUT,
+                         _("The peer sent nothing for %u s: the connection seems lost"),
+                         (guint) (self->stall_us / G_USEC_PER_SEC));
+          else if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            g_propagate_error (error, g_steal_pointer (&local_error));
+          else
+            g_set_error (error, FERRY_ERROR, FERRY_ERROR_PEER_VANISHED,
+                         _("The connection to the peer was lost: %s"),
+                         local_error->message);
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      got += (gsize) n;
+      if (self->stall_us > 0)
+        {
+          g_mutex_lock (&self->lock);
+          self->last_read_us = g_get_monotonic_time ();
+          g_mutex_unlock (&self->lock);
+        }
     }
 
   if (got < size)
@@ -707,11 +820,24 @@ session_read_control (FerrySession  *self,
 }
 
 static void
-set_write_error (GError  *local_error,
-                 GError **error)
+set_write_error (FerrySession  *self,
+                 GError        *local_error,
+                 GError       **error)
 {
-  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-      local_error->domain == FERRY_ERROR)
+  gboolean stalled;
+
+  g_mutex_lock (&self->lock);
+  stalled = self->stalled;
+  g_mutex_unlock (&self->lock);
+  if (stalled)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_TIMEOUT,
+                   _("The peer took nothing for %u s: the connection seems lost"),
+                   (guint) (self->stall_us / G_USEC_PER_SEC));
+      g_error_free (local_error);
+    }
+  else if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+           local_error->domain == FERRY_ERROR)
     g_propagate_error (error, local_error);
   else
     {
@@ -747,7 +873,7 @@ session_write_control (FerrySession  *self,
   g_mutex_unlock (&self->write_lock);
 
   if (!ok)
-    set_write_error (local_error, error);
+    set_write_error (self, local_error, error);
 
   return ok;
 }
@@ -780,8 +906,14 @@ session_write_data (FerrySession  *self,
     }
   g_mutex_unlock (&self->write_lock);
 
+  if (ok && self->stall_us > 0)
+    {
+      g_mutex_lock (&self->lock);
+      self->last_read_us = g_get_monotonic_time ();
+      g_mutex_unlock (&self->lock);
+    }
   if (!ok)
-    set_write_error (local_error, error);
+    set_write_error (self, local_error, error);
 
   return ok;
 }
@@ -1499,6 +1631,13 @@ send_files (Op          *op,
 
           buffer->len = got;
           hasher_push (hasher, buffer);
+          if (skip > 0 && self->stall_us > 0)
+            {
+              /* Hashing what the receiver holds is not the peer's silence. */
+              g_mutex_lock (&self->lock);
+              self->last_read_us = g_get_monotonic_time ();
+              g_mutex_unlock (&self->lock);
+            }
           if (skip == 0)
             {
               if (!session_write_data (self, buffer, error))
@@ -1577,6 +1716,7 @@ send_run (Op          *op,
   g_autoptr(JsonObject) header = NULL;
   g_autoptr(JsonObject) reply = NULL;
   GError *local_error = NULL;
+  Watchdog *watchdog;
   Hasher *hasher;
   Pool *pool;
   gboolean ok;
@@ -1609,6 +1749,8 @@ send_run (Op          *op,
       return FALSE;
     }
 
+  /* From now on, a peer that takes nothing for too long is gone. */
+  watchdog = watchdog_new (self);
   pool = pool_new (SEND_CHUNK);
   ok = send_files (op, pool, hasher, sent, terminal, &local_error);
   hasher_free (hasher);
@@ -1622,6 +1764,7 @@ send_run (Op          *op,
     op_join_reader (op, READER_GRACE_US); /* a message of the peer may explain why */
   else
     op_join_reader (op, 0);        /* our own failure: stop now */
+  watchdog_stop (watchdog);
 
   if (op->reader_error != NULL && op->reader_from_peer)
     {
@@ -2288,6 +2431,7 @@ receive_file (Op       *op,
               Hasher   *hasher,
               guint     index,
               int       resume_fd,
+              gboolean  prehashed,
               guint64  *received,
               GError  **error)
 {
@@ -2320,8 +2464,13 @@ receive_file (Op       *op,
 
   if (file->offset > 0)
     {
-      if (!hash_prefix (fd, file->offset, pool, hasher, file->name, error))
+      if (!prehashed && !hash_prefix (fd, file->offset, pool, hasher, file->name, error))
         goto fail;
+      if (prehashed && lseek (fd, (off_t) file->offset, SEEK_SET) < 0)
+        {
+          set_errno_error (error, errno, _("Could not write “%s”"), file->name);
+          goto fail;
+        }
       remaining -= file->offset;
       *received += file->offset;
     }
@@ -2477,6 +2626,8 @@ receive_run (Op       *op,
   Hasher *hasher = NULL;
   Pool *pool = NULL;
   g_autofree int *resume_fds = NULL;
+  Watchdog *watchdog = NULL;
+  gboolean prehashed_first = FALSE;
   gboolean ok = FALSE;
   int dirfd;
 
@@ -2515,6 +2666,19 @@ receive_run (Op       *op,
   for (guint i = 0; i < op->files->len; i++)
     resume_fds[i] = open_resume_part (dirfd, g_ptr_array_index (op->files, i));
 
+  /* The first file's prefix is hashed before the accept: meanwhile the
+   * sender waits for the answer, not on a stream nobody reads. (The hash
+   * runs file by file, so later files hash theirs in turn.) */
+  if (op->files->len > 0 && resume_fds[0] >= 0 &&
+      ((FerrySessionFile *) g_ptr_array_index (op->files, 0))->offset > 0)
+    {
+      FerrySessionFile *first = g_ptr_array_index (op->files, 0);
+
+      if (!hash_prefix (resume_fds[0], first->offset, pool, hasher, first->name, error))
+        goto out;
+      prehashed_first = TRUE;
+    }
+
   accept = json_object_new ();
   json_object_set_string_member (accept, "type", "accept");
   offsets = json_array_sized_new (op->files->len);
@@ -2526,13 +2690,14 @@ receive_run (Op       *op,
   if (!session_write_control (self, accept, error))
     goto out;
   op->accepted = TRUE;
+  watchdog = watchdog_new (self);
 
   for (guint i = 0; i < op->files->len; i++)
     {
       int fd = resume_fds[i];
 
       resume_fds[i] = -1;
-      if (!receive_file (op, dirfd, pool, hasher, i, fd, received, error))
+      if (!receive_file (op, dirfd, pool, hasher, i, fd, i == 0 && prehashed_first, received, error))
         goto out;
     }
 
@@ -2546,6 +2711,7 @@ receive_run (Op       *op,
   ok = TRUE;
 
 out:
+  watchdog_stop (watchdog);
   for (guint i = 0; resume_fds != NULL && i < op->files->len; i++)
     if (resume_fds[i] >= 0)
       close (resume_fds[i]);
@@ -2584,6 +2750,8 @@ receive_terminal_frame (Op      *op,
         case FERRY_ERROR_PEER_VANISHED:
         case FERRY_ERROR_REJECTED:
           return NULL;
+        case FERRY_ERROR_TIMEOUT:
+          return make_frame ("cancel", NULL, "The receiver stopped waiting for data");
         default:
           break;
         }

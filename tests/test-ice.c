@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -889,7 +890,8 @@ test_bad_descriptions (Fixture       *fixture,
   ferry_transport_release (ta, "feedfacefeedface");
 }
 
-/* The receiver goes away in the middle: the sender ends with an error. */
+/* The receiver stops in the middle: the sender ends with an error (a cut
+ * link, without a goodbye, is in the nat suite). */
 static gboolean
 incoming_has_bytes (gpointer user_data)
 {
@@ -899,7 +901,7 @@ incoming_has_bytes (gpointer user_data)
 }
 
 static void
-test_peer_vanishes (Fixture       *fixture,
+test_peer_stops (Fixture       *fixture,
                     gconstpointer  data)
 {
   g_autofree char *path = g_build_filename (fixture->dir, "big.bin", NULL);
@@ -920,6 +922,50 @@ test_peer_vanishes (Fixture       *fixture,
   g_assert_cmpint (ferry_transfer_get_state (transfer), !=, FERRY_TRANSFER_STATE_FINISHED);
 }
 
+/* The ferry tool's --turn and --stun {{{1 */
+
+static void
+test_cli_options (void)
+{
+  const char *tool = g_getenv ("FERRY_TOOL");
+  g_autofree char *home = ferry_test_make_dir ("cli");
+  struct {
+    const char *option;
+    const char *value;
+    const char *shown;
+  } bad[] = {
+    { "--turn", "turn:user:s3cret", "turn:user:s3cret" },              /* no '@': nothing secret */
+    { "--turn", "stun:user:s3cret@127.0.0.1:3478", "127.0.0.1:3478" },
+    { "--stun", "nohostport", "nohostport" },
+  };
+
+  if (tool == NULL)
+    {
+      ferry_test_skip_or_fail ("FERRY_TOOL is not set");
+      return;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      const char *argv[] = { tool, "--home", home, bad[i].option, bad[i].value, "id", NULL };
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      g_autoptr(GError) error = NULL;
+      int status;
+
+      g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                   &out, &err, &status, &error));
+      g_assert_no_error (error);
+      g_test_message ("%s %s → %s", bad[i].option, bad[i].value, err);
+      g_assert_true (g_spawn_check_wait_status (status, NULL) == FALSE);
+      g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 2);
+      g_assert_nonnull (strstr (err, bad[i].option));
+      g_assert_nonnull (strstr (err, bad[i].shown));
+      if (i == 1)
+        g_assert_null (strstr (err, "s3cret"));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -934,7 +980,7 @@ main (int   argc,
   ADD ("/ice/stream-tcp", test_stream_tcp);
   ADD ("/ice/stream-udp", test_stream_udp);
   ADD ("/ice/bad-descriptions", test_bad_descriptions);
-  ADD ("/ice/peer-vanishes", test_peer_vanishes);
+  ADD ("/ice/peer-stops", test_peer_stops);
   ADD ("/turn/transfer-udp", test_turn_udp);
   ADD ("/turn/transfer-tcp", test_turn_tcp);
   ADD ("/turn/wrong-password", test_turn_wrong_password);
@@ -943,6 +989,7 @@ main (int   argc,
   ADD ("/chain/fallback", test_chain);
   ADD ("/chain/all-fail", test_all_fail);
 #undef ADD
+  g_test_add_func ("/cli/bad-options", test_cli_options);
 
   return g_test_run ();
 }

@@ -263,6 +263,19 @@ test_identity_new_device_for_account (void)
   reloaded = make_identity ("second-device");
   g_assert_cmpstr (ferry_identity_get_account_id (reloaded), ==, account_id);
   g_assert_cmpstr (ferry_identity_get_device_id (reloaded), !=, device_id);
+
+  /* The new device presents the whole chain in TLS, right away. */
+  {
+    gnutls_x509_crt_t *crts = NULL;
+    unsigned int n = 0;
+
+    g_assert_cmpint (gnutls_certificate_get_x509_crt (_ferry_identity_get_credentials (reloaded),
+                                                      0, &crts, &n), ==, 0);
+    g_assert_cmpuint (n, ==, 2);
+    for (unsigned int i = 0; i < n; i++)
+      gnutls_x509_crt_deinit (crts[i]);
+    gnutls_free (crts);
+  }
 }
 
 static void

@@ -239,16 +239,25 @@ fixture_tear_down (Fixture       *fx,
 }
 
 static char *
-make_home (Fixture    *fx,
-           const char *name)
+make_home_with (Fixture    *fx,
+                const char *name,
+                const char *core_extra)
 {
   char *home = g_build_filename (fx->dir, name, NULL);
   g_autofree char *conf = g_build_filename (home, "ferry.conf", NULL);
-  g_autofree char *text = g_strdup_printf ("[core]\nname=%s\n[local-broadcast]\nport=%u\n", name, fx->port);
+  g_autofree char *text = g_strdup_printf ("[core]\nname=%s\n%s[local-broadcast]\nport=%u\n",
+                                           name, core_extra, fx->port);
 
   g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
   g_assert_true (g_file_set_contents (conf, text, -1, NULL));
   return home;
+}
+
+static char *
+make_home (Fixture    *fx,
+           const char *name)
+{
+  return make_home_with (fx, name, "");
 }
 
 static char *
@@ -541,6 +550,124 @@ test_receiver_killed (Fixture       *fx,
   g_assert_cmpint (moved, <=, (gint64) (BIG_SIZE - kept + SEND_CHUNK));
 
   interrupted_clear (&it);
+}
+
+/* The link goes silent (the sender stopped, nothing closed): the receiver
+ * gives up after its stall timeout, keeps the .part, and a fetch resumes. */
+static void
+test_link_cut (Fixture       *fx,
+               gconstpointer  data)
+{
+  g_autofree char *recv_home = make_home_with (fx, "receiver", "stall-timeout=2\n");
+  g_autofree char *send_home = make_home (fx, "sender");
+  g_autofree char *download = g_build_filename (fx->dir, "download", NULL);
+  g_autofree char *source = g_build_filename (fx->dir, "big.bin", NULL);
+  g_autofree char *part = NULL;
+  g_autofree char *final = NULL;
+  g_autofree char *account = NULL;
+  g_autofree char *prefix = NULL;
+  g_autofree char *id = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  Interrupted it = { 0, };
+  JsonObject *record, *error;
+  ProgressWait wait;
+  Proc *receiver, *sender, *fetch;
+  GStatBuf st;
+  guint64 kept;
+  gint64 moved;
+
+  g_assert_cmpint (g_mkdir_with_parents (download, 0700), ==, 0);
+  ferry_test_write_random (source, BIG_SIZE, 9);
+  part = g_build_filename (download, "big.bin.part", NULL);
+  account = account_of (fx, recv_home);
+  prefix = g_strndup (account, 12);
+  receiver = proc_spawn (fx, "receiver", "--home", recv_home, "--interface", "lo", "--json",
+                         "receive", "--yes", "--once", "--dir", download, NULL);
+  proc_wait_event (receiver, "ready");
+  sender = proc_spawn (fx, "sender", "--home", send_home, "--interface", "lo", "--json",
+                       "send", "--to", prefix, source, NULL);
+  wait.p = receiver;
+  wait.bytes = BIG_SIZE / 3;
+  ferry_test_wait_until (progress_reached, &wait, WAIT_MS, "a third of the file to arrive");
+  g_assert_false (receiver->out_eof);
+  /* Frozen: its socket stays open, no data and no end comes. */
+  g_subprocess_send_signal (sender->process, SIGSTOP);
+
+  g_assert_cmpint (proc_wait_exit (receiver), ==, 1);
+  error = proc_find (receiver, "error", 0);
+  g_assert_nonnull (error);
+  g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "timeout");
+  g_subprocess_send_signal (sender->process, SIGKILL);
+  proc_wait_exit (sender);
+
+  g_assert_cmpint (g_stat (part, &st), ==, 0);
+  kept = (guint64) st.st_size;
+  g_assert_cmpuint (kept, >=, BIG_SIZE / 3);
+  g_assert_cmpuint (kept, <, BIG_SIZE);
+  history = history_of (fx, recv_home);
+  record = g_ptr_array_index (history, 0);
+  g_assert_cmpstr (json_object_get_string_member (record, "state"), ==, "timeout-expired");
+  g_assert_cmpint (json_object_get_int_member (file_entry (record, 0), "part-bytes"), ==, (gint64) kept);
+  id = g_strdup (json_object_get_string_member (record, "id"));
+
+  it.send_home = g_strdup (send_home);
+  start_sender_again (fx, &it);
+  fetch = proc_spawn (fx, "fetch", "--home", recv_home, "--interface", "lo", "--json",
+                      "fetch", id, NULL);
+  g_assert_cmpint (proc_wait_exit (fetch), ==, 0);
+  final = g_build_filename (download, "big.bin", NULL);
+  g_assert_true (ferry_test_files_equal (source, final));
+
+  after = history_of (fx, recv_home);
+  record = g_ptr_array_index (after, 0);
+  moved = json_object_get_int_member (record, "moved");
+  g_test_message ("link cut: kept %" G_GUINT64_FORMAT " bytes, moved %" G_GINT64_FORMAT
+                  " of %d on resume", kept, moved, BIG_SIZE);
+  g_assert_cmpint (moved, >=, (gint64) (BIG_SIZE - kept));
+  g_assert_cmpint (moved, <=, (gint64) (BIG_SIZE - kept + SEND_CHUNK));
+
+  interrupted_clear (&it);
+}
+
+/* The other way round: the receiver freezes; the sender gives up after its
+ * stall timeout instead of waiting for ever. */
+static void
+test_receiver_frozen (Fixture       *fx,
+                      gconstpointer  data)
+{
+  g_autofree char *recv_home = make_home (fx, "receiver");
+  g_autofree char *send_home = make_home_with (fx, "sender", "stall-timeout=2\n");
+  g_autofree char *download = g_build_filename (fx->dir, "download", NULL);
+  g_autofree char *source = g_build_filename (fx->dir, "big.bin", NULL);
+  g_autofree char *account = NULL;
+  g_autofree char *prefix = NULL;
+  JsonObject *error;
+  ProgressWait wait;
+  Proc *receiver, *sender;
+
+  g_assert_cmpint (g_mkdir_with_parents (download, 0700), ==, 0);
+  ferry_test_write_random (source, BIG_SIZE, 11);
+  account = account_of (fx, recv_home);
+  prefix = g_strndup (account, 12);
+  receiver = proc_spawn (fx, "receiver", "--home", recv_home, "--interface", "lo", "--json",
+                         "receive", "--yes", "--once", "--dir", download, NULL);
+  proc_wait_event (receiver, "ready");
+  sender = proc_spawn (fx, "sender", "--home", send_home, "--interface", "lo", "--json",
+                       "send", "--to", prefix, source, NULL);
+  wait.p = receiver;
+  wait.bytes = BIG_SIZE / 3;
+  ferry_test_wait_until (progress_reached, &wait, WAIT_MS, "a third of the file to arrive");
+  g_subprocess_send_signal (receiver->process, SIGSTOP);
+
+  g_assert_cmpint (proc_wait_exit (sender), ==, 1);
+  error = proc_find (sender, "error", 0);
+  g_assert_nonnull (error);
+  g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "timeout");
+  g_assert_null (proc_find (sender, "done", 0));
+
+  g_subprocess_send_signal (receiver->process, SIGKILL);
+  proc_wait_exit (receiver);
 }
 
 static void
@@ -867,6 +994,8 @@ main (int   argc,
 
   g_test_add ("/resume/sender-killed", Fixture, NULL, fixture_set_up, test_sender_killed, fixture_tear_down);
   g_test_add ("/resume/receiver-killed", Fixture, NULL, fixture_set_up, test_receiver_killed, fixture_tear_down);
+  g_test_add ("/resume/link-cut", Fixture, NULL, fixture_set_up, test_link_cut, fixture_tear_down);
+  g_test_add ("/resume/receiver-frozen", Fixture, NULL, fixture_set_up, test_receiver_frozen, fixture_tear_down);
   g_test_add ("/resume/tampered-part", Fixture, NULL, fixture_set_up, test_tampered_part, fixture_tear_down);
   g_test_add ("/resume/stranger-refused", Fixture, NULL, fixture_set_up, test_stranger_refused, fixture_tear_down);
   g_test_add ("/resume/changed-file-refused", Fixture, NULL, fixture_set_up, test_changed_file_refused, fixture_tear_down);

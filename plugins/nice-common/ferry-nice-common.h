@@ -50,10 +50,12 @@ typedef struct {
   GPtrArray  *turn_servers;   /* FerryNiceServer; empty for ice */
   guint       gather_timeout_ms;
   guint       connect_timeout_ms;
+  guint       relay_grace_ms;  /* turn: how long a relay gives way to ice */
 } FerryNiceConfig;
 
 #define FERRY_NICE_DEFAULT_GATHER_TIMEOUT_MS 3000
 #define FERRY_NICE_DEFAULT_CONNECT_TIMEOUT_S 10
+#define FERRY_NICE_DEFAULT_RELAY_GRACE_MS    1500
 
 void             _ferry_nice_config_free        (FerryNiceConfig  *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryNiceConfig, _ferry_nice_config_free)

@@ -275,7 +275,7 @@ get_uint (GKeyFile    *keyfile,
  * @error: return location for a #GError
  *
  * Reads the settings of @name: for `ice`, `stun-server`, `udp`, `tcp`,
- * `gather-timeout`; for `turn`, `servers` and `gather-timeout`. Both use
+ * `gather-timeout`; for `turn`, `servers`, `gather-timeout` and `grace`. Both use
  * `[core] connect-timeout`.
  *
  * Returns: (transfer full) (nullable): the configuration, or %NULL with
@@ -309,6 +309,8 @@ _ferry_nice_config_load (GKeyFile    *keyfile,
 
       config->udp = TRUE;
       config->tcp = FALSE;   /* relayed candidates are UDP */
+      config->relay_grace_ms = get_uint (keyfile, name, "grace", FERRY_NICE_DEFAULT_RELAY_GRACE_MS,
+                                         0, 60000, local_error ? NULL : &local_error);
       if (keyfile != NULL)
         urls = g_key_file_get_string_list (keyfile, name, "servers", NULL, NULL);
       for (guint i = 0; local_error == NULL && urls != NULL && urls[i] != NULL; i++)

@@ -39,9 +39,21 @@
 
 #define MAX_REMOTE_CANDIDATES  64
 #define MAX_CANDIDATE_LENGTH   512
-#define MAX_NOTE_LENGTH        300
 #define PROBE_TIMEOUT_MS       1000
 #define PREFER_TCP_MS          250
+#define HOLD_POLL_MS           50
+#define DIRECT_KEY             "ferry-nice-direct-attempts"
+
+/* What the direct (ice) attempts of an engine are doing, for the relayed
+ * (turn) ones, which give way to them for a while: a table on the engine
+ * (attempt id → DirectState), shared by the copies of this library in the
+ * two plugins. */
+typedef enum {
+  DIRECT_NONE,
+  DIRECT_PENDING,
+  DIRECT_CONNECTED,
+  DIRECT_FAILED,
+} DirectState;
 
 struct _FerryNiceCore
 {
@@ -50,6 +62,8 @@ struct _FerryNiceCore
   FerryNiceConfig *config;
   GHashTable      *attempts;      /* id → NiceAttempt */
   gboolean         started;
+  char            *stun_ip;       /* the STUN server's address, resolved */
+  GCancellable    *resolving;
 };
 
 typedef struct _NiceAttempt NiceAttempt;
@@ -92,6 +106,8 @@ struct _NiceAttempt
   GSource          *cancel_source;
   GSource          *prefer_timeout;
   gboolean          prefer_expired;
+  GSource          *hold_source;   /* turn: waits for the direct attempt */
+  gint64            connect_start;
   char             *remote_summary;
 };
 
@@ -167,24 +183,6 @@ static void
 free_candidates (GSList *candidates)
 {
   g_slist_free_full (candidates, (GDestroyNotify) nice_candidate_free);
-}
-
-/* Peer text shown to the user: printable, short. */
-static char *
-sanitize_note (const char *text)
-{
-  GString *clean = g_string_new (NULL);
-
-  for (const char *p = text; *p != '\0' && clean->len < MAX_NOTE_LENGTH; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char_validated (p, -1);
-
-      if (c == (gunichar) -1 || c == (gunichar) -2)
-        break;
-      if (g_unichar_isprint (c))
-        g_string_append_unichar (clean, c);
-    }
-  return g_string_free (clean, FALSE);
 }
 
 /* ---------------------------------------------------------------- probe */
@@ -292,6 +290,50 @@ clear_source (GSource **source)
     }
 }
 
+static GHashTable *
+direct_table (FerryNiceCore *core,
+              gboolean       create)
+{
+  FerryEngine *engine = ferry_transport_get_engine (core->transport);
+  GHashTable *table;
+
+  if (engine == NULL)
+    return NULL;
+  table = g_object_get_data (G_OBJECT (engine), DIRECT_KEY);
+  if (table == NULL && create)
+    {
+      table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_object_set_data_full (G_OBJECT (engine), DIRECT_KEY, table,
+                              (GDestroyNotify) g_hash_table_unref);
+    }
+  return table;
+}
+
+static void
+direct_set (NiceAttempt *attempt,
+            DirectState  state)
+{
+  GHashTable *table;
+
+  if (attempt->core->config->relay_only)
+    return;
+  table = direct_table (attempt->core, state != DIRECT_NONE);
+  if (table == NULL)
+    return;
+  if (state == DIRECT_NONE)
+    g_hash_table_remove (table, attempt->id);
+  else
+    g_hash_table_insert (table, g_strdup (attempt->id), GINT_TO_POINTER (state));
+}
+
+static DirectState
+direct_get (NiceAttempt *attempt)
+{
+  GHashTable *table = direct_table (attempt->core, FALSE);
+
+  return table ? GPOINTER_TO_INT (g_hash_table_lookup (table, attempt->id)) : DIRECT_NONE;
+}
+
 static gboolean
 unref_channel_cb (gpointer user_data)
 {
@@ -331,6 +373,7 @@ attempt_clear_connect (NiceAttempt *attempt)
   clear_source (&attempt->connect_timeout);
   clear_source (&attempt->cancel_source);
   clear_source (&attempt->prefer_timeout);
+  clear_source (&attempt->hold_source);
 }
 
 static void
@@ -351,6 +394,7 @@ attempt_free (NiceAttempt *attempt)
 
   for (guint i = 0; i < N_LEGS; i++)
     leg_free (g_steal_pointer (&attempt->legs[i]), FALSE);
+  direct_set (attempt, DIRECT_NONE);
 
   g_clear_pointer (&attempt->description, json_object_unref);
   g_free (attempt->local_summary);
@@ -415,6 +459,7 @@ attempt_connect_fail (NiceAttempt *attempt,
   GTask *task = g_steal_pointer (&attempt->connect_task);
 
   attempt_clear_connect (attempt);
+  direct_set (attempt, DIRECT_FAILED);
   g_task_return_error (task, error);
   g_object_unref (task);
 }
@@ -458,12 +503,14 @@ attempt_choose (NiceAttempt *attempt,
   for (guint i = 0; i < N_LEGS; i++)
     if (attempt->legs[i] != NULL && attempt->legs[i] != leg)
       leg_free (g_steal_pointer (&attempt->legs[i]), TRUE);
+  direct_set (attempt, DIRECT_CONNECTED);
 
   g_task_return_pointer (task, stream, g_object_unref);
   g_object_unref (task);
 }
 
 static gboolean prefer_timeout_cb (gpointer user_data);
+static gboolean hold_cb           (gpointer user_data);
 
 static void
 attempt_evaluate (NiceAttempt *attempt)
@@ -504,6 +551,31 @@ attempt_evaluate (NiceAttempt *attempt)
       return;
     }
 
+  if (udp != NULL && udp->writable && !udp->failed && attempt->core->config->relay_only)
+    {
+      DirectState direct = direct_get (attempt);
+      gint64 held_ms = (g_get_monotonic_time () - attempt->connect_start) / 1000;
+
+      /* The relay is the last resort: while a direct attempt of the same
+       * transfer may still connect, wait for it a while. */
+      if ((direct == DIRECT_PENDING || direct == DIRECT_CONNECTED) &&
+          held_ms < attempt->core->config->relay_grace_ms)
+        {
+          if (attempt->hold_source == NULL)
+            {
+              g_debug ("turn attempt %s: connected, giving way to ice for up to %u ms",
+                       attempt->id, attempt->core->config->relay_grace_ms);
+              attempt->hold_source = g_timeout_source_new (HOLD_POLL_MS);
+              g_source_set_static_name (attempt->hold_source, "[ferry-nice] hold relay");
+              g_source_set_callback (attempt->hold_source, hold_cb, attempt, NULL);
+              g_source_attach (attempt->hold_source, attempt->core->context);
+            }
+          return;
+        }
+      attempt_choose (attempt, udp);
+      return;
+    }
+
   if (udp != NULL && udp->writable && !udp->failed)
     {
       if (tcp == NULL || tcp->failed || attempt->prefer_expired)
@@ -530,6 +602,15 @@ prefer_timeout_cb (gpointer user_data)
   attempt->prefer_expired = TRUE;
   attempt_evaluate (attempt);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+hold_cb (gpointer user_data)
+{
+  NiceAttempt *attempt = user_data;
+
+  attempt_evaluate (attempt);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -730,9 +811,10 @@ leg_new (NiceAttempt  *attempt,
                 "force-relay", config->relay_only,
                 NULL);
 
-  /* Reflexive and relayed candidates are UDP. */
-  if (config->stun != NULL && !config->relay_only && !tcp)
-    g_object_set (agent, "stun-server", config->stun->host,
+  /* Reflexive and relayed candidates are UDP. (libnice wants the STUN
+   * server as an address.) */
+  if (core->stun_ip != NULL && !config->relay_only && !tcp)
+    g_object_set (agent, "stun-server", core->stun_ip,
                   "stun-server-port", (guint) config->stun->port, NULL);
 
   for (guint i = 0; addresses != NULL && i < addresses->len; i++)
@@ -863,9 +945,35 @@ _ferry_nice_core_free (FerryNiceCore *core)
 {
   _ferry_nice_core_stop (core);
   g_hash_table_unref (core->attempts);
+  g_free (core->stun_ip);
   g_clear_pointer (&core->config, _ferry_nice_config_free);
   g_clear_pointer (&core->context, g_main_context_unref);
   g_free (core);
+}
+
+static void
+stun_resolved_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
+  FerryNiceCore *core;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* stopped: @user_data may be gone */
+
+  core = user_data;
+  g_clear_object (&core->resolving);
+  if (addresses == NULL)
+    {
+      g_warning ("Cannot resolve the STUN server %s: %s", core->config->stun->host, error->message);
+      return;
+    }
+  for (GList *l = addresses; l != NULL && core->stun_ip == NULL; l = l->next)
+    if (g_inet_address_get_family (l->data) == G_SOCKET_FAMILY_IPV4)
+      core->stun_ip = g_inet_address_to_string (l->data);
+  g_resolver_free_addresses (addresses);
 }
 
 void
@@ -877,12 +985,33 @@ _ferry_nice_core_start (FerryNiceCore   *core,
   g_clear_pointer (&core->context, g_main_context_unref);
   core->context = g_main_context_ref_thread_default ();
   core->started = TRUE;
+
+  g_clear_pointer (&core->stun_ip, g_free);
+  if (config->stun != NULL && !config->relay_only)
+    {
+      g_autoptr(GInetAddress) literal = g_inet_address_new_from_string (config->stun->host);
+
+      if (literal != NULL)
+        core->stun_ip = g_strdup (config->stun->host);
+      else
+        {
+          /* Attempts made before the answer go without the STUN server. */
+          g_autoptr(GResolver) resolver = g_resolver_get_default ();
+
+          core->resolving = g_cancellable_new ();
+          g_resolver_lookup_by_name_async (resolver, config->stun->host, core->resolving,
+                                           stun_resolved_cb, core);
+        }
+    }
 }
 
 void
 _ferry_nice_core_stop (FerryNiceCore *core)
 {
   core->started = FALSE;
+  if (core->resolving != NULL)
+    g_cancellable_cancel (core->resolving);
+  g_clear_object (&core->resolving);
   g_hash_table_remove_all (core->attempts);
 }
 
@@ -1117,18 +1246,12 @@ _ferry_nice_core_connect_async (FerryNiceCore       *core,
 
   if (candidates == NULL)
     {
-      const char *note = get_string_member (remote, "note");
-      g_autofree char *clean = note ? sanitize_note (note) : NULL;
-
-      if (clean != NULL && *clean != '\0')
+      if (core->config->relay_only)
         g_task_return_new_error (task, FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT,
-                                 _("The peer has no usable %s candidate: %s"),
-                                 core->config->name, clean);
+                                 _("The peer has no relay candidate (its TURN server gave none)"));
       else
         g_task_return_new_error (task, FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT,
-                                 core->config->relay_only
-                                 ? _("The peer has no relay candidate (its TURN server gave none)")
-                                 : _("The peer has no usable %s candidate"), core->config->name);
+                                 _("The peer has no usable %s candidate"), core->config->name);
       return;
     }
 
@@ -1175,6 +1298,8 @@ _ferry_nice_core_connect_async (FerryNiceCore       *core,
   }
 
   attempt->connect_task = g_steal_pointer (&task);
+  attempt->connect_start = g_get_monotonic_time ();
+  direct_set (attempt, DIRECT_PENDING);
   attempt_start_connect_timer (attempt);
   if (cancellable != NULL)
     {

@@ -32,12 +32,10 @@
 # plugins); both are set by meson. FERRY_NAT_KEEP=1 keeps the work folder.
 set -uo pipefail
 
+source "$(dirname "$0")/nat-lib.sh"
+
 ferry=${FERRY_TOOL:-}
-tag=fn$$
-inet=$tag-inet
-declare -A ns=( [ra]=$tag-ra [rb]=$tag-rb [ha]=$tag-ha [hb]=$tag-hb )
 work=
-pids=()
 n_tests=5
 test_index=0
 failed=0
@@ -54,15 +52,7 @@ skip_all() {
 }
 
 cleanup() {
-  for pid in "${pids[@]}"; do
-    kill -9 "$pid" 2>/dev/null
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null
-  done
-  for name in "${ns[@]}" "$inet"; do
-    ip netns del "$name" 2>/dev/null
-  done
+  nat_cleanup
   if [ -n "$work" ]; then
     if [ "$failed" -ne 0 ] || [ -n "${FERRY_NAT_KEEP:-}" ]; then
       say "logs kept in $work"
@@ -77,131 +67,12 @@ trap 'exit 130' INT TERM
 # Preconditions {{{1
 
 [ -n "$ferry" ] && [ -x "$ferry" ] || skip_all "FERRY_TOOL does not name the ferry binary"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, iptables)"
-for tool in ip iptables turnserver dhtnode cmp jq; do
+for tool in cmp jq; do
   command -v "$tool" >/dev/null || skip_all "$tool is not installed"
 done
-ip netns add "$inet" 2>/dev/null || skip_all "ip netns is not permitted here"
-ip netns exec "$inet" iptables -L -n >/dev/null 2>&1 || skip_all "iptables does not work in a network namespace"
+reason=$(nat_check) || skip_all "$reason"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-nat.XXXXXX")
-
-# Topology {{{1
-
-in_ns() { local name=$1; shift; ip netns exec "$name" "$@"; }
-
-set_up_namespace() {
-  in_ns "$1" ip link set lo up
-  in_ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-}
-
-build_topology() {
-  for name in "${ns[@]}"; do
-    ip netns add "$name" || return 1
-  done
-  for name in "$inet" "${ns[@]}"; do
-    set_up_namespace "$name"
-  done
-
-  # The internet: a bridge, the servers on 198.51.100.1, and a default
-  # route (coturn drops allocations without one).
-  in_ns "$inet" ip link add br0 type bridge
-  in_ns "$inet" ip addr add 198.51.100.1/24 dev br0
-  in_ns "$inet" ip link set br0 up
-  in_ns "$inet" ip route add default dev br0
-
-  local side octet
-  for side in a b; do
-    [ "$side" = a ] && octet=11 || octet=12
-    local router=${ns[r$side]} host=${ns[h$side]} net=10.0.$([ "$side" = a ] && echo 1 || echo 2)
-    ip link add wan netns "$router" type veth peer name "wan-$side" netns "$inet"
-    in_ns "$inet" ip link set "wan-$side" master br0 up
-    in_ns "$router" ip addr add "198.51.100.$octet/24" dev wan
-    in_ns "$router" ip link set wan up
-    in_ns "$router" ip route add default via 198.51.100.1
-
-    ip link add lan netns "$router" type veth peer name eth0 netns "$host"
-    in_ns "$router" ip addr add "$net.1/24" dev lan
-    in_ns "$router" ip link set lan up
-    in_ns "$router" sysctl -qw net.ipv4.ip_forward=1
-    in_ns "$host" ip addr add "$net.2/24" dev eth0
-    in_ns "$host" ip link set eth0 up
-    in_ns "$host" ip route add default via "$net.1"
-  done
-}
-
-# nat ROUTER cone|symmetric
-set_nat() {
-  local router=$1 kind=$2 random=()
-  [ "$kind" = symmetric ] && random=(--random-fully)
-  in_ns "$router" iptables -t nat -F
-  in_ns "$router" iptables -F
-  in_ns "$router" conntrack -F 2>/dev/null
-  in_ns "$router" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE "${random[@]}"
-  in_ns "$router" iptables -P FORWARD DROP
-  in_ns "$router" iptables -A FORWARD -i lan -o wan -j ACCEPT
-  in_ns "$router" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-  # Unsolicited packets to the router itself are dropped too, or a cone
-  # NAT behaves like a symmetric one.
-  in_ns "$router" iptables -P INPUT DROP
-  in_ns "$router" iptables -A INPUT -i lo -j ACCEPT
-  in_ns "$router" iptables -A INPUT -i lan -j ACCEPT
-  in_ns "$router" iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-}
-
-# Servers {{{1
-
-coturn_pid=
-
-start_coturn() {
-  # `ip netns exec` execs the command: $! is the server's pid.
-  ip netns exec "$inet" turnserver -n --no-cli --no-tls --no-dtls \
-    --listening-ip=198.51.100.1 --listening-port=3478 --relay-ip=198.51.100.1 \
-    --min-port=49160 --max-port=49300 --lt-cred-mech --user=test:test \
-    --realm=ferry.test --fingerprint --no-stdout-log \
-    --userdb="$work/turndb" --pidfile="$work/turn.pid" --log-file="$work/turn.log" \
-    --simple-log >/dev/null 2>&1 &
-  coturn_pid=$!
-  pids+=("$coturn_pid")
-  # Ready when it listens (< 1.5 s).
-  for _ in $(seq 100); do
-    in_ns "$inet" bash -c 'exec 3<>/dev/tcp/198.51.100.1/3478' 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
-stop_coturn() {
-  kill "$coturn_pid" 2>/dev/null
-  wait "$coturn_pid" 2>/dev/null
-}
-
-http() { # NS HOST PORT REQUEST → the raw answer
-  in_ns "$1" bash -c 'exec 3<>"/dev/tcp/$0/$1" || exit 1; printf "%b" "$2" >&3; timeout 3 cat <&3' "$2" "$3" "$4"
-}
-
-start_dht() {
-  local network=$((RANDOM * 32768 + RANDOM + 1))
-  ip netns exec "$inet" dhtnode -s -n "$network" -p 4222 --proxyserver 8000 --proxy-addr 198.51.100.1 \
-    > "$work/dhtnode-1.log" 2>&1 < /dev/null &
-  pids+=($!)
-  ip netns exec "$inet" dhtnode -s -n "$network" -p 4223 -b 198.51.100.1:4222 --proxyserver 8001 \
-    --proxy-addr 198.51.100.1 > "$work/dhtnode-2.log" 2>&1 < /dev/null &
-  pids+=($!)
-
-  # Ready when a value put through one proxy reads back through the other.
-  local key=0123456789abcdef0123456789abcdef01234567 data body
-  data=$(printf 'ferry-nat-%s' "$RANDOM" | base64)
-  body="{\"data\":\"$data\",\"id\":\"$RANDOM$RANDOM\",\"type\":5}"
-  for _ in $(seq 100); do
-    http "$inet" 198.51.100.1 8000 "POST /key/$key HTTP/1.1\r\nHost: dht\r\nContent-Type: application/json\r\nContent-Length: ${#body}\r\nConnection: close\r\n\r\n$body" >/dev/null 2>&1
-    if http "$inet" 198.51.100.1 8001 "GET /key/$key HTTP/1.1\r\nHost: dht\r\nConnection: close\r\n\r\n" 2>/dev/null | grep -q "$data"; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  return 1
-}
 
 # Transfers {{{1
 
@@ -220,7 +91,7 @@ start_receiver() {
   ip netns exec "${ns[hb]}" "$ferry" --home "$dir/b/home" "${common_args[@]}" \
     receive --yes --once --dir "$dir/b/received" > "$dir/b/out.jsonl" 2> "$dir/b/err.log" &
   receiver_pid=$!
-  pids+=("$receiver_pid")
+  nat_pids+=("$receiver_pid")
   for _ in $(seq 200); do
     grep -q '"event":"ready"' "$dir/b/out.jsonl" 2>/dev/null && return 0
     kill -0 "$receiver_pid" 2>/dev/null || return 1
@@ -229,7 +100,7 @@ start_receiver() {
   return 1
 }
 
-# send CASE FILE [&]: the sender's exit status in $sent_status
+# send_file CASE FILE: runs the sender to its end; returns its exit status
 send_file() {
   local dir=$work/$1 file=$2 account
   account=$(grep '^{' "$dir/b/out.jsonl" | jq -r 'select(.event == "ready") | .account')
@@ -343,13 +214,13 @@ selected "$name" && {
   status=1
   set_nat "${ns[ra]}" cone
   set_nat "${ns[rb]}" cone
-  head -c 400M /dev/zero > "$work/$name.bin"
+  head -c 200M /dev/zero > "$work/$name.bin"
   if start_receiver "$name"; then
     account=$(grep '^{' "$work/$name/b/out.jsonl" | jq -r 'select(.event == "ready") | .account')
     ip netns exec "${ns[ha]}" "$ferry" --home "$work/$name/a/home" "${common_args[@]}" \
       send --timeout 20 --to "$account" "$work/$name.bin" > "$work/$name/a/out.jsonl" 2> "$work/$name/a/err.log" &
     sender=$!
-    pids+=("$sender")
+    nat_pids+=("$sender")
     for _ in $(seq 300); do
       grep -q '"event":"progress"' "$work/$name/b/out.jsonl" 2>/dev/null && break
       sleep 0.05
