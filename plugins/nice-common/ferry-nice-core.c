@@ -469,7 +469,7 @@ attempt_failure (NiceAttempt *attempt,
                  const char  *what)
 {
   FerryNiceConfig *config = attempt->core->config;
-  GString *text = g_string_new (what);
+  g_autoptr(GString) text = g_string_new (what);
 
   g_string_append_printf (text, _(" (local %s; peer %s"),
                           attempt->local_summary, attempt->remote_summary);
@@ -482,7 +482,7 @@ attempt_failure (NiceAttempt *attempt,
     g_string_append_printf (text, "; %s", attempt->note);
   g_string_append (text, ")");
 
-  return g_error_new_literal (FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT, g_string_free (text, FALSE));
+  return g_error_new_literal (FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT, text->str);
 }
 
 /* Resolves the connection with @leg; the other leg is closed. May run from
