@@ -187,8 +187,8 @@ ferry_account_export (const char  *home,
   gcm_aes256_update (&ctx, strlen (aad), (const guint8 *) aad);
   gcm_aes256_encrypt (&ctx, len, sealed, (const guint8 *) plain);
   gcm_aes256_digest (&ctx, GCM_DIGEST_SIZE, sealed + len);
-  memset (key, 0, sizeof key);
-  memset (&ctx, 0, sizeof ctx);
+  gnutls_memset (key, 0, sizeof key);
+  gnutls_memset (&ctx, 0, sizeof ctx);
   memset (plain, 0, len);
 
   salt_b64 = g_base64_encode (salt, sizeof salt);
@@ -296,6 +296,7 @@ ferry_account_import (const char  *home,
   guint8 key[KEY_SIZE], tag[GCM_DIGEST_SIZE];
   struct gcm_aes256_ctx ctx;
   GError *local_error = NULL;
+  gboolean parsed;
 
   g_return_val_if_fail (home != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
@@ -342,8 +343,8 @@ ferry_account_import (const char  *home,
   gcm_aes256_update (&ctx, strlen (aad), (const guint8 *) aad);
   gcm_aes256_decrypt (&ctx, len, plain, sealed);
   gcm_aes256_digest (&ctx, GCM_DIGEST_SIZE, tag);
-  memset (key, 0, sizeof key);
-  memset (&ctx, 0, sizeof ctx);
+  gnutls_memset (key, 0, sizeof key);
+  gnutls_memset (&ctx, 0, sizeof ctx);
   if (!memeql_sec (tag, sealed + len, GCM_DIGEST_SIZE))
     {
       memset (plain, 0, len);
@@ -353,10 +354,10 @@ ferry_account_import (const char  *home,
     }
   plain[len] = '\0';
 
-  if (!json_parser_load_from_data (secret_parser, (const char *) plain, (gssize) len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (secret_parser)))
-    goto damaged;
+  parsed = json_parser_load_from_data (secret_parser, (const char *) plain, (gssize) len, NULL);
   memset (plain, 0, len);
+  if (!parsed || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (secret_parser)))
+    goto damaged;
   secret = json_node_get_object (json_parser_get_root (secret_parser));
   key_pem = member_string (secret, "account.key");
   crt_pem = member_string (secret, "account.crt");
@@ -449,18 +450,33 @@ _ferry_account_store_revocation (const char  *home,
   g_autoptr(JsonArray) list = _ferry_account_load_revocations (home);
   g_autoptr(JsonNode) node = NULL;
   g_autofree char *text = NULL;
+  const char *account = member_string (revocation, "account");
   const char *device = member_string (revocation, "device");
 
+  /* Known when the same account revoked the same device (another
+   * account's word on it binds nothing). */
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonNode *entry = json_array_get_element (list, i);
 
       if (JSON_NODE_HOLDS_OBJECT (entry) &&
-          g_strcmp0 (member_string (json_node_get_object (entry), "device"), device) == 0)
+          g_strcmp0 (member_string (json_node_get_object (entry), "device"), device) == 0 &&
+          g_strcmp0 (member_string (json_node_get_object (entry), "account"), account) == 0)
         return FALSE;
     }
   if (json_array_get_length (list) >= MAX_REVOCATIONS)
-    return FALSE;
+    {
+      g_autofree char *crt_pem = NULL;
+      g_autofree char *own = NULL;
+
+      /* Peers' revocations fill the store; this account's own ones are
+       * still kept (only its key can sign them), up to a hard limit. */
+      if (json_array_get_length (list) >= 2 * MAX_REVOCATIONS ||
+          !read_home_file (home, "account.crt", &crt_pem, NULL) ||
+          (own = crt_pem_fingerprint (crt_pem)) == NULL ||
+          g_strcmp0 (member_string (revocation, "account"), own) != 0)
+        return FALSE;
+    }
   json_array_add_object_element (list, json_object_ref (revocation));
   node = json_node_init_array (json_node_alloc (), list);
   text = json_to_string (node, TRUE);
@@ -617,11 +633,31 @@ ferry_account_revoke_device (const char  *home,
   json_object_set_string_member (revocation, "device", device_id);
   json_object_set_int_member (revocation, "time", now);
   json_object_set_string_member (revocation, "signature", signature_b64);
-  _ferry_account_store_revocation (home, revocation, &local_error);
-  if (local_error != NULL)
+  if (!_ferry_account_store_revocation (home, revocation, &local_error))
     {
-      g_propagate_error (error, local_error);
-      return FALSE;
+      g_autoptr(JsonArray) list = _ferry_account_load_revocations (home);
+      gboolean known = FALSE;
+
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return FALSE;
+        }
+      for (guint i = 0; i < json_array_get_length (list) && !known; i++)
+        {
+          JsonNode *node = json_array_get_element (list, i);
+
+          known = JSON_NODE_HOLDS_OBJECT (node) &&
+                  g_strcmp0 (member_string (json_node_get_object (node), "device"), device_id) == 0 &&
+                  g_strcmp0 (member_string (json_node_get_object (node), "account"), account) == 0;
+        }
+      /* Not stored and not known: never report a revocation that is not. */
+      if (!known)
+        {
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_FAILED,
+                       _("Too many revocations are stored in %s"), home);
+          return FALSE;
+        }
     }
   return TRUE;
 }

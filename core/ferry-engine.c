@@ -743,21 +743,25 @@ engine_revocations_refresh (FerryEngine *self)
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonNode *node = json_array_get_element (list, i);
-      const char *device = JSON_NODE_HOLDS_OBJECT (node)
-                           ? json_object_get_string_member_with_default (json_node_get_object (node), "device", NULL)
-                           : NULL;
+      JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      const char *account = entry ? json_object_get_string_member_with_default (entry, "account", NULL) : NULL;
+      const char *device = entry ? json_object_get_string_member_with_default (entry, "device", NULL) : NULL;
 
-      if (device != NULL)
-        g_hash_table_add (self->revoked, g_strdup (device));
+      /* A revocation binds only devices of the account that signed it. */
+      if (account != NULL && device != NULL)
+        g_hash_table_add (self->revoked, g_strconcat (account, "/", device, NULL));
     }
 }
 
 static gboolean
 engine_is_revoked (FerryEngine *self,
+                   const char  *account_id,
                    const char  *device_id)
 {
+  g_autofree char *key = g_strconcat (account_id, "/", device_id, NULL);
+
   engine_revocations_refresh (self);
-  return g_hash_table_contains (self->revoked, device_id);
+  return g_hash_table_contains (self->revoked, key);
 }
 
 static void engine_send_message (FerryEngine    *self,
@@ -836,7 +840,7 @@ engine_revocations_received (FerryEngine   *self,
         g_debug ("device %.12s of %.12s is revoked", device, envelope->from_account);
       else if (error != NULL)
         g_warning ("Could not store a revocation: %s", error->message);
-      g_hash_table_add (self->revoked, g_steal_pointer (&device));
+      g_hash_table_add (self->revoked, g_strconcat (envelope->from_account, "/", device, NULL));
     }
 }
 
@@ -852,7 +856,7 @@ engine_remember_device (FerryEngine    *self,
   FerryDevice *device;
 
   /* A revoked device is refused whatever it sends. */
-  if (engine_is_revoked (self, envelope->from_device))
+  if (engine_is_revoked (self, envelope->from_account, envelope->from_device))
     {
       g_debug ("ignoring revoked device %.12s", envelope->from_device);
       return NULL;
@@ -1765,7 +1769,7 @@ outgoing_answer (FerryEngine   *self,
     return;
   if (!g_str_equal (envelope->from_device, ferry_device_get_device_id (op->device)) ||
       !g_str_equal (envelope->from_account, ferry_device_get_account_id (op->device)) ||
-      engine_is_revoked (self, envelope->from_device))
+      engine_is_revoked (self, envelope->from_account, envelope->from_device))
     {
       g_debug ("answer for %s from an unexpected device, dropped", id);
       return;
@@ -2199,7 +2203,7 @@ ferry_engine_send (FerryEngine  *self,
       g_autoptr(FerryDevice) device = g_list_model_get_item (list, i);
 
       if (_ferry_device_get_signaling (device) == NULL ||
-          engine_is_revoked (self, ferry_device_get_device_id (device)))
+          engine_is_revoked (self, ferry_device_get_account_id (device), ferry_device_get_device_id (device)))
         continue;
       if (device != latest &&
           g_get_monotonic_time () - ferry_device_get_last_seen (device) > FERRY_DEVICE_ONLINE_US)
@@ -2241,7 +2245,7 @@ ferry_engine_send_to_device (FerryEngine  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (_ferry_device_get_signaling (device) != NULL &&
-      !engine_is_revoked (self, ferry_device_get_device_id (device)))
+      !engine_is_revoked (self, ferry_device_get_account_id (device), ferry_device_get_device_id (device)))
     g_ptr_array_add (devices, g_object_ref (device));
   return engine_send_devices (self, devices, NULL, files, n_files, NULL, error);
 }

@@ -82,7 +82,16 @@ load_path (const char  *path,
   gsize len = 0;
   g_autoptr(JsonParser) parser = NULL;
   JsonNode *root;
+  GStatBuf st;
 
+  /* Nothing but a regular file of a sane size is read (a FIFO would block
+   * forever, a huge file fill the memory). */
+  if (g_stat (path, &st) == 0 && (!S_ISREG (st.st_mode) || st.st_size > MAX_RECORD_SIZE))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("%s is not a history record"), path);
+      return NULL;
+    }
   if (!g_file_get_contents (path, &text, &len, error))
     return NULL;
   if (len > MAX_RECORD_SIZE)

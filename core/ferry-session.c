@@ -918,6 +918,38 @@ session_write_data (FerrySession  *self,
   return ok;
 }
 
+/* An empty data frame: the sender is alive while it sends nothing. */
+static gboolean
+session_write_keepalive (FerrySession  *self,
+                         GError       **error)
+{
+  GError *local_error = NULL;
+  guint8 header[FERRY_FRAME_HEADER_SIZE];
+  gboolean ok;
+
+  _ferry_frame_write_header (header, FERRY_FRAME_DATA, 0);
+
+  g_mutex_lock (&self->write_lock);
+  if (self->output_broken)
+    {
+      ok = FALSE;
+      local_error = g_error_new_literal (FERRY_ERROR, FERRY_ERROR_PEER_VANISHED,
+                                         _("The connection to the peer was lost"));
+    }
+  else
+    {
+      ok = g_output_stream_write_all (self->output, header, sizeof header, NULL, self->abort, &local_error);
+      if (!ok)
+        self->output_broken = TRUE;
+    }
+  g_mutex_unlock (&self->write_lock);
+
+  if (!ok)
+    set_write_error (self, local_error, error);
+
+  return ok;
+}
+
 /* Reasons are shown to the other side's user: keep them short and
  * printable. */
 static char *
@@ -1582,6 +1614,7 @@ send_files (Op          *op,
             GError     **error)
 {
   FerrySession *self = op->self;
+  gint64 keepalive_us = g_get_monotonic_time ();
 
   for (guint i = 0; i < op->files->len; i++)
     {
@@ -1637,6 +1670,17 @@ send_files (Op          *op,
               g_mutex_lock (&self->lock);
               self->last_read_us = g_get_monotonic_time ();
               g_mutex_unlock (&self->lock);
+            }
+          /* Nor for the receiver, waiting meanwhile: an empty data frame
+           * tells it the sender is alive. */
+          if (skip > 0 && g_get_monotonic_time () - keepalive_us >= G_USEC_PER_SEC / 4)
+            {
+              keepalive_us = g_get_monotonic_time ();
+              if (!session_write_keepalive (self, error))
+                {
+                  buffer_release (buffer);
+                  return FALSE;
+                }
             }
           if (skip == 0)
             {
@@ -2350,20 +2394,13 @@ open_resume_part (int               dirfd,
   fd = openat (dirfd, file->part_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     goto fresh;
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+  /* A second link could be a file outside the folder; a longer file is
+   * not the beginning of this one (and not ours to truncate). */
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_nlink != 1 ||
+      (guint64) st.st_size > file->size)
     {
       close (fd);
       goto fresh;
-    }
-  if ((guint64) st.st_size > file->size)
-    {
-      /* Not the beginning of this file: start it again. */
-      if (ftruncate (fd, 0) != 0)
-        {
-          close (fd);
-          goto fresh;
-        }
-      st.st_size = 0;
     }
   file->offset = (guint64) st.st_size;
   return fd;
@@ -2377,7 +2414,8 @@ fresh:
 
 /* Hashes the first @length bytes of a resumed .part. */
 static gboolean
-hash_prefix (int          fd,
+hash_prefix (FerrySession *self,
+             int          fd,
              guint64      length,
              Pool        *pool,
              Hasher      *hasher,
@@ -2414,6 +2452,13 @@ hash_prefix (int          fd,
       hasher_push (hasher, buffer);
       buffer_release (buffer);
       done += got;
+      if (self->stall_us > 0)
+        {
+          /* Hashing what is on disk is not the peer's silence. */
+          g_mutex_lock (&self->lock);
+          self->last_read_us = g_get_monotonic_time ();
+          g_mutex_unlock (&self->lock);
+        }
     }
 
   if (lseek (fd, (off_t) length, SEEK_SET) < 0)
@@ -2464,7 +2509,7 @@ receive_file (Op       *op,
 
   if (file->offset > 0)
     {
-      if (!prehashed && !hash_prefix (fd, file->offset, pool, hasher, file->name, error))
+      if (!prehashed && !hash_prefix (self, fd, file->offset, pool, hasher, file->name, error))
         goto fail;
       if (prehashed && lseek (fd, (off_t) file->offset, SEEK_SET) < 0)
         {
@@ -2674,7 +2719,7 @@ receive_run (Op       *op,
     {
       FerrySessionFile *first = g_ptr_array_index (op->files, 0);
 
-      if (!hash_prefix (resume_fds[0], first->offset, pool, hasher, first->name, error))
+      if (!hash_prefix (self, resume_fds[0], first->offset, pool, hasher, first->name, error))
         goto out;
       prehashed_first = TRUE;
     }

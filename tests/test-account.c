@@ -464,6 +464,100 @@ test_revoked_device_refused (Fixture       *fixture,
   device_clear (&s);
 }
 
+static gboolean
+stored_revocation (const char *home,
+                   const char *account,
+                   const char *device)
+{
+  g_autofree char *path = g_build_filename (home, "revocations.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *list;
+
+  g_assert_true (json_parser_load_from_file (parser, path, NULL));
+  list = json_node_get_array (json_parser_get_root (parser));
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (list, i);
+
+      if (g_str_equal (json_object_get_string_member (entry, "account"), account) &&
+          g_str_equal (json_object_get_string_member (entry, "device"), device))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A store filled with other accounts' revocations (any peer can hand
+ * over thousands signed by its own key, of any device id) still takes
+ * this account's own ones, also of a device another account "revoked". */
+static void
+test_revocations_full (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *a = make_home (fixture, "a");
+  g_autofree char *path = g_build_filename (a, "revocations.json", NULL);
+  g_autofree char *account = identity_account (a);
+  g_autofree char *victim = g_strnfill (64, 'e');
+  g_autofree char *claimed = g_strdup_printf ("%064x", 5u);
+  g_autoptr(GString) text = g_string_new ("[");
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 4096; i++)
+    g_string_append_printf (text, "%s{\"account\":\"%064x\",\"device\":\"%064x\",\"time\":1,"
+                            "\"signature\":\"AAAA\"}", i ? "," : "", 1u, i);
+  g_string_append (text, "]");
+  g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
+
+  g_assert_true (ferry_account_revoke_device (a, victim, &error));
+  g_assert_no_error (error);
+  g_assert_true (stored_revocation (a, account, victim));
+  g_assert_true (ferry_account_revoke_device (a, claimed, &error));
+  g_assert_no_error (error);
+  g_assert_true (stored_revocation (a, account, claimed));
+}
+
+/* A revocation binds the devices of the account that signed it only: a
+ * stranger cannot make its peers refuse somebody else's device. */
+static void
+test_foreign_revocation_ignored (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  Device a, s, t;
+  g_autofree char *note = g_build_filename (fixture->dir, "note.txt", NULL);
+  g_autofree char *victim = NULL;
+  g_autoptr(FerryPeer) peer = NULL;
+  g_autoptr(FerryTransfer) transfer = NULL;
+  g_autoptr(GError) error = NULL;
+  RevokedWait wait;
+
+  device_init (&a, fixture, "a");
+  device_init (&s, fixture, "s");
+  device_init (&t, fixture, "t");
+  g_free (identity_account (s.home));
+  device_start (&a);
+  device_start (&t);
+  victim = g_strdup (device_id (&a));
+  g_assert_true (g_file_set_contents (note, "for t\n", -1, NULL));
+
+  /* s's account "revokes" a's device, and s tells t. */
+  g_assert_true (ferry_account_revoke_device (s.home, victim, &error));
+  g_assert_no_error (error);
+  device_start (&s);
+  wait.home = t.home;
+  wait.device = victim;
+  ferry_test_wait_until (is_revoked_in, &wait, 15000, "t to hear of the revocation");
+
+  /* t still takes a's transfers. */
+  peer = find_account (a.engine, ferry_identity_get_account_id (ferry_engine_get_identity (t.engine)), 1);
+  transfer = send_note (&a, peer, note);
+  ferry_test_wait_until (all_subs_done, transfer, 30000, "the transfer to end");
+  g_assert_cmpint (ferry_transfer_get_state (transfer), ==, FERRY_TRANSFER_STATE_FINISHED);
+  g_assert_cmpuint (t.requests, ==, 1);
+
+  device_clear (&a);
+  device_clear (&s);
+  device_clear (&t);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -475,6 +569,10 @@ main (int   argc,
               test_imported_device_receives, fixture_tear_down);
   g_test_add ("/account/revoked-device-refused", Fixture, NULL, fixture_set_up,
               test_revoked_device_refused, fixture_tear_down);
+  g_test_add ("/account/revocations-full", Fixture, NULL, fixture_set_up,
+              test_revocations_full, fixture_tear_down);
+  g_test_add ("/account/foreign-revocation-ignored", Fixture, NULL, fixture_set_up,
+              test_foreign_revocation_ignored, fixture_tear_down);
 
   return g_test_run ();
 }

@@ -359,6 +359,8 @@ typedef struct {
   gboolean      cancel_receiver_midway;
   guint64       cancel_after;    /* bytes received before cancelling */
   gboolean      cancelled;
+  const char   *resume_part;     /* the receiver resumes the last file from it */
+  guint         stall_timeout;   /* seconds, on both sides */
 } Run;
 
 static void
@@ -474,6 +476,13 @@ header_cb (GObject      *source,
   if (run->recv_files == NULL)
     return;
 
+  if (run->resume_part != NULL)
+    {
+      FerrySessionFile *last = g_ptr_array_index (run->recv_files, run->recv_files->len - 1);
+
+      g_free (last->part_name);
+      last->part_name = g_strdup (run->resume_part);
+    }
   if (run->reject_reason != NULL)
     _ferry_session_reject (run->receiver, run->reject_reason);
   else
@@ -501,6 +510,10 @@ run_transfer (Fixture    *fx,
   g_signal_connect (run->sender, "accepted", G_CALLBACK (accepted_cb), run);
   g_signal_connect (run->receiver, "progress", G_CALLBACK (recv_progress_cb), run);
   run->send_cancellable = g_cancellable_new ();
+  if (run->resume_part != NULL)
+    _ferry_session_set_allow_resume (run->sender, TRUE);
+  _ferry_session_set_stall_timeout (run->sender, run->stall_timeout);
+  _ferry_session_set_stall_timeout (run->receiver, run->stall_timeout);
 
   _ferry_session_read_header_async (run->receiver, NULL, header_cb, run);
   _ferry_session_send_async (run->sender, "0123456789abcdef", files, run->send_cancellable,
@@ -526,6 +539,101 @@ run_clear (Run *run)
   g_clear_error (&run->send_error);
   g_clear_error (&run->header_error);
   g_clear_error (&run->recv_error);
+}
+
+/* A .part to resume (named by the history) that is not what it seems is
+ * left alone and the file is received whole: a second link to a file
+ * outside the folder is never appended to, a longer file never truncated. */
+static void
+test_resume_foreign_part (Fixture       *fx,
+                          gconstpointer  data)
+{
+  g_autofree char *x_src = g_build_filename (fx->src, "x", NULL);
+  g_autofree char *outside = g_build_filename (fx->src, "outside", NULL);
+  g_autofree char *part = g_build_filename (fx->down, "x.part", NULL);
+  g_autofree char *x_down = g_build_filename (fx->down, "x", NULL);
+
+  g_assert_true (g_file_set_contents (x_src, "0123456789", 10, NULL));
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(GPtrArray) files = file_list ();
+      g_autofree char *contents = NULL;
+      g_autofree char *listing = NULL;
+      const char *kept = round == 0 ? "SECRET" : "a user's file, longer than x";
+      Run run = { 0 };
+
+      g_assert_true (g_file_set_contents (outside, kept, -1, NULL));
+      if (round == 0)
+        g_assert_cmpint (link (outside, part), ==, 0);
+      else
+        g_assert_true (g_file_set_contents (part, kept, -1, NULL));
+
+      g_ptr_array_add (files, source_file (fx, "x"));
+      run.resume_part = "x.part";
+      run_transfer (fx, &run, files);
+      g_assert_no_error (run.send_error);
+      g_assert_no_error (run.recv_error);
+      assert_same_contents (x_src, x_down);
+
+      g_assert_true (g_file_get_contents (part, &contents, NULL, NULL));
+      g_assert_cmpstr (contents, ==, kept);
+      g_clear_pointer (&contents, g_free);
+      g_assert_true (g_file_get_contents (outside, &contents, NULL, NULL));
+      g_assert_cmpstr (contents, ==, kept);
+      listing = list_dir (fx->down);
+      g_assert_cmpstr (listing, ==, "x,x.part");
+
+      g_assert_cmpint (g_unlink (part), ==, 0);
+      g_assert_cmpint (g_unlink (x_down), ==, 0);
+      g_assert_cmpint (g_unlink (outside), ==, 0);
+      run_clear (&run);
+    }
+}
+
+/* Hashing a long resumed prefix takes both sides longer than the stall
+ * timeout: neither takes it for a lost connection, whether the prefix is
+ * of the first file (hashed before the accept) or of a later one. */
+static void
+test_resume_long_prefix (Fixture       *fx,
+                         gconstpointer  data)
+{
+  g_autofree char *a_src = g_build_filename (fx->src, "a", NULL);
+  g_autofree char *x_src = g_build_filename (fx->src, "x", NULL);
+  g_autofree char *part = g_build_filename (fx->down, "x.part", NULL);
+  g_autofree char *a_down = g_build_filename (fx->down, "a", NULL);
+  g_autofree char *x_down = g_build_filename (fx->down, "x", NULL);
+
+  g_assert_true (g_file_set_contents (a_src, "a", 1, NULL));
+  /* zeros both: the .part is the beginning of the file */
+  write_sparse_file (x_src, 800 * MIB);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(GPtrArray) files = file_list ();
+      g_autofree char *listing = NULL;
+      Run run = { 0 };
+      GStatBuf st;
+
+      write_sparse_file (part, 790 * MIB);
+      if (round == 1)
+        g_ptr_array_add (files, source_file (fx, "a"));
+      g_ptr_array_add (files, source_file (fx, "x"));
+      run.resume_part = "x.part";
+      run.stall_timeout = 1;
+      run_transfer (fx, &run, files);
+
+      g_assert_no_error (run.send_error);
+      g_assert_no_error (run.recv_error);
+      g_assert_cmpint (g_stat (x_down, &st), ==, 0);
+      g_assert_cmpint (st.st_size, ==, 800 * MIB);
+      g_assert_cmpuint (_ferry_session_get_moved (run.sender), ==, 10 * MIB + round);
+      listing = list_dir (fx->down);
+      g_assert_cmpstr (listing, ==, round == 0 ? "x" : "a,x");
+      g_assert_cmpint (g_unlink (x_down), ==, 0);
+      g_unlink (a_down);
+      run_clear (&run);
+    }
 }
 
 static void
@@ -1856,6 +1964,8 @@ main (int    argc,
 
   ADD ("/session/happy-path", test_happy_path, NULL);
   ADD ("/session/name-collision", test_name_collision, NULL);
+  ADD ("/session/resume/foreign-part", test_resume_foreign_part, NULL);
+  ADD ("/session/resume/long-prefix", test_resume_long_prefix, NULL);
   ADD ("/session/reject", test_reject, NULL);
   ADD ("/session/cancel/by-sender", test_cancel_by_sender, NULL);
   ADD ("/session/cancel/by-cancellable", test_cancel_by_cancellable, NULL);

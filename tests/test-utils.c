@@ -48,9 +48,12 @@ ferry_test_wait_until (FerryTestCondition  condition,
 char *
 ferry_test_make_dir (const char *name)
 {
-  g_autofree char *base = g_build_filename (g_get_tmp_dir (), "ferry-test-XXXXXX", NULL);
+  /* Under G_TEST_OPTION_ISOLATE_DIRS the cache directory is the test's own,
+   * and GLib removes it when the test ends: nothing is left in /tmp. */
+  g_autofree char *base = g_build_filename (g_get_user_cache_dir (), "ferry-test-XXXXXX", NULL);
   char *dir;
 
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_cache_dir (), 0700), ==, 0);
   g_assert_nonnull (g_mkdtemp (base));
   dir = g_build_filename (base, name, NULL);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);

@@ -17,7 +17,8 @@ void      ferry_test_wait_until       (FerryTestCondition  condition,
                                        guint               timeout_ms,
                                        const char         *what);
 
-/* A fresh directory under the test's temporary directory. */
+/* A fresh directory inside the test's own isolated directories (see
+ * G_TEST_OPTION_ISOLATE_DIRS), removed by GLib when the test ends. */
 char     *ferry_test_make_dir         (const char         *name);
 
 /* Writes @size pseudo-random bytes (seeded by @seed) to @path. */
