@@ -13,8 +13,10 @@ G_BEGIN_DECLS
  *   S→R {"type":"header","transfer":"<id>","files":[{"name","size","mime"}...]}
  *   R→S {"type":"accept","offsets":[0,...]}     the "GO"
  *    or {"type":"reject","reason":"...","code":"no-space"}
- *   S→R for each file: DATA frames adding up to its size, then
- *       {"type":"end","index":N,"sha3-256":"<64 hex>"}
+ *   S→R for each file: DATA frames adding up to its size minus its accepted
+ *       offset (an empty DATA frame is a keepalive, sent at most every
+ *       250 ms while the sender hashes a resumed prefix), then
+ *       {"type":"end","index":N,"sha3-256":"<64 hex of the whole file>"}
  *   R→S {"type":"verified"}   after every file was verified and renamed
  *    or {"type":"error","reason":"...","code":"hash-mismatch"}
  *   "code" is optional: protocol, hash-mismatch, no-space or io.
