@@ -2267,6 +2267,9 @@ struct _Incoming
   guint           timeout_source;
   GFile          *directory;    /* once accepted */
   char          **parts;        /* the .part names recorded so far */
+  GBytes         *answer;       /* re-sent until a channel is up */
+  guint           answer_source;
+  guint           answer_resends;
 };
 
 static void
@@ -2275,6 +2278,8 @@ incoming_free (Incoming *op)
   g_clear_object (&op->directory);
   g_clear_pointer (&op->parts, g_strfreev);
   g_clear_handle_id (&op->timeout_source, g_source_remove);
+  g_clear_handle_id (&op->answer_source, g_source_remove);
+  g_clear_pointer (&op->answer, g_bytes_unref);
   release_attempts (op->transports, op->id);
   g_cancellable_cancel (op->cancellable);
   g_free (op->id);
@@ -2502,6 +2507,7 @@ incoming_race_cb (GObject      *source,
     {
       return;
     }
+  g_clear_handle_id (&op->answer_source, g_source_remove);
   release_attempts (op->transports, op->id);
   if (race == NULL)
     {
@@ -2538,6 +2544,23 @@ incoming_race_cb (GObject      *source,
   }
 }
 
+/* Sends the answer, then again a few times until a channel is up: a lost
+ * answer would otherwise leave the sender waiting (its re-sent offers are
+ * dropped here as replays). The copies carry the same message id, so the
+ * sender acts on the first one that arrives. */
+static gboolean
+incoming_resend_answer_cb (gpointer user_data)
+{
+  Incoming *op = user_data;
+  static const guint delays_ms[] = { 300, 1000, 2500 };
+
+  op->answer_source = 0;
+  engine_send_message (op->engine, op->signaling, op->route, op->answer);
+  if (op->answer_resends < G_N_ELEMENTS (delays_ms))
+    op->answer_source = g_timeout_add (delays_ms[op->answer_resends++], incoming_resend_answer_cb, op);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 incoming_described_cb (GObject      *source,
                        GAsyncResult *result,
@@ -2569,7 +2592,10 @@ incoming_described_cb (GObject      *source,
   json_object_set_array_member (body, "transports", json_array_ref (described));
   answer = engine_build_message (self, "answer", ferry_device_get_device_id (op->device), body);
   if (answer != NULL)
-    engine_send_message (self, op->signaling, op->route, answer);
+    {
+      op->answer = g_bytes_ref (answer);
+      incoming_resend_answer_cb (op);
+    }
 
   /* Connect only through transports both sides described. */
   {

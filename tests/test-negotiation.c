@@ -32,6 +32,10 @@ G_DEFINE_FINAL_TYPE (TestBus, test_bus, FERRY_TYPE_SIGNALING)
 static GPtrArray *bus_members;  /* TestBus, not owned */
 static guint bus_counter;
 
+/* A lossy path: the next bus_drops messages sent by this engine are lost. */
+static FerryEngine *bus_lossy_engine;
+static guint bus_drops;
+
 static TestBus *
 bus_lookup (const char *route)
 {
@@ -121,6 +125,12 @@ test_bus_send_async (FerrySignaling      *signaling,
   if (bus_lookup (route) == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE, "no such route");
+      return;
+    }
+  if (bus_drops > 0 && ferry_signaling_get_engine (signaling) == bus_lossy_engine)
+    {
+      bus_drops--;
+      g_task_return_boolean (task, TRUE);
       return;
     }
   delivery = g_new0 (BusDelivery, 1);
@@ -636,6 +646,31 @@ test_nothing_in_common (void)
 }
 
 static void
+test_lost_answer (void)
+{
+  const char *transports[] = { "pipe", NULL };
+  Fixture fixture = { 0, };
+  g_autoptr(FerryTransfer) transfer = NULL;
+  gint64 start;
+
+  fixture_set_up (&fixture, transports, transports, NULL);
+  /* The receiver's first message, its answer, is lost on the way. */
+  bus_lossy_engine = fixture.receiver;
+  bus_drops = 1;
+  start = g_get_monotonic_time ();
+  transfer = send_payload (&fixture);
+  g_assert_cmpuint (bus_drops, ==, 0);
+  bus_lossy_engine = NULL;
+
+  g_assert_no_error (ferry_transfer_get_error (transfer));
+  g_assert_cmpint (ferry_transfer_get_state (transfer), ==, FERRY_TRANSFER_STATE_FINISHED);
+  /* Well before the sender would give up on the answer (15 s). */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+  assert_received (&fixture);
+  fixture_tear_down (&fixture);
+}
+
+static void
 test_inactive_feature (void)
 {
   g_autofree char *dir = ferry_test_make_dir ("inactive");
@@ -691,6 +726,7 @@ main (int   argc,
   g_test_add_func ("/negotiation/all-fail", test_all_fail);
   g_test_add_func ("/negotiation/nothing-in-common", test_nothing_in_common);
   g_test_add_func ("/negotiation/inactive-feature", test_inactive_feature);
+  g_test_add_func ("/negotiation/lost-answer", test_lost_answer);
 
   return g_test_run ();
 }
