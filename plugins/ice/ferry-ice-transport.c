@@ -26,138 +26,21 @@ G_DECLARE_FINAL_TYPE (FerryIceTransport, ferry_ice_transport, FERRY, ICE_TRANSPO
  */
 struct _FerryIceTransport
 {
-  FerryTransport  parent_instance;
-  FerryNiceCore  *core;
+  FerryTransport parent_instance;
 };
 
 G_DEFINE_FINAL_TYPE (FerryIceTransport, ferry_ice_transport, FERRY_TYPE_TRANSPORT)
 
-static FerryNiceConfig *
-load_config (FerryTransport  *transport,
-             GError         **error)
-{
-  FerryEngine *engine = ferry_transport_get_engine (transport);
-
-  return _ferry_nice_config_load (engine ? ferry_engine_get_config (engine) : NULL,
-                                  "ice", FALSE, error);
-}
-
-static gboolean
-ferry_ice_transport_check (FerryTransport  *transport,
-                           GError         **error)
-{
-  g_autoptr(FerryNiceConfig) config = load_config (transport, error);
-
-  return config != NULL;
-}
-
-static gboolean
-ferry_ice_transport_start (FerryTransport  *transport,
-                           GError         **error)
-{
-  FerryNiceConfig *config = load_config (transport, error);
-
-  if (config == NULL)
-    return FALSE;
-  _ferry_nice_core_start (FERRY_ICE_TRANSPORT (transport)->core, config);
-  return TRUE;
-}
-
-static void
-ferry_ice_transport_stop (FerryTransport *transport)
-{
-  _ferry_nice_core_stop (FERRY_ICE_TRANSPORT (transport)->core);
-}
-
-static void
-ferry_ice_transport_describe_async (FerryTransport      *transport,
-                                    const char          *attempt_id,
-                                    gboolean             offerer,
-                                    GCancellable        *cancellable,
-                                    GAsyncReadyCallback  callback,
-                                    gpointer             user_data)
-{
-  _ferry_nice_core_describe_async (FERRY_ICE_TRANSPORT (transport)->core, attempt_id, offerer,
-                                   cancellable, callback, user_data);
-}
-
-static JsonObject *
-ferry_ice_transport_describe_finish (FerryTransport  *transport,
-                                     GAsyncResult    *result,
-                                     GError         **error)
-{
-  return _ferry_nice_core_describe_finish (FERRY_ICE_TRANSPORT (transport)->core, result, error);
-}
-
-static void
-ferry_ice_transport_connect_async (FerryTransport      *transport,
-                                   const char          *attempt_id,
-                                   gboolean             offerer,
-                                   JsonObject          *remote,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
-{
-  _ferry_nice_core_connect_async (FERRY_ICE_TRANSPORT (transport)->core, attempt_id, offerer,
-                                  remote, cancellable, callback, user_data);
-}
-
-static GIOStream *
-ferry_ice_transport_connect_finish (FerryTransport  *transport,
-                                    GAsyncResult    *result,
-                                    char           **description,
-                                    GError         **error)
-{
-  return _ferry_nice_core_connect_finish (FERRY_ICE_TRANSPORT (transport)->core, result,
-                                          description, error);
-}
-
-static void
-ferry_ice_transport_release (FerryTransport *transport,
-                             const char     *attempt_id)
-{
-  _ferry_nice_core_release (FERRY_ICE_TRANSPORT (transport)->core, attempt_id);
-}
-
-static void
-ferry_ice_transport_dispose (GObject *object)
-{
-  _ferry_nice_core_stop (FERRY_ICE_TRANSPORT (object)->core);
-
-  G_OBJECT_CLASS (ferry_ice_transport_parent_class)->dispose (object);
-}
-
-static void
-ferry_ice_transport_finalize (GObject *object)
-{
-  _ferry_nice_core_free (FERRY_ICE_TRANSPORT (object)->core);
-
-  G_OBJECT_CLASS (ferry_ice_transport_parent_class)->finalize (object);
-}
-
 static void
 ferry_ice_transport_class_init (FerryIceTransportClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  FerryTransportClass *transport_class = FERRY_TRANSPORT_CLASS (klass);
-
-  object_class->dispose = ferry_ice_transport_dispose;
-  object_class->finalize = ferry_ice_transport_finalize;
-
-  transport_class->check = ferry_ice_transport_check;
-  transport_class->start = ferry_ice_transport_start;
-  transport_class->stop = ferry_ice_transport_stop;
-  transport_class->describe_async = ferry_ice_transport_describe_async;
-  transport_class->describe_finish = ferry_ice_transport_describe_finish;
-  transport_class->connect_async = ferry_ice_transport_connect_async;
-  transport_class->connect_finish = ferry_ice_transport_connect_finish;
-  transport_class->release = ferry_ice_transport_release;
+  _ferry_nice_transport_class_init (FERRY_TRANSPORT_CLASS (klass), "ice", FALSE);
 }
 
 static void
 ferry_ice_transport_init (FerryIceTransport *self)
 {
-  self->core = _ferry_nice_core_new (FERRY_TRANSPORT (self));
+  _ferry_nice_transport_init (FERRY_TRANSPORT (self));
 }
 
 static gboolean

@@ -78,6 +78,14 @@ GType            _ferry_nice_stream_get_type    (void);
 
 /* ---------------------------------------------------------- transport */
 
+/* A plugin's transport class calls these from its class_init and init:
+ * every FerryTransport vfunc then delegates to a FerryNiceCore configured
+ * from the [@group] section of ferry.conf. @group must be a static string. */
+void             _ferry_nice_transport_class_init (FerryTransportClass *klass,
+                                                   const char          *group,
+                                                   gboolean             relay_only);
+void             _ferry_nice_transport_init       (FerryTransport      *transport);
+
 /* Everything a plugin's FerryTransport delegates to. Runs on the engine's
  * main context. */
 typedef struct _FerryNiceCore FerryNiceCore;
