@@ -32,24 +32,9 @@ make_engine (Fixture    *fixture,
              guint16     port)
 {
   g_autofree char *home = g_build_filename (fixture->dir, name, NULL);
-  g_autofree char *conf = g_build_filename (home, "ferry.conf", NULL);
-  g_autofree char *text = g_strdup_printf ("[core]\nname=%s\n[local-broadcast]\nport=%u\n", name, port);
-  const char *lo[] = { "lo", NULL };
-  const char *signalings[] = { "local-broadcast", NULL };
-  const char *transports[] = { "lan", NULL };
-  g_autoptr(GError) error = NULL;
-  FerryEngine *engine;
+  g_autofree char *config = g_strdup_printf ("[core]\nname=%s\n[local-broadcast]\nport=%u\n", name, port);
 
-  g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
-  g_assert_true (g_file_set_contents (conf, text, -1, NULL));
-  engine = ferry_engine_new (home, NULL, &error);
-  g_assert_no_error (error);
-  ferry_engine_set_interfaces (engine, lo);
-  ferry_engine_set_signalings (engine, signalings);
-  ferry_engine_set_transports (engine, transports);
-  g_assert_true (ferry_engine_start (engine, &error));
-  g_assert_no_error (error);
-  return engine;
+  return ferry_test_new_engine (home, config, "local-broadcast", "lan");
 }
 
 static void

@@ -137,26 +137,10 @@ make_engine (Fixture    *fixture,
              const char *extra)
 {
   g_autofree char *home = g_build_filename (fixture->dir, name, NULL);
-  g_autofree char *conf = g_build_filename (home, "ferry.conf", NULL);
-  g_autofree char *text = NULL;
-  g_auto(GStrv) names = g_strsplit (transports, ",", -1);
-  const char *lo[] = { "lo", NULL };
-  const char *signalings[] = { "local-broadcast", NULL };
-  g_autoptr(GError) error = NULL;
-  FerryEngine *engine;
+  g_autofree char *config = g_strdup_printf ("[core]\nname=%s\n[local-broadcast]\nport=%u\n%s\n",
+                                             name, fixture->signaling_port, extra ? extra : "");
 
-  text = g_strdup_printf ("[core]\nname=%s\n[local-broadcast]\nport=%u\n%s\n",
-                          name, fixture->signaling_port, extra ? extra : "");
-  g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
-  g_assert_true (g_file_set_contents (conf, text, -1, NULL));
-  engine = ferry_engine_new (home, NULL, &error);
-  g_assert_no_error (error);
-  ferry_engine_set_interfaces (engine, lo);
-  ferry_engine_set_signalings (engine, signalings);
-  ferry_engine_set_transports (engine, (const char * const *) names);
-  g_assert_true (ferry_engine_start (engine, &error));
-  g_assert_no_error (error);
-  return engine;
+  return ferry_test_new_engine (home, config, "local-broadcast", transports);
 }
 
 static void

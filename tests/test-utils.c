@@ -143,3 +143,28 @@ ferry_test_skip_or_fail (const char *reason)
     g_error ("cannot run here, and skipping is not allowed: %s", reason);
   g_test_skip (reason);
 }
+
+FerryEngine *
+ferry_test_new_engine (const char *home,
+                       const char *config,
+                       const char *signaling,
+                       const char *transport)
+{
+  g_autofree char *conf = g_build_filename (home, "ferry.conf", NULL);
+  const char *lo[] = { "lo", NULL };
+  g_auto(GStrv) signalings = g_strsplit (signaling, ",", -1);
+  g_auto(GStrv) transports = g_strsplit (transport, ",", -1);
+  g_autoptr(GError) error = NULL;
+  FerryEngine *engine;
+
+  g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (conf, config, -1, NULL));
+  engine = ferry_engine_new (home, NULL, &error);
+  g_assert_no_error (error);
+  ferry_engine_set_interfaces (engine, lo);
+  ferry_engine_set_signalings (engine, (const char * const *) signalings);
+  ferry_engine_set_transports (engine, (const char * const *) transports);
+  g_assert_true (ferry_engine_start (engine, &error));
+  g_assert_no_error (error);
+  return engine;
+}

@@ -6,6 +6,8 @@
 
 #include <gio/gio.h>
 
+#include "ferry.h"
+
 G_BEGIN_DECLS
 
 typedef gboolean (*FerryTestCondition) (gpointer user_data);
@@ -39,5 +41,13 @@ char     *ferry_test_list_dir         (const char         *dir);
 /* Skips the test with @reason, or fails it when FERRY_TEST_NO_SKIP is set
  * (as in CI, where nothing may skip). */
 void      ferry_test_skip_or_fail     (const char         *reason);
+
+/* A started engine in @home (created), with @config written to its
+ * ferry.conf, announcing and listening on the loopback interface only,
+ * with the signalings and transports of the comma-separated lists. */
+FerryEngine *ferry_test_new_engine   (const char         *home,
+                                      const char         *config,
+                                      const char         *signalings,
+                                      const char         *transports);
 
 G_END_DECLS
