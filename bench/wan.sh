@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Benchmark: the ice UDP pair (libnice pseudo-TCP) and the turn UDP relay over
+# an emulated WAN link, for kernels without the netem qdisc.
+#
+#   sudo bench/wan.sh [SIZE]       SIZE for head -c, default 8M
+#
+# Two network namespaces made here, each with a TUN device (tun-a 10.99.0.1/30,
+# tun-b 10.99.0.2/30); bench/wan-link.py moves the IP packets between the two
+# TUNs in user space with a delay each way and random loss. `ferry receive`
+# runs in A, `ferry send` in B, each with its own home, --interface tun-X and
+# --signaling local-broadcast (its multicast crosses the emulated link like
+# any other packet). For TURN, a coturn runs in A on 10.99.0.1:3478 (relay
+# 10.99.0.1): the sender's leg to the server crosses the link once, the
+# receiver's is local, so the relayed path has the same RTT as the direct one.
+#
+# Links: control (0 ms, 0% loss: the forwarder's own ceiling), 40 ms RTT
+# without loss, and 40 ms RTT with 0.1% loss (20 ms + 0.1% each way).
+# Transports: ice with [ice] tcp=false (the UDP pair), turn (UDP relay), and
+# ice with TCP candidates (the RFC 6544 TCP pair, kernel TCP) for comparison.
+#
+# throughput = size / the sender's done elapsed_ms (`ferry send` start →
+# verified done, so discovery and connection included); data phase = size /
+# the receiver's done duration_ms (its first byte → done); connect = `ferry
+# send` start → the receiver's first progress with bytes > 0 (both clocks are
+# this machine's). Every received file is checked with cmp.
+#
+# Environment: FERRY_BUILD_DIR (default $root/build), FERRY_BENCH_DIR
+# (default /tmp/ferry-bench), FERRY_WAN_LINKS (default "0:0 20:0 20:0.001",
+# DELAY-MS-EACH-WAY:LOSS), FERRY_WAN_TRANSPORTS (default "udp turn tcp"),
+# FERRY_WAN_KEEP (set: keep a failed run's folder in $FERRY_BENCH_DIR).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${FERRY_BUILD_DIR:-$root/build}
+size=${1:-8M}
+cache=${FERRY_BENCH_DIR:-/tmp/ferry-bench}
+links=${FERRY_WAN_LINKS:-0:0 20:0 20:0.001}
+transports=${FERRY_WAN_TRANSPORTS:-udp turn tcp}
+
+ferry=$build/tools/ferry
+export FERRY_PLUGIN_PATH=$build/plugins
+export FERRY_PLUGIN_SYSTEM_PATH=
+
+[ "$(id -u)" -eq 0 ] || { echo "wan.sh: needs root (network namespaces, TUN devices)" >&2; exit 1; }
+for tool in ip jq turnserver /usr/bin/python3 cmp; do
+  command -v "$tool" >/dev/null || { echo "wan.sh: $tool is not installed" >&2; exit 1; }
+done
+[ -x "$ferry" ] || { echo "wan.sh: no $ferry (build first, or set FERRY_BUILD_DIR)" >&2; exit 1; }
+
+tag=fw$$
+ns_a=$tag-a
+ns_b=$tag-b
+addr_a=10.99.0.1
+addr_b=10.99.0.2
+pids=()
+link_pid=
+coturn_pid=
+
+mkdir -p "$cache"
+work=$(mktemp -d "$cache/wan.XXXXXX")
+
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  ip netns del "$ns_a" 2>/dev/null
+  ip netns del "$ns_b" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+in_a() { ip netns exec "$ns_a" "$@"; }
+in_b() { ip netns exec "$ns_b" "$@"; }
+
+ip netns add "$ns_a" || exit 1
+ip netns add "$ns_b" || exit 1
+for n in "$ns_a" "$ns_b"; do
+  ip netns exec "$n" ip link set lo up
+  # No IPv6 link-local candidates (they add seconds to ICE).
+  ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
+
+# link_up DELAY-MS LOSS: the TUN pair and its forwarder, then coturn in A.
+link_up() {
+  /usr/bin/python3 "$root/bench/wan-link.py" "$ns_a" tun-a "$ns_b" tun-b "$1" "$2" \
+    > "$work/link.out" 2> "$work/link.log" &
+  link_pid=$!
+  pids+=("$link_pid")
+  for _ in $(seq 100); do
+    grep -q ready "$work/link.out" 2>/dev/null && break
+    sleep 0.05
+  done
+  grep -q ready "$work/link.out" || { echo "wan.sh: the link did not start:" >&2; cat "$work/link.log" >&2; return 1; }
+  in_a ip addr add "$addr_a/30" dev tun-a
+  in_b ip addr add "$addr_b/30" dev tun-b
+  in_a ip link set tun-a up multicast on
+  in_b ip link set tun-b up multicast on
+  # coturn drops allocations without a default route.
+  in_a ip route add default dev tun-a
+  in_b ip route add default dev tun-b
+
+  rm -f "$work/turndb"
+  # `ip netns exec` execs the command: $! is the server's pid (not through
+  # the in_a function, which would background a subshell).
+  ip netns exec "$ns_a" turnserver -n --no-cli --no-tls --no-dtls --listening-ip="$addr_a" --listening-port=3478 \
+    --relay-ip="$addr_a" --min-port=49160 --max-port=49300 --lt-cred-mech --user=test:test \
+    --realm=ferry.test --fingerprint --no-stdout-log \
+    --userdb="$work/turndb" --pidfile="$work/turn.pid" --log-file="$work/turn.log" --simple-log \
+    >/dev/null 2>&1 &
+  coturn_pid=$!
+  pids+=("$coturn_pid")
+  for _ in $(seq 100); do
+    in_b bash -c "exec 3<>/dev/tcp/$addr_a/3478" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "wan.sh: coturn did not start" >&2
+  return 1
+}
+
+link_down() {
+  kill "$coturn_pid" 2>/dev/null; wait "$coturn_pid" 2>/dev/null
+  kill "$link_pid" 2>/dev/null; wait "$link_pid" 2>/dev/null
+  coturn_pid= link_pid=
+}
+
+data_file() { # SIZE → a cached file of random bytes
+  local file=$cache/data-$1.bin
+  if [ ! -s "$file" ]; then
+    head -c "$1" /dev/urandom > "$file.tmp" && mv "$file.tmp" "$file"
+  fi
+  echo "$file"
+}
+
+rows=()
+
+# run LABEL ARGS...: one transfer from B to A; ARGS go to both sides (after
+# --interface). $extra_conf is added to both ferry.conf files.
+run() {
+  local label=$1 dir
+  shift
+  dir=$work/run$((++run_count))
+  mkdir -p "$dir/a" "$dir/b"
+  printf '[local-broadcast]\nport=%s\n%b\n' "$signal_port" "${extra_conf:-}" > "$dir/a/ferry.conf"
+  cp "$dir/a/ferry.conf" "$dir/b/ferry.conf"
+
+  ip netns exec "$ns_a" "$ferry" --home "$dir/a" --interface tun-a "$@" --json receive --yes --once --dir "$dir/received" \
+    > "$dir/r.jsonl" 2> "$dir/r.log" &
+  local receiver=$!
+  pids+=("$receiver")
+  for _ in $(seq 200); do
+    grep -q '"event":"ready"' "$dir/r.jsonl" 2>/dev/null && break
+    sleep 0.05
+  done
+  local account
+  account=$(grep '^{' "$dir/r.jsonl" | jq -r 'select(.event == "ready") | .account')
+  in_b "$ferry" --home "$dir/b" --interface tun-b "$@" --json send --timeout 30 --to "$account" "$file" \
+    > "$dir/s.jsonl" 2> "$dir/s.log"
+  local status=$?
+  for _ in $(seq 300); do kill -0 "$receiver" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$receiver" 2>/dev/null; wait "$receiver" 2>/dev/null
+
+  local received
+  received=$(grep '^{' "$dir/r.jsonl" | jq -r 'select(.event == "done") | .files[0].path' 2>/dev/null)
+  if [ "$status" -ne 0 ] || [ -z "$received" ] || ! cmp -s "$file" "$received"; then
+    rows+=("$(printf '%-38s FAILED: %s' "$label" \
+      "$( (grep -h '^{' "$dir/s.jsonl" "$dir/r.jsonl" | jq -r 'select(.event == "error") | .message'; tail -n 1 "$dir/s.log") 2>/dev/null | head -n 1)")")
+    [ -n "${FERRY_WAN_KEEP:-}" ] && cp -r "$dir" "$cache/failed-$run_count"
+    return 1
+  fi
+
+  local bytes start done_ms rstart first chain dur
+  bytes=$(stat -c %s "$file")
+  dur=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "done"))[0].duration_ms')
+  start=$(grep '^{' "$dir/s.jsonl" | jq -s 'map(select(.event == "ready"))[0].started_at_ms')
+  done_ms=$(grep '^{' "$dir/s.jsonl" | jq -s 'map(select(.event == "done"))[0].elapsed_ms')
+  rstart=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "ready"))[0].started_at_ms')
+  first=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "progress" and .bytes > 0))[0].elapsed_ms')
+  chain=$(grep '^{' "$dir/s.jsonl" | jq -r 'select(.event == "done") | .chain' | sed 's/ → tls1.3.*//')
+  rows+=("$(awk -v l="$label" -v b="$bytes" -v ms="$done_ms" -v ttfb="$((rstart + first - start))" \
+               -v d="$dur" -v c="$chain" 'BEGIN {
+    printf "%-38s %7.2f MB/s %7.2f MB/s %7d ms  %s", l, b / 1e6 / (ms / 1000), b / 1e6 / (d / 1000), ttfb, c
+  }')")
+  return 0
+}
+
+file=$(data_file "$size")
+run_count=0
+signal_port=$((20000 + RANDOM % 20000))
+turn=(--turn "turn:test:test@$addr_a:3478?transport=udp")
+
+echo "ferry over an emulated link (bench/wan-link.py, TUN in two namespaces), $(stat -c %s "$file") bytes, B → A"
+printf '%-38s %12s %12s %10s  %s\n' "" "throughput" "data phase" "connect" "chain"
+for link in $links; do
+  delay=${link%%:*} loss=${link#*:}
+  link_up "$delay" "$loss" || exit 1
+  title=$(awk -v d="$delay" -v p="$loss" 'BEGIN { printf "%d ms RTT, %g%% loss", 2 * d, 100 * p }')
+  for what in $transports; do
+    case $what in
+      udp) extra_conf='[ice]\ntcp=false' run "ice (udp pair), $title" --signaling local-broadcast --transport ice ;;
+      turn) run "turn (udp relay), $title" --signaling local-broadcast --transport turn "${turn[@]}" ;;
+      tcp) run "ice (tcp pair), $title" --signaling local-broadcast --transport ice ;;
+    esac
+  done
+  for row in "${rows[@]}"; do printf '%s\n' "$row"; done
+  rows=()
+  link_down
+  # The forwarder's counters, to show the loss really happened.
+  sed -n 's/^wan-link: /  (link /p' "$work/link.log" | sed 's/$/)/'
+done
