@@ -23,6 +23,11 @@
 /* gnutls queues at most 32 buffers for one push. */
 #define MAX_PUSH_VECTORS 32
 
+/* gnutls reads a record's 5-byte header, then its body: two reads each.
+ * The pull serves both from one buffer filled with one read of the base
+ * stream, which usually holds several records. */
+#define PULL_BUFFER_SIZE (64 * 1024 + 512)
+
 /* How many characters of an id error messages show. */
 #define SHORT_ID_LENGTH 12
 
@@ -58,6 +63,11 @@ typedef struct
   gint              write_shut;    /* close_notify sent */
   gint              write_broken;  /* a write failed: no more writes */
   gint              closed;        /* the base stream is closed */
+
+  /* Only touched by the thread in gnutls_record_recv() or the handshake. */
+  guint8           *pull_buffer;
+  gsize             pull_start;
+  gsize             pull_end;
 } FerryTlsChannel;
 
 typedef struct _FerryTlsOp FerryTlsOp;
@@ -116,6 +126,7 @@ channel_clear (gpointer data)
   g_clear_pointer (&channel->peer_device_id, g_free);
   g_clear_error (&channel->verify_error);
   g_clear_pointer (&channel->description, g_free);
+  g_clear_pointer (&channel->pull_buffer, g_free);
 }
 
 static FerryTlsChannel *
@@ -144,24 +155,38 @@ channel_pull (gnutls_transport_ptr_t  ptr,
   GError *error = NULL;
   gssize n;
 
-  n = g_input_stream_read (channel->base_in, buffer, size,
-                           op != NULL ? op->cancellable : NULL, &error);
-  if (n >= 0)
+  if (channel->pull_start == channel->pull_end)
     {
-      if (n == 0 && op != NULL)
-        op->eof = TRUE;
-      return n;
+      if (channel->pull_buffer == NULL)
+        channel->pull_buffer = g_malloc (PULL_BUFFER_SIZE);
+      n = g_input_stream_read (channel->base_in, channel->pull_buffer, PULL_BUFFER_SIZE,
+                               op != NULL ? op->cancellable : NULL, &error);
+      if (n < 0)
+        {
+          /* A cancelled read leaves the session usable: gnutls keeps what
+           * it already read and returns GNUTLS_E_INTERRUPTED. */
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            errno = EINTR;
+          else
+            errno = EIO;
+          op_take_error (op, error);
+          return -1;
+        }
+      if (n == 0)
+        {
+          if (op != NULL)
+            op->eof = TRUE;
+          return 0;
+        }
+      channel->pull_start = 0;
+      channel->pull_end = (gsize) n;
     }
 
-  /* A cancelled read leaves the session usable: gnutls keeps what it
-   * already read and returns GNUTLS_E_INTERRUPTED. */
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    errno = EINTR;
-  else
-    errno = EIO;
-  op_take_error (op, error);
+  n = (gssize) MIN (size, channel->pull_end - channel->pull_start);
+  memcpy (buffer, channel->pull_buffer + channel->pull_start, (gsize) n);
+  channel->pull_start += (gsize) n;
 
-  return -1;
+  return n;
 }
 
 static ssize_t
@@ -224,7 +249,7 @@ channel_pull_timeout (gnutls_transport_ptr_t ptr,
   FerryTlsOp *op = g_private_get (&current_op);
   GError *error = NULL;
 
-  if (ms == GNUTLS_INDEFINITE_TIMEOUT)
+  if (ms == GNUTLS_INDEFINITE_TIMEOUT || channel->pull_start < channel->pull_end)
     return 1;
 
   if (channel->socket != NULL)
