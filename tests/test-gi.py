@@ -37,14 +37,38 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
+# PyGObject prints an exception raised in a callback and swallows it, so a
+# failed assert there could only show as a timeout: callbacks are wrapped
+# by guarded(), which records the exception, and wait_until() and the test
+# runner raise it in the main flow.
+callback_errors = []
+
+
+def guarded(func):
+    def wrapper(*args):
+        try:
+            return func(*args)
+        except BaseException as e:  # raised again by raise_callback_error()
+            callback_errors.append(e)
+    return wrapper
+
+
+def raise_callback_error():
+    if callback_errors:
+        error = callback_errors[0]
+        del callback_errors[:]
+        raise error
+
+
 def wait_until(condition, timeout_ms, what):
     context = GLib.MainContext.default()
     expired = []
     source = GLib.timeout_add(timeout_ms, lambda: expired.append(True) or False)
-    while not condition() and not expired:
+    while not condition() and not expired and not callback_errors:
         context.iteration(True)
     if not expired:
         GLib.source_remove(source)
+    raise_callback_error()
     if not condition():
         raise AssertionError("timed out waiting for " + what)
 
@@ -89,6 +113,7 @@ def transfer(base):
 
     requested = []
 
+    @guarded
     def on_requested(engine, transfer):
         requested.append(transfer)
         assert transfer.props.state == Ferry.TransferState.AWAITING_HOST
@@ -100,7 +125,7 @@ def transfer(base):
 
     found = []
     alice.find_peer_async("bob", 10000, None,
-                          lambda engine, result: found.append(engine.find_peer_finish(result)))
+                          guarded(lambda engine, result: found.append(engine.find_peer_finish(result))))
     wait_until(lambda: found, 15000, "bob to be found")
     peer = found[0]
     assert peer.get_account_id() == bob.get_identity().get_account_id()
@@ -122,8 +147,8 @@ def transfer(base):
     assert list(alice.get_transfers())[0] == outgoing
 
     closed = []
-    alice.close_async(None, lambda e, r: closed.append(e.close_finish(r)))
-    bob.close_async(None, lambda e, r: closed.append(e.close_finish(r)))
+    alice.close_async(None, guarded(lambda e, r: closed.append(e.close_finish(r))))
+    bob.close_async(None, guarded(lambda e, r: closed.append(e.close_finish(r))))
     wait_until(lambda: len(closed) == 2, 15000, "the engines to close")
 
 
@@ -134,8 +159,10 @@ def main():
         with tempfile.TemporaryDirectory(prefix="ferry-gi-") as base:
             try:
                 func(base)
+                raise_callback_error()
                 print("ok %d %s" % (number, func.__name__))
             except Exception as e:  # report, then go on with the next test
+                del callback_errors[:]
                 failed += 1
                 print("not ok %d %s # %r" % (number, func.__name__, e))
     return 1 if failed else 0

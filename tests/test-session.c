@@ -217,6 +217,12 @@ count_fds (void)
   return count_entries ("/proc/self/fd");
 }
 
+static gboolean
+tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
 static guint
 count_threads (void)
 {
@@ -262,11 +268,25 @@ fixture_teardown (Fixture       *fx,
   g_autofree char *parent = list_dir (fx->base);
   g_assert_cmpstr (parent, ==, "down,src");
 
-  /* Every thread of the sessions ends, every descriptor is closed. */
-  while (count_threads () > fx->threads_before && g_get_monotonic_time () < end_time)
+  /* Every thread of the sessions ends, every descriptor is closed. First
+   * the event: the sessions' own count of running threads drops to zero
+   * (a condition variable wakes this at once; the slices only let the main
+   * context run what a thread may still wait for). */
+  while (!_ferry_session_wait_all (MIN (end_time, g_get_monotonic_time () + 20 * G_TIME_SPAN_MILLISECOND)) &&
+         g_get_monotonic_time () < end_time)
+    g_main_context_iteration (NULL, FALSE);
+  /* Then a thread that returned leaves /proc/self/task a moment later, an
+   * exit nothing signals: check again on each tick of the main context. */
+  if (count_threads () > fx->threads_before)
     {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
+      GSource *tick = g_timeout_source_new (1);
+
+      g_source_set_callback (tick, tick_cb, NULL, NULL);
+      g_source_attach (tick, NULL);
+      while (count_threads () > fx->threads_before && g_get_monotonic_time () < end_time)
+        g_main_context_iteration (NULL, TRUE);
+      g_source_destroy (tick);
+      g_source_unref (tick);
     }
   if (count_threads () > fx->threads_before)
     {
