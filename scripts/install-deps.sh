@@ -5,7 +5,7 @@
 #
 # --build (default): what building and running ferry needs.
 # --test: also what the test suites, the benchmark and the API reference
-#         use (coturn, dhtnode, iproute2, iptables, valgrind, gi-docgen).
+#         use (coturn, dhtnode, iproute2, iptables, valgrind, gi-docgen, bash-completion).
 set -euo pipefail
 
 mode=${1:---build}
@@ -16,7 +16,7 @@ build_packages=(
   libsoup-3.0-dev libnice-dev gobject-introspection libgirepository1.0-dev
   jq openssl
 )
-test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi gi-docgen)
+test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi gi-docgen bash-completion)
 
 case "$mode" in
   --build) packages=("${build_packages[@]}") ;;
