@@ -4,8 +4,8 @@
 #   scripts/install-deps.sh [--build | --test]
 #
 # --build (default): what building and running ferry needs.
-# --test: also what the test suites, the benchmark and the API reference
-#         use (coturn, dhtnode, iproute2, iptables, valgrind, gi-docgen, bash-completion).
+# --test: also what the tests, the benchmark and the API reference use
+#         (coturn, dhtnode, iproute2, iptables, valgrind, gi-docgen, ...).
 set -euo pipefail
 
 mode=${1:---build}
