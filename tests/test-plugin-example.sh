@@ -23,7 +23,11 @@ cleanup() {
     kill "$receiver_pid" 2>/dev/null
     wait "$receiver_pid" 2>/dev/null
   fi
-  rm -rf "$work"
+  if [ "$failed" -ne 0 ]; then
+    echo "# logs kept in $work"
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 
@@ -44,6 +48,7 @@ result() {  # result STATUS DESCRIPTION [LOG...]
 
 bail() {
   echo "Bail out! $*"
+  failed=1
   exit 1
 }
 
