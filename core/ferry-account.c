@@ -666,6 +666,8 @@ ferry_account_revoke_device (const char  *home,
  * ferry_account_list_revoked:
  * @home: a home directory
  *
+ * Lists the devices revoked so far, as recorded in @home.
+ *
  * Returns: (transfer full) (array zero-terminated=1): the ids of the
  *   devices revoked so far, as known to @home (of its own account and of
  *   its peers)

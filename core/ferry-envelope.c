@@ -238,8 +238,7 @@ _ferry_envelope_build (FerryIdentity  *identity,
   if (wire_len > FERRY_ENVELOPE_MAX_SIZE)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_BAD_MESSAGE,
-                   _("The signaling message is too large (%" G_GSIZE_FORMAT
-                     " bytes, at most %u)"),
+                   _("The signaling message is too large (%zu bytes, at most %u)"),
                    wire_len, (guint) FERRY_ENVELOPE_MAX_SIZE);
       g_free (wire);
       return NULL;
@@ -500,7 +499,7 @@ _ferry_envelope_parse (GBytes            *wire,
   if (size > FERRY_ENVELOPE_MAX_SIZE)
     {
       drop (error, FERRY_ERROR_BAD_MESSAGE,
-            _("The message is too large (%" G_GSIZE_FORMAT " bytes, at most %u)"),
+            _("The message is too large (%zu bytes, at most %u)"),
             size, (guint) FERRY_ENVELOPE_MAX_SIZE);
       return NULL;
     }
@@ -527,7 +526,7 @@ _ferry_envelope_parse (GBytes            *wire,
   if (g_bytes_get_size (signature) != ED25519_SIGNATURE_SIZE)
     {
       drop (error, FERRY_ERROR_BAD_MESSAGE,
-            _("The signature has %" G_GSIZE_FORMAT " bytes instead of %u"),
+            _("The signature has %zu bytes instead of %u"),
             g_bytes_get_size (signature), (guint) ED25519_SIGNATURE_SIZE);
       return NULL;
     }
@@ -542,7 +541,7 @@ _ferry_envelope_parse (GBytes            *wire,
   if (version != ENVELOPE_VERSION)
     {
       drop (error, FERRY_ERROR_BAD_MESSAGE,
-            _("Unsupported message version %" G_GINT64_FORMAT), version);
+            _("Unsupported message version %lld"), (long long) version);
       return NULL;
     }
 
@@ -630,8 +629,8 @@ _ferry_envelope_parse (GBytes            *wire,
   if (timestamp_ms < now_ms - skew_ms || timestamp_ms > now_ms + skew_ms)
     {
       drop (error, FERRY_ERROR_BAD_MESSAGE,
-            _("The message timestamp is %" G_GINT64_FORMAT " s away from now"),
-            (timestamp_ms - now_ms) / 1000);
+            _("The message timestamp is %lld s away from now"),
+            (long long) ((timestamp_ms - now_ms) / 1000));
       return NULL;
     }
 
@@ -801,8 +800,7 @@ _ferry_envelope_seal (FerryIdentity  *identity,
   if (plain_len > FERRY_ENVELOPE_MAX_SIZE)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_BAD_MESSAGE,
-                   _("The signaling message is too large (%" G_GSIZE_FORMAT
-                     " bytes, at most %u)"),
+                   _("The signaling message is too large (%zu bytes, at most %u)"),
                    plain_len, (guint) FERRY_ENVELOPE_MAX_SIZE);
       return NULL;
     }
@@ -905,7 +903,7 @@ _ferry_envelope_open (FerryIdentity  *identity,
   if (size > SEAL_HEADER_SIZE + FERRY_ENVELOPE_MAX_SIZE + SEAL_TAG_SIZE)
     {
       drop (error, FERRY_ERROR_BAD_MESSAGE,
-            _("The message is too large (%" G_GSIZE_FORMAT " bytes, at most %u)"),
+            _("The message is too large (%zu bytes, at most %u)"),
             size, (guint) (FERRY_ENVELOPE_MAX_SIZE + FERRY_SEAL_OVERHEAD));
       return NULL;
     }

@@ -202,6 +202,8 @@ _ferry_device_get_chain_pem (FerryDevice *self)
  * ferry_device_get_device_id:
  * @self: a #FerryDevice
  *
+ * Gets the id of the device: the hex SHA-256 fingerprint of its public key.
+ *
  * Returns: the device id, 64 lower-case hex digits
  */
 const char *
@@ -214,6 +216,8 @@ ferry_device_get_device_id (FerryDevice *self)
 /**
  * ferry_device_get_account_id:
  * @self: a #FerryDevice
+ *
+ * Gets the id of the account whose key signed the device's certificate.
  *
  * Returns: the id of the account the device belongs to
  */
@@ -228,6 +232,8 @@ ferry_device_get_account_id (FerryDevice *self)
  * ferry_device_get_name:
  * @self: a #FerryDevice
  *
+ * Gets the name the device announced for display.
+ *
  * Returns: (nullable): the display name the device announced
  */
 const char *
@@ -240,6 +246,8 @@ ferry_device_get_name (FerryDevice *self)
 /**
  * ferry_device_get_signaling:
  * @self: a #FerryDevice
+ *
+ * Gets the name of the signaling through which the device was last heard of.
  *
  * Returns: (nullable): the name of the signaling the device was last seen
  *   through
@@ -254,6 +262,8 @@ ferry_device_get_signaling (FerryDevice *self)
 /**
  * ferry_device_get_last_seen:
  * @self: a #FerryDevice
+ *
+ * Gets when the device was last heard of.
  *
  * Returns: when the device was last heard of, in microseconds of
  *   g_get_monotonic_time()
@@ -429,6 +439,8 @@ _ferry_peer_get_latest_device (FerryPeer *self)
  * ferry_peer_get_account_id:
  * @self: a #FerryPeer
  *
+ * Gets the id of the account: the hex SHA-256 fingerprint of its public key.
+ *
  * Returns: the account id, 64 lower-case hex digits
  */
 const char *
@@ -442,6 +454,8 @@ ferry_peer_get_account_id (FerryPeer *self)
  * ferry_peer_get_name:
  * @self: a #FerryPeer
  *
+ * Gets the display name of the account's device heard of last.
+ *
  * Returns: (nullable): the display name of the device heard of last
  */
 const char *
@@ -454,6 +468,9 @@ ferry_peer_get_name (FerryPeer *self)
 /**
  * ferry_peer_get_devices:
  * @self: a #FerryPeer
+ *
+ * Gets the devices of the account seen so far. Items are added as devices
+ * announce themselves.
  *
  * Returns: (transfer none): a #GListModel of the account's #FerryDevice
  */

@@ -180,6 +180,8 @@ _ferry_transfer_file_set_sha3_256 (FerryTransferFile *self,
  * ferry_transfer_file_get_name:
  * @self: a #FerryTransferFile
  *
+ * Gets the file name: the sanitised name on the receiving side.
+ *
  * Returns: the file name
  */
 const char *
@@ -192,6 +194,8 @@ ferry_transfer_file_get_name (FerryTransferFile *self)
 /**
  * ferry_transfer_file_get_size:
  * @self: a #FerryTransferFile
+ *
+ * Gets the size of the file.
  *
  * Returns: the size in bytes
  */
@@ -206,6 +210,8 @@ ferry_transfer_file_get_size (FerryTransferFile *self)
  * ferry_transfer_file_get_mime_type:
  * @self: a #FerryTransferFile
  *
+ * Gets the mime type of the file, as the sender announced it.
+ *
  * Returns: (nullable): the mime type the sender announced
  */
 const char *
@@ -218,6 +224,8 @@ ferry_transfer_file_get_mime_type (FerryTransferFile *self)
 /**
  * ferry_transfer_file_get_file:
  * @self: a #FerryTransferFile
+ *
+ * Gets the file on this device.
  *
  * Returns: (transfer none) (nullable): the source file when sending; the
  *   saved file when receiving, once verified
@@ -232,6 +240,9 @@ ferry_transfer_file_get_file (FerryTransferFile *self)
 /**
  * ferry_transfer_file_get_sha3_256:
  * @self: a #FerryTransferFile
+ *
+ * Gets the SHA3-256 of the file: on the sender once hashed, on the receiver
+ * once verified.
  *
  * Returns: (nullable): the SHA3-256 in lower-case hex, once known
  */
@@ -716,6 +727,8 @@ _ferry_transfer_add_sub_transfer (FerryTransfer *self,
  * ferry_transfer_get_id:
  * @self: a #FerryTransfer
  *
+ * Gets the id of the transfer, the same on both devices.
+ *
  * Returns: the transfer id
  */
 const char *
@@ -728,6 +741,8 @@ ferry_transfer_get_id (FerryTransfer *self)
 /**
  * ferry_transfer_get_direction:
  * @self: a #FerryTransfer
+ *
+ * Gets which way the files go.
  *
  * Returns: whether this device sends or receives
  */
@@ -742,6 +757,8 @@ ferry_transfer_get_direction (FerryTransfer *self)
  * ferry_transfer_get_state:
  * @self: a #FerryTransfer
  *
+ * Gets the state of the transfer: see [property@Ferry.Transfer:state].
+ *
  * Returns: the current state
  */
 FerryTransferState
@@ -754,6 +771,8 @@ ferry_transfer_get_state (FerryTransfer *self)
 /**
  * ferry_transfer_get_device:
  * @self: a #FerryTransfer
+ *
+ * Gets the device at the other end.
  *
  * Returns: (transfer none): the device at the other end
  */
@@ -768,6 +787,8 @@ ferry_transfer_get_device (FerryTransfer *self)
  * ferry_transfer_get_files:
  * @self: a #FerryTransfer
  *
+ * Gets the files of the transfer.
+ *
  * Returns: (transfer none): a #GListModel of #FerryTransferFile
  */
 GListModel *
@@ -780,6 +801,8 @@ ferry_transfer_get_files (FerryTransfer *self)
 /**
  * ferry_transfer_get_total_size:
  * @self: a #FerryTransfer
+ *
+ * Gets the size of all files together.
  *
  * Returns: the size of all files together, in bytes
  */
@@ -794,6 +817,8 @@ ferry_transfer_get_total_size (FerryTransfer *self)
  * ferry_transfer_get_bytes:
  * @self: a #FerryTransfer
  *
+ * Gets how many bytes of file data went through so far.
+ *
  * Returns: how many bytes of file data went through so far
  */
 guint64
@@ -806,6 +831,8 @@ ferry_transfer_get_bytes (FerryTransfer *self)
 /**
  * ferry_transfer_get_rate:
  * @self: a #FerryTransfer
+ *
+ * Gets the current rate of the transfer.
  *
  * Returns: the current rate in bytes per second
  */
@@ -820,6 +847,10 @@ ferry_transfer_get_rate (FerryTransfer *self)
  * ferry_transfer_get_chain:
  * @self: a #FerryTransfer
  *
+ * Gets the chain of the transfer: the signaling, transport and secure channel
+ * that carry it, e.g. `local-broadcast → lan (tcp 127.0.0.1:40123) →
+ * tls1.3/aes-256-gcm`.
+ *
  * Returns: (nullable): the chain that carries the transfer, once connected
  */
 const char *
@@ -832,6 +863,8 @@ ferry_transfer_get_chain (FerryTransfer *self)
 /**
  * ferry_transfer_get_error:
  * @self: a #FerryTransfer
+ *
+ * Gets the error the transfer ended with.
  *
  * Returns: (nullable): why the transfer did not finish
  */
@@ -862,6 +895,9 @@ ferry_transfer_get_sub_transfers (FerryTransfer *self)
 /**
  * ferry_transfer_is_done:
  * @self: a #FerryTransfer
+ *
+ * Checks whether the transfer reached a final state: finished, cancelled,
+ * failed, unjoinable or timed out.
  *
  * Returns: %TRUE once the transfer reached a final state
  */
@@ -971,6 +1007,8 @@ ferry_transfer_wait_async (FerryTransfer       *self,
  * @self: a #FerryTransfer
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes an operation started with ferry_transfer_wait_async().
  *
  * Returns: %TRUE when the transfer finished and every file was verified;
  *   %FALSE with the transfer's error otherwise

@@ -4,8 +4,8 @@
 #   scripts/install-deps.sh [--build | --test]
 #
 # --build (default): what building and running ferry needs.
-# --test: also what the test suites and the benchmark use (coturn, dhtnode,
-#         iproute2, iptables, valgrind).
+# --test: also what the tests, the benchmark and the API reference use
+#         (coturn, dhtnode, iproute2, iptables, valgrind, gi-docgen, ...).
 set -euo pipefail
 
 mode=${1:---build}
@@ -16,13 +16,13 @@ build_packages=(
   libsoup-3.0-dev libnice-dev gobject-introspection libgirepository1.0-dev
   jq openssl
 )
-test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi)
+test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi gi-docgen bash-completion)
 
 case "$mode" in
   --build) packages=("${build_packages[@]}") ;;
   --test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
   -h|--help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     exit 0 ;;
   *)
     echo "install-deps.sh: unknown option '$mode' (use --build or --test)" >&2

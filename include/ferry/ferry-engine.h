@@ -27,10 +27,37 @@ FERRY_AVAILABLE_IN_ALL
 FerryEngine   *ferry_engine_new                    (const char           *home,
                                                     GCancellable         *cancellable,
                                                     GError              **error);
+/**
+ * ferry_engine_get_home:
+ * @self: a #FerryEngine
+ *
+ * Gets the home folder of the engine: it holds the keys, the certificates,
+ * `ferry.conf` and the history.
+ *
+ * Returns: (type filename): the home directory
+ */
 FERRY_AVAILABLE_IN_ALL
 const char    *ferry_engine_get_home               (FerryEngine          *self);
+/**
+ * ferry_engine_get_identity:
+ * @self: a #FerryEngine
+ *
+ * Gets the identity of this device: its account and device ids, keys and
+ * certificate.
+ *
+ * Returns: (transfer none): the identity of this device
+ */
 FERRY_AVAILABLE_IN_ALL
 FerryIdentity *ferry_engine_get_identity           (FerryEngine          *self);
+/**
+ * ferry_engine_get_registry:
+ * @self: a #FerryEngine
+ *
+ * Gets the registry of the plugins the engine loaded, with their features
+ * and load errors.
+ *
+ * Returns: (transfer none): the plugin registry
+ */
 FERRY_AVAILABLE_IN_ALL
 FerryRegistry *ferry_engine_get_registry           (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
@@ -44,6 +71,16 @@ void           ferry_engine_set_transports         (FerryEngine          *self,
 FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_set_interfaces         (FerryEngine          *self,
                                                     const char * const   *names);
+/**
+ * ferry_engine_get_interfaces:
+ * @self: a #FerryEngine
+ *
+ * Gets the network interfaces set with ferry_engine_set_interfaces() or in
+ * `ferry.conf`.
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the chosen interface
+ *   names; empty means every non-loopback interface that is up
+ */
 FERRY_AVAILABLE_IN_ALL
 const char * const *ferry_engine_get_interfaces    (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
@@ -57,6 +94,17 @@ FERRY_AVAILABLE_IN_ALL
 gboolean       ferry_engine_check_feature          (FerryEngine          *self,
                                                     FerryFeature         *feature,
                                                     GError              **error);
+/**
+ * ferry_engine_get_inactive_reason:
+ * @self: a started #FerryEngine
+ * @name: a feature name
+ *
+ * Tells why an enabled signaling or transport does not run, e.g. because
+ * its check found no server configured.
+ *
+ * Returns: (nullable): why the enabled feature @name was left inactive at
+ *   start, or %NULL when it runs (or was not enabled)
+ */
 FERRY_AVAILABLE_IN_ALL
 const char    *ferry_engine_get_inactive_reason    (FerryEngine          *self,
                                                     const char           *name);
@@ -67,16 +115,60 @@ void           ferry_engine_close_async            (FerryEngine          *self,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
                                                     gpointer              user_data);
+/**
+ * ferry_engine_close_finish:
+ * @self: a #FerryEngine
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes an operation started with ferry_engine_close_async().
+ *
+ * Returns: %TRUE once closed; %FALSE when the wait was cancelled
+ */
 FERRY_AVAILABLE_IN_ALL
 gboolean       ferry_engine_close_finish           (FerryEngine          *self,
                                                     GAsyncResult         *result,
                                                     GError              **error);
+/**
+ * ferry_engine_get_signalings:
+ * @self: a #FerryEngine
+ *
+ * Gets the signaling instances the engine started.
+ *
+ * Returns: (transfer none): the running #FerrySignaling instances
+ */
 FERRY_AVAILABLE_IN_ALL
 GListModel    *ferry_engine_get_signalings         (FerryEngine          *self);
+/**
+ * ferry_engine_get_transports:
+ * @self: a #FerryEngine
+ *
+ * Gets the transport instances the engine started.
+ *
+ * Returns: (transfer none): the running #FerryTransport instances
+ */
 FERRY_AVAILABLE_IN_ALL
 GListModel    *ferry_engine_get_transports         (FerryEngine          *self);
+/**
+ * ferry_engine_get_peers:
+ * @self: a #FerryEngine
+ *
+ * Gets the accounts seen through signaling, each with its devices. The
+ * model changes on the engine's main context as devices announce
+ * themselves.
+ *
+ * Returns: (transfer none): the peers seen so far, a #GListModel of #FerryPeer
+ */
 FERRY_AVAILABLE_IN_ALL
 GListModel    *ferry_engine_get_peers              (FerryEngine          *self);
+/**
+ * ferry_engine_get_transfers:
+ * @self: a #FerryEngine
+ *
+ * Gets the outgoing and incoming transfers of this engine.
+ *
+ * Returns: (transfer none): the transfers, a #GListModel of #FerryTransfer
+ */
 FERRY_AVAILABLE_IN_ALL
 GListModel    *ferry_engine_get_transfers          (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
@@ -86,6 +178,17 @@ void           ferry_engine_find_peer_async        (FerryEngine          *self,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
                                                     gpointer              user_data);
+/**
+ * ferry_engine_find_peer_finish:
+ * @self: a #FerryEngine
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes an operation started with ferry_engine_find_peer_async().
+ *
+ * Returns: (transfer full): the peer, or %NULL with %FERRY_ERROR_PEER_NOT_FOUND
+ *   or %FERRY_ERROR_PEER_AMBIGUOUS
+ */
 FERRY_AVAILABLE_IN_ALL
 FerryPeer     *ferry_engine_find_peer_finish       (FerryEngine          *self,
                                                     GAsyncResult         *result,
@@ -105,6 +208,19 @@ void           ferry_engine_fetch_async            (FerryEngine          *self,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
                                                     gpointer              user_data);
+/**
+ * ferry_engine_fetch_finish:
+ * @self: a #FerryEngine
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes an operation started with ferry_engine_fetch_async().
+ *
+ * Returns: (transfer full): the incoming transfer, accepted and running
+ *   (follow it until it is done), or %NULL with %FERRY_ERROR_REJECTED when
+ *   the sender refused, %FERRY_ERROR_TIMEOUT, or %G_IO_ERROR_NOT_FOUND when
+ *   the history has no such transfer
+ */
 FERRY_AVAILABLE_IN_ALL
 FerryTransfer *ferry_engine_fetch_finish           (FerryEngine          *self,
                                                     GAsyncResult         *result,

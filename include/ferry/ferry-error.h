@@ -68,6 +68,13 @@ typedef enum {
   FERRY_ERROR_CONFIG,
 } FerryError;
 
+/**
+ * ferry_error_quark:
+ *
+ * The error domain of Ferry; use %FERRY_ERROR.
+ *
+ * Returns: the #GQuark of the domain
+ */
 FERRY_AVAILABLE_IN_ALL
 GQuark ferry_error_quark (void);
 

@@ -10,8 +10,25 @@
 
 #include <glib.h>
 
+/**
+ * FERRY_MAJOR_VERSION:
+ *
+ * The major version of the Ferry headers this code is compiled against.
+ */
 #define FERRY_MAJOR_VERSION 0
+
+/**
+ * FERRY_MINOR_VERSION:
+ *
+ * The minor version of the Ferry headers this code is compiled against.
+ */
 #define FERRY_MINOR_VERSION 1
+
+/**
+ * FERRY_MICRO_VERSION:
+ *
+ * The micro version of the Ferry headers this code is compiled against.
+ */
 #define FERRY_MICRO_VERSION 0
 
 #ifndef _FERRY_EXTERN
