@@ -5,7 +5,7 @@
 #
 # --build (default): what building and running ferry needs.
 # --test: also what the test suites and the benchmark use (coturn, dhtnode,
-#         iproute2, iptables, valgrind).
+#         iproute2, iptables, valgrind, and GTK 4 with Xvfb for the example).
 set -euo pipefail
 
 mode=${1:---build}
@@ -16,7 +16,10 @@ build_packages=(
   libsoup-3.0-dev libnice-dev gobject-introspection libgirepository1.0-dev
   jq openssl
 )
-test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi)
+# The GTK example and its real-display test: gtk4, libadwaita, Xvfb, a
+# session bus.
+test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi
+  libgtk-4-dev libadwaita-1-dev xvfb xauth dbus dbus-x11 libglib2.0-bin)
 
 case "$mode" in
   --build) packages=("${build_packages[@]}") ;;

@@ -11,7 +11,7 @@
  *   cancel (s)               a transfer, by id
  *   show-page (s)            devices, send, transfers or history
  *   screenshot (s)           save the window as PNG after its next frame
- *   screenshot-on-progress (s)  the same, once a transfer moves bytes
+ *   screenshot-on-progress (s)  the same, once a transfer is a third done
  *   quit
  */
 
@@ -134,13 +134,13 @@ on_transfer_bytes (FerryTransfer *transfer,
   g_autofree char *path = NULL;
   FerryGtkWindow *window = app_window (self);
 
+  /* A third of the way: the picture shows a transfer well under way. */
   if (self->screenshot_on_progress == NULL || window == NULL ||
       ferry_transfer_get_state (transfer) != FERRY_TRANSFER_STATE_ONGOING ||
-      ferry_transfer_get_bytes (transfer) == 0)
+      ferry_transfer_get_bytes (transfer) < ferry_transfer_get_total_size (transfer) / 3)
     return;
 
   path = g_steal_pointer (&self->screenshot_on_progress);
-  ferry_gtk_window_show_page (window, "transfers");
   g_action_group_activate_action (G_ACTION_GROUP (self), "screenshot", g_variant_new_string (path));
 }
 
@@ -497,7 +497,10 @@ screenshot_on_progress_activated (GSimpleAction *action,
                                   gpointer       user_data)
 {
   FerryGtkApp *self = user_data;
+  FerryGtkWindow *window = app_window (self);
 
+  if (window != NULL)
+    ferry_gtk_window_show_page (window, "transfers");
   g_free (self->screenshot_on_progress);
   self->screenshot_on_progress = g_variant_dup_string (parameter, NULL);
 }

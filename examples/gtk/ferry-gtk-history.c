@@ -97,7 +97,7 @@ record_row (JsonObject *record)
   const char *chain = json_object_get_string_member_with_default (record, "chain", NULL);
   GtkWidget *title_label = plain (title, "heading");
 
-  gtk_box_append (GTK_BOX (top), gtk_image_new_from_icon_name (incoming ? "go-down-symbolic" : "go-up-symbolic"));
+  gtk_box_append (GTK_BOX (top), gtk_image_new_from_icon_name (incoming ? "folder-download-symbolic" : "document-send-symbolic"));
   gtk_widget_set_hexpand (title_label, TRUE);
   gtk_box_append (GTK_BOX (top), title_label);
   gtk_box_append (GTK_BOX (top),

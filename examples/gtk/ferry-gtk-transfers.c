@@ -262,7 +262,7 @@ build_row (Row *row)
   gboolean incoming = ferry_transfer_get_direction (row->transfer) == FERRY_TRANSFER_DIRECTION_INCOMING;
   g_autofree char *title = ferry_gtk_transfer_title (row->transfer);
 
-  gtk_box_append (GTK_BOX (top), gtk_image_new_from_icon_name (incoming ? "go-down-symbolic" : "go-up-symbolic"));
+  gtk_box_append (GTK_BOX (top), gtk_image_new_from_icon_name (incoming ? "folder-download-symbolic" : "document-send-symbolic"));
   row->title = label ("heading");
   gtk_label_set_text (GTK_LABEL (row->title), title);
   gtk_widget_set_hexpand (row->title, TRUE);
@@ -316,6 +316,29 @@ create_transfer_row (gpointer item,
 
 /* The page {{{1 */
 
+/**
+ * ferry_gtk_transfers_page_refresh:
+ * @page: the transfers page
+ *
+ * Brings every row up to date now, rather than at its next tick: before a
+ * screenshot, so that the picture shows the transfers as they are.
+ */
+void
+ferry_gtk_transfers_page_refresh (GtkWidget *page)
+{
+  GtkWidget *list = g_object_get_data (G_OBJECT (page), "ferry-transfers-list");
+
+  for (GtkWidget *child = gtk_widget_get_first_child (list); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *box = GTK_IS_LIST_BOX_ROW (child) ? gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (child)) : NULL;
+      Row *row = box ? g_object_get_data (G_OBJECT (box), "ferry-transfer-row") : NULL;
+
+      if (row != NULL)
+        update_row (row);
+    }
+}
+
 static void
 on_transfers_changed (GListModel *transfers,
                       guint       position,
@@ -353,5 +376,6 @@ ferry_gtk_transfers_page_new (FerryGtkApp *app)
   gtk_stack_add_named (GTK_STACK (stack), scrolled, "list");
   g_signal_connect_object (transfers, "items-changed", G_CALLBACK (on_transfers_changed), stack, 0);
   on_transfers_changed (transfers, 0, 0, 0, GTK_STACK (stack));
+  g_object_set_data (G_OBJECT (stack), "ferry-transfers-list", list);
   return stack;
 }

@@ -17,6 +17,7 @@ struct _FerryGtkWindow
   AdwToastOverlay      *toasts;
   AdwViewStack         *stack;
   GtkWidget            *history;
+  GtkWidget            *transfers;
 };
 
 G_DEFINE_FINAL_TYPE (FerryGtkWindow, ferry_gtk_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -124,6 +125,7 @@ ferry_gtk_window_save_screenshot (FerryGtkWindow  *self,
                            _("The window is not on screen"));
       return FALSE;
     }
+  ferry_gtk_transfers_page_refresh (self->transfers);
   shot = g_new0 (Screenshot, 1);
   shot->window = g_object_ref (self);
   shot->path = g_strdup (path);
@@ -217,7 +219,8 @@ ferry_gtk_window_build (FerryGtkWindow *self)
             "network-workgroup-symbolic");
   add_page (self, ferry_gtk_send_page_new (self->app), "send", _("Send"),
             "document-send-symbolic");
-  add_page (self, ferry_gtk_transfers_page_new (self->app), "transfers", _("Transfers"),
+  self->transfers = ferry_gtk_transfers_page_new (self->app);
+  add_page (self, self->transfers, "transfers", _("Transfers"),
             "folder-download-symbolic");
   add_page (self, self->history, "history", _("History"), "document-open-recent-symbolic");
 

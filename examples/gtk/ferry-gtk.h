@@ -66,6 +66,7 @@ GtkWidget *ferry_gtk_send_page_new (FerryGtkApp *app);
 
 /* ferry-gtk-transfers.c */
 GtkWidget  *ferry_gtk_transfers_page_new (FerryGtkApp        *app);
+void        ferry_gtk_transfers_page_refresh (GtkWidget      *page);
 const char *ferry_gtk_state_label        (FerryTransferState  state);
 const char *ferry_gtk_state_nick         (FerryTransferState  state);
 gboolean    ferry_gtk_state_is_final     (FerryTransferState  state);
