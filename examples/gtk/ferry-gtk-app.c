@@ -108,6 +108,14 @@ ferry_gtk_app_event (FerryGtkApp *self,
 /* Transfers: follow each one's state {{{1 */
 
 static void
+refresh_history (gpointer data)
+{
+  g_autoptr(FerryGtkWindow) window = data;
+
+  ferry_gtk_window_refresh_history (window);
+}
+
+static void
 on_transfer_state (FerryTransfer *transfer,
                    GParamSpec    *pspec,
                    FerryGtkApp   *self)
@@ -122,8 +130,10 @@ on_transfer_state (FerryTransfer *transfer,
                        "state", ferry_gtk_state_nick (state),
                        "chain", ferry_transfer_get_chain (transfer),
                        NULL);
+  /* The engine writes the record in its own handler, maybe after this
+   * one: read the history once this notification is over. */
   if (ferry_gtk_state_is_final (state) && window != NULL)
-    ferry_gtk_window_refresh_history (window);
+    g_idle_add_once (refresh_history, g_object_ref (window));
 }
 
 static void
@@ -169,10 +179,12 @@ on_transfer_requested (FerryEngine   *engine,
   FerryDevice *device = ferry_transfer_get_device (transfer);
   GVariant *state = g_action_group_get_action_state (G_ACTION_GROUP (self), "accept-all");
   gboolean accept_all = g_variant_get_boolean (state);
+  g_autofree char *title = ferry_gtk_transfer_title (transfer);
 
   g_variant_unref (state);
   ferry_gtk_app_event (self, "offer",
                        "id", ferry_transfer_get_id (transfer),
+                       "title", title,
                        "device", device ? ferry_device_get_device_id (device) : NULL,
                        "account", device ? ferry_device_get_account_id (device) : NULL,
                        "name", device ? ferry_device_get_name (device) : NULL,

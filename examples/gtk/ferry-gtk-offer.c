@@ -151,4 +151,5 @@ ferry_gtk_offer_present (FerryGtkApp   *app,
   g_signal_connect (dialog, "response", G_CALLBACK (on_response), offer);
   offer->state_handler = g_signal_connect (transfer, "notify::state", G_CALLBACK (on_state), dialog);
   gtk_window_present (GTK_WINDOW (dialog));
+  ferry_gtk_app_event (app, "dialog", "id", ferry_transfer_get_id (transfer), NULL);
 }

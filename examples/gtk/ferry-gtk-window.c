@@ -46,6 +46,34 @@ any_transfer_ongoing (FerryGtkWindow *self)
   return FALSE;
 }
 
+/* Dialogs over the window, centred as a window manager would place them:
+ * the picture shows what the user sees, with or without one. */
+static void
+snapshot_dialogs (FerryGtkWindow *self,
+                  GtkSnapshot    *snapshot,
+                  int             width,
+                  int             height)
+{
+  g_autoptr(GList) windows = gtk_window_list_toplevels ();
+
+  for (GList *l = windows; l != NULL; l = l->next)
+    {
+      GtkWidget *dialog = l->data;
+      g_autoptr(GdkPaintable) paintable = NULL;
+      int w = gtk_widget_get_width (dialog), h = gtk_widget_get_height (dialog);
+
+      if (dialog == GTK_WIDGET (self) || !gtk_widget_get_mapped (dialog) ||
+          gtk_window_get_transient_for (GTK_WINDOW (dialog)) != GTK_WINDOW (self))
+        continue;
+      paintable = gtk_widget_paintable_new (dialog);
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (MAX (0, (width - w) / 2),
+                                                              MAX (0, (height - h) / 2)));
+      gdk_paintable_snapshot (paintable, snapshot, w, h);
+      gtk_snapshot_restore (snapshot);
+    }
+}
+
 /* The window as GTK draws it: its render nodes, rendered by the window's
  * own renderer into a texture. This needs no screen grabber and works the
  * same under Xvfb, X11 and Wayland. */
@@ -63,6 +91,7 @@ save_now (FerryGtkWindow  *self,
   GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (self));
 
   gdk_paintable_snapshot (paintable, snapshot, width, height);
+  snapshot_dialogs (self, snapshot, width, height);
   node = gtk_snapshot_free_to_node (snapshot);
   if (node == NULL || renderer == NULL)
     {
@@ -195,6 +224,15 @@ build_header (FerryGtkWindow *self,
 }
 
 static void
+on_visible_page (AdwViewStack   *stack,
+                 GParamSpec     *pspec,
+                 FerryGtkWindow *self)
+{
+  if (g_strcmp0 (adw_view_stack_get_visible_child_name (stack), "history") == 0)
+    ferry_gtk_history_page_refresh (self->history);
+}
+
+static void
 add_page (FerryGtkWindow *self,
           GtkWidget      *page,
           const char     *name,
@@ -224,6 +262,7 @@ ferry_gtk_window_build (FerryGtkWindow *self)
             "folder-download-symbolic");
   add_page (self, self->history, "history", _("History"), "document-open-recent-symbolic");
 
+  g_signal_connect_object (self->stack, "notify::visible-child", G_CALLBACK (on_visible_page), self, 0);
   header = build_header (self, &bar);
   gtk_box_append (GTK_BOX (box), header);
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->stack));

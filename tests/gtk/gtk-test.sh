@@ -10,11 +10,13 @@
 # and drives it through its GApplication actions with `gapplication action`:
 #
 #   1. app.accept-all, then a `ferry send` process sends it a file;
-#   2. app.send sends a file to a `ferry receive --once` process;
+#   2. without it, an offer shows in a dialog, answered with app.accept;
+#   3. app.send sends a file to a `ferry receive --once` process;
 #
 # and checks both files on disk with their SHA3-256. app.screenshot-on-progress
 # saves the window, as GTK draws it, while each transfer moves bytes:
-# gtk-receive.png and gtk-send.png in the build folder (G_TEST_BUILDDIR).
+# gtk-receive.png and gtk-send.png in the build folder (G_TEST_BUILDDIR),
+# and app.screenshot the window with the offer dialog (gtk-offer.png).
 #
 # The application id has the pid in it, so runs in parallel do not meet on
 # the bus. Events are awaited on the processes' JSON output, never slept for.
@@ -30,7 +32,7 @@ set -uo pipefail
 gui=${1:-}
 ferry=${FERRY_TOOL:-}
 out_dir=${G_TEST_BUILDDIR:-$PWD}
-n_tests=9
+n_tests=12
 
 say() { printf '# %s\n' "$*"; }
 
@@ -184,7 +186,27 @@ check "the received file has the sender's SHA3-256" \
 shot=$(wait_event 3 "$work/gui.log" screenshot '.path | endswith("gtk-receive.png")')
 check "a screenshot is saved while the file comes in" shot_taken "$shot" "$out_dir/gtk-receive.png"
 
-# 2. Send: app.send to a `ferry receive --once` process.
+# 2. An offer in a dialog, answered with app.accept.
+head -c $((2 * 1024 * 1024)) /dev/urandom > "$work/offered.bin"
+action accept-all
+check "app.accept-all turns off" event_seen 3 "$work/gui.log" accept-all '.value == "false"'
+"$ferry" --home "$work/sender-home" --interface lo --json send --to "$gui_device" \
+  "$work/offered.bin" > "$work/sender2.log" 2>&1 &
+sender_pid=$!
+pids+=("$sender_pid")
+offer_id=$(wait_event 3 "$work/gui.log" offer '.title == "offered.bin"' | jq -r .id)
+check "the offer shows in a dialog" \
+  event_seen 3 "$work/gui.log" dialog ".id == \"$offer_id\""
+action screenshot "'$out_dir/gtk-offer.png'"
+event_seen 3 "$work/gui.log" screenshot '.path | endswith("gtk-offer.png")'
+action accept "'$offer_id'"
+event_seen 3 "$work/gui.log" state ".id == \"$offer_id\" and .state == \"finished\""
+wait "$sender_pid"
+sender_status=$?
+check "app.accept: the offered file arrives, verified" \
+  eval '[ "$sender_status" -eq 0 ] && same_file "$work/offered.bin" "$work/gui-dl/offered.bin"'
+
+# 3. Send: app.send to a `ferry receive --once` process.
 "$ferry" --home "$work/receiver-home" --interface lo --json receive --yes --once \
   --dir "$work/receiver-dl" > "$work/receiver.fifo" 2> "$work/receiver.err" &
 receiver_pid=$!
