@@ -6,6 +6,7 @@
  * org.gtk.Actions reach them):
  *   send (sas)               a device id (or account id, or a prefix of at
  *                            least 8 hex digits) and the paths to send
+ *                            (a folder sends the regular files under it)
  *   accept-all               stateful boolean: accept every offer unasked
  *   accept (s) / reject (s)  an incoming offer, by transfer id
  *   cancel (s)               a transfer, by id
@@ -293,7 +294,7 @@ send_op_free (SendOp *op)
 {
   g_object_unref (op->app);
   g_free (op->device_id);
-  g_ptr_array_unref (op->files);
+  g_clear_pointer (&op->files, g_ptr_array_unref);
   g_free (op);
 }
 
@@ -357,15 +358,35 @@ on_peer_found (GObject      *source,
   send_op_free (op);
 }
 
+static void
+on_files_expanded (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  SendOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  op->files = ferry_gtk_expand_files_finish (result, &error);
+  if (op->files == NULL)
+    {
+      send_failed (op->app, error);
+      send_op_free (op);
+      return;
+    }
+  ferry_engine_find_peer_async (op->app->engine, op->device_id, FIND_TIMEOUT_MS, NULL,
+                                on_peer_found, op);
+}
+
 /**
  * ferry_gtk_app_send:
  * @self: the application
  * @device_id: a device id or account id, or a prefix of one
- * @files: (array length=n_files): regular files
+ * @files: (array length=n_files): files and folders
  * @n_files: how many
  *
- * Looks the device up (among the devices seen, or on the network) and
- * sends @files to it; the transfer appears in the engine's transfers.
+ * Lists the regular files @files stand for, looks the device up (among
+ * the devices seen, or on the network) and sends them to it; the transfer
+ * appears in the engine's transfers, an error in a toast.
  */
 void
 ferry_gtk_app_send (FerryGtkApp  *self,
@@ -380,11 +401,7 @@ ferry_gtk_app_send (FerryGtkApp  *self,
   op = g_new0 (SendOp, 1);
   op->app = g_object_ref (self);
   op->device_id = g_ascii_strdown (device_id, -1);
-  op->files = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint i = 0; i < n_files; i++)
-    g_ptr_array_add (op->files, g_object_ref (files[i]));
-  ferry_engine_find_peer_async (self->engine, op->device_id, FIND_TIMEOUT_MS, NULL,
-                                on_peer_found, op);
+  ferry_gtk_expand_files_async (files, n_files, NULL, on_files_expanded, op);
 }
 
 /* Actions {{{1 */

@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Files come from a file chooser or are dropped on the page; a folder
- * stands for the regular files under it. A device is picked from every
+ * stands for the regular files under it (ferry_gtk_expand_files_async(),
+ * which app.send uses too). A device is picked from every
  * device of every peer seen.
  */
 
@@ -22,8 +23,6 @@ typedef struct
   GListModel  *devices;
   GtkWidget   *picker;
   GtkWidget   *send;
-  GtkWidget   *status;
-  GtkWidget   *box;       /* owns this struct */
 } SendPage;
 
 static void
@@ -121,40 +120,56 @@ expand_thread (GTask        *task,
         g_task_return_error (task, error);
         return;
       }
+  if (out->len == 0)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                               _("There is no regular file to send"));
+      return;
+    }
   g_task_return_pointer (task, g_steal_pointer (&out), (GDestroyNotify) g_ptr_array_unref);
 }
 
-typedef struct
+/**
+ * ferry_gtk_expand_files_async:
+ * @files: (array length=n_files): files and folders
+ * @n_files: how many
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called on the thread-default context with the result
+ * @user_data: data for @callback
+ *
+ * Lists the regular files @files stand for, a folder for the regular
+ * files under it (symbolic links are not followed), in a thread.
+ */
+void
+ferry_gtk_expand_files_async (GFile               **files,
+                              guint                 n_files,
+                              GCancellable         *cancellable,
+                              GAsyncReadyCallback   callback,
+                              gpointer              user_data)
 {
-  SendPage *page;
-  char     *device_id;
-} Pending;
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  GPtrArray *picked = g_ptr_array_new_with_free_func (g_object_unref);
 
-static void
-on_expanded (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
+  for (guint i = 0; i < n_files; i++)
+    g_ptr_array_add (picked, g_object_ref (files[i]));
+  g_task_set_source_tag (task, ferry_gtk_expand_files_async);
+  g_task_set_task_data (task, picked, (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (task, expand_thread);
+}
+
+/**
+ * ferry_gtk_expand_files_finish:
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type GFile): the regular files,
+ *   at least one, or %NULL with @error set
+ */
+GPtrArray *
+ferry_gtk_expand_files_finish (GAsyncResult  *result,
+                               GError       **error)
 {
-  g_autofree Pending *pending = user_data;
-  g_autofree char *device_id = pending->device_id;
-  SendPage *page = pending->page;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) files = g_task_propagate_pointer (G_TASK (result), &error);
-
-  if (files == NULL)
-    {
-      gtk_label_set_text (GTK_LABEL (page->status), error->message);
-      return;
-    }
-  if (files->len == 0)
-    {
-      gtk_label_set_text (GTK_LABEL (page->status), _("There is no regular file to send"));
-      return;
-    }
-  gtk_label_set_text (GTK_LABEL (page->status), "");
-  ferry_gtk_app_send (page->app, device_id, (GFile **) files->pdata, files->len);
-  g_list_store_remove_all (page->files);
-  update_sensitivity (page);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 static void
@@ -162,26 +177,17 @@ on_send_clicked (GtkButton *button,
                  SendPage  *page)
 {
   FerryDevice *device = gtk_drop_down_get_selected_item (GTK_DROP_DOWN (page->picker));
-  GPtrArray *picked = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GTask) task = NULL;
-  Pending *pending;
+  g_autoptr(GPtrArray) picked = g_ptr_array_new_with_free_func (g_object_unref);
   guint n = g_list_model_get_n_items (G_LIST_MODEL (page->files));
 
   if (device == NULL || n == 0)
-    {
-      g_ptr_array_unref (picked);
-      return;
-    }
+    return;
   for (guint i = 0; i < n; i++)
     g_ptr_array_add (picked, g_list_model_get_item (G_LIST_MODEL (page->files), i));
-
-  pending = g_new0 (Pending, 1);
-  pending->page = page;
-  pending->device_id = g_strdup (ferry_device_get_device_id (device));
-  /* The task holds the box, which owns the page. */
-  task = g_task_new (page->box, NULL, on_expanded, pending);
-  g_task_set_task_data (task, picked, (GDestroyNotify) g_ptr_array_unref);
-  g_task_run_in_thread (task, expand_thread);
+  ferry_gtk_app_send (page->app, ferry_device_get_device_id (device),
+                      (GFile **) picked->pdata, picked->len);
+  g_list_store_remove_all (page->files);
+  update_sensitivity (page);
 }
 
 /* Picking files {{{1 */
@@ -351,7 +357,6 @@ ferry_gtk_send_page_new (FerryGtkApp *app)
   page->app = app;
   page->files = g_list_store_new (G_TYPE_FILE);
   page->devices = ferry_gtk_devices_model_new (ferry_gtk_app_get_engine (app));
-  page->box = box;
   g_object_set_data_full (G_OBJECT (box), "ferry-send-page", page, send_page_free);
 
   gtk_label_set_xalign (GTK_LABEL (hint), 0);
@@ -376,12 +381,6 @@ ferry_gtk_send_page_new (FerryGtkApp *app)
   gtk_widget_add_css_class (page->send, "suggested-action");
   gtk_box_append (GTK_BOX (target_row), page->send);
   gtk_box_append (GTK_BOX (box), target_row);
-
-  page->status = gtk_label_new (NULL);
-  gtk_label_set_xalign (GTK_LABEL (page->status), 0);
-  gtk_label_set_wrap (GTK_LABEL (page->status), TRUE);
-  gtk_widget_add_css_class (page->status, "error");
-  gtk_box_append (GTK_BOX (box), page->status);
   update_sensitivity (page);
 
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), page);

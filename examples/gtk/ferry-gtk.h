@@ -62,7 +62,14 @@ GtkWidget  *ferry_gtk_peers_page_new     (FerryGtkApp *app);
 GListModel *ferry_gtk_devices_model_new  (FerryEngine *engine);
 
 /* ferry-gtk-send.c */
-GtkWidget *ferry_gtk_send_page_new (FerryGtkApp *app);
+GtkWidget *ferry_gtk_send_page_new       (FerryGtkApp          *app);
+void       ferry_gtk_expand_files_async  (GFile               **files,
+                                          guint                 n_files,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+GPtrArray *ferry_gtk_expand_files_finish (GAsyncResult         *result,
+                                          GError              **error);
 
 /* ferry-gtk-transfers.c */
 GtkWidget  *ferry_gtk_transfers_page_new (FerryGtkApp        *app);

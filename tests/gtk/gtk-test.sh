@@ -11,9 +11,9 @@
 #
 #   1. app.accept-all, then a `ferry send` process sends it a file;
 #   2. without it, an offer shows in a dialog, answered with app.accept;
-#   3. app.send sends a file to a `ferry receive --once` process;
+#   3. app.send sends a folder to a `ferry receive --once` process;
 #
-# and checks both files on disk with their SHA3-256. app.screenshot-on-progress
+# and checks every file on disk with its SHA3-256. app.screenshot-on-progress
 # saves the window, as GTK draws it, while each transfer moves bytes:
 # gtk-receive.png and gtk-send.png in the build folder (G_TEST_BUILDDIR),
 # and app.screenshot the window with the offer dialog (gtk-offer.png).
@@ -155,7 +155,9 @@ start=$(date +%s%N)
 
 # Big enough that a transfer is still moving when the next frame is drawn.
 head -c $((96 * 1024 * 1024)) /dev/urandom > "$work/to-gui.bin"
-head -c $((96 * 1024 * 1024)) /dev/urandom > "$work/from-gui.bin"
+mkdir -p "$work/outbox/notes"
+head -c $((96 * 1024 * 1024)) /dev/urandom > "$work/outbox/from-gui.bin"
+head -c 4096 /dev/urandom > "$work/outbox/notes/note.bin"
 
 mkfifo "$work/gui.fifo" "$work/receiver.fifo"
 "$gui" --home "$work/gui-home" --dir "$work/gui-dl" --interface lo --json \
@@ -215,15 +217,16 @@ exec 4< "$work/receiver.fifo"
 receiver_device=$(wait_event 4 "$work/receiver.log" ready | jq -r .device)
 [ -n "$receiver_device" ] || bail "ferry receive did not start"
 action screenshot-on-progress "'$out_dir/gtk-send.png'"
-action send "('$receiver_device', ['$work/from-gui.bin'])"
+action send "('$receiver_device', ['$work/outbox'])"
 check "the application → ferry receive: the transfer finishes" \
   event_seen 3 "$work/gui.log" state '.direction == "outgoing" and .state == "finished"'
 cat <&4 >> "$work/receiver.log"
 wait "$receiver_pid"
 receiver_status=$?
 check "ferry receive --once exits with success" [ "$receiver_status" -eq 0 ]
-check "the sent file has the receiver's SHA3-256" \
-  same_file "$work/from-gui.bin" "$work/receiver-dl/from-gui.bin"
+check "the folder's files arrive with their SHA3-256" \
+  eval 'same_file "$work/outbox/from-gui.bin" "$work/receiver-dl/from-gui.bin" &&
+        same_file "$work/outbox/notes/note.bin" "$work/receiver-dl/note.bin"'
 shot=$(wait_event 3 "$work/gui.log" screenshot '.path | endswith("gtk-send.png")')
 check "a screenshot is saved while the file goes out" shot_taken "$shot" "$out_dir/gtk-send.png"
 
