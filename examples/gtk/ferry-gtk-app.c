@@ -19,7 +19,6 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <locale.h>
 #include <stdio.h>
 
 #include "ferry-gtk.h"
@@ -47,6 +46,9 @@ ferry_gtk_options_clear (FerryGtkOptions *options)
   g_clear_pointer (&options->interfaces, g_strfreev);
   g_clear_pointer (&options->signalings, g_free);
   g_clear_pointer (&options->transports, g_free);
+  g_clear_pointer (&options->dht_proxies, g_strfreev);
+  g_clear_pointer (&options->turn_servers, g_strfreev);
+  g_clear_pointer (&options->stun_server, g_free);
 }
 
 static FerryGtkWindow *
@@ -200,9 +202,12 @@ on_transfer_requested (FerryEngine   *engine,
 
 /* The engine, as the `ferry` tool opens it {{{1 */
 
+/* A comma-separated list of plugin names (from the command line or
+ * ferry.conf), plus @extra when it is not there yet. */
 static void
 set_names (FerryEngine *engine,
            const char  *list,
+           const char  *extra,
            void       (*setter) (FerryEngine *, const char * const *))
 {
   g_auto(GStrv) parts = g_strsplit_set (list, ",;", -1);
@@ -211,7 +216,42 @@ set_names (FerryEngine *engine,
   for (guint i = 0; parts[i] != NULL; i++)
     if (*g_strstrip (parts[i]) != '\0')
       g_ptr_array_add (names, parts[i]);
+  if (extra != NULL && !g_ptr_array_find_with_equal_func (names, extra, g_str_equal, NULL))
+    g_ptr_array_add (names, (char *) extra);
   setter (engine, (const char * const *) names->pdata);
+}
+
+/* --dht-proxy, --turn and --stun replace their keys of ferry.conf and,
+ * without --signaling or --transport, add their plugin, as `ferry` does. */
+static void
+apply_servers (FerryGtkApp *self)
+{
+  FerryGtkOptions *o = &self->options;
+  GKeyFile *config = ferry_engine_get_config (self->engine);
+  g_autofree char *signalings = g_key_file_get_string (config, "core", "signalings", NULL);
+  g_autofree char *transports = g_key_file_get_string (config, "core", "transports", NULL);
+
+  if (o->dht_proxies != NULL)
+    {
+      g_key_file_set_string_list (config, "dht", "proxies", (const char * const *) o->dht_proxies,
+                                  g_strv_length (o->dht_proxies));
+      if (o->signalings == NULL)
+        set_names (self->engine, signalings ? signalings : "local-broadcast", "dht",
+                   ferry_engine_set_signalings);
+    }
+  if (o->turn_servers != NULL)
+    g_key_file_set_string_list (config, "turn", "servers", (const char * const *) o->turn_servers,
+                                g_strv_length (o->turn_servers));
+  if (o->stun_server != NULL)
+    g_key_file_set_string (config, "ice", "stun-server", o->stun_server);
+  if (o->transports == NULL && (o->turn_servers != NULL || o->stun_server != NULL))
+    {
+      g_autofree char *list = g_strdup_printf ("%s%s", transports ? transports : "lan",
+                                               o->stun_server != NULL ? ",ice" : "");
+
+      set_names (self->engine, list, o->turn_servers != NULL ? "turn" : NULL,
+                 ferry_engine_set_transports);
+    }
 }
 
 /* --dir, then `download-dir` of ferry.conf, then the XDG download folder. */
@@ -265,9 +305,10 @@ open_engine (FerryGtkApp  *self,
   if (self->engine == NULL)
     return FALSE;
   if (self->options.signalings != NULL)
-    set_names (self->engine, self->options.signalings, ferry_engine_set_signalings);
+    set_names (self->engine, self->options.signalings, NULL, ferry_engine_set_signalings);
   if (self->options.transports != NULL)
-    set_names (self->engine, self->options.transports, ferry_engine_set_transports);
+    set_names (self->engine, self->options.transports, NULL, ferry_engine_set_transports);
+  apply_servers (self);
   if (self->options.interfaces != NULL)
     ferry_engine_set_interfaces (self->engine, (const char * const *) self->options.interfaces);
   if (!resolve_download_dir (self, error))
@@ -681,61 +722,14 @@ ferry_gtk_app_get_download_dir (FerryGtkApp *self)
   return self->download_dir;
 }
 
-/* main {{{1 */
-
-int
-main (int   argc,
-      char *argv[])
+/**
+ * ferry_gtk_app_failed:
+ * @self: the application
+ *
+ * Returns: whether the engine could not start
+ */
+gboolean
+ferry_gtk_app_failed (FerryGtkApp *self)
 {
-  FerryGtkOptions options = { 0 };
-  g_autofree char *app_id = NULL;
-  g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(FerryGtkApp) app = NULL;
-  g_autoptr(GError) error = NULL;
-  char *args[] = { argv[0], NULL };
-  GOptionEntry entries[] = {
-    { "home", 0, 0, G_OPTION_ARG_FILENAME, &options.home,
-      N_("Home directory (default: $FERRY_HOME, then $XDG_DATA_HOME/ferry)"), N_("DIR") },
-    { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &options.dir,
-      N_("Folder to save files in (default: the download folder)"), N_("DIR") },
-    { "interface", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.interfaces,
-      N_("Network interface to use (repeatable)"), N_("NAME") },
-    { "signaling", 0, 0, G_OPTION_ARG_STRING, &options.signalings,
-      N_("Signaling plugins to use, comma-separated"), N_("LIST") },
-    { "transport", 0, 0, G_OPTION_ARG_STRING, &options.transports,
-      N_("Transport plugins to use, comma-separated"), N_("LIST") },
-    { "accept-all", 'y', 0, G_OPTION_ARG_NONE, &options.accept_all,
-      N_("Accept every transfer without asking"), NULL },
-    { "app-id", 0, 0, G_OPTION_ARG_STRING, &app_id,
-      N_("Application id on the session bus, to run several instances"), N_("ID") },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &options.json,
-      N_("Write events as JSON lines on stdout, for scripts"), NULL },
-    G_OPTION_ENTRY_NULL
-  };
-  int status;
-
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-
-  context = g_option_context_new (NULL);
-  g_option_context_set_summary (context, _("Send files to the devices nearby with Ferry."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      ferry_gtk_options_clear (&options);
-      return 2;
-    }
-  if (app_id != NULL && !g_application_id_is_valid (app_id))
-    {
-      g_printerr (_("Invalid application id “%s”\n"), app_id);
-      ferry_gtk_options_clear (&options);
-      return 2;
-    }
-
-  app = ferry_gtk_app_new (app_id ? app_id : FERRY_GTK_APP_ID, &options);
-  status = g_application_run (G_APPLICATION (app), 1, args);
-  return app->start_error != NULL ? 1 : status;
+  return self->start_error != NULL;
 }

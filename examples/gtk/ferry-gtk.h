@@ -20,6 +20,9 @@ typedef struct
   char **interfaces;    /* --interface, repeatable */
   char  *signalings;    /* --signaling, comma-separated */
   char  *transports;    /* --transport, comma-separated */
+  char **dht_proxies;   /* --dht-proxy, repeatable: enables dht */
+  char **turn_servers;  /* --turn, repeatable: enables turn */
+  char  *stun_server;   /* --stun: enables ice */
   gboolean accept_all;  /* --accept-all */
   gboolean json;        /* --json: events on stdout for scripts */
 } FerryGtkOptions;
@@ -34,6 +37,7 @@ FerryGtkApp *ferry_gtk_app_new              (const char      *application_id,
                                              FerryGtkOptions *options);
 FerryEngine *ferry_gtk_app_get_engine       (FerryGtkApp     *self);
 GFile       *ferry_gtk_app_get_download_dir (FerryGtkApp     *self);
+gboolean     ferry_gtk_app_failed           (FerryGtkApp     *self);
 void         ferry_gtk_app_send             (FerryGtkApp     *self,
                                              const char      *device_id,
                                              GFile          **files,
