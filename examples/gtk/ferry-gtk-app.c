@@ -461,7 +461,11 @@ find_transfer (FerryGtkApp *self,
       if (g_strcmp0 (ferry_transfer_get_id (transfer), id) == 0)
         return g_steal_pointer (&transfer);
     }
-  g_warning ("No transfer %s", id);
+  {
+    g_autofree char *message = g_strdup_printf (_("No transfer %s"), id);
+
+    ferry_gtk_app_event (self, "error", "message", message, NULL);
+  }
   return NULL;
 }
 
@@ -558,7 +562,7 @@ screenshot_activated (GSimpleAction *action,
   g_autoptr(GError) error = NULL;
 
   if (window == NULL || !ferry_gtk_window_save_screenshot (window, path, &error))
-    ferry_gtk_app_event (self, "error", "message", error ? error->message : "no window", NULL);
+    ferry_gtk_app_event (self, "error", "message", error ? error->message : _("There is no window"), NULL);
 }
 
 static void
