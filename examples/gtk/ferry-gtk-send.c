@@ -325,9 +325,9 @@ build_picker (SendPage *page)
 }
 
 static GtkWidget *
-button (const char *label,
-        GCallback   callback,
-        SendPage   *page)
+new_button (const char *label,
+            GCallback   callback,
+            SendPage   *page)
 {
   GtkWidget *widget = gtk_button_new_with_mnemonic (label);
 
@@ -361,9 +361,9 @@ ferry_gtk_send_page_new (FerryGtkApp *app)
 
   gtk_label_set_xalign (GTK_LABEL (hint), 0);
   gtk_box_append (GTK_BOX (box), hint);
-  gtk_box_append (GTK_BOX (buttons), button (_("Add _Files…"), G_CALLBACK (on_add_files), page));
-  gtk_box_append (GTK_BOX (buttons), button (_("Add F_older…"), G_CALLBACK (on_add_folder), page));
-  gtk_box_append (GTK_BOX (buttons), button (_("C_lear"), G_CALLBACK (on_clear), page));
+  gtk_box_append (GTK_BOX (buttons), new_button (_("Add _Files…"), G_CALLBACK (on_add_files), page));
+  gtk_box_append (GTK_BOX (buttons), new_button (_("Add F_older…"), G_CALLBACK (on_add_folder), page));
+  gtk_box_append (GTK_BOX (buttons), new_button (_("C_lear"), G_CALLBACK (on_clear), page));
   gtk_box_append (GTK_BOX (box), buttons);
 
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
@@ -377,7 +377,7 @@ ferry_gtk_send_page_new (FerryGtkApp *app)
   gtk_box_append (GTK_BOX (target_row), gtk_label_new (_("To")));
   gtk_widget_set_hexpand (build_picker (page), TRUE);
   gtk_box_append (GTK_BOX (target_row), page->picker);
-  page->send = button (_("_Send"), G_CALLBACK (on_send_clicked), page);
+  page->send = new_button (_("_Send"), G_CALLBACK (on_send_clicked), page);
   gtk_widget_add_css_class (page->send, "suggested-action");
   gtk_box_append (GTK_BOX (target_row), page->send);
   gtk_box_append (GTK_BOX (box), target_row);
