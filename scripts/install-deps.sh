@@ -4,8 +4,9 @@
 #   scripts/install-deps.sh [--build | --test]
 #
 # --build (default): what building and running ferry needs.
-# --test: also what the tests, the benchmark and the API reference use
-#         (coturn, dhtnode, iproute2, iptables, valgrind, gi-docgen, ...).
+# --test: also what the tests, the benchmarks and the API reference use
+#         (coturn, dhtnode, iproute2, iptables, valgrind, gi-docgen, GTK 4
+#         with Xvfb for the example, ...).
 set -euo pipefail
 
 mode=${1:---build}
@@ -16,7 +17,10 @@ build_packages=(
   libsoup-3.0-dev libnice-dev gobject-introspection libgirepository1.0-dev
   jq openssl
 )
-test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi gi-docgen bash-completion)
+# The GTK example and its real-display test: gtk4, libadwaita, Xvfb, a
+# session bus.
+test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi gi-docgen bash-completion
+  libgtk-4-dev libadwaita-1-dev xvfb xauth dbus dbus-x11 libglib2.0-bin)
 
 case "$mode" in
   --build) packages=("${build_packages[@]}") ;;
