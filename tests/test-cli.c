@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -1313,6 +1314,198 @@ test_interrupt (Fixture       *fx,
   g_assert_cmpuint (names->len, ==, 0);
 }
 
+/* Hostile names {{{1 */
+
+/* Like proc_spawnv, with a terminal as standard input: @tty_fd, the
+ * slave side of a pseudo-terminal (taken). */
+static Proc *
+proc_spawn_tty (Fixture            *fx,
+                const char         *label,
+                int                 tty_fd,
+                const char * const *args)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  Proc *p = g_new0 (Proc, 1);
+
+  g_ptr_array_add (argv, (gpointer) fx->tool);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_take_stdin_fd (launcher, tty_fd);
+  g_subprocess_launcher_unsetenv (launcher, "FERRY_HOME");
+  g_subprocess_launcher_setenv (launcher, "FERRY_PLUGIN_SYSTEM_PATH", "", TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+
+  p->label = g_strdup (label);
+  p->lines = g_ptr_array_new_with_free_func (g_free);
+  p->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  p->cancellable = g_cancellable_new ();
+  p->spawned_us = g_get_monotonic_time ();
+  p->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+
+  p->pid = atoi (g_subprocess_get_identifier (p->process));
+  g_assert_cmpint (n_spawned_pids, <, MAX_PIDS);
+  spawned_pids[n_spawned_pids] = p->pid;
+  n_spawned_pids = n_spawned_pids + 1;
+
+  p->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p->process));
+  g_data_input_stream_read_line_async (p->out, G_PRIORITY_DEFAULT, p->cancellable, on_line, p);
+  p->err = g_memory_output_stream_new_resizable ();
+  g_output_stream_splice_async (p->err, g_subprocess_get_stderr_pipe (p->process),
+                                G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, G_PRIORITY_DEFAULT,
+                                p->cancellable, on_err_spliced, p);
+  g_subprocess_wait_async (p->process, p->cancellable, on_exited, p);
+
+  g_ptr_array_add (fx->procs, p);
+  return p;
+}
+
+/* No byte of @text may drive a terminal: no ESC, no BEL, no other C0
+ * control but the line feed, no DEL, no C1 control. */
+static void
+assert_terminal_safe (const char *label,
+                      const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if ((c < 0x20 && c != '\n') || c == 0x7f || (c >= 0x80 && c <= 0x9f))
+        {
+          g_test_message ("%s:\n%s", label, text);
+          g_error ("%s: control character U+%04X at offset %d", label, c, (int) (p - valid));
+        }
+    }
+}
+
+typedef struct {
+  Proc       *proc;
+  const char *needle;
+} StderrWait;
+
+static gboolean
+stderr_has (gpointer data)
+{
+  StderrWait *w = data;
+  g_autofree char *err = proc_stderr (w->proc);
+
+  return (err != NULL && strstr (err, w->needle) != NULL) || w->proc->exited;
+}
+
+/* The line of @text that holds @needle; fails when there is none. */
+static char *
+line_with (const char *text,
+           const char *needle)
+{
+  const char *at = strstr (text, needle);
+  const char *start, *end;
+
+  if (at == NULL)
+    g_error ("no “%s” in:\n%s", needle, text);
+  for (start = at; start > text && start[-1] != '\n'; start--)
+    ;
+  end = strchr (at, '\n');
+  return g_strndup (start, end ? (gsize) (end - start) : strlen (start));
+}
+
+#define HOSTILE_NAME "evil\033]0;x\007\033[2J\033[31m-"
+
+/* A device whose name (from its ferry.conf) holds terminal escapes: the
+ * other side's peers listing, rejection line and accept prompt show it
+ * escaped, without a raw ESC or BEL, and cut to a bounded width. */
+static void
+test_hostile_name (Fixture       *fx,
+                   gconstpointer  data)
+{
+  g_autofree char *long_tail = g_strnfill (300, 'A');
+  g_autofree char *conf = g_strdup_printf ("[core]\nname=" HOSTILE_NAME "%s\n", long_tail);
+  g_autofree char *evil_home = NULL, *recv_home = NULL, *look_home = NULL;
+  g_autofree char *dir = NULL, *evil_dir = NULL, *file = NULL, *other = NULL, *prefix = NULL;
+  g_autofree char *listing = NULL, *err = NULL, *line = NULL;
+  g_autoptr(JsonObject) evil_id = NULL;
+  Proc *evil, *peers, *receiver, *sender;
+  int master, slave;
+
+  if (fixture_skip (fx))
+    return;
+
+  evil_home = make_home (fx, "evil", conf);
+  recv_home = make_home (fx, "recv", NULL);
+  look_home = make_home (fx, "look", NULL);
+  dir = make_dir (fx, "downloads");
+  evil_dir = make_dir (fx, "evil-downloads");
+  file = write_file (fx->tmp, "note.txt", "hello\n", 6);
+  evil_id = run_id (fx, "evil id", NULL, (const char * const []) { "--home", evil_home, "--json", "id", NULL });
+
+  /* peers: the hostile device as a receiver, listed in text. */
+  evil = start_receiver (fx, evil_home, evil_dir, "--yes", NULL, FALSE);
+  peers = proc_spawn (fx, "peers", "--home", look_home, "--interface", "lo", "peers", "--timeout", "1.5");
+  proc_assert_exit (peers, 0);
+  listing = proc_stdout (peers);
+  g_assert_nonnull (strstr (listing, obj_str (evil_id, "device")));
+  assert_terminal_safe ("peers", listing);
+  line = line_with (listing, "evil");
+  g_assert_cmpint (g_utf8_strlen (line, -1), <=, 64);
+  g_clear_pointer (&line, g_free);
+  g_subprocess_send_signal (evil->process, SIGTERM);
+  proc_assert_exit (evil, 128 + SIGTERM);
+
+  /* A receiver that accepts from someone else: “Rejected files from …”. */
+  other = g_strndup (obj_str (evil_id, "account"), 12);
+  other[0] = other[0] == '0' ? '1' : '0';
+  receiver = start_receiver (fx, recv_home, dir, "--accept-from", other, TRUE);
+  prefix = g_strndup (obj_str (proc_find_event (receiver, "ready"), "account"), 12);
+  sender = proc_spawn (fx, "sender", "--home", evil_home, "--interface", "lo", "--json",
+                       "send", "--to", prefix, file);
+  proc_assert_exit (sender, 1);
+  proc_assert_exit (receiver, 1);
+  err = proc_stderr (receiver);
+  assert_terminal_safe ("receiver stderr", err);
+  line = line_with (err, "Rejected files from");
+  g_assert_cmpint (g_utf8_strlen (line, -1), <=, 160);
+  g_clear_pointer (&line, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* A receiver that asks on its terminal: the prompt. */
+  g_assert_cmpint (openpty (&master, &slave, NULL, NULL, NULL), ==, 0);
+  receiver = proc_spawn_tty (fx, "asking receiver", slave,
+                             (const char * const []) { "--home", recv_home, "--interface", "lo", "--json",
+                                                       "receive", "--dir", dir, "--once", NULL });
+  proc_wait_event (receiver, "ready", WAIT_READY_MS);
+  sender = proc_spawn (fx, "sender", "--home", evil_home, "--interface", "lo", "--json",
+                       "send", "--to", prefix, file);
+  {
+    StderrWait w = { receiver, "[y/N]" };
+
+    if (!wait_for (stderr_has, &w, WAIT_TRANSFER_MS) || receiver->exited)
+      {
+        proc_dump (receiver);
+        proc_dump (sender);
+        g_error ("no prompt");
+      }
+  }
+  g_assert_cmpint (write (master, "n\n", 2), ==, 2);
+  proc_assert_exit (sender, 1);
+  proc_assert_exit (receiver, 1);
+  close (master);
+  assert_error_code (sender, "rejected", receiver);
+  err = proc_stderr (receiver);
+  assert_terminal_safe ("prompt", err);
+  line = line_with (err, "[y/N]");
+  g_assert_nonnull (strstr (line, "Accept 1 file"));
+  g_assert_cmpint (g_utf8_strlen (line, -1), <=, 160);
+  g_assert_cmpuint (list_dir (dir)->len, ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1332,6 +1525,7 @@ main (int    argc,
   ADD ("/cli/by-name", test_by_name);
   ADD ("/cli/peers", test_peers);
   ADD ("/cli/interrupt", test_interrupt);
+  ADD ("/cli/hostile-name", test_hostile_name);
 #undef ADD
 
   return g_test_run ();

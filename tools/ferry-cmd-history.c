@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "ferry-tool.h"
+#include "ferry-escape.h"
 #include "ferry-events.h"
 
 static const char *
@@ -15,6 +16,17 @@ member_string (JsonObject *object,
                const char *fallback)
 {
   return json_object_get_string_member_with_default (object, member, fallback);
+}
+
+/* A string of the record, escaped for the terminal: history keeps what
+ * peers said (names, file names, reasons). */
+static char *
+member_text (JsonObject *object,
+             const char *member,
+             const char *fallback,
+             gsize       max_chars)
+{
+  return tool_escape (member_string (object, member, fallback), max_chars);
 }
 
 static JsonObject *
@@ -46,16 +58,19 @@ print_summary (JsonObject *record)
   g_autofree char *date = when ? g_date_time_format (when, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
   g_autofree char *total = g_format_size (json_object_get_int_member_with_default (record, "total", 0));
   g_autofree char *moved = g_format_size (json_object_get_int_member_with_default (record, "moved", 0));
-  const char *account = peer ? member_string (peer, "account", "") : "";
+  g_autofree char *id = member_text (record, "id", "?", TOOL_NAME_WIDTH);
+  g_autofree char *state = member_text (record, "state", "?", TOOL_NAME_WIDTH);
+  g_autofree char *name = peer ? member_text (peer, "name", "?", TOOL_NAME_WIDTH) : g_strdup ("?");
+  g_autofree char *account = peer ? member_text (peer, "account", "", TOOL_NAME_WIDTH) : g_strdup ("");
 
-  g_print ("%s  %s  %s %s  %s (%.12s)  %s, %s moved\n", date,
-           member_string (record, "id", "?"),
-           incoming ? _("from") : _("to"),
-           member_string (record, "state", "?"),
-           peer ? member_string (peer, "name", "?") : "?",
+  g_print ("%s  %s  %s %s  %s (%.12s)  %s, %s moved\n", date, id,
+           incoming ? _("from") : _("to"), state, name,
            account ? account : "", total, moved);
   if (error != NULL)
-    g_print ("    %s\n", member_string (error, "message", ""));
+    {
+      g_autofree char *message = member_text (error, "message", "", TOOL_MESSAGE_WIDTH);
+      g_print ("    %s\n", message);
+    }
 }
 
 static void
@@ -66,15 +81,18 @@ print_files (JsonArray *files)
       JsonNode *node = json_array_get_element (files, i);
       JsonObject *file;
       g_autofree char *size = NULL;
-      const char *part;
+      g_autofree char *path = NULL;
+      g_autofree char *sha3 = NULL;
+      g_autofree char *part = NULL;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         continue;
       file = json_node_get_object (node);
       size = g_format_size (json_object_get_int_member_with_default (file, "size", 0));
-      part = member_string (file, "part", NULL);
-      g_print ("    %s  %s  sha3-256 %s", member_string (file, "path", member_string (file, "name", "?")),
-               size, member_string (file, "sha3-256", "-"));
+      path = member_text (file, "path", member_string (file, "name", "?"), TOOL_NO_LIMIT);
+      sha3 = member_text (file, "sha3-256", "-", TOOL_NAME_WIDTH);
+      part = member_text (file, "part", NULL, TOOL_NO_LIMIT);
+      g_print ("    %s  %s  sha3-256 %s", path, size, sha3);
       if (part != NULL)
         {
           g_autofree char *have = g_format_size (json_object_get_int_member_with_default (file, "part-bytes", 0));
@@ -92,15 +110,19 @@ print_devices (JsonArray *devices)
     {
       JsonNode *node = json_array_get_element (devices, i);
       JsonObject *device;
+      g_autofree char *name = NULL;
+      g_autofree char *id = NULL;
+      g_autofree char *state = NULL;
+      g_autofree char *transfer = NULL;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         continue;
       device = json_node_get_object (node);
-      g_print (_("    device %s (%.12s): %s, transfer %s\n"),
-               member_string (device, "name", "?"),
-               member_string (device, "device", ""),
-               member_string (device, "state", "?"),
-               member_string (device, "transfer", "?"));
+      name = member_text (device, "name", "?", TOOL_NAME_WIDTH);
+      id = member_text (device, "device", "", TOOL_NAME_WIDTH);
+      state = member_text (device, "state", "?", TOOL_NAME_WIDTH);
+      transfer = member_text (device, "transfer", "?", TOOL_NAME_WIDTH);
+      g_print (_("    device %s (%.12s): %s, transfer %s\n"), name, id, state, transfer);
     }
 }
 
@@ -131,8 +153,9 @@ tool_history_run (FerryTool *tool,
         {
           g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), record);
           g_autofree char *text = json_to_string (node, FALSE);
+          g_autofree char *safe = tool_json_escape_extra (text);
 
-          g_print ("%s\n", text);
+          g_print ("%s\n", safe);
         }
       else
         print_record (record);

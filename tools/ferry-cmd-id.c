@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "ferry-tool.h"
+#include "ferry-escape.h"
 #include "ferry-events.h"
 
 static void
@@ -53,9 +54,13 @@ print_text (FerryIdentity *identity,
       gint64 seen = json_object_get_int_member (entry, "last-seen");
       g_autoptr(GDateTime) when = seen > 0 ? g_date_time_new_from_unix_local (seen / 1000) : NULL;
       g_autofree char *date = when ? g_date_time_format (when, "%Y-%m-%d %H:%M") : g_strdup ("-");
+      /* Another device's name: as that device announced it. */
+      g_autofree char *name = tool_escape (this ? ferry_identity_get_name (identity)
+                                                : json_object_get_string_member (entry, "name"),
+                                           TOOL_NAME_WIDTH);
 
       g_print ("  %s  %-16s  %s%s%s\n", json_object_get_string_member (entry, "device"),
-               this ? ferry_identity_get_name (identity) : json_object_get_string_member (entry, "name"),
+               name,
                this ? _("this device") : date,
                revoked ? "  " : "",
                revoked ? _("REVOKED") : "");

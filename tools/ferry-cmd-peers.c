@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "ferry-tool.h"
+#include "ferry-escape.h"
 #include "ferry-events.h"
 
 gpointer
@@ -49,8 +50,10 @@ print_device (FerryTool   *tool,
 
   if (!tool->json)
     {
-      g_print (_("  device   %s  “%s” via %s\n"), ferry_device_get_device_id (device),
-               ferry_device_get_name (device), ferry_device_get_signaling (device));
+      g_autofree char *id = tool_escape (ferry_device_get_device_id (device), TOOL_NAME_WIDTH * 2);
+      g_autofree char *name = tool_escape (ferry_device_get_name (device), TOOL_NAME_WIDTH);
+
+      g_print (_("  device   %s  “%s” via %s\n"), id, name, ferry_device_get_signaling (device));
       return;
     }
 
@@ -87,8 +90,12 @@ tool_peers_run (FerryTool *tool,
       guint n = g_list_model_get_n_items (devices);
 
       if (!tool->json)
-        g_print ("%s\n  %s  %s\n", ferry_peer_get_name (peer), _("account"),
-                 ferry_peer_get_account_id (peer));
+        {
+          g_autofree char *name = tool_escape (ferry_peer_get_name (peer), TOOL_NAME_WIDTH);
+          g_autofree char *account = tool_escape (ferry_peer_get_account_id (peer), TOOL_NAME_WIDTH * 2);
+
+          g_print ("%s\n  %s  %s\n", name, _("account"), account);
+        }
 
       for (guint j = 0; j < n; j++)
         {

@@ -13,6 +13,7 @@
 #include <gio/gunixinputstream.h>
 
 #include "ferry-tool.h"
+#include "ferry-escape.h"
 #include "ferry-events.h"
 #include "ferry-progress.h"
 
@@ -109,14 +110,16 @@ reject_transfer (TransferView *view,
   ferry_transfer_reject (view->transfer, reason);
 }
 
+/* “name (account…)”: the name is the sender's choice, shown escaped */
 static char *
 describe_sender (FerryTransfer *transfer)
 {
   FerryDevice *device = ferry_transfer_get_device (transfer);
-  const char *account = device ? ferry_device_get_account_id (device) : NULL;
+  g_autofree char *name = tool_escape (device ? ferry_device_get_name (device) : "?", TOOL_NAME_WIDTH);
+  g_autofree char *account = tool_escape (device ? ferry_device_get_account_id (device) : "?",
+                                          TOOL_NAME_WIDTH);
 
-  return g_strdup_printf ("%s (%.12s…)", device ? ferry_device_get_name (device) : "?",
-                          account ? account : "?");
+  return g_strdup_printf ("%s (%.12s…)", name ? name : "?", account ? account : "?");
 }
 
 static gboolean

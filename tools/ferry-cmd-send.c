@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "ferry-tool.h"
+#include "ferry-escape.h"
 #include "ferry-events.h"
 #include "ferry-progress.h"
 
@@ -186,21 +187,26 @@ print_device_line (SubWatch *watch)
   const GError *error = ferry_transfer_get_error (sub);
   FerryTransferState state = ferry_transfer_get_state (sub);
   g_autofree char *size = g_format_size (ferry_transfer_get_bytes (sub));
+  g_autofree char *name = tool_escape (ferry_device_get_name (device), TOOL_NAME_WIDTH);
+  g_autofree char *id = tool_escape (ferry_device_get_device_id (device), TOOL_NAME_WIDTH);
   g_autofree char *text = NULL;
 
   if (state == FERRY_TRANSFER_STATE_FINISHED)
     text = g_strdup_printf (_("finished, %s verified"), size);
   else if (ferry_transfer_is_done (sub))
-    text = g_strdup_printf ("%s (%s): %s", tool_state_nick (state), size,
-                            error ? error->message : _("Failed"));
+    {
+      /* The reason may be the receiver's words. */
+      g_autofree char *message = tool_escape (error ? error->message : _("Failed"), TOOL_MESSAGE_WIDTH);
+
+      text = g_strdup_printf ("%s (%s): %s", tool_state_nick (state), size, message);
+    }
   else
     text = g_strdup (tool_state_nick (state));
 
   if (watch->send->sending != NULL)
     transfer_view_clear_bar (watch->send->sending);
   /* TRANSLATORS: one receiving device: name, short device id, what happened */
-  g_printerr (_("  device %s (%.12s): %s\n"), ferry_device_get_name (device),
-              ferry_device_get_device_id (device), text);
+  g_printerr (_("  device %s (%.12s): %s\n"), name, id, text);
 }
 
 static void
@@ -422,7 +428,9 @@ on_peer_found (GObject      *source,
   else if (tool->progress_bar)
     {
       g_autofree char *size = g_format_size (ferry_transfer_get_total_size (transfer));
-      g_printerr (_("Sending %s to %s…\n"), size, ferry_peer_get_name (peer));
+      g_autofree char *name = tool_escape (ferry_peer_get_name (peer), TOOL_NAME_WIDTH);
+
+      g_printerr (_("Sending %s to %s…\n"), size, name);
     }
   send->subs = g_ptr_array_new_with_free_func (sub_watch_free);
   send->aggregate = g_object_ref (transfer);

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "ferry-events.h"
+#include "ferry-escape.h"
 
 JsonBuilder *
 tool_json_begin (FerryTool  *tool,
@@ -35,12 +36,14 @@ tool_json_end (JsonBuilder *builder)
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *text = NULL;
+  g_autofree char *safe = NULL;
 
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json_generator_set_root (generator, root);
   text = json_generator_to_data (generator, NULL);
-  fputs (text, stdout);
+  safe = tool_json_escape_extra (text);
+  fputs (safe, stdout);
   fputc ('\n', stdout);
   fflush (stdout);
   g_object_unref (builder);

@@ -11,6 +11,7 @@
 
 #include "ferry-progress.h"
 #include "ferry-events.h"
+#include "ferry-escape.h"
 
 #define TITLE_WIDTH 24
 
@@ -40,22 +41,16 @@ transfer_view_rate (TransferView *view)
   return rate;
 }
 
-/* The title cut to TITLE_WIDTH characters; @len: its length then */
+/* The title escaped and cut to TITLE_WIDTH characters; @len: its length */
 static char *
 bar_title (TransferView *view,
            glong        *len)
 {
   g_autofree char *title = transfer_title (view);
+  char *shown = tool_escape (title, TITLE_WIDTH);
 
-  *len = g_utf8_strlen (title, -1);
-  if (*len > TITLE_WIDTH)
-    {
-      g_autofree char *cut = g_utf8_substring (title, 0, TITLE_WIDTH - 1);
-
-      *len = TITLE_WIDTH;
-      return g_strconcat (cut, "…", NULL);
-    }
-  return g_steal_pointer (&title);
+  *len = g_utf8_strlen (shown, -1);
+  return shown;
 }
 
 static void
@@ -209,10 +204,10 @@ print_summary (TransferView *view,
     {
       g_autoptr(FerryTransferFile) file = g_list_model_get_item (files, i);
       g_autofree char *path = transfer_view_file_path (view, file, i);
+      g_autofree char *shown = tool_escape (path ? path : ferry_transfer_file_get_name (file), TOOL_NO_LIMIT);
       g_autofree char *file_size = g_format_size (ferry_transfer_file_get_size (file));
 
-      g_print ("  %s  %s  sha3-256 %s\n", path ? path : ferry_transfer_file_get_name (file),
-               file_size, ferry_transfer_file_get_sha3_256 (file));
+      g_print ("  %s  %s  sha3-256 %s\n", shown, file_size, ferry_transfer_file_get_sha3_256 (file));
     }
 
   if (ferry_transfer_get_direction (transfer) == FERRY_TRANSFER_DIRECTION_INCOMING)
@@ -221,7 +216,11 @@ print_summary (TransferView *view,
   else
     g_print (_("Sent %s, %s in %.1f s (%s), verified sha3-256\n"), count, size, seconds, rate);
   if (chain != NULL)
-    g_print (_("Chain: %s\n"), chain);
+    {
+      /* Addresses in it come from the peer's description. */
+      g_autofree char *shown = tool_escape (chain, TOOL_MESSAGE_WIDTH);
+      g_print (_("Chain: %s\n"), shown);
+    }
   fflush (stdout);
 }
 

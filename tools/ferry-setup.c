@@ -11,6 +11,7 @@
 #include <glib-unix.h>
 
 #include "ferry-tool.h"
+#include "ferry-escape.h"
 #include "ferry-events.h"
 #include "ferry-progress.h"
 
@@ -206,18 +207,22 @@ tool_close_engine (FerryTool *tool)
     g_main_context_iteration (NULL, TRUE);
 }
 
+/* An error message may carry a peer's words (a reason to reject or
+ * cancel): shown escaped. */
 void
 tool_report_error (FerryTool     *tool,
                    FerryTransfer *transfer,
                    const GError  *error,
                    const char    *context)
 {
+  g_autofree char *message = tool_escape (error ? error->message : _("Failed"), TOOL_MESSAGE_WIDTH);
+
   if (tool->json)
     tool_emit_error (tool, transfer, error);
   if (context != NULL)
-    tool_print_error ("%s: %s", context, error ? error->message : _("Failed"));
+    tool_print_error ("%s: %s", context, message);
   else
-    tool_print_error ("%s", error ? error->message : _("Failed"));
+    tool_print_error ("%s", message);
 }
 
 /* Quitting {{{1 */
