@@ -1506,6 +1506,161 @@ test_hostile_name (Fixture       *fx,
   g_assert_cmpuint (list_dir (dir)->len, ==, 0);
 }
 
+/* ferry doctor {{{1 */
+
+/* Whether a STUN server answers a Binding request on 127.0.0.1:@port
+ * within 1 s (the receive waits for it: no sleep). */
+static gboolean
+stun_answers (guint16 port)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+  guint8 request[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
+                         'f', 'e', 'r', 'r', 'y', '-', 'd', 'o', 'c', 't', 'o', 'r' };
+  guint8 answer[512];
+  gssize n;
+
+  g_socket_set_timeout (socket, 1);
+  if (g_socket_send_to (socket, address, (const char *) request, sizeof request, NULL, NULL) < 0)
+    return FALSE;
+  n = g_socket_receive (socket, (char *) answer, sizeof answer, NULL, NULL);
+  return n >= 20 && answer[0] == 0x01 && answer[1] == 0x01 && memcmp (answer + 8, request + 8, 12) == 0;
+}
+
+/* coturn on 127.0.0.1 (user test:test, realm ferry.test), killed with the
+ * test if it fails; NULL (after a skip) when it is not installed. */
+static GSubprocess *
+coturn_start (Fixture *fx,
+              guint16 *port)
+{
+  g_autofree char *turnserver = g_find_program_in_path ("turnserver");
+  g_autofree char *dir = NULL;
+
+  if (turnserver == NULL)
+    {
+      if (g_getenv ("FERRY_TEST_NO_SKIP") != NULL)
+        g_error ("turnserver (coturn) is not installed");
+      g_test_skip ("turnserver (coturn) is not installed");
+      return NULL;
+    }
+  dir = make_dir (fx, "coturn");
+
+  for (guint attempt = 0; attempt < 5; attempt++)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                           G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+      guint min_port = 20000 + g_random_int_range (0, 400) * 100;
+      g_autofree char *listening = NULL, *min = NULL, *max = NULL;
+      g_autofree char *userdb = NULL, *pidfile = NULL, *logfile = NULL;
+      g_autoptr(GError) error = NULL;
+      GSubprocess *process;
+
+      *port = free_udp_port ();
+      listening = g_strdup_printf ("--listening-port=%u", *port);
+      min = g_strdup_printf ("--min-port=%u", min_port);
+      max = g_strdup_printf ("--max-port=%u", min_port + 99);
+      userdb = g_strdup_printf ("--userdb=%s/turndb", dir);
+      pidfile = g_strdup_printf ("--pidfile=%s/turn.pid", dir);
+      logfile = g_strdup_printf ("--log-file=%s/turn.log", dir);
+      g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+      process = g_subprocess_launcher_spawn (launcher, &error, turnserver, "-n", "--no-cli", "--no-tls",
+                                             "--no-dtls", "--listening-ip=127.0.0.1", listening,
+                                             "--relay-ip=127.0.0.1", min, max, "--lt-cred-mech",
+                                             "--user=test:test", "--realm=ferry.test", "--fingerprint",
+                                             "--allow-loopback-peers", "--no-stdout-log", userdb, pidfile,
+                                             logfile, "--simple-log", NULL);
+      g_assert_no_error (error);
+      g_assert_cmpint (n_spawned_pids, <, MAX_PIDS);
+      spawned_pids[n_spawned_pids] = atoi (g_subprocess_get_identifier (process));
+      n_spawned_pids = n_spawned_pids + 1;
+
+      /* Ready when it answers a STUN Binding request (< 1.5 s). */
+      for (guint i = 0; i < 10; i++)
+        if (stun_answers (*port))
+          return process;
+      g_subprocess_force_exit (process);
+      g_subprocess_wait (process, NULL, NULL);
+      g_object_unref (process);
+    }
+  g_error ("coturn did not start");
+  return NULL;
+}
+
+static JsonObject *
+array_object (JsonObject *object,
+              const char *member,
+              guint       index)
+{
+  JsonArray *array = json_object_get_array_member (object, member);
+
+  g_assert_nonnull (array);
+  g_assert_cmpuint (json_array_get_length (array), >, index);
+  return json_array_get_object_element (array, index);
+}
+
+/* `ferry doctor --json` against a local coturn: the loopback interface
+ * with its multicast round trip, the address coturn sees (no NAT on
+ * loopback), a TURN allocation granted, and the exact refusal of wrong
+ * credentials. */
+static void
+test_doctor (Fixture       *fx,
+             gconstpointer  data)
+{
+  g_autoptr(GSubprocess) coturn = NULL;
+  g_autofree char *home = NULL;
+  g_autofree char *good = NULL;
+  g_autofree char *wrong = NULL;
+  JsonObject *report, *stun, *turn, *refused, *iface;
+  guint16 port = 0;
+  Proc *doctor;
+
+  if (fixture_skip (fx))
+    return;
+  coturn = coturn_start (fx, &port);
+  if (coturn == NULL)
+    return;
+
+  home = make_home (fx, "doctor", NULL);
+  good = g_strdup_printf ("turn:test:test@127.0.0.1:%u", port);
+  wrong = g_strdup_printf ("turn:test:wrong@127.0.0.1:%u", port);
+  doctor = proc_spawn (fx, "doctor", "--home", home, "--interface", "lo", "--turn", good,
+                       "--turn", wrong, "--json", "doctor", "--timeout", "2");
+  proc_assert_exit (doctor, 0);
+  g_subprocess_send_signal (coturn, SIGTERM);
+  g_subprocess_wait (coturn, NULL, NULL);
+
+  if (doctor->events->len != 1)
+    {
+      proc_dump (doctor);
+      g_error ("doctor: expected one JSON object");
+    }
+  report = g_ptr_array_index (doctor->events, 0);
+
+  iface = array_object (report, "interfaces", 0);
+  g_assert_cmpstr (obj_str (iface, "name"), ==, "lo");
+  g_assert_true (json_object_get_boolean_member (iface, "multicast"));
+
+  stun = array_object (report, "stun", 0);
+  g_assert_true (json_object_get_boolean_member (stun, "answered"));
+  g_assert_true (g_str_has_prefix (obj_str (stun, "mapped"), "127.0.0.1:"));
+  g_assert_cmpstr (obj_str (json_object_get_object_member (report, "nat"), "mapping"), ==, "none");
+
+  turn = array_object (report, "turn", 0);
+  g_assert_true (json_object_get_boolean_member (turn, "allocation"));
+  g_assert_true (g_str_has_prefix (obj_str (turn, "relayed"), "127.0.0.1:"));
+  refused = array_object (report, "turn", 1);
+  g_assert_true (json_object_get_boolean_member (refused, "answered"));
+  g_assert_false (json_object_get_boolean_member (refused, "allocation"));
+  g_assert_cmpint (obj_int (refused, "code"), ==, 401);
+  g_assert_nonnull (obj_str (refused, "reason"));
+
+  g_assert_cmpstr (obj_str (report, "udp"), ==, "works");
+  g_assert_cmpstr (obj_str (report, "verdict_code"), ==, "public");
+  g_assert_nonnull (obj_str (report, "verdict"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1526,6 +1681,7 @@ main (int    argc,
   ADD ("/cli/peers", test_peers);
   ADD ("/cli/interrupt", test_interrupt);
   ADD ("/cli/hostile-name", test_hostile_name);
+  ADD ("/cli/doctor", test_doctor);
 #undef ADD
 
   return g_test_run ();

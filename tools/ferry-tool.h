@@ -168,4 +168,8 @@ int          tool_revoke_check       (FerryTool *tool, gpointer state);
 int          tool_revoke_run         (FerryTool *tool, gpointer state);
 void         tool_revoke_free        (gpointer state);
 
+gpointer     tool_doctor_options     (FerryTool *tool, GOptionGroup *group);
+int          tool_doctor_check       (FerryTool *tool, gpointer state);
+int          tool_doctor_run         (FerryTool *tool, gpointer state);
+
 G_END_DECLS

@@ -61,6 +61,9 @@ static const FerryCommand commands[] = {
   { "fetch", N_("TRANSFER-ID"),
     N_("Ask the sender for a received transfer again; an interrupted one resumes."),
     TRANSFERS, tool_fetch_options, tool_fetch_check, tool_fetch_run, tool_fetch_free },
+  { "doctor", NULL,
+    N_("Check what a transfer needs from the network, and say what will work."),
+    0, tool_doctor_options, tool_doctor_check, tool_doctor_run, NULL },
   { "send", N_("--to ID FILE…"),
     N_("Send files to a device."),
     TRANSFERS | FERRY_COMMAND_SIGNAL_FAILS,
@@ -91,6 +94,7 @@ commands_description (void)
            "  account import FILE      Make this home a new device of an exported account\n"
            "  device revoke ID         Revoke a device of this account\n"
            "  fetch TRANSFER-ID        Ask the sender for a received transfer again, resuming it\n"
+           "  doctor                   Check interfaces, DHT proxies, STUN and TURN servers, NAT\n"
            "\n"
            "Run “ferry COMMAND --help” for a command’s options.\n"
            "Exit status: 0 success, 1 failure, 2 usage error.");
