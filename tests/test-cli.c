@@ -1661,6 +1661,140 @@ test_doctor (Fixture       *fx,
   g_assert_nonnull (obj_str (report, "verdict"));
 }
 
+static guint16
+free_tcp_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* A dhtnode of a private network on loopback (-n), with an OpenDHT proxy
+ * on @proxy_port; the second one bootstraps from the first. */
+static GSubprocess *
+dhtnode_start (guint32  network,
+               guint16  port,
+               guint16  proxy_port,
+               guint16  bootstrap)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                                                       G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                       G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autofree char *net = g_strdup_printf ("%u", network);
+  g_autofree char *dht_port = g_strdup_printf ("%u", port);
+  g_autofree char *proxy = g_strdup_printf ("%u", proxy_port);
+  g_autofree char *peer = g_strdup_printf ("127.0.0.1:%u", bootstrap);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  /* -s: in the foreground, so the pid is the node's. */
+  if (bootstrap != 0)
+    process = g_subprocess_launcher_spawn (launcher, &error, "dhtnode", "-s", "-n", net, "-p", dht_port,
+                                           "-b", peer, "--proxyserver", proxy, "--proxy-addr", "127.0.0.1",
+                                           NULL);
+  else
+    process = g_subprocess_launcher_spawn (launcher, &error, "dhtnode", "-s", "-n", net, "-p", dht_port,
+                                           "--proxyserver", proxy, "--proxy-addr", "127.0.0.1", NULL);
+  g_assert_no_error (error);
+  g_assert_cmpint (n_spawned_pids, <, MAX_PIDS);
+  spawned_pids[n_spawned_pids] = atoi (g_subprocess_get_identifier (process));
+  n_spawned_pids = n_spawned_pids + 1;
+  return process;
+}
+
+static gboolean
+proxy_works (JsonObject *report,
+             guint       index)
+{
+  JsonObject *proxy = array_object (report, "dht", index);
+
+  return json_object_get_boolean_member (proxy, "put") && json_object_get_boolean_member (proxy, "get");
+}
+
+/* `ferry doctor --json` with two OpenDHT proxies of a private network on
+ * loopback and a third that is down: a test value put and read back
+ * through each live one, and the dead one unreachable. */
+static void
+test_doctor_dht (Fixture       *fx,
+                 gconstpointer  data)
+{
+  g_autofree char *dhtnode = g_find_program_in_path ("dhtnode");
+  g_autoptr(GSubprocess) node1 = NULL;
+  g_autoptr(GSubprocess) node2 = NULL;
+  g_autofree char *home = NULL, *url1 = NULL, *url2 = NULL, *url3 = NULL;
+  guint32 network = g_random_int_range (1, G_MAXINT32);
+  guint16 port1 = free_udp_port ();
+  guint16 proxy1 = free_tcp_port (), proxy2 = free_tcp_port (), proxy3 = free_tcp_port ();
+  JsonObject *report = NULL, *dead;
+  Proc *doctor = NULL;
+
+  if (fixture_skip (fx))
+    return;
+  if (dhtnode == NULL)
+    {
+      if (g_getenv ("FERRY_TEST_NO_SKIP") != NULL)
+        g_error ("dhtnode (OpenDHT) is not installed");
+      g_test_skip ("dhtnode (OpenDHT) is not installed");
+      return;
+    }
+
+  node1 = dhtnode_start (network, port1, proxy1, 0);
+  node2 = dhtnode_start (network, free_udp_port (), proxy2, port1);
+  home = make_home (fx, "doctor", NULL);
+  url1 = g_strdup_printf ("http://127.0.0.1:%u", proxy1);
+  url2 = g_strdup_printf ("http://127.0.0.1:%u", proxy2);
+  url3 = g_strdup_printf ("http://127.0.0.1:%u", proxy3);
+
+  /* The nodes take about a second to find each other, and a proxy without
+   * peers refuses a put: ask again until both proxies work (the doctor's
+   * own requests are the readiness check). */
+  for (guint attempt = 0; attempt < 60; attempt++)
+    {
+      /* No system proxy settings in the isolated test directories. */
+      doctor = proc_spawnv (fx, "doctor", (const char * const []) { "GIO_USE_PROXY_RESOLVER=dummy", NULL },
+                            (const char * const []) { "--home", home, "--interface", "lo", "--dht-proxy", url1,
+                                                      "--dht-proxy", url2, "--dht-proxy", url3, "--json",
+                                                      "doctor", "--timeout", "2", NULL });
+      proc_assert_exit (doctor, 0);
+      g_assert_cmpuint (doctor->events->len, ==, 1);
+      report = g_ptr_array_index (doctor->events, 0);
+      if (proxy_works (report, 0) && proxy_works (report, 1))
+        break;
+    }
+  g_subprocess_force_exit (node1);
+  g_subprocess_force_exit (node2);
+  g_subprocess_wait (node1, NULL, NULL);
+  g_subprocess_wait (node2, NULL, NULL);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *proxy = array_object (report, "dht", i);
+
+      if (!proxy_works (report, i))
+        {
+          proc_dump (doctor);
+          g_error ("proxy %u: no put and get", i);
+        }
+      g_assert_cmpstr (obj_str (proxy, "proxy"), ==, i == 0 ? url1 : url2);
+      g_assert_true (json_object_get_boolean_member (proxy, "reachable"));
+      g_assert_cmpint (obj_int (proxy, "rtt_ms"), >=, 0);
+      g_assert_null (obj_str (proxy, "error"));
+    }
+  dead = array_object (report, "dht", 2);
+  g_assert_false (json_object_get_boolean_member (dead, "reachable"));
+  g_assert_false (json_object_get_boolean_member (dead, "put"));
+  g_assert_nonnull (obj_str (dead, "error"));
+  g_assert_cmpstr (obj_str (report, "udp"), ==, "unknown");
+  g_assert_cmpstr (obj_str (report, "verdict_code"), ==, "unknown");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1682,6 +1816,7 @@ main (int    argc,
   ADD ("/cli/interrupt", test_interrupt);
   ADD ("/cli/hostile-name", test_hostile_name);
   ADD ("/cli/doctor", test_doctor);
+  ADD ("/cli/doctor-dht", test_doctor_dht);
 #undef ADD
 
   return g_test_run ();
