@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -1314,6 +1315,487 @@ test_interrupt (Fixture       *fx,
   g_assert_cmpuint (names->len, ==, 0);
 }
 
+/* Hostile names {{{1 */
+
+/* Like proc_spawnv, with a terminal as standard input: @tty_fd, the
+ * slave side of a pseudo-terminal (taken). */
+static Proc *
+proc_spawn_tty (Fixture            *fx,
+                const char         *label,
+                int                 tty_fd,
+                const char * const *args)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  Proc *p = g_new0 (Proc, 1);
+
+  g_ptr_array_add (argv, (gpointer) fx->tool);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_take_stdin_fd (launcher, tty_fd);
+  g_subprocess_launcher_unsetenv (launcher, "FERRY_HOME");
+  g_subprocess_launcher_setenv (launcher, "FERRY_PLUGIN_SYSTEM_PATH", "", TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+
+  p->label = g_strdup (label);
+  p->lines = g_ptr_array_new_with_free_func (g_free);
+  p->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  p->cancellable = g_cancellable_new ();
+  p->spawned_us = g_get_monotonic_time ();
+  p->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+
+  p->pid = atoi (g_subprocess_get_identifier (p->process));
+  g_assert_cmpint (n_spawned_pids, <, MAX_PIDS);
+  spawned_pids[n_spawned_pids] = p->pid;
+  n_spawned_pids = n_spawned_pids + 1;
+
+  p->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p->process));
+  g_data_input_stream_read_line_async (p->out, G_PRIORITY_DEFAULT, p->cancellable, on_line, p);
+  p->err = g_memory_output_stream_new_resizable ();
+  g_output_stream_splice_async (p->err, g_subprocess_get_stderr_pipe (p->process),
+                                G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, G_PRIORITY_DEFAULT,
+                                p->cancellable, on_err_spliced, p);
+  g_subprocess_wait_async (p->process, p->cancellable, on_exited, p);
+
+  g_ptr_array_add (fx->procs, p);
+  return p;
+}
+
+/* No byte of @text may drive a terminal: no ESC, no BEL, no other C0
+ * control but the line feed, no DEL, no C1 control. */
+static void
+assert_terminal_safe (const char *label,
+                      const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if ((c < 0x20 && c != '\n') || c == 0x7f || (c >= 0x80 && c <= 0x9f))
+        {
+          g_test_message ("%s:\n%s", label, text);
+          g_error ("%s: control character U+%04X at offset %d", label, c, (int) (p - valid));
+        }
+    }
+}
+
+typedef struct {
+  Proc       *proc;
+  const char *needle;
+} StderrWait;
+
+static gboolean
+stderr_has (gpointer data)
+{
+  StderrWait *w = data;
+  g_autofree char *err = proc_stderr (w->proc);
+
+  return (err != NULL && strstr (err, w->needle) != NULL) || w->proc->exited;
+}
+
+/* The line of @text that holds @needle; fails when there is none. */
+static char *
+line_with (const char *text,
+           const char *needle)
+{
+  const char *at = strstr (text, needle);
+  const char *start, *end;
+
+  if (at == NULL)
+    g_error ("no “%s” in:\n%s", needle, text);
+  for (start = at; start > text && start[-1] != '\n'; start--)
+    ;
+  end = strchr (at, '\n');
+  return g_strndup (start, end ? (gsize) (end - start) : strlen (start));
+}
+
+#define HOSTILE_NAME "evil\033]0;x\007\033[2J\033[31m-"
+
+/* A device whose name (from its ferry.conf) holds terminal escapes: the
+ * other side's peers listing, rejection line and accept prompt show it
+ * escaped, without a raw ESC or BEL, and cut to a bounded width. */
+static void
+test_hostile_name (Fixture       *fx,
+                   gconstpointer  data)
+{
+  g_autofree char *long_tail = g_strnfill (300, 'A');
+  g_autofree char *conf = g_strdup_printf ("[core]\nname=" HOSTILE_NAME "%s\n", long_tail);
+  g_autofree char *evil_home = NULL, *recv_home = NULL, *look_home = NULL;
+  g_autofree char *dir = NULL, *evil_dir = NULL, *file = NULL, *other = NULL, *prefix = NULL;
+  g_autofree char *listing = NULL, *err = NULL, *line = NULL;
+  g_autoptr(JsonObject) evil_id = NULL;
+  Proc *evil, *peers, *receiver, *sender;
+  int master, slave;
+
+  if (fixture_skip (fx))
+    return;
+
+  evil_home = make_home (fx, "evil", conf);
+  recv_home = make_home (fx, "recv", NULL);
+  look_home = make_home (fx, "look", NULL);
+  dir = make_dir (fx, "downloads");
+  evil_dir = make_dir (fx, "evil-downloads");
+  file = write_file (fx->tmp, "note.txt", "hello\n", 6);
+  evil_id = run_id (fx, "evil id", NULL, (const char * const []) { "--home", evil_home, "--json", "id", NULL });
+
+  /* peers: the hostile device as a receiver, listed in text. */
+  evil = start_receiver (fx, evil_home, evil_dir, "--yes", NULL, FALSE);
+  peers = proc_spawn (fx, "peers", "--home", look_home, "--interface", "lo", "peers", "--timeout", "1.5");
+  proc_assert_exit (peers, 0);
+  listing = proc_stdout (peers);
+  g_assert_nonnull (strstr (listing, obj_str (evil_id, "device")));
+  assert_terminal_safe ("peers", listing);
+  line = line_with (listing, "evil");
+  g_assert_cmpint (g_utf8_strlen (line, -1), <=, 64);
+  g_clear_pointer (&line, g_free);
+  g_subprocess_send_signal (evil->process, SIGTERM);
+  proc_assert_exit (evil, 128 + SIGTERM);
+
+  /* A receiver that accepts from someone else: “Rejected files from …”. */
+  other = g_strndup (obj_str (evil_id, "account"), 12);
+  other[0] = other[0] == '0' ? '1' : '0';
+  receiver = start_receiver (fx, recv_home, dir, "--accept-from", other, TRUE);
+  prefix = g_strndup (obj_str (proc_find_event (receiver, "ready"), "account"), 12);
+  sender = proc_spawn (fx, "sender", "--home", evil_home, "--interface", "lo", "--json",
+                       "send", "--to", prefix, file);
+  proc_assert_exit (sender, 1);
+  proc_assert_exit (receiver, 1);
+  err = proc_stderr (receiver);
+  assert_terminal_safe ("receiver stderr", err);
+  line = line_with (err, "Rejected files from");
+  g_assert_cmpint (g_utf8_strlen (line, -1), <=, 160);
+  g_clear_pointer (&line, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* A receiver that asks on its terminal: the prompt. */
+  g_assert_cmpint (openpty (&master, &slave, NULL, NULL, NULL), ==, 0);
+  receiver = proc_spawn_tty (fx, "asking receiver", slave,
+                             (const char * const []) { "--home", recv_home, "--interface", "lo", "--json",
+                                                       "receive", "--dir", dir, "--once", NULL });
+  proc_wait_event (receiver, "ready", WAIT_READY_MS);
+  sender = proc_spawn (fx, "sender", "--home", evil_home, "--interface", "lo", "--json",
+                       "send", "--to", prefix, file);
+  {
+    StderrWait w = { receiver, "[y/N]" };
+
+    if (!wait_for (stderr_has, &w, WAIT_TRANSFER_MS) || receiver->exited)
+      {
+        proc_dump (receiver);
+        proc_dump (sender);
+        g_error ("no prompt");
+      }
+  }
+  g_assert_cmpint (write (master, "n\n", 2), ==, 2);
+  proc_assert_exit (sender, 1);
+  proc_assert_exit (receiver, 1);
+  close (master);
+  assert_error_code (sender, "rejected", receiver);
+  err = proc_stderr (receiver);
+  assert_terminal_safe ("prompt", err);
+  line = line_with (err, "[y/N]");
+  g_assert_nonnull (strstr (line, "Accept 1 file"));
+  g_assert_cmpint (g_utf8_strlen (line, -1), <=, 160);
+  g_assert_cmpuint (list_dir (dir)->len, ==, 0);
+}
+
+/* ferry doctor {{{1 */
+
+/* Whether a STUN server answers a Binding request on 127.0.0.1:@port
+ * within 1 s (the receive waits for it: no sleep). */
+static gboolean
+stun_answers (guint16 port)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+  guint8 request[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
+                         'f', 'e', 'r', 'r', 'y', '-', 'd', 'o', 'c', 't', 'o', 'r' };
+  guint8 answer[512];
+  gssize n;
+
+  g_socket_set_timeout (socket, 1);
+  if (g_socket_send_to (socket, address, (const char *) request, sizeof request, NULL, NULL) < 0)
+    return FALSE;
+  n = g_socket_receive (socket, (char *) answer, sizeof answer, NULL, NULL);
+  return n >= 20 && answer[0] == 0x01 && answer[1] == 0x01 && memcmp (answer + 8, request + 8, 12) == 0;
+}
+
+/* coturn on 127.0.0.1 (user test:test, realm ferry.test), killed with the
+ * test if it fails; NULL (after a skip) when it is not installed. */
+static GSubprocess *
+coturn_start (Fixture *fx,
+              guint16 *port)
+{
+  g_autofree char *turnserver = g_find_program_in_path ("turnserver");
+  g_autofree char *dir = NULL;
+
+  if (turnserver == NULL)
+    {
+      if (g_getenv ("FERRY_TEST_NO_SKIP") != NULL)
+        g_error ("turnserver (coturn) is not installed");
+      g_test_skip ("turnserver (coturn) is not installed");
+      return NULL;
+    }
+  dir = make_dir (fx, "coturn");
+
+  for (guint attempt = 0; attempt < 5; attempt++)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                           G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+      guint min_port = 20000 + g_random_int_range (0, 400) * 100;
+      g_autofree char *listening = NULL, *min = NULL, *max = NULL;
+      g_autofree char *userdb = NULL, *pidfile = NULL, *logfile = NULL;
+      g_autoptr(GError) error = NULL;
+      GSubprocess *process;
+
+      *port = free_udp_port ();
+      listening = g_strdup_printf ("--listening-port=%u", *port);
+      min = g_strdup_printf ("--min-port=%u", min_port);
+      max = g_strdup_printf ("--max-port=%u", min_port + 99);
+      userdb = g_strdup_printf ("--userdb=%s/turndb", dir);
+      pidfile = g_strdup_printf ("--pidfile=%s/turn.pid", dir);
+      logfile = g_strdup_printf ("--log-file=%s/turn.log", dir);
+      g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+      process = g_subprocess_launcher_spawn (launcher, &error, turnserver, "-n", "--no-cli", "--no-tls",
+                                             "--no-dtls", "--listening-ip=127.0.0.1", listening,
+                                             "--relay-ip=127.0.0.1", min, max, "--lt-cred-mech",
+                                             "--user=test:test", "--realm=ferry.test", "--fingerprint",
+                                             "--allow-loopback-peers", "--no-stdout-log", userdb, pidfile,
+                                             logfile, "--simple-log", NULL);
+      g_assert_no_error (error);
+      g_assert_cmpint (n_spawned_pids, <, MAX_PIDS);
+      spawned_pids[n_spawned_pids] = atoi (g_subprocess_get_identifier (process));
+      n_spawned_pids = n_spawned_pids + 1;
+
+      /* Ready when it answers a STUN Binding request (< 1.5 s). */
+      for (guint i = 0; i < 10; i++)
+        if (stun_answers (*port))
+          return process;
+      g_subprocess_force_exit (process);
+      g_subprocess_wait (process, NULL, NULL);
+      g_object_unref (process);
+    }
+  g_error ("coturn did not start");
+  return NULL;
+}
+
+static JsonObject *
+array_object (JsonObject *object,
+              const char *member,
+              guint       index)
+{
+  JsonArray *array = json_object_get_array_member (object, member);
+
+  g_assert_nonnull (array);
+  g_assert_cmpuint (json_array_get_length (array), >, index);
+  return json_array_get_object_element (array, index);
+}
+
+/* `ferry doctor --json` against a local coturn: the loopback interface
+ * with its multicast round trip, the address coturn sees (no NAT on
+ * loopback), a TURN allocation granted, and the exact refusal of wrong
+ * credentials. */
+static void
+test_doctor (Fixture       *fx,
+             gconstpointer  data)
+{
+  g_autoptr(GSubprocess) coturn = NULL;
+  g_autofree char *home = NULL;
+  g_autofree char *good = NULL;
+  g_autofree char *wrong = NULL;
+  JsonObject *report, *stun, *turn, *refused, *iface;
+  guint16 port = 0;
+  Proc *doctor;
+
+  if (fixture_skip (fx))
+    return;
+  coturn = coturn_start (fx, &port);
+  if (coturn == NULL)
+    return;
+
+  home = make_home (fx, "doctor", NULL);
+  good = g_strdup_printf ("turn:test:test@127.0.0.1:%u", port);
+  wrong = g_strdup_printf ("turn:test:wrong@127.0.0.1:%u", port);
+  doctor = proc_spawn (fx, "doctor", "--home", home, "--interface", "lo", "--turn", good,
+                       "--turn", wrong, "--json", "doctor", "--timeout", "2");
+  proc_assert_exit (doctor, 0);
+  g_subprocess_send_signal (coturn, SIGTERM);
+  g_subprocess_wait (coturn, NULL, NULL);
+
+  if (doctor->events->len != 1)
+    {
+      proc_dump (doctor);
+      g_error ("doctor: expected one JSON object");
+    }
+  report = g_ptr_array_index (doctor->events, 0);
+
+  iface = array_object (report, "interfaces", 0);
+  g_assert_cmpstr (obj_str (iface, "name"), ==, "lo");
+  g_assert_true (json_object_get_boolean_member (iface, "multicast"));
+
+  stun = array_object (report, "stun", 0);
+  g_assert_true (json_object_get_boolean_member (stun, "answered"));
+  g_assert_true (g_str_has_prefix (obj_str (stun, "mapped"), "127.0.0.1:"));
+  g_assert_cmpstr (obj_str (json_object_get_object_member (report, "nat"), "mapping"), ==, "none");
+
+  turn = array_object (report, "turn", 0);
+  g_assert_true (json_object_get_boolean_member (turn, "allocation"));
+  g_assert_true (g_str_has_prefix (obj_str (turn, "relayed"), "127.0.0.1:"));
+  refused = array_object (report, "turn", 1);
+  g_assert_true (json_object_get_boolean_member (refused, "answered"));
+  g_assert_false (json_object_get_boolean_member (refused, "allocation"));
+  g_assert_cmpint (obj_int (refused, "code"), ==, 401);
+  g_assert_nonnull (obj_str (refused, "reason"));
+
+  g_assert_cmpstr (obj_str (report, "udp"), ==, "works");
+  g_assert_cmpstr (obj_str (report, "verdict_code"), ==, "public");
+  g_assert_nonnull (obj_str (report, "verdict"));
+}
+
+static guint16
+free_tcp_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* A dhtnode of a private network on loopback (-n), with an OpenDHT proxy
+ * on @proxy_port; the second one bootstraps from the first. */
+static GSubprocess *
+dhtnode_start (guint32  network,
+               guint16  port,
+               guint16  proxy_port,
+               guint16  bootstrap)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                                                       G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                       G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autofree char *net = g_strdup_printf ("%u", network);
+  g_autofree char *dht_port = g_strdup_printf ("%u", port);
+  g_autofree char *proxy = g_strdup_printf ("%u", proxy_port);
+  g_autofree char *peer = g_strdup_printf ("127.0.0.1:%u", bootstrap);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  /* -s: in the foreground, so the pid is the node's. */
+  if (bootstrap != 0)
+    process = g_subprocess_launcher_spawn (launcher, &error, "dhtnode", "-s", "-n", net, "-p", dht_port,
+                                           "-b", peer, "--proxyserver", proxy, "--proxy-addr", "127.0.0.1",
+                                           NULL);
+  else
+    process = g_subprocess_launcher_spawn (launcher, &error, "dhtnode", "-s", "-n", net, "-p", dht_port,
+                                           "--proxyserver", proxy, "--proxy-addr", "127.0.0.1", NULL);
+  g_assert_no_error (error);
+  g_assert_cmpint (n_spawned_pids, <, MAX_PIDS);
+  spawned_pids[n_spawned_pids] = atoi (g_subprocess_get_identifier (process));
+  n_spawned_pids = n_spawned_pids + 1;
+  return process;
+}
+
+static gboolean
+proxy_works (JsonObject *report,
+             guint       index)
+{
+  JsonObject *proxy = array_object (report, "dht", index);
+
+  return json_object_get_boolean_member (proxy, "put") && json_object_get_boolean_member (proxy, "get");
+}
+
+/* `ferry doctor --json` with two OpenDHT proxies of a private network on
+ * loopback and a third that is down: a test value put and read back
+ * through each live one, and the dead one unreachable. */
+static void
+test_doctor_dht (Fixture       *fx,
+                 gconstpointer  data)
+{
+  g_autofree char *dhtnode = g_find_program_in_path ("dhtnode");
+  g_autoptr(GSubprocess) node1 = NULL;
+  g_autoptr(GSubprocess) node2 = NULL;
+  g_autofree char *home = NULL, *url1 = NULL, *url2 = NULL, *url3 = NULL;
+  guint32 network = g_random_int_range (1, G_MAXINT32);
+  guint16 port1 = free_udp_port ();
+  guint16 proxy1 = free_tcp_port (), proxy2 = free_tcp_port (), proxy3 = free_tcp_port ();
+  JsonObject *report = NULL, *dead;
+  Proc *doctor = NULL;
+
+  if (fixture_skip (fx))
+    return;
+  if (dhtnode == NULL)
+    {
+      if (g_getenv ("FERRY_TEST_NO_SKIP") != NULL)
+        g_error ("dhtnode (OpenDHT) is not installed");
+      g_test_skip ("dhtnode (OpenDHT) is not installed");
+      return;
+    }
+
+  node1 = dhtnode_start (network, port1, proxy1, 0);
+  node2 = dhtnode_start (network, free_udp_port (), proxy2, port1);
+  home = make_home (fx, "doctor", NULL);
+  url1 = g_strdup_printf ("http://127.0.0.1:%u", proxy1);
+  url2 = g_strdup_printf ("http://127.0.0.1:%u", proxy2);
+  url3 = g_strdup_printf ("http://127.0.0.1:%u", proxy3);
+
+  /* The nodes take about a second to find each other, and a proxy without
+   * peers refuses a put: ask again until both proxies work (the doctor's
+   * own requests are the readiness check). */
+  for (guint attempt = 0; attempt < 60; attempt++)
+    {
+      /* No system proxy settings in the isolated test directories. */
+      doctor = proc_spawnv (fx, "doctor", (const char * const []) { "GIO_USE_PROXY_RESOLVER=dummy", NULL },
+                            (const char * const []) { "--home", home, "--interface", "lo", "--dht-proxy", url1,
+                                                      "--dht-proxy", url2, "--dht-proxy", url3, "--json",
+                                                      "doctor", "--timeout", "2", NULL });
+      proc_assert_exit (doctor, 0);
+      g_assert_cmpuint (doctor->events->len, ==, 1);
+      report = g_ptr_array_index (doctor->events, 0);
+      if (proxy_works (report, 0) && proxy_works (report, 1))
+        break;
+    }
+  g_subprocess_force_exit (node1);
+  g_subprocess_force_exit (node2);
+  g_subprocess_wait (node1, NULL, NULL);
+  g_subprocess_wait (node2, NULL, NULL);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *proxy = array_object (report, "dht", i);
+
+      if (!proxy_works (report, i))
+        {
+          proc_dump (doctor);
+          g_error ("proxy %u: no put and get", i);
+        }
+      g_assert_cmpstr (obj_str (proxy, "proxy"), ==, i == 0 ? url1 : url2);
+      g_assert_true (json_object_get_boolean_member (proxy, "reachable"));
+      g_assert_cmpint (obj_int (proxy, "rtt_ms"), >=, 0);
+      g_assert_null (obj_str (proxy, "error"));
+    }
+  dead = array_object (report, "dht", 2);
+  g_assert_false (json_object_get_boolean_member (dead, "reachable"));
+  g_assert_false (json_object_get_boolean_member (dead, "put"));
+  g_assert_nonnull (obj_str (dead, "error"));
+  g_assert_cmpstr (obj_str (report, "udp"), ==, "unknown");
+  g_assert_cmpstr (obj_str (report, "verdict_code"), ==, "unknown");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1333,6 +1815,9 @@ main (int    argc,
   ADD ("/cli/by-name", test_by_name);
   ADD ("/cli/peers", test_peers);
   ADD ("/cli/interrupt", test_interrupt);
+  ADD ("/cli/hostile-name", test_hostile_name);
+  ADD ("/cli/doctor", test_doctor);
+  ADD ("/cli/doctor-dht", test_doctor_dht);
 #undef ADD
 
   return g_test_run ();
