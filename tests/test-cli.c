@@ -1351,11 +1351,6 @@ proc_spawn_tty (Fixture            *fx,
   p->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
 
-  p->pid = atoi (g_subprocess_get_identifier (p->process));
-  g_assert_cmpint (n_spawned_pids, <, MAX_PIDS);
-  spawned_pids[n_spawned_pids] = p->pid;
-  n_spawned_pids = n_spawned_pids + 1;
-
   p->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p->process));
   g_data_input_stream_read_line_async (p->out, G_PRIORITY_DEFAULT, p->cancellable, on_line, p);
   p->err = g_memory_output_stream_new_resizable ();
@@ -1573,9 +1568,6 @@ coturn_start (Fixture *fx,
                                              "--allow-loopback-peers", "--no-stdout-log", userdb, pidfile,
                                              logfile, "--simple-log", NULL);
       g_assert_no_error (error);
-      g_assert_cmpint (n_spawned_pids, <, MAX_PIDS);
-      spawned_pids[n_spawned_pids] = atoi (g_subprocess_get_identifier (process));
-      n_spawned_pids = n_spawned_pids + 1;
 
       /* Ready when it answers a STUN Binding request (< 1.5 s). */
       for (guint i = 0; i < 10; i++)
@@ -1704,9 +1696,6 @@ dhtnode_start (guint32  network,
     process = g_subprocess_launcher_spawn (launcher, &error, "dhtnode", "-s", "-n", net, "-p", dht_port,
                                            "--proxyserver", proxy, "--proxy-addr", "127.0.0.1", NULL);
   g_assert_no_error (error);
-  g_assert_cmpint (n_spawned_pids, <, MAX_PIDS);
-  spawned_pids[n_spawned_pids] = atoi (g_subprocess_get_identifier (process));
-  n_spawned_pids = n_spawned_pids + 1;
   return process;
 }
 
