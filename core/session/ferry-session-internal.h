@@ -44,7 +44,7 @@ typedef enum {
   FERRY_SESSION_ROLE_RECEIVER,
 } FerrySessionRole;
 
-typedef struct _FerryDeadline FerryDeadline;
+/* a GSource on the session's context (ferry-session-timer.c) */
 typedef struct _FerryWatchdog FerryWatchdog;
 
 struct _FerrySession
@@ -68,7 +68,8 @@ struct _FerrySession
   gboolean       closed;
   gboolean       cancel_requested;
   char          *cancel_reason;
-  FerryDeadline *reaper;
+  GSource       *reaper;        /* gives up on the last frame (ferry-session-timer.c) */
+  FerrySessionGroup *group;     /* counts the threads that may still send a frame */
 
   gint64         progress_time;
   guint64        progress_bytes;
