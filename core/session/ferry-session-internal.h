@@ -97,7 +97,8 @@ typedef struct {
   gulong        user_handler;
 
   char         *transfer_id;
-  GPtrArray    *files;
+  GPtrArray    *files;          /* the worker's own copies (send, receive) */
+  GPtrArray    *shared;         /* the caller's files: results land there */
   guint64       total;
   GFile        *directory;
   gboolean      accepted;       /* receiver: the accept went out */
@@ -132,6 +133,15 @@ FerrySessionOp *_ferry_session_op_begin        (FerrySession      *self,
 void            _ferry_session_op_disconnect   (FerrySessionOp    *op);
 GTask          *_ferry_session_op_free         (FerrySessionOp    *op);
 void            _ferry_session_op_end          (FerrySessionOp    *op);
+/* Works on copies of @files: only the session's context touches the
+ * caller's, when the operation completes. */
+void            _ferry_session_op_set_files    (FerrySessionOp    *op,
+                                                GPtrArray         *files);
+/* Ends the session (see _ferry_session_op_end()), then on the session's
+ * context: copies the results into the caller's files, frees @op and
+ * returns @error or TRUE. */
+void            _ferry_session_op_complete     (FerrySessionOp    *op,
+                                                GError            *error);
 /* Runs @func (@op) on a new thread, or ends the operation with the error. */
 void            _ferry_session_op_spawn        (FerrySessionOp    *op,
                                                 const char        *name,

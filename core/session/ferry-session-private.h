@@ -113,6 +113,12 @@ void          _ferry_session_receive_async      (FerrySession        *self,
 gboolean      _ferry_session_receive_finish     (FerrySession        *self,
                                                  GAsyncResult        *result,
                                                  GError             **error);
+/* Receiver: the files of step 1. Read and change them on the session's
+ * context only: the operations work on copies and write their results
+ * (part_name, offset, destination, sha3_256) back there when they
+ * complete, so reading them is safe at any time on that context, e.g.
+ * right after _ferry_session_cancel(). The same holds for the @files
+ * given to _ferry_session_send_async(). */
 GPtrArray    *_ferry_session_get_files          (FerrySession        *self);
 
 /* Bytes of file data that actually crossed the stream (DATA frames),

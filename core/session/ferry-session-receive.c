@@ -612,7 +612,6 @@ receive_thread (gpointer data)
   Receiver receiver = { op, -1, NULL, NULL, NULL, NULL, 0, FALSE };
   g_autoptr(JsonObject) terminal = NULL;
   GError *error = NULL;
-  GTask *task;
 
   if (!receive_run (&receiver, &error))
     {
@@ -626,14 +625,7 @@ receive_thread (gpointer data)
     _ferry_session_close_stream (self);
 
   _ferry_session_progress (self, receiver.received, op->total, TRUE);
-  _ferry_session_op_end (op);
-
-  task = _ferry_session_op_free (op);
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
+  _ferry_session_op_complete (op, error);
 
   return NULL;
 }
@@ -674,9 +666,15 @@ _ferry_session_receive_async (FerrySession        *self,
       return;
     }
 
+  /* The worker fills in copies (the .part names, the digests, the final
+   * files); the session's files change on its context only, when the
+   * operation completes, so that they may be read there at any time,
+   * e.g. right after _ferry_session_cancel(). */
   op->directory = g_object_ref (directory);
-  op->files = g_ptr_array_ref (self->files);
+  g_mutex_lock (&self->lock);
+  _ferry_session_op_set_files (op, self->files);
   op->transfer_id = g_strdup (self->transfer_id);
+  g_mutex_unlock (&self->lock);
   for (guint i = 0; i < op->files->len; i++)
     op->total += ((FerrySessionFile *) g_ptr_array_index (op->files, i))->size;
 

@@ -419,7 +419,6 @@ send_thread (gpointer data)
   FerrySession *self = op->self;
   Sender sender = { op, NULL, NULL, 0, 0, NULL };
   GError *error = NULL;
-  GTask *task;
 
   if (!send_run (&sender, &error))
     {
@@ -437,14 +436,7 @@ send_thread (gpointer data)
   g_clear_pointer (&sender.terminal, json_object_unref);
 
   _ferry_session_progress (self, sender.sent, op->total, TRUE);
-  _ferry_session_op_end (op);
-
-  task = _ferry_session_op_free (op);
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
+  _ferry_session_op_complete (op, error);
 
   return NULL;
 }
@@ -515,7 +507,7 @@ _ferry_session_send_async (FerrySession        *self,
     }
 
   op->transfer_id = g_strdup (transfer_id);
-  op->files = g_ptr_array_ref (files);
+  _ferry_session_op_set_files (op, files);
   op->total = total;
 
   _ferry_session_op_spawn (op, "ferry-send", send_thread);

@@ -587,6 +587,7 @@ _ferry_session_op_free (FerrySessionOp *op)
   _ferry_session_op_disconnect (op);
   g_free (op->transfer_id);
   g_clear_pointer (&op->files, g_ptr_array_unref);
+  g_clear_pointer (&op->shared, g_ptr_array_unref);
   g_clear_object (&op->directory);
   g_clear_error (&op->reader_error);
   g_mutex_clear (&op->lock);
@@ -610,6 +611,90 @@ _ferry_session_op_end (FerrySessionOp *op)
   g_mutex_unlock (&self->lock);
 
   _ferry_session_stop_reaper (self);
+}
+
+static FerrySessionFile *
+file_copy (const FerrySessionFile *file)
+{
+  FerrySessionFile *copy = _ferry_session_file_new (file->name, file->size, file->mime_type);
+
+  copy->source = file->source ? g_object_ref (file->source) : NULL;
+  copy->destination = file->destination ? g_object_ref (file->destination) : NULL;
+  copy->sha3_256 = g_strdup (file->sha3_256);
+  copy->part_name = g_strdup (file->part_name);
+  copy->offset = file->offset;
+  copy->expected_sha3 = g_strdup (file->expected_sha3);
+
+  return copy;
+}
+
+/* The fields an operation fills in. */
+static void
+file_publish (FerrySessionFile *to,
+              FerrySessionFile *from)
+{
+  g_set_object (&to->destination, from->destination);
+  g_free (to->sha3_256);
+  to->sha3_256 = g_strdup (from->sha3_256);
+  g_free (to->part_name);
+  to->part_name = g_strdup (from->part_name);
+  to->offset = from->offset;
+}
+
+void
+_ferry_session_op_set_files (FerrySessionOp *op,
+                             GPtrArray      *files)
+{
+  op->shared = g_ptr_array_ref (files);
+  op->files = g_ptr_array_new_full (files->len, (GDestroyNotify) _ferry_session_file_free);
+  for (guint i = 0; i < files->len; i++)
+    g_ptr_array_add (op->files, file_copy (g_ptr_array_index (files, i)));
+}
+
+typedef struct {
+  FerrySessionOp *op;
+  GError         *error;
+} Completion;
+
+static gboolean
+complete_cb (gpointer data)
+{
+  Completion *completion = data;
+  FerrySessionOp *op = completion->op;
+  GTask *task;
+
+  for (guint i = 0; op->shared != NULL && i < op->shared->len && i < op->files->len; i++)
+    file_publish (g_ptr_array_index (op->shared, i), g_ptr_array_index (op->files, i));
+
+  task = _ferry_session_op_free (op);
+  if (completion->error != NULL)
+    g_task_return_error (task, completion->error);
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+  g_free (completion);
+
+  return G_SOURCE_REMOVE;
+}
+
+void
+_ferry_session_op_complete (FerrySessionOp *op,
+                            GError         *error)
+{
+  FerrySession *self = op->self;
+  Completion *completion = g_new0 (Completion, 1);
+  GSource *source = g_idle_source_new ();
+
+  _ferry_session_op_end (op);
+
+  completion->op = op;
+  completion->error = error;
+  /* The task holds the session until the source ran. */
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, complete_cb, completion, NULL);
+  g_source_set_static_name (source, "[ferry] session result");
+  g_source_attach (source, self->context);
+  g_source_unref (source);
 }
 
 void
