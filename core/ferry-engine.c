@@ -55,6 +55,8 @@ struct _FerryEngine
 {
   GObject           parent_instance;
 
+  FerrySessionGroup *sessions;   /* this engine's sessions, waited for by close */
+
   char             *home;
   GKeyFile         *config;
   FerryIdentity    *identity;
@@ -148,6 +150,7 @@ ferry_engine_finalize (GObject *object)
   FerryEngine *self = FERRY_ENGINE (object);
 
   g_free (self->home);
+  g_clear_pointer (&self->sessions, _ferry_session_group_unref);
   g_clear_pointer (&self->config, g_key_file_unref);
   g_clear_object (&self->identity);
   g_clear_object (&self->registry);
@@ -300,6 +303,7 @@ static void
 ferry_engine_init (FerryEngine *self)
 {
   self->context = g_main_context_ref_thread_default ();
+  self->sessions = _ferry_session_group_new ();
   self->config = g_key_file_new ();
   self->signalings = g_list_store_new (FERRY_TYPE_SIGNALING);
   self->transports = g_list_store_new (FERRY_TYPE_TRANSPORT);
@@ -1744,6 +1748,7 @@ outgoing_race_cb (GObject      *source,
   _ferry_transfer_set_chain (op->transfer, chain);
 
   op->session = _ferry_session_new (race->stream);
+  _ferry_session_set_group (op->session, ref->engine->sessions);
   _ferry_session_set_allow_resume (op->session, op->resume);
   _ferry_session_set_stall_timeout (op->session, ref->engine->stall_timeout_s);
   g_signal_connect (op->session, "progress", G_CALLBACK (outgoing_progress_cb), op);
@@ -2517,6 +2522,7 @@ incoming_race_cb (GObject      *source,
     }
 
   op->session = g_steal_pointer (&race->session);
+  _ferry_session_set_group (op->session, self->sessions);
   op->transfer = _ferry_transfer_new (op->id, FERRY_TRANSFER_DIRECTION_INCOMING, op->device);
   for (guint i = 0; i < race->files->len; i++)
     {
@@ -3538,7 +3544,8 @@ close_thread (GTask        *task,
 {
   /* A session's last frame (reject, cancel, error) goes out within a few
    * seconds or is given up; wait a little longer than that. */
-  if (!_ferry_session_wait_all (g_get_monotonic_time () + 7 * G_USEC_PER_SEC))
+  if (!_ferry_session_group_wait (FERRY_ENGINE (source_object)->sessions,
+                                  g_get_monotonic_time () + 7 * G_USEC_PER_SEC, cancellable))
     g_debug ("some transfer threads were still running when closing");
   g_task_return_boolean (task, TRUE);
 }

@@ -440,8 +440,21 @@ recv_progress_cb (FerrySession *session,
         }
       else if (run->cancel_receiver_midway)
         {
+          GPtrArray *files;
+
           run->cancelled = TRUE;
           _ferry_session_cancel (run->receiver, "no thanks");
+          /* As the engine does right after a cancel, while the receiving
+           * thread winds down: the files are read here, and change only
+           * when the operation completes. */
+          files = _ferry_session_get_files (run->receiver);
+          for (guint i = 0; i < files->len; i++)
+            {
+              FerrySessionFile *file = g_ptr_array_index (files, i);
+
+              g_assert_null (file->part_name);
+              g_assert_null (file->destination);
+            }
         }
     }
 }
@@ -888,6 +901,9 @@ test_cancel_by_receiver (Fixture       *fx,
   /* the first file was verified before the cancel and stays */
   listing = list_dir (fx->down);
   g_assert_cmpstr (listing, ==, "small.txt");
+  g_assert_nonnull (((FerrySessionFile *) g_ptr_array_index (run.recv_files, 0))->destination);
+  g_assert_null (((FerrySessionFile *) g_ptr_array_index (run.recv_files, 1))->destination);
+  g_assert_null (((FerrySessionFile *) g_ptr_array_index (run.recv_files, 1))->part_name);
 
   run_clear (&run);
 }
@@ -1959,6 +1975,37 @@ test_throughput (Fixture       *fx,
   g_unlink (dest);
 }
 
+/* A session's threads count in its own group only: waiting for one group
+ * (one engine's sessions) does not wait for another's, and the wait
+ * honours its cancellable. */
+static void
+test_groups (Fixture       *fx,
+             gconstpointer  data)
+{
+  g_autoptr(FerrySessionGroup) busy = _ferry_session_group_new ();
+  g_autoptr(FerrySessionGroup) idle = _ferry_session_group_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(FerrySession) session = NULL;
+  g_autoptr(GIOStream) a = NULL;
+  g_autoptr(GIOStream) b = NULL;
+
+  make_pair (&a, &b);
+  session = _ferry_session_new (a);
+  _ferry_session_set_group (session, busy);
+  /* The reject goes out, then the session's thread waits for the peer to
+   * close: it stays until then (nothing iterates the context, so the
+   * reaper cannot give up on it either). */
+  _ferry_session_reject (session, "no");
+
+  g_assert_true (_ferry_session_group_wait (idle, G_MAXINT64, NULL));
+  g_assert_false (_ferry_session_group_wait (busy, g_get_monotonic_time (), NULL));
+  g_cancellable_cancel (cancellable);
+  g_assert_false (_ferry_session_group_wait (busy, G_MAXINT64, cancellable));
+
+  g_io_stream_close (b, NULL, NULL);
+  g_assert_true (_ferry_session_group_wait (busy, G_MAXINT64, NULL));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1995,6 +2042,7 @@ main (int    argc,
   ADD ("/session/source-changed", test_source_changed, NULL);
   ADD ("/session/source-missing", test_source_missing, NULL);
   ADD ("/session/states", test_states, NULL);
+  ADD ("/session/groups", test_groups, NULL);
 
   for (gsize i = 0; i < G_N_ELEMENTS (hostile_cases); i++)
     {

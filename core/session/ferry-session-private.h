@@ -21,9 +21,11 @@ G_BEGIN_DECLS
  *    or {"type":"error","reason":"...","code":"hash-mismatch"}
  *   "code" is optional: protocol, hash-mismatch, no-space or io.
  *   either way, at any time: {"type":"cancel","reason":"..."}
- * The session runs on its own worker threads with blocking I/O; results and
- * the "progress" signal are delivered on the GMainContext that was the
- * thread-default one when the session was created.
+ * The session runs worker threads for blocking I/O and hashing only; its
+ * results and the "progress" signal are delivered, and its timers (the
+ * stall watchdog, the reaper of a last frame that cannot go out) run, on
+ * the GMainContext that was the thread-default one when the session was
+ * created: that context must be iterated while a session runs.
  */
 
 typedef struct {
@@ -111,6 +113,12 @@ void          _ferry_session_receive_async      (FerrySession        *self,
 gboolean      _ferry_session_receive_finish     (FerrySession        *self,
                                                  GAsyncResult        *result,
                                                  GError             **error);
+/* Receiver: the files of step 1. Read and change them on the session's
+ * context only: the operations work on copies and write their results
+ * (part_name, offset, destination, sha3_256) back there when they
+ * complete, so reading them is safe at any time on that context, e.g.
+ * right after _ferry_session_cancel(). The same holds for the @files
+ * given to _ferry_session_send_async(). */
 GPtrArray    *_ferry_session_get_files          (FerrySession        *self);
 
 /* Bytes of file data that actually crossed the stream (DATA frames),
@@ -148,10 +156,29 @@ void          _ferry_session_reject             (FerrySession        *self,
 void          _ferry_session_cancel             (FerrySession        *self,
                                                  const char          *reason);
 
-/* Waits until no session thread of this process is left (each one ends
- * after its session's last frame went out), or until @end_time of the
- * monotonic clock. Blocking: call it from a worker thread. Returns TRUE when
- * none is left. */
-gboolean      _ferry_session_wait_all           (gint64               end_time);
+/* The sessions of one engine. Each thread of a session that may still
+ * send its last frame (reject, cancel, error) counts in its group, so that
+ * an engine can wait for its own sessions before the process exits, and
+ * engines in one process do not wait for each other. Thread-safe. */
+typedef struct _FerrySessionGroup FerrySessionGroup;
+
+FerrySessionGroup *_ferry_session_group_new   (void);
+FerrySessionGroup *_ferry_session_group_ref   (FerrySessionGroup   *group);
+void               _ferry_session_group_unref (FerrySessionGroup   *group);
+
+/* Waits until no thread of the group's sessions is left (each one ends
+ * after its session's last frame went out, or was given up), until
+ * @end_time of the monotonic clock, or until @cancellable is cancelled.
+ * Blocking: call it from a worker thread. Returns TRUE when none is left. */
+gboolean           _ferry_session_group_wait  (FerrySessionGroup   *group,
+                                               gint64               end_time,
+                                               GCancellable        *cancellable);
+
+/* Puts the session in @group: its threads started from now on count
+ * there. Call it before the operations that should count. */
+void               _ferry_session_set_group   (FerrySession        *self,
+                                               FerrySessionGroup   *group);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerrySessionGroup, _ferry_session_group_unref)
 
 G_END_DECLS

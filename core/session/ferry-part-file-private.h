@@ -1,0 +1,84 @@
+/* ferry-part-file-private.h: ".part" files in the download folder
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/*
+ * Everything the receiver writes goes through a descriptor of the download
+ * folder (openat, O_NOFOLLOW, linkat, RENAME_NOREPLACE): whatever the
+ * names and whatever happens to the folder's path meanwhile, files land in
+ * that folder and never replace a file. Blocking: worker threads only.
+ */
+
+/* Opens @directory (a local folder the process may write to). */
+int       _ferry_part_file_open_directory  (GFile        *directory,
+                                            GError      **error);
+
+/* FERRY_ERROR_NO_SPACE when @needed bytes (plus a margin) do not fit;
+ * TRUE when the free space cannot be known. */
+gboolean  _ferry_part_file_check_space     (int           dirfd,
+                                            guint64       needed,
+                                            GError      **error);
+
+/* Creates "<name>.part", "<name> (1).part", ... (O_EXCL) and returns its
+ * descriptor, with its name in @part_name. */
+int       _ferry_part_file_create          (int           dirfd,
+                                            const char   *name,
+                                            char        **part_name,
+                                            GError      **error);
+
+/* Opens an existing .part to continue it: a regular file with one link,
+ * no longer than @max_size. Returns -1 when it cannot be used; else its
+ * descriptor (read-write) and its length in @length. */
+int       _ferry_part_file_open_resume     (int           dirfd,
+                                            const char   *part_name,
+                                            guint64       max_size,
+                                            guint64      *length);
+
+/* Reads @length bytes at @offset (a short file is an error). */
+gboolean  _ferry_part_file_read_at         (int           fd,
+                                            guint8       *data,
+                                            gsize         length,
+                                            guint64       offset,
+                                            const char   *name,
+                                            GError      **error);
+
+gboolean  _ferry_part_file_seek            (int           fd,
+                                            guint64       offset,
+                                            const char   *name,
+                                            GError      **error);
+
+gboolean  _ferry_part_file_write           (int           fd,
+                                            const guint8 *data,
+                                            gsize         length,
+                                            const char   *name,
+                                            GError      **error);
+
+/* Closes @fd; a failure means the data may not be on disk. */
+gboolean  _ferry_part_file_close           (int           fd,
+                                            const char   *name,
+                                            GError      **error);
+
+/* Gives a verified .part a free final name ("name", "name (1)", ...),
+ * never replacing a file, and returns that name. */
+char     *_ferry_part_file_publish         (int           dirfd,
+                                            const char   *part_name,
+                                            const char   *name,
+                                            GError      **error);
+
+void      _ferry_part_file_remove          (int           dirfd,
+                                            const char   *part_name);
+
+/* An error for @saved_errno: FERRY_ERROR_NO_SPACE for a full disk, else
+ * a G_IO_ERROR with @format (holding one %s, for @name). */
+void      _ferry_part_file_set_error       (GError      **error,
+                                            int           saved_errno,
+                                            const char   *format,
+                                            const char   *name);
+
+G_END_DECLS

@@ -1,0 +1,694 @@
+/* ferry-session-receive.c: the receiving side of a session
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "ferry-error.h"
+#include "ferry-part-file-private.h"
+#include "ferry-session-internal.h"
+#include "ferry-session-protocol-private.h"
+
+#define RECEIVE_CHUNK (256 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* Step 1: the header                                                   */
+
+/* Takes the header as the session's offer, unless the session was
+ * cancelled meanwhile. */
+static gboolean
+header_publish (FerrySession        *self,
+                FerryProtocolHeader *header)
+{
+  gboolean cancelled;
+
+  g_mutex_lock (&self->lock);
+  cancelled = self->cancel_requested;
+  if (!cancelled)
+    {
+      self->files = g_ptr_array_ref (header->files);
+      self->transfer_id = g_steal_pointer (&header->transfer_id);
+      self->header_read = TRUE;
+      self->busy = FALSE;
+    }
+  g_mutex_unlock (&self->lock);
+
+  return !cancelled;
+}
+
+static gpointer
+read_header_thread (gpointer data)
+{
+  FerrySessionOp *op = data;
+  FerrySession *self = op->self;
+  g_autoptr(GBytes) payload = NULL;
+  g_autoptr(JsonObject) terminal = NULL;
+  g_autoptr(FerryProtocolHeader) header = NULL;
+  GError *error = NULL;
+  GTask *task;
+
+  payload = _ferry_session_read_control (self, &error);
+  if (payload != NULL)
+    header = _ferry_protocol_parse_header (g_bytes_get_data (payload, NULL),
+                                           g_bytes_get_size (payload), &error);
+
+  _ferry_session_op_disconnect (op);
+
+  if (header != NULL)
+    {
+      if (header_publish (self, header))
+        {
+          task = _ferry_session_op_free (op);
+          g_task_return_pointer (task, g_steal_pointer (&header->files),
+                                 (GDestroyNotify) g_ptr_array_unref);
+          g_object_unref (task);
+          return NULL;
+        }
+
+      g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "");
+    }
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    terminal = _ferry_session_cancelled_frame (self, &error);
+  else if (g_error_matches (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL))
+    terminal = _ferry_protocol_build_frame ("reject", "protocol", error->message);
+
+  _ferry_session_terminate (self, terminal);
+  _ferry_session_op_end (op);
+
+  task = _ferry_session_op_free (op);
+  g_task_return_error (task, error);
+  g_object_unref (task);
+
+  return NULL;
+}
+
+void
+_ferry_session_read_header_async (FerrySession        *self,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  gboolean already = FALSE;
+  FerrySessionOp *op;
+
+  g_return_if_fail (FERRY_IS_SESSION (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, _ferry_session_read_header_async);
+
+  g_mutex_lock (&self->lock);
+  already = self->header_read;
+  g_mutex_unlock (&self->lock);
+  if (already)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                               _("The offer was already read"));
+      return;
+    }
+
+  op = _ferry_session_op_begin (self, task, FERRY_SESSION_ROLE_RECEIVER, cancellable, &error);
+  if (op == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  _ferry_session_op_spawn (op, "ferry-header", read_header_thread);
+}
+
+GPtrArray *
+_ferry_session_read_header_finish (FerrySession  *self,
+                                   GAsyncResult  *result,
+                                   char         **transfer_id,
+                                   GError       **error)
+{
+  GPtrArray *files;
+
+  g_return_val_if_fail (FERRY_IS_SESSION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == _ferry_session_read_header_async, NULL);
+
+  files = g_task_propagate_pointer (G_TASK (result), error);
+  if (transfer_id != NULL)
+    {
+      g_mutex_lock (&self->lock);
+      *transfer_id = files != NULL ? g_strdup (self->transfer_id) : NULL;
+      g_mutex_unlock (&self->lock);
+    }
+
+  return files;
+}
+
+/* ------------------------------------------------------------------ */
+/* Step 2: the data                                                     */
+
+/* The worker's state while it receives the files. */
+typedef struct {
+  FerrySessionOp  *op;
+  int              dirfd;
+  FerryPool       *pool;
+  FerryHashThread *hasher;
+  FerryBuffer     *current;      /* read but not yet written nor hashed */
+  int             *resume_fds;   /* per file: its .part to continue, or -1 */
+  guint64          received;     /* bytes of file data held so far */
+  gboolean         prehashed;    /* the first file's prefix was hashed before the accept */
+} Receiver;
+
+/* Hashes the first @length bytes of a resumed .part. */
+static gboolean
+hash_prefix (Receiver    *receiver,
+             int          fd,
+             guint64      length,
+             const char  *name,
+             GError     **error)
+{
+  gsize capacity = _ferry_pool_get_capacity (receiver->pool);
+  guint64 done = 0;
+
+  while (done < length)
+    {
+      FerryBuffer *buffer = _ferry_pool_take (receiver->pool);
+      gsize want = (gsize) MIN ((guint64) capacity, length - done);
+
+      if (!_ferry_part_file_read_at (fd, FERRY_BUFFER_PAYLOAD (buffer), want, done, name, error))
+        {
+          _ferry_buffer_release (buffer);
+          return FALSE;
+        }
+      buffer->len = want;
+      _ferry_hash_thread_push (receiver->hasher, buffer);
+      _ferry_buffer_release (buffer);
+      done += want;
+      /* Hashing what is on disk is not the peer's silence. */
+      _ferry_session_touch (receiver->op->self);
+    }
+
+  return _ferry_part_file_seek (fd, length, name, error);
+}
+
+/* Opens the .part a resumed file continues; returns -1 (and forgets the
+ * name) when it cannot be used, and the file is then received whole. */
+static int
+open_resume_part (int               dirfd,
+                  FerrySessionFile *file)
+{
+  guint64 length = 0;
+  int fd;
+
+  if (file->part_name == NULL)
+    return -1;
+
+  fd = _ferry_part_file_open_resume (dirfd, file->part_name, file->size, &length);
+  if (fd >= 0)
+    {
+      file->offset = length;
+      return fd;
+    }
+
+  g_debug ("Cannot resume from “%s”: receiving it whole", file->part_name);
+  g_clear_pointer (&file->part_name, g_free);
+  file->offset = 0;
+  return -1;
+}
+
+/* Opens where file @index goes: its resumed .part (hashed up to its end
+ * unless @prehashed), or a fresh one. */
+static int
+receive_open (Receiver   *receiver,
+              guint       index,
+              gboolean    prehashed,
+              char      **part_name,
+              GError    **error)
+{
+  FerrySessionOp *op = receiver->op;
+  FerrySessionFile *file = g_ptr_array_index (op->files, index);
+  int fd = receiver->resume_fds[index];
+
+  receiver->resume_fds[index] = -1;
+  if (fd >= 0)
+    *part_name = g_strdup (file->part_name);
+  else
+    {
+      fd = _ferry_part_file_create (receiver->dirfd, file->name, part_name, error);
+      if (fd < 0)
+        return -1;
+      file->offset = 0;
+    }
+  _ferry_session_set_part (op->self, index, op->files->len, *part_name);
+
+  if (file->offset > 0 &&
+      !(prehashed ? _ferry_part_file_seek (fd, file->offset, file->name, error)
+                  : hash_prefix (receiver, fd, file->offset, file->name, error)))
+    return fd;   /* with @error set */
+
+  receiver->received += file->offset;
+  return fd;
+}
+
+/* Reads the payload of a data frame of @length bytes into the pool's
+ * buffers; a full buffer, and the last one of the file, is written and
+ * hashed. */
+static gboolean
+receive_data (Receiver          *receiver,
+              int                fd,
+              FerrySessionFile  *file,
+              guint32            length,
+              guint64            remaining,
+              GError           **error)
+{
+  FerrySession *self = receiver->op->self;
+  gsize capacity = _ferry_pool_get_capacity (receiver->pool);
+
+  while (length > 0)
+    {
+      FerryBuffer *current;
+      gsize n;
+
+      if (receiver->current == NULL)
+        receiver->current = _ferry_pool_take (receiver->pool);
+      current = receiver->current;
+
+      n = MIN ((gsize) length, capacity - current->len);
+      if (!_ferry_session_read_exact (self, FERRY_BUFFER_PAYLOAD (current) + current->len, n, error))
+        return FALSE;
+
+      current->len += n;
+      length -= n;
+      receiver->received += n;
+      _ferry_session_add_moved (self, n);
+
+      if (current->len == capacity || (length == 0 && remaining == 0))
+        {
+          gboolean ok;
+
+          receiver->current = NULL;
+          _ferry_hash_thread_push (receiver->hasher, current);
+          ok = _ferry_part_file_write (fd, FERRY_BUFFER_PAYLOAD (current), current->len,
+                                       file->name, error);
+          _ferry_buffer_release (current);
+          if (!ok)
+            return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* Reads the frames of file @index up to its end; returns the digest the
+ * sender announced. */
+static char *
+receive_frames (Receiver  *receiver,
+                int        fd,
+                guint      index,
+                GError   **error)
+{
+  FerrySessionOp *op = receiver->op;
+  FerrySessionFile *file = g_ptr_array_index (op->files, index);
+  guint64 remaining = file->size - file->offset;
+  char *expected = NULL;
+
+  while (expected == NULL)
+    {
+      FerryFrameType type;
+      guint32 length;
+
+      if (!_ferry_session_read_frame_header (op->self, &type, &length, error))
+        return NULL;
+
+      if (type == FERRY_FRAME_CONTROL)
+        {
+          g_autoptr(GBytes) payload = _ferry_session_read_payload (op->self, length, error);
+
+          if (payload == NULL)
+            return NULL;
+          expected = _ferry_protocol_parse_end (g_bytes_get_data (payload, NULL),
+                                                g_bytes_get_size (payload), index,
+                                                file->name, error);
+          if (expected == NULL)
+            return NULL;
+          continue;
+        }
+
+      if (length > remaining)
+        {
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                       _("The peer sent more data than announced for “%s”"), file->name);
+          return NULL;
+        }
+      remaining -= length;
+      if (!receive_data (receiver, fd, file, length, remaining, error))
+        return NULL;
+      _ferry_session_progress (op->self, receiver->received, op->total, FALSE);
+    }
+
+  if (remaining != 0)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   _("The peer sent less data than announced for “%s”"), file->name);
+      g_free (expected);
+      return NULL;
+    }
+
+  return expected;
+}
+
+/* Checks the whole file against @expected and gives it its final name.
+ * Closes @fd in any case. */
+static gboolean
+receive_verify (Receiver    *receiver,
+                int          fd,
+                guint        index,
+                const char  *part_name,
+                const char  *expected,
+                GError     **error)
+{
+  FerrySessionOp *op = receiver->op;
+  FerrySessionFile *file = g_ptr_array_index (op->files, index);
+  g_autofree char *digest = _ferry_hash_thread_digest (receiver->hasher);
+  g_autofree char *final_name = NULL;
+
+  if (!_ferry_part_file_close (fd, file->name, error))
+    return FALSE;
+
+  if (!g_str_equal (digest, expected))
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_HASH_MISMATCH,
+                   _("“%s” arrived corrupted: its SHA3-256 does not match"), file->name);
+      return FALSE;
+    }
+
+  final_name = _ferry_part_file_publish (receiver->dirfd, part_name, file->name, error);
+  if (final_name == NULL)
+    return FALSE;
+
+  g_clear_object (&file->destination);
+  file->destination = g_file_get_child (op->directory, final_name);
+  g_free (file->sha3_256);
+  file->sha3_256 = g_steal_pointer (&digest);
+  g_clear_pointer (&file->part_name, g_free);
+  _ferry_session_set_part (op->self, index, op->files->len, NULL);
+
+  return TRUE;
+}
+
+/* An interrupted transfer keeps what arrived, for a resume; anything
+ * else (a cancel, a corrupted file, a protocol error) removes it. */
+static void
+receive_failed (Receiver     *receiver,
+                int           fd,
+                guint         index,
+                const char   *part_name,
+                const GError *error)
+{
+  FerrySessionOp *op = receiver->op;
+  FerrySessionFile *file = g_ptr_array_index (op->files, index);
+  gboolean keep_part;
+
+  keep_part = op->self->keep_parts && error != NULL && error->domain == FERRY_ERROR &&
+              (error->code == FERRY_ERROR_PEER_VANISHED || error->code == FERRY_ERROR_TIMEOUT);
+  if (receiver->current != NULL)
+    {
+      FerryBuffer *current = g_steal_pointer (&receiver->current);
+
+      /* Already hashed nothing: just write what was read. */
+      if (keep_part && current->len > 0 &&
+          !_ferry_part_file_write (fd, FERRY_BUFFER_PAYLOAD (current), current->len,
+                                   file->name, NULL))
+        keep_part = FALSE;
+      _ferry_buffer_release (current);
+    }
+  if (fd >= 0)
+    _ferry_part_file_close (fd, file->name, NULL);
+  g_clear_pointer (&file->part_name, g_free);
+  if (keep_part && part_name != NULL)
+    file->part_name = g_strdup (part_name);
+  else if (part_name != NULL)
+    _ferry_part_file_remove (receiver->dirfd, part_name);
+  if (!keep_part)
+    _ferry_session_set_part (op->self, index, op->files->len, NULL);
+}
+
+static gboolean
+receive_file (Receiver  *receiver,
+              guint      index,
+              gboolean   prehashed,
+              GError   **error)
+{
+  g_autofree char *part_name = NULL;
+  g_autofree char *expected = NULL;
+  GError *local_error = NULL;
+  int fd;
+
+  fd = receive_open (receiver, index, prehashed, &part_name, &local_error);
+  if (fd < 0)
+    {
+      /* no .part was created */
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (local_error == NULL)
+    expected = receive_frames (receiver, fd, index, &local_error);
+  if (expected != NULL)
+    {
+      int closing = fd;
+
+      fd = -1;   /* closed in any case */
+      if (receive_verify (receiver, closing, index, part_name, expected, &local_error))
+        return TRUE;
+    }
+
+  receive_failed (receiver, fd, index, part_name, local_error);
+  g_propagate_error (error, local_error);
+  return FALSE;
+}
+
+/* Before the accept: the folder, its free space, the .part files to
+ * continue. */
+static gboolean
+receive_prepare (Receiver  *receiver,
+                 GError   **error)
+{
+  FerrySessionOp *op = receiver->op;
+  FerrySessionFile *first;
+
+  receiver->dirfd = _ferry_part_file_open_directory (op->directory, error);
+  if (receiver->dirfd < 0 || !_ferry_part_file_check_space (receiver->dirfd, op->total, error))
+    return FALSE;
+
+  receiver->hasher = _ferry_hash_thread_new (error);
+  if (receiver->hasher == NULL)
+    return FALSE;
+  receiver->pool = _ferry_pool_new (RECEIVE_CHUNK);
+
+  receiver->resume_fds = g_new (int, op->files->len);
+  for (guint i = 0; i < op->files->len; i++)
+    receiver->resume_fds[i] = open_resume_part (receiver->dirfd, g_ptr_array_index (op->files, i));
+
+  /* The first file's prefix is hashed before the accept: meanwhile the
+   * sender waits for the answer, not on a stream nobody reads. (The hash
+   * runs file by file, so later files hash theirs in turn.) */
+  first = op->files->len > 0 ? g_ptr_array_index (op->files, 0) : NULL;
+  if (first != NULL && receiver->resume_fds[0] >= 0 && first->offset > 0)
+    {
+      if (!hash_prefix (receiver, receiver->resume_fds[0], first->offset, first->name, error))
+        return FALSE;
+      receiver->prehashed = TRUE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+receive_accept (Receiver  *receiver,
+                GError   **error)
+{
+  FerrySessionOp *op = receiver->op;
+  g_autofree guint64 *offsets = g_new0 (guint64, op->files->len);
+  g_autoptr(JsonObject) accept = NULL;
+
+  for (guint i = 0; i < op->files->len; i++)
+    if (receiver->resume_fds[i] >= 0)
+      offsets[i] = ((FerrySessionFile *) g_ptr_array_index (op->files, i))->offset;
+  accept = _ferry_protocol_build_accept (offsets, op->files->len);
+
+  return _ferry_session_write_control (op->self, accept, error);
+}
+
+static void
+receiver_clear (Receiver *receiver)
+{
+  for (guint i = 0; receiver->resume_fds != NULL && i < receiver->op->files->len; i++)
+    if (receiver->resume_fds[i] >= 0)
+      _ferry_part_file_close (receiver->resume_fds[i], "", NULL);
+  g_clear_pointer (&receiver->resume_fds, g_free);
+  g_clear_pointer (&receiver->hasher, _ferry_hash_thread_free);
+  g_clear_pointer (&receiver->pool, _ferry_pool_free);
+  if (receiver->dirfd >= 0)
+    _ferry_part_file_close (receiver->dirfd, "", NULL);
+  receiver->dirfd = -1;
+}
+
+static gboolean
+receive_run (Receiver  *receiver,
+             GError   **error)
+{
+  FerrySessionOp *op = receiver->op;
+  g_autoptr(JsonObject) verified = NULL;
+  FerryWatchdog *watchdog = NULL;
+  gboolean ok = FALSE;
+
+  if (!receive_prepare (receiver, error) || !receive_accept (receiver, error))
+    goto out;
+  op->accepted = TRUE;
+  watchdog = _ferry_session_watchdog_new (op->self);
+
+  for (guint i = 0; i < op->files->len; i++)
+    if (!receive_file (receiver, i, i == 0 && receiver->prehashed, error))
+      goto out;
+
+  /* Every file is verified and in place: the transfer succeeded even if
+   * this last message does not reach the sender. */
+  verified = _ferry_protocol_build_verified ();
+  if (!_ferry_session_write_control (op->self, verified, NULL))
+    g_debug ("Could not confirm transfer %s", op->transfer_id);
+
+  ok = TRUE;
+
+out:
+  _ferry_session_watchdog_stop (watchdog);
+  receiver_clear (receiver);
+  return ok;
+}
+
+/* What to tell the sender when receiving failed with @error. */
+static JsonObject *
+receive_terminal_frame (FerrySessionOp *op,
+                        GError         *error)
+{
+  if (!op->accepted)
+    {
+      if (error->domain == FERRY_ERROR && error->code == FERRY_ERROR_NO_SPACE)
+        return _ferry_protocol_build_frame ("reject", "no-space", "Not enough free space on the receiving device");
+      if (error->domain == G_IO_ERROR)
+        return _ferry_protocol_build_frame ("reject", "io", "The receiving device cannot store the files");
+      return NULL;
+    }
+
+  if (error->domain == FERRY_ERROR)
+    {
+      switch (error->code)
+        {
+        case FERRY_ERROR_PROTOCOL:
+          return _ferry_protocol_build_frame ("error", "protocol", error->message);
+        case FERRY_ERROR_HASH_MISMATCH:
+          return _ferry_protocol_build_frame ("error", "hash-mismatch", error->message);
+        case FERRY_ERROR_NO_SPACE:
+          return _ferry_protocol_build_frame ("error", "no-space", "The receiving device ran out of space");
+        case FERRY_ERROR_CANCELLED_BY_PEER:
+        case FERRY_ERROR_PEER_VANISHED:
+        case FERRY_ERROR_REJECTED:
+          return NULL;
+        case FERRY_ERROR_TIMEOUT:
+          return _ferry_protocol_build_frame ("cancel", NULL, "The receiver stopped waiting for data");
+        default:
+          break;
+        }
+    }
+
+  return _ferry_protocol_build_frame ("error", "io", "The receiving device could not store a file");
+}
+
+static gpointer
+receive_thread (gpointer data)
+{
+  FerrySessionOp *op = data;
+  FerrySession *self = op->self;
+  Receiver receiver = { op, -1, NULL, NULL, NULL, NULL, 0, FALSE };
+  g_autoptr(JsonObject) terminal = NULL;
+  GError *error = NULL;
+
+  if (!receive_run (&receiver, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        terminal = _ferry_session_cancelled_frame (self, &error);
+      else
+        terminal = receive_terminal_frame (op, error);
+      _ferry_session_terminate (self, terminal);
+    }
+  else
+    _ferry_session_close_stream (self);
+
+  _ferry_session_progress (self, receiver.received, op->total, TRUE);
+  _ferry_session_op_complete (op, error);
+
+  return NULL;
+}
+
+void
+_ferry_session_receive_async (FerrySession        *self,
+                              GFile               *directory,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  gboolean header_read;
+  FerrySessionOp *op;
+
+  g_return_if_fail (FERRY_IS_SESSION (self));
+  g_return_if_fail (G_IS_FILE (directory));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, _ferry_session_receive_async);
+
+  g_mutex_lock (&self->lock);
+  header_read = self->header_read;
+  g_mutex_unlock (&self->lock);
+  if (!header_read)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                               _("The offer must be read first"));
+      return;
+    }
+
+  op = _ferry_session_op_begin (self, task, FERRY_SESSION_ROLE_RECEIVER, cancellable, &error);
+  if (op == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* The worker fills in copies (the .part names, the digests, the final
+   * files); the session's files change on its context only, when the
+   * operation completes, so that they may be read there at any time,
+   * e.g. right after _ferry_session_cancel(). */
+  op->directory = g_object_ref (directory);
+  g_mutex_lock (&self->lock);
+  _ferry_session_op_set_files (op, self->files);
+  op->transfer_id = g_strdup (self->transfer_id);
+  g_mutex_unlock (&self->lock);
+  for (guint i = 0; i < op->files->len; i++)
+    op->total += ((FerrySessionFile *) g_ptr_array_index (op->files, i))->size;
+
+  _ferry_session_op_spawn (op, "ferry-receive", receive_thread);
+}
+
+gboolean
+_ferry_session_receive_finish (FerrySession  *self,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (FERRY_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == _ferry_session_receive_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -1,0 +1,526 @@
+/* ferry-session-send.c: the sending side of a session
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "ferry-error.h"
+#include "ferry-session-internal.h"
+#include "ferry-session-protocol-private.h"
+
+#define SEND_CHUNK         (256 * 1024)
+#define READER_GRACE_US    (2 * G_USEC_PER_SEC)
+#define KEEPALIVE_EVERY_US (G_USEC_PER_SEC / 4)
+
+/* The worker's state while it sends the files. */
+typedef struct {
+  FerrySessionOp  *op;
+  FerryPool       *pool;
+  FerryHashThread *hasher;
+  guint64          sent;           /* bytes read (and hashed) so far */
+  gint64           keepalive_us;   /* when the last keepalive went out */
+  JsonObject      *terminal;       /* the frame that ends the transfer, if any */
+} Sender;
+
+/* How sending a chunk or a file went. */
+typedef enum {
+  SEND_DONE,
+  SEND_STOPPED,       /* the reader saw the end of the transfer first */
+  SEND_READ_FAILED,   /* reading the file failed (error set) */
+  SEND_WRITE_FAILED,  /* writing to the peer failed (error set) */
+  SEND_CHANGED,       /* the file is not what was announced */
+} SendStatus;
+
+/* ------------------------------------------------------------------ */
+/* The reader: waits for the receiver's final word                      */
+
+static gpointer
+reader_thread (gpointer data)
+{
+  FerrySessionOp *op = data;
+  FerrySession *self = op->self;
+  g_autoptr(GBytes) payload = NULL;
+  GError *error = NULL;
+  gboolean from_peer = FALSE;
+
+  payload = _ferry_session_read_control (self, &error);
+  if (payload != NULL)
+    {
+      from_peer = TRUE;
+      if (_ferry_protocol_parse_verdict (g_bytes_get_data (payload, NULL),
+                                         g_bytes_get_size (payload), &error) &&
+          !g_atomic_int_get (&op->all_sent))
+        g_set_error_literal (&error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                             _("The peer confirmed the transfer before it was complete"));
+    }
+  else if (g_error_matches (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL))
+    from_peer = TRUE;
+
+  g_mutex_lock (&op->lock);
+  op->reader_error = error;
+  op->reader_from_peer = from_peer;
+  g_atomic_int_set (&op->reader_done, TRUE);
+  g_cond_signal (&op->cond);
+  g_mutex_unlock (&op->lock);
+
+  /* The sender stops at the next chunk; should its current write never
+   * end (a peer that does not read any more), give up on it in time. */
+  if (error != NULL && from_peer)
+    _ferry_session_arm_reaper (self);
+
+  return NULL;
+}
+
+/* Waits for the reader, at most @timeout_us (-1: no limit) before
+ * interrupting its read. */
+static void
+join_reader (FerrySessionOp *op,
+             gint64          timeout_us)
+{
+  if (op->reader == NULL)
+    return;
+
+  if (timeout_us >= 0)
+    {
+      gint64 end_time = g_get_monotonic_time () + timeout_us;
+      gboolean done;
+
+      g_mutex_lock (&op->lock);
+      while (!op->reader_done)
+        if (!g_cond_wait_until (&op->cond, &op->lock, end_time))
+          break;
+      done = op->reader_done;
+      g_mutex_unlock (&op->lock);
+
+      if (!done)
+        g_cancellable_cancel (op->self->cancellable);
+    }
+
+  g_thread_join (op->reader);
+  op->reader = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The files                                                            */
+
+/* A chunk the receiver already holds was hashed, not sent: that is
+ * neither the peer's silence nor ours. */
+static gboolean
+skipped_chunk (Sender  *sender,
+               GError **error)
+{
+  FerrySession *self = sender->op->self;
+
+  _ferry_session_touch (self);
+  /* The receiver waits meanwhile: an empty data frame tells it the
+   * sender is alive. */
+  if (g_get_monotonic_time () - sender->keepalive_us < KEEPALIVE_EVERY_US)
+    return TRUE;
+
+  sender->keepalive_us = g_get_monotonic_time ();
+  return _ferry_session_write_keepalive (self, error);
+}
+
+/* Reads, hashes and (beyond the accepted offset) sends the next chunk of
+ * @file, of which @remaining bytes are left; returns their number in
+ * @chunk. */
+static SendStatus
+send_chunk (Sender            *sender,
+            FerrySessionFile  *file,
+            GInputStream      *input,
+            guint64            remaining,
+            gsize             *chunk,
+            GError           **error)
+{
+  FerrySession *self = sender->op->self;
+  guint64 done = file->size - remaining;
+  /* The receiver already holds the first @offset bytes: they are read
+   * and hashed here, not sent. */
+  guint64 skip = file->offset > done ? file->offset - done : 0;
+  FerryBuffer *buffer;
+  gsize want;
+  gsize got = 0;
+  gboolean ok;
+
+  if (g_atomic_int_get (&sender->op->reader_done))
+    return SEND_STOPPED;
+
+  buffer = _ferry_pool_take (sender->pool);
+  want = (gsize) MIN (remaining, (guint64) _ferry_pool_get_capacity (sender->pool));
+  if (skip > 0)
+    want = (gsize) MIN ((guint64) want, skip);
+  if (!g_input_stream_read_all (input, FERRY_BUFFER_PAYLOAD (buffer), want, &got,
+                                self->cancellable, error))
+    {
+      _ferry_buffer_release (buffer);
+      return SEND_READ_FAILED;
+    }
+  if (got < want)
+    {
+      _ferry_buffer_release (buffer);
+      return SEND_CHANGED;
+    }
+
+  buffer->len = got;
+  _ferry_hash_thread_push (sender->hasher, buffer);
+  if (skip > 0)
+    ok = skipped_chunk (sender, error);
+  else if ((ok = _ferry_session_write_data (self, buffer, error)))
+    _ferry_session_add_moved (self, got);
+  _ferry_buffer_release (buffer);
+  if (!ok)
+    return SEND_WRITE_FAILED;
+
+  sender->sent += got;
+  _ferry_session_progress (self, sender->sent, sender->op->total, FALSE);
+  *chunk = got;
+  return SEND_DONE;
+}
+
+static SendStatus
+send_content (Sender            *sender,
+              FerrySessionFile  *file,
+              GInputStream      *input,
+              GError           **error)
+{
+  FerrySession *self = sender->op->self;
+  guint64 remaining = file->size;
+  guint8 probe;
+  gssize n;
+
+  while (remaining > 0)
+    {
+      gsize chunk = 0;
+      SendStatus status = send_chunk (sender, file, input, remaining, &chunk, error);
+
+      if (status != SEND_DONE)
+        return status;
+      remaining -= chunk;
+    }
+
+  /* A file that grew is as wrong as one that shrank: what went out would
+   * not be the file any more. */
+  n = g_input_stream_read (input, &probe, 1, self->cancellable, error);
+  if (n < 0)
+    return SEND_READ_FAILED;
+  if (n > 0)
+    return SEND_CHANGED;
+  g_input_stream_close (input, NULL, NULL);
+
+  return SEND_DONE;
+}
+
+static SendStatus
+send_file (Sender            *sender,
+           FerrySessionFile  *file,
+           guint              index,
+           GError           **error)
+{
+  FerrySessionOp *op = sender->op;
+  g_autoptr(GFileInputStream) input = NULL;
+  g_autoptr(JsonObject) end = NULL;
+  SendStatus status;
+
+  if (g_atomic_int_get (&op->reader_done))
+    return SEND_STOPPED;
+
+  input = g_file_read (file->source, op->self->cancellable, error);
+  if (input == NULL)
+    return SEND_READ_FAILED;
+
+  status = send_content (sender, file, G_INPUT_STREAM (input), error);
+  if (status != SEND_DONE)
+    return status;
+
+  g_free (file->sha3_256);
+  file->sha3_256 = _ferry_hash_thread_digest (sender->hasher);
+  if (file->expected_sha3 != NULL && !g_str_equal (file->expected_sha3, file->sha3_256))
+    return SEND_CHANGED;
+
+  end = _ferry_protocol_build_end (index, file->sha3_256);
+  /* before the write: "verified" may come back right after it */
+  if (index + 1 == op->files->len)
+    g_atomic_int_set (&op->all_sent, TRUE);
+  if (!_ferry_session_write_control (op->self, end, error))
+    return SEND_WRITE_FAILED;
+
+  return SEND_DONE;
+}
+
+/* Sends every file. Returns FALSE with @error unset when the reader saw
+ * the end of the transfer first. */
+static gboolean
+send_files (Sender  *sender,
+            GError **error)
+{
+  for (guint i = 0; i < sender->op->files->len; i++)
+    {
+      FerrySessionFile *file = g_ptr_array_index (sender->op->files, i);
+      g_autofree char *reason = NULL;
+      GError *local_error = NULL;
+
+      switch (send_file (sender, file, i, &local_error))
+        {
+        case SEND_DONE:
+          continue;
+
+        case SEND_STOPPED:
+          return FALSE;
+
+        case SEND_WRITE_FAILED:
+          g_propagate_error (error, local_error);
+          return FALSE;
+
+        case SEND_READ_FAILED:
+          if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              reason = g_strdup_printf ("The sender could not read “%s”", file->name);
+              sender->terminal = _ferry_protocol_build_frame ("cancel", NULL, reason);
+              g_prefix_error (&local_error, _("Could not read “%s”: "), file->name);
+            }
+          g_propagate_error (error, local_error);
+          return FALSE;
+
+        case SEND_CHANGED:
+        default:
+          g_clear_error (&local_error);
+          reason = g_strdup_printf ("“%s” changed on the sender while it was being sent",
+                                    file->name);
+          sender->terminal = _ferry_protocol_build_frame ("cancel", NULL, reason);
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_FAILED,
+                       _("“%s” changed while it was being sent"), file->name);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* The operation                                                        */
+
+/* The header, and the receiver's answer to it. */
+static gboolean
+send_offer (Sender  *sender,
+            GError **error)
+{
+  FerrySessionOp *op = sender->op;
+  g_autoptr(JsonObject) header = NULL;
+  g_autoptr(GBytes) reply = NULL;
+  g_autofree guint64 *offsets = NULL;
+  gboolean allow_resume;
+
+  header = _ferry_protocol_build_header (op->transfer_id, op->files);
+  if (!_ferry_session_write_control (op->self, header, error))
+    return FALSE;
+
+  reply = _ferry_session_read_control (op->self, error);
+  if (reply == NULL)
+    return FALSE;
+
+  g_mutex_lock (&op->self->lock);
+  allow_resume = op->self->allow_resume;
+  g_mutex_unlock (&op->self->lock);
+  offsets = _ferry_protocol_parse_accept (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply),
+                                          op->files, allow_resume, error);
+  if (offsets == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < op->files->len; i++)
+    ((FerrySessionFile *) g_ptr_array_index (op->files, i))->offset = offsets[i];
+
+  return TRUE;
+}
+
+/* Which error ends the transfer: the peer's word first. */
+static gboolean
+send_outcome (FerrySessionOp  *op,
+              Sender          *sender,
+              gboolean         ok,
+              GError          *local_error,
+              GError         **error)
+{
+  if (op->reader_error != NULL && op->reader_from_peer)
+    {
+      /* the peer ended the transfer, or broke the protocol */
+      g_clear_error (&local_error);
+      g_clear_pointer (&sender->terminal, json_object_unref);
+      g_propagate_error (error, g_steal_pointer (&op->reader_error));
+      return FALSE;
+    }
+
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  if (op->reader_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&op->reader_error));
+      return FALSE;
+    }
+
+  return ok;
+}
+
+static gboolean
+send_run (Sender  *sender,
+          GError **error)
+{
+  FerrySessionOp *op = sender->op;
+  FerrySession *self = op->self;
+  GError *local_error = NULL;
+  FerryWatchdog *watchdog;
+  gboolean ok;
+
+  if (!send_offer (sender, error))
+    return FALSE;
+
+  _ferry_session_emit_accepted (self);
+
+  sender->hasher = _ferry_hash_thread_new (error);
+  if (sender->hasher != NULL)
+    op->reader = g_thread_try_new ("ferry-send-ctl", reader_thread, op, error);
+  if (op->reader == NULL)
+    {
+      g_clear_pointer (&sender->hasher, _ferry_hash_thread_free);
+      sender->terminal = _ferry_protocol_build_frame ("cancel", NULL, "The sender failed");
+      return FALSE;
+    }
+
+  /* From now on, a peer that takes nothing for too long is gone. */
+  watchdog = _ferry_session_watchdog_new (self);
+  sender->pool = _ferry_pool_new (SEND_CHUNK);
+  sender->keepalive_us = g_get_monotonic_time ();
+  ok = send_files (sender, &local_error);
+  g_clear_pointer (&sender->hasher, _ferry_hash_thread_free);
+  g_clear_pointer (&sender->pool, _ferry_pool_free);
+
+  if (ok)
+    join_reader (op, -1);       /* waits for "verified" */
+  else if (local_error == NULL)
+    join_reader (op, 0);        /* the reader is done already */
+  else if (g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_PEER_VANISHED))
+    join_reader (op, READER_GRACE_US); /* a message of the peer may explain why */
+  else
+    join_reader (op, 0);        /* our own failure: stop now */
+  _ferry_session_watchdog_stop (watchdog);
+
+  return send_outcome (op, sender, ok, local_error, error);
+}
+
+static gpointer
+send_thread (gpointer data)
+{
+  FerrySessionOp *op = data;
+  FerrySession *self = op->self;
+  Sender sender = { op, NULL, NULL, 0, 0, NULL };
+  GError *error = NULL;
+
+  if (!send_run (&sender, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_clear_pointer (&sender.terminal, json_object_unref);
+          sender.terminal = _ferry_session_cancelled_frame (self, &error);
+        }
+      else if (sender.terminal == NULL && g_error_matches (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL))
+        sender.terminal = _ferry_protocol_build_frame ("cancel", "protocol", error->message);
+      _ferry_session_terminate (self, sender.terminal);
+    }
+  else
+    _ferry_session_close_stream (self);
+  g_clear_pointer (&sender.terminal, json_object_unref);
+
+  _ferry_session_progress (self, sender.sent, op->total, TRUE);
+  _ferry_session_op_complete (op, error);
+
+  return NULL;
+}
+
+static gboolean
+check_files (GPtrArray  *files,
+             guint64    *total,
+             GError    **error)
+{
+  if (files->len == 0 || files->len > FERRY_PROTOCOL_MAX_FILES)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("A transfer holds 1 to %u files"), FERRY_PROTOCOL_MAX_FILES);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      FerrySessionFile *file = g_ptr_array_index (files, i);
+
+      if (file == NULL || file->name == NULL || !G_IS_FILE (file->source) ||
+          file->size > FERRY_PROTOCOL_MAX_FILE_SIZE)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       _("File %u of the transfer is invalid"), i);
+          return FALSE;
+        }
+      *total += file->size;
+    }
+
+  return TRUE;
+}
+
+void
+_ferry_session_send_async (FerrySession        *self,
+                           const char          *transfer_id,
+                           GPtrArray           *files,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  guint64 total = 0;
+  FerrySessionOp *op;
+
+  g_return_if_fail (FERRY_IS_SESSION (self));
+  g_return_if_fail (transfer_id != NULL);
+  g_return_if_fail (files != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, _ferry_session_send_async);
+
+  if (!_ferry_protocol_is_valid_transfer_id (transfer_id))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("Invalid transfer id"));
+      return;
+    }
+
+  if (!check_files (files, &total, &error) ||
+      (op = _ferry_session_op_begin (self, task, FERRY_SESSION_ROLE_SENDER,
+                                     cancellable, &error)) == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  op->transfer_id = g_strdup (transfer_id);
+  _ferry_session_op_set_files (op, files);
+  op->total = total;
+
+  _ferry_session_op_spawn (op, "ferry-send", send_thread);
+}
+
+gboolean
+_ferry_session_send_finish (FerrySession  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (FERRY_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == _ferry_session_send_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
