@@ -862,7 +862,7 @@ test_bad_descriptions (Fixture       *fixture,
       g_assert_nonnull (node);
       ferry_transport_connect_async (ta, "feedfacefeedface", TRUE, json_node_get_object (node),
                                      NULL, connect_cb, g_object_ref (out));
-      ferry_test_wait_until (task_done, out, 5000, "the connection to fail");
+      ferry_test_wait_until (task_done, out, 20000, "the connection to fail");
       stream = g_task_propagate_pointer (out, &error);
       g_assert_null (stream);
       g_assert_nonnull (error);
@@ -875,7 +875,7 @@ test_bad_descriptions (Fixture       *fixture,
     g_autoptr(GError) error = NULL;
 
     ferry_transport_connect_async (ta, "0000000000000000", TRUE, da, NULL, connect_cb, g_object_ref (out));
-    ferry_test_wait_until (task_done, out, 5000, "the connection to fail");
+    ferry_test_wait_until (task_done, out, 20000, "the connection to fail");
     g_assert_null (g_task_propagate_pointer (out, &error));
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   }
