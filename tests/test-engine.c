@@ -7,250 +7,10 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
-#include <signal.h>
 #include <string.h>
-
-#include <glib-unix.h>
-#include <gio/gunixinputstream.h>
-#include <gio/gunixoutputstream.h>
 
 #include "ferry.h"
 #include "test-utils.h"
-
-/* A held file {{{1
- *
- * A regular file of a declared size whose bytes come from a pipe the test
- * writes: the sender cannot read past what the test gave it, so a transfer
- * is still running when the test says so, on a fast machine as on a slow
- * one. Only what the engine asks of a file to send is implemented. */
-
-#define TEST_TYPE_HELD_INPUT (test_held_input_get_type ())
-G_DECLARE_FINAL_TYPE (TestHeldInput, test_held_input, TEST, HELD_INPUT, GFileInputStream)
-
-struct _TestHeldInput
-{
-  GFileInputStream  parent_instance;
-  GInputStream     *base;
-};
-
-G_DEFINE_FINAL_TYPE (TestHeldInput, test_held_input, G_TYPE_FILE_INPUT_STREAM)
-
-static gssize
-test_held_input_read (GInputStream  *stream,
-                      void          *buffer,
-                      gsize          count,
-                      GCancellable  *cancellable,
-                      GError       **error)
-{
-  /* Blocks until the test writes, the sender cancels or the pipe closes. */
-  return g_input_stream_read (TEST_HELD_INPUT (stream)->base, buffer, count, cancellable, error);
-}
-
-static gboolean
-test_held_input_close (GInputStream  *stream,
-                       GCancellable  *cancellable,
-                       GError       **error)
-{
-  return g_input_stream_close (TEST_HELD_INPUT (stream)->base, cancellable, error);
-}
-
-static void
-test_held_input_finalize (GObject *object)
-{
-  g_clear_object (&TEST_HELD_INPUT (object)->base);
-  G_OBJECT_CLASS (test_held_input_parent_class)->finalize (object);
-}
-
-static void
-test_held_input_class_init (TestHeldInputClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = test_held_input_finalize;
-  G_INPUT_STREAM_CLASS (klass)->read_fn = test_held_input_read;
-  G_INPUT_STREAM_CLASS (klass)->close_fn = test_held_input_close;
-}
-
-static void
-test_held_input_init (TestHeldInput *self)
-{
-}
-
-#define TEST_TYPE_HELD_FILE (test_held_file_get_type ())
-G_DECLARE_FINAL_TYPE (TestHeldFile, test_held_file, TEST, HELD_FILE, GObject)
-
-struct _TestHeldFile
-{
-  GObject        parent_instance;
-  char          *name;
-  guint64        size;
-  GInputStream  *pipe_in;   /* read once, by the sender */
-  GOutputStream *pipe_out;  /* the test's end */
-};
-
-static void test_held_file_iface_init (GFileIface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (TestHeldFile, test_held_file, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_FILE, test_held_file_iface_init))
-
-static GFile *
-test_held_file_dup (GFile *file)
-{
-  return g_object_ref (file);
-}
-
-static guint
-test_held_file_hash (GFile *file)
-{
-  return g_direct_hash (file);
-}
-
-static gboolean
-test_held_file_equal (GFile *a,
-                      GFile *b)
-{
-  return a == b;
-}
-
-static gboolean
-test_held_file_is_native (GFile *file)
-{
-  return FALSE;
-}
-
-static gboolean
-test_held_file_has_uri_scheme (GFile      *file,
-                               const char *scheme)
-{
-  return g_str_equal (scheme, "held");
-}
-
-static char *
-test_held_file_get_uri_scheme (GFile *file)
-{
-  return g_strdup ("held");
-}
-
-static char *
-test_held_file_get_basename (GFile *file)
-{
-  return g_strdup (TEST_HELD_FILE (file)->name);
-}
-
-static char *
-test_held_file_get_path (GFile *file)
-{
-  return NULL;
-}
-
-static char *
-test_held_file_get_uri (GFile *file)
-{
-  return g_strconcat ("held:///", TEST_HELD_FILE (file)->name, NULL);
-}
-
-static GFileInfo *
-test_held_file_query_info (GFile                *file,
-                           const char           *attributes,
-                           GFileQueryInfoFlags   flags,
-                           GCancellable         *cancellable,
-                           GError              **error)
-{
-  TestHeldFile *self = TEST_HELD_FILE (file);
-  GFileInfo *info = g_file_info_new ();
-
-  g_file_info_set_file_type (info, G_FILE_TYPE_REGULAR);
-  g_file_info_set_name (info, self->name);
-  g_file_info_set_display_name (info, self->name);
-  g_file_info_set_size (info, (goffset) self->size);
-  g_file_info_set_content_type (info, "application/octet-stream");
-  return info;
-}
-
-static GFileInputStream *
-test_held_file_read (GFile         *file,
-                     GCancellable  *cancellable,
-                     GError       **error)
-{
-  TestHeldFile *self = TEST_HELD_FILE (file);
-  TestHeldInput *input;
-
-  if (self->pipe_in == NULL)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY, "a held file is read once");
-      return NULL;
-    }
-  input = g_object_new (TEST_TYPE_HELD_INPUT, NULL);
-  input->base = g_steal_pointer (&self->pipe_in);
-  return G_FILE_INPUT_STREAM (input);
-}
-
-static void
-test_held_file_iface_init (GFileIface *iface)
-{
-  iface->dup = test_held_file_dup;
-  iface->hash = test_held_file_hash;
-  iface->equal = test_held_file_equal;
-  iface->is_native = test_held_file_is_native;
-  iface->has_uri_scheme = test_held_file_has_uri_scheme;
-  iface->get_uri_scheme = test_held_file_get_uri_scheme;
-  iface->get_basename = test_held_file_get_basename;
-  iface->get_path = test_held_file_get_path;
-  iface->get_uri = test_held_file_get_uri;
-  iface->get_parse_name = test_held_file_get_uri;
-  iface->query_info = test_held_file_query_info;
-  iface->read_fn = test_held_file_read;
-}
-
-static void
-test_held_file_finalize (GObject *object)
-{
-  TestHeldFile *self = TEST_HELD_FILE (object);
-
-  g_clear_object (&self->pipe_in);
-  g_clear_object (&self->pipe_out);
-  g_free (self->name);
-  G_OBJECT_CLASS (test_held_file_parent_class)->finalize (object);
-}
-
-static void
-test_held_file_class_init (TestHeldFileClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = test_held_file_finalize;
-}
-
-static void
-test_held_file_init (TestHeldFile *self)
-{
-}
-
-static TestHeldFile *
-test_held_file_new (const char *name,
-                    guint64     size)
-{
-  TestHeldFile *self = g_object_new (TEST_TYPE_HELD_FILE, NULL);
-  g_autoptr(GError) error = NULL;
-  int fds[2];
-
-  g_assert_true (g_unix_open_pipe (fds, FD_CLOEXEC, &error));
-  g_assert_no_error (error);
-  /* The test writes asynchronously, never blocking its main context. */
-  g_assert_true (g_unix_set_fd_nonblocking (fds[1], TRUE, &error));
-  g_assert_no_error (error);
-  self->name = g_strdup (name);
-  self->size = size;
-  self->pipe_in = g_unix_input_stream_new (fds[0], TRUE);
-  self->pipe_out = g_unix_output_stream_new (fds[1], TRUE);
-  return self;
-}
-
-/* Ends the file early: a sender still reading sees the end of the pipe. */
-static void
-test_held_file_close (TestHeldFile *self)
-{
-  g_output_stream_close (self->pipe_out, NULL, NULL);
-}
-
-/* Engines {{{1 */
 
 typedef enum {
   ON_REQUEST_ACCEPT,
@@ -264,12 +24,7 @@ typedef struct {
   FerryEngine   *b;   /* receiver */
   OnRequest      on_request;
   FerryTransfer *incoming;
-  TestHeldFile  *held;
-  /* Feeding the held file, a chunk at a time, while feeding is set. */
-  GCancellable  *feed_cancellable;
-  guint8        *feed_chunk;
-  gboolean       feeding;
-  gboolean       feed_pending;
+  FerryTestHeld *held;
 } Fixture;
 
 static FerryEngine *
@@ -315,59 +70,13 @@ fixture_set_up (Fixture       *fixture,
   g_signal_connect (fixture->b, "transfer-requested", G_CALLBACK (transfer_requested_cb), fixture);
 }
 
-static gboolean
-feed_idle (gpointer user_data)
-{
-  return !((Fixture *) user_data)->feed_pending;
-}
-
-static void feed_next (Fixture *fixture);
-
-static void
-feed_cb (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  Fixture *fixture = user_data;
-
-  fixture->feed_pending = FALSE;
-  /* Cancelled, or the sender closed the file: feeding ends. */
-  if (g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL) &&
-      fixture->feeding)
-    feed_next (fixture);
-}
-
-#define FEED_CHUNK (256 * 1024)
-
-/* Gives the held file more bytes, as long as the sender reads them. */
-static void
-feed_next (Fixture *fixture)
-{
-  if (fixture->feed_chunk == NULL)
-    fixture->feed_chunk = g_malloc0 (FEED_CHUNK);
-  if (fixture->feed_cancellable == NULL)
-    fixture->feed_cancellable = g_cancellable_new ();
-  fixture->feed_pending = TRUE;
-  g_output_stream_write_all_async (fixture->held->pipe_out, fixture->feed_chunk, FEED_CHUNK,
-                                   G_PRIORITY_DEFAULT, fixture->feed_cancellable, feed_cb, fixture);
-}
-
 static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
   g_clear_object (&fixture->incoming);
   /* Nothing may stay blocked on it while the engines stop. */
-  if (fixture->held != NULL)
-    {
-      fixture->feeding = FALSE;
-      g_cancellable_cancel (fixture->feed_cancellable);
-      ferry_test_wait_until (feed_idle, fixture, 10000, "the feeding to stop");
-      test_held_file_close (fixture->held);
-    }
-  g_clear_object (&fixture->held);
-  g_clear_object (&fixture->feed_cancellable);
-  g_clear_pointer (&fixture->feed_chunk, g_free);
+  g_clear_pointer (&fixture->held, ferry_test_held_free);
   if (fixture->a != NULL)
     ferry_engine_stop (fixture->a);
   if (fixture->b != NULL)
@@ -592,25 +301,6 @@ download_empty (gpointer user_data)
   return g_str_equal (listing, "");
 }
 
-static void
-fed_cb (GObject      *source,
-        GAsyncResult *result,
-        gpointer      user_data)
-{
-  gboolean *fed = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error);
-  g_assert_no_error (error);
-  *fed = TRUE;
-}
-
-static gboolean
-flag_set (gpointer user_data)
-{
-  return *(gboolean *) user_data;
-}
-
 #define CANCEL_SIZE ((guint64) 128 * 1024 * 1024)
 #define CANCEL_FED  (1024 * 1024)
 
@@ -620,22 +310,17 @@ run_cancel (Fixture  *fixture,
 {
   g_autoptr(FerryTransfer) transfer = NULL;
   g_autofree char *listing = NULL;
-  g_autofree guint8 *first = g_malloc (CANCEL_FED);
   FerryTransfer *canceller, *other;
-  gboolean fed = FALSE;
   GFile *file;
 
   /* The sender gets the first MiB of 128 and no more: when the first bytes
    * arrive, the transfer is running, and stays so until cancelled,
    * however fast or slow the machine. */
-  fixture->held = test_held_file_new ("big.bin", CANCEL_SIZE);
-  file = G_FILE (fixture->held);
-  for (gsize i = 0; i < CANCEL_FED; i++)
-    first[i] = (guint8) g_test_rand_int ();
-  g_output_stream_write_all_async (fixture->held->pipe_out, first, CANCEL_FED, G_PRIORITY_DEFAULT,
-                                   NULL, fed_cb, &fed);
+  fixture->held = ferry_test_held_new ("big.bin", CANCEL_SIZE);
+  file = ferry_test_held_get_file (fixture->held);
+  ferry_test_held_give (fixture->held, CANCEL_FED);
   transfer = start_send_files (fixture, &file, 1);
-  ferry_test_wait_until (flag_set, &fed, 20000, "the sender to read the first MiB");
+  ferry_test_wait_until (ferry_test_held_taken, fixture->held, 20000, "the sender to read the first MiB");
   ferry_test_wait_until (incoming_has_bytes, fixture, 20000, "the first bytes to arrive");
   g_assert_cmpint (ferry_transfer_get_state (transfer), ==, FERRY_TRANSFER_STATE_ONGOING);
   g_assert_cmpint (ferry_transfer_get_state (fixture->incoming), ==, FERRY_TRANSFER_STATE_ONGOING);
@@ -649,10 +334,7 @@ run_cancel (Fixture  *fixture,
   /* A sender blocked in reading its source notices the receiver's cancel
    * only at its next chunk: from now on the file reads like a local one. */
   if (!by_sender)
-    {
-      fixture->feeding = TRUE;
-      feed_next (fixture);
-    }
+    ferry_test_held_give_all (fixture->held);
 
   ferry_test_wait_until (transfer_done, other, 20000, "the peer to see the cancel");
   g_assert_cmpint (ferry_transfer_get_state (other), ==, FERRY_TRANSFER_STATE_CANCELLED);
@@ -685,8 +367,6 @@ main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  /* A held file's pipe whose reader went away is an error, not a signal. */
-  signal (SIGPIPE, SIG_IGN);
 
   g_test_add ("/engine/discovery", Fixture, NULL, fixture_set_up, test_discovery, fixture_tear_down);
   g_test_add ("/engine/transfer", Fixture, NULL, fixture_set_up, test_transfer, fixture_tear_down);

@@ -4,8 +4,14 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <glib-unix.h>
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
 
 #include "test-utils.h"
 
@@ -167,4 +173,313 @@ ferry_test_new_engine (const char *home,
   g_assert_true (ferry_engine_start (engine, &error));
   g_assert_no_error (error);
   return engine;
+}
+
+/* A held file: the types behind ferry_test_held_new() {{{1
+ *
+ * Only what the engine asks of a file to send is implemented. */
+
+#define TEST_TYPE_HELD_INPUT (test_held_input_get_type ())
+G_DECLARE_FINAL_TYPE (TestHeldInput, test_held_input, TEST, HELD_INPUT, GFileInputStream)
+
+struct _TestHeldInput
+{
+  GFileInputStream  parent_instance;
+  GInputStream     *base;
+};
+
+G_DEFINE_FINAL_TYPE (TestHeldInput, test_held_input, G_TYPE_FILE_INPUT_STREAM)
+
+static gssize
+test_held_input_read (GInputStream  *stream,
+                      void          *buffer,
+                      gsize          count,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  /* Blocks until the test writes, the sender cancels or the pipe closes. */
+  return g_input_stream_read (TEST_HELD_INPUT (stream)->base, buffer, count, cancellable, error);
+}
+
+static gboolean
+test_held_input_close (GInputStream  *stream,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  return g_input_stream_close (TEST_HELD_INPUT (stream)->base, cancellable, error);
+}
+
+static void
+test_held_input_finalize (GObject *object)
+{
+  g_clear_object (&TEST_HELD_INPUT (object)->base);
+  G_OBJECT_CLASS (test_held_input_parent_class)->finalize (object);
+}
+
+static void
+test_held_input_class_init (TestHeldInputClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = test_held_input_finalize;
+  G_INPUT_STREAM_CLASS (klass)->read_fn = test_held_input_read;
+  G_INPUT_STREAM_CLASS (klass)->close_fn = test_held_input_close;
+}
+
+static void
+test_held_input_init (TestHeldInput *self)
+{
+}
+
+#define TEST_TYPE_HELD_FILE (test_held_file_get_type ())
+G_DECLARE_FINAL_TYPE (TestHeldFile, test_held_file, TEST, HELD_FILE, GObject)
+
+struct _TestHeldFile
+{
+  GObject        parent_instance;
+  char          *name;
+  guint64        size;
+  GInputStream  *pipe_in;   /* read once, by the sender */
+};
+
+static void test_held_file_iface_init (GFileIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestHeldFile, test_held_file, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_FILE, test_held_file_iface_init))
+
+static GFile *
+test_held_file_dup (GFile *file)
+{
+  return g_object_ref (file);
+}
+
+static guint
+test_held_file_hash (GFile *file)
+{
+  return g_direct_hash (file);
+}
+
+static gboolean
+test_held_file_equal (GFile *a,
+                      GFile *b)
+{
+  return a == b;
+}
+
+static gboolean
+test_held_file_is_native (GFile *file)
+{
+  return FALSE;
+}
+
+static gboolean
+test_held_file_has_uri_scheme (GFile      *file,
+                               const char *scheme)
+{
+  return g_str_equal (scheme, "held");
+}
+
+static char *
+test_held_file_get_uri_scheme (GFile *file)
+{
+  return g_strdup ("held");
+}
+
+static char *
+test_held_file_get_basename (GFile *file)
+{
+  return g_strdup (TEST_HELD_FILE (file)->name);
+}
+
+static char *
+test_held_file_get_path (GFile *file)
+{
+  return NULL;
+}
+
+static char *
+test_held_file_get_uri (GFile *file)
+{
+  return g_strconcat ("held:///", TEST_HELD_FILE (file)->name, NULL);
+}
+
+static GFileInfo *
+test_held_file_query_info (GFile                *file,
+                           const char           *attributes,
+                           GFileQueryInfoFlags   flags,
+                           GCancellable         *cancellable,
+                           GError              **error)
+{
+  TestHeldFile *self = TEST_HELD_FILE (file);
+  GFileInfo *info = g_file_info_new ();
+
+  g_file_info_set_file_type (info, G_FILE_TYPE_REGULAR);
+  g_file_info_set_name (info, self->name);
+  g_file_info_set_display_name (info, self->name);
+  g_file_info_set_size (info, (goffset) self->size);
+  g_file_info_set_content_type (info, "application/octet-stream");
+  return info;
+}
+
+static GFileInputStream *
+test_held_file_read (GFile         *file,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  TestHeldFile *self = TEST_HELD_FILE (file);
+  TestHeldInput *input;
+
+  if (self->pipe_in == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY, "a held file is read once");
+      return NULL;
+    }
+  input = g_object_new (TEST_TYPE_HELD_INPUT, NULL);
+  input->base = g_steal_pointer (&self->pipe_in);
+  return G_FILE_INPUT_STREAM (input);
+}
+
+static void
+test_held_file_iface_init (GFileIface *iface)
+{
+  iface->dup = test_held_file_dup;
+  iface->hash = test_held_file_hash;
+  iface->equal = test_held_file_equal;
+  iface->is_native = test_held_file_is_native;
+  iface->has_uri_scheme = test_held_file_has_uri_scheme;
+  iface->get_uri_scheme = test_held_file_get_uri_scheme;
+  iface->get_basename = test_held_file_get_basename;
+  iface->get_path = test_held_file_get_path;
+  iface->get_uri = test_held_file_get_uri;
+  iface->get_parse_name = test_held_file_get_uri;
+  iface->query_info = test_held_file_query_info;
+  iface->read_fn = test_held_file_read;
+}
+
+static void
+test_held_file_finalize (GObject *object)
+{
+  TestHeldFile *self = TEST_HELD_FILE (object);
+
+  g_clear_object (&self->pipe_in);
+  g_free (self->name);
+  G_OBJECT_CLASS (test_held_file_parent_class)->finalize (object);
+}
+
+static void
+test_held_file_class_init (TestHeldFileClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = test_held_file_finalize;
+}
+
+static void
+test_held_file_init (TestHeldFile *self)
+{
+}
+
+
+struct _FerryTestHeld
+{
+  TestHeldFile  *file;
+  GOutputStream *pipe_out;      /* the test's end, non-blocking */
+  GCancellable  *cancellable;
+  guint8        *chunk;
+  gsize          chunk_size;
+  gboolean       pending;       /* a write is under way */
+  gboolean       endless;       /* give more as long as the sender reads */
+};
+
+FerryTestHeld *
+ferry_test_held_new (const char *name,
+                     guint64     size)
+{
+  FerryTestHeld *held = g_new0 (FerryTestHeld, 1);
+  g_autoptr(GError) error = NULL;
+  int fds[2];
+
+  /* A pipe whose reader went away is an error to the writer, not a signal
+   * that kills the test. */
+  signal (SIGPIPE, SIG_IGN);
+  g_assert_true (g_unix_open_pipe (fds, FD_CLOEXEC, &error));
+  g_assert_no_error (error);
+  /* The test writes asynchronously, never blocking its main context. */
+  g_assert_true (g_unix_set_fd_nonblocking (fds[1], TRUE, &error));
+  g_assert_no_error (error);
+  held->file = g_object_new (TEST_TYPE_HELD_FILE, NULL);
+  held->file->name = g_strdup (name);
+  held->file->size = size;
+  held->file->pipe_in = g_unix_input_stream_new (fds[0], TRUE);
+  held->pipe_out = g_unix_output_stream_new (fds[1], TRUE);
+  held->cancellable = g_cancellable_new ();
+  return held;
+}
+
+GFile *
+ferry_test_held_get_file (FerryTestHeld *held)
+{
+  return G_FILE (held->file);
+}
+
+static void held_write (FerryTestHeld *held);
+
+static void
+held_written_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  FerryTestHeld *held = user_data;
+
+  held->pending = FALSE;
+  /* Cancelled, or the sender closed the file: giving ends. */
+  if (g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL) &&
+      held->endless)
+    held_write (held);
+}
+
+static void
+held_write (FerryTestHeld *held)
+{
+  held->pending = TRUE;
+  g_output_stream_write_all_async (held->pipe_out, held->chunk, held->chunk_size, G_PRIORITY_DEFAULT,
+                                   held->cancellable, held_written_cb, held);
+}
+
+void
+ferry_test_held_give (FerryTestHeld *held,
+                      gsize          n)
+{
+  g_assert_false (held->pending);
+  g_free (held->chunk);
+  held->chunk = g_malloc (n);
+  held->chunk_size = n;
+  for (gsize i = 0; i < n; i++)
+    held->chunk[i] = (guint8) g_test_rand_int ();
+  held_write (held);
+}
+
+gboolean
+ferry_test_held_taken (gpointer held)
+{
+  return !((FerryTestHeld *) held)->pending;
+}
+
+void
+ferry_test_held_give_all (FerryTestHeld *held)
+{
+  held->endless = TRUE;
+  if (!held->pending)
+    ferry_test_held_give (held, 256 * 1024);
+}
+
+void
+ferry_test_held_free (FerryTestHeld *held)
+{
+  held->endless = FALSE;
+  g_cancellable_cancel (held->cancellable);
+  ferry_test_wait_until (ferry_test_held_taken, held, 10000, "the held file's last write to end");
+  /* A sender still reading sees the end of the file. */
+  g_output_stream_close (held->pipe_out, NULL, NULL);
+  g_object_unref (held->pipe_out);
+  g_object_unref (held->cancellable);
+  g_object_unref (held->file);
+  g_free (held->chunk);
+  g_free (held);
 }

@@ -50,4 +50,25 @@ FerryEngine *ferry_test_new_engine   (const char         *home,
                                       const char         *signalings,
                                       const char         *transports);
 
+/* A held file: a regular file of @size bytes named @name (a GFile of its
+ * own kind) whose bytes come from a pipe the test writes, so that the
+ * sender cannot read past what the test gave it: a transfer is still
+ * running when the test says so, on a fast machine as on a slow one. It
+ * can be read once. */
+typedef struct _FerryTestHeld FerryTestHeld;
+
+FerryTestHeld *ferry_test_held_new      (const char    *name,
+                                         guint64        size);
+GFile         *ferry_test_held_get_file (FerryTestHeld *held);
+/* Writes @n pseudo-random bytes in the background; ferry_test_held_taken()
+ * (a FerryTestCondition) tells when the sender read them all. */
+void           ferry_test_held_give     (FerryTestHeld *held,
+                                         gsize          n);
+gboolean       ferry_test_held_taken    (gpointer       held);
+/* From now on gives bytes as long as the sender reads: the file reads
+ * like a local one. */
+void           ferry_test_held_give_all (FerryTestHeld *held);
+/* Stops giving, then ends the file (a sender still reading sees its end). */
+void           ferry_test_held_free     (FerryTestHeld *held);
+
 G_END_DECLS

@@ -120,8 +120,9 @@ start_coturn() {
     --simple-log >/dev/null 2>&1 &
   coturn_pid=$!
   nat_pids+=("$coturn_pid")
-  # Ready when it listens (< 1.5 s).
-  for _ in $(seq 100); do
+  # Ready when it listens (< 1.5 s unloaded; up to 30 s only guards
+  # against a hang).
+  for _ in $(seq 600); do
     in_ns "$inet" bash -c 'exec 3<>/dev/tcp/198.51.100.1/3478' 2>/dev/null && return 0
     sleep 0.05
   done

@@ -92,7 +92,8 @@ start_receiver() {
     receive --yes --once --dir "$dir/b/received" > "$dir/b/out.jsonl" 2> "$dir/b/err.log" &
   receiver_pid=$!
   nat_pids+=("$receiver_pid")
-  for _ in $(seq 200); do
+  # Up to 60 s: a bound against a hang, not a speed requirement.
+  for _ in $(seq 1200); do
     grep -q '"event":"ready"' "$dir/b/out.jsonl" 2>/dev/null && return 0
     kill -0 "$receiver_pid" 2>/dev/null || return 1
     sleep 0.05
@@ -110,7 +111,8 @@ send_file() {
 
 wait_receiver() {
   local status
-  for _ in $(seq 300); do
+  # Up to 60 s (beyond the 40 s the link-cut case allows).
+  for _ in $(seq 600); do
     kill -0 "$receiver_pid" 2>/dev/null || break
     sleep 0.1
   done
