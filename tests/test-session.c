@@ -229,6 +229,19 @@ count_threads (void)
   return count_entries ("/proc/self/task");
 }
 
+/* Every session a test makes counts its threads in this group, which the
+ * teardown waits for. */
+static FerrySessionGroup *test_group;
+
+static FerrySession *
+test_session_new (GIOStream *stream)
+{
+  FerrySession *session = _ferry_session_new (stream);
+
+  _ferry_session_set_group (session, test_group);
+  return session;
+}
+
 /* ------------------------------------------------------------------ */
 /* Fixture: a scratch folder with "src" (sender) and "down" (receiver)  */
 
@@ -272,7 +285,7 @@ fixture_teardown (Fixture       *fx,
    * the event: the sessions' own count of running threads drops to zero
    * (a condition variable wakes this at once; the slices only let the main
    * context run what a thread may still wait for). */
-  while (!_ferry_session_wait_all (MIN (end_time, g_get_monotonic_time () + 20 * G_TIME_SPAN_MILLISECOND)) &&
+  while (!_ferry_session_group_wait (test_group, MIN (end_time, g_get_monotonic_time () + 20 * G_TIME_SPAN_MILLISECOND), NULL) &&
          g_get_monotonic_time () < end_time)
     g_main_context_iteration (NULL, FALSE);
   /* Then a thread that returned leaves /proc/self/task a moment later, an
@@ -538,8 +551,8 @@ run_transfer (Fixture    *fx,
     run->total += ((FerrySessionFile *) g_ptr_array_index (files, i))->size;
 
   make_pair (&a, &b);
-  run->sender = _ferry_session_new (a);
-  run->receiver = _ferry_session_new (b);
+  run->sender = test_session_new (a);
+  run->receiver = test_session_new (b);
   g_signal_connect (run->sender, "progress", G_CALLBACK (send_progress_cb), run);
   g_signal_connect (run->sender, "accepted", G_CALLBACK (accepted_cb), run);
   g_signal_connect (run->receiver, "progress", G_CALLBACK (recv_progress_cb), run);
@@ -1006,8 +1019,8 @@ test_states (Fixture       *fx,
   g_ptr_array_add (files, file);
 
   make_pair (&a, &b);
-  sender = _ferry_session_new (a);
-  receiver = _ferry_session_new (b);
+  sender = test_session_new (a);
+  receiver = test_session_new (b);
 
   /* receive before the header */
   _ferry_session_receive_async (receiver, fx->down_file, NULL, done_cb, &result);
@@ -1298,7 +1311,7 @@ test_hostile_sender (Fixture       *fx,
 
   run.fx = fx;
   make_pair (&ours, &theirs);
-  run.receiver = _ferry_session_new (ours);
+  run.receiver = test_session_new (ours);
   g_signal_connect (run.receiver, "progress", G_CALLBACK (recv_progress_cb), &run);
   peer = peer_start (theirs, hc->script, hc);
 
@@ -1823,7 +1836,7 @@ test_hostile_receiver (Fixture       *fx,
   g_ptr_array_add (files, source_file (fx, "ten"));
 
   make_pair (&ours, &theirs);
-  run.sender = _ferry_session_new (ours);
+  run.sender = test_session_new (ours);
   peer = peer_start (theirs, hc->script, hc);
 
   _ferry_session_send_async (run.sender, "0123456789abcdef", files, NULL, send_cb, &run);
@@ -1877,7 +1890,7 @@ test_cancel_stalled_receiver (Fixture       *fx,
   g_ptr_array_add (files, source_file (fx, "huge.iso"));
 
   make_pair (&ours, &theirs);
-  run.sender = _ferry_session_new (ours);
+  run.sender = test_session_new (ours);
   g_signal_connect (run.sender, "progress", G_CALLBACK (cancel_on_progress_cb), NULL);
   peer = peer_start (theirs, rscript_stop_reading, NULL);
 
@@ -1914,7 +1927,7 @@ test_cancel_stalled_sender (Fixture       *fx,
   Peer *peer;
 
   make_pair (&ours, &theirs);
-  run.receiver = _ferry_session_new (ours);
+  run.receiver = test_session_new (ours);
   g_signal_connect (run.receiver, "progress", G_CALLBACK (cancel_on_progress_cb), NULL);
   peer = peer_start (theirs, script_stop_writing, NULL);
 
@@ -2023,6 +2036,7 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  test_group = _ferry_session_group_new ();
   main_thread = g_thread_self ();
 
   /* GIO starts lasting threads of its own on first use (GTask's class
