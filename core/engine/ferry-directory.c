@@ -113,17 +113,18 @@ engine_match_peer (FerryEngine *self,
 }
 
 typedef struct {
-  char  *query;
-  guint  timeout_source;
-  guint  requery_source;
+  char       *query;
+  GSource    *timeout_source;
+  FerryRetry *requery;
+  gulong      cancel_id;
 } FindData;
 
 static void
 find_data_free (FindData *data)
 {
   g_free (data->query);
-  g_clear_handle_id (&data->timeout_source, g_source_remove);
-  g_clear_handle_id (&data->requery_source, g_source_remove);
+  _ferry_clear_source (&data->timeout_source);
+  g_clear_pointer (&data->requery, _ferry_retry_free);
   g_free (data);
 }
 
@@ -133,8 +134,11 @@ _ferry_engine_find_peer_complete (FerryEngine *self,
 {
   FindData *data = g_task_get_task_data (task);
 
-  g_clear_handle_id (&data->timeout_source, g_source_remove);
-  g_clear_handle_id (&data->requery_source, g_source_remove);
+  _ferry_clear_source (&data->timeout_source);
+  g_clear_pointer (&data->requery, _ferry_retry_free);
+  if (data->cancel_id != 0)
+    g_cancellable_disconnect (g_task_get_cancellable (task), data->cancel_id);
+  data->cancel_id = 0;
   g_ptr_array_remove (self->finds, task);
 }
 
@@ -192,7 +196,7 @@ find_peer_timeout_cb (gpointer user_data)
   FerryEngine *self = g_task_get_source_object (task);
   FindData *data = g_task_get_task_data (task);
 
-  data->timeout_source = 0;
+  g_clear_pointer (&data->timeout_source, g_source_unref);
   g_object_ref (task);
   g_task_return_new_error (task, FERRY_ERROR, FERRY_ERROR_PEER_NOT_FOUND,
                            _("No device of “%s” answered"), data->query);
@@ -201,29 +205,28 @@ find_peer_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-find_peer_requery_cb (gpointer user_data)
+static void
+find_peer_requery (gpointer user_data)
 {
   GTask *task = user_data;
-  FindData *data = g_task_get_task_data (task);
 
   _ferry_engine_query (g_task_get_source_object (task), NULL);
-  (void) data;
-  return G_SOURCE_CONTINUE;
 }
 
-static void
-find_peer_cancelled_cb (GCancellable *cancellable,
-                        GTask        *task)
+/* On the engine's context (see _ferry_engine_task_on_cancel()). */
+static gboolean
+find_peer_cancelled_cb (gpointer user_data)
 {
+  GTask *task = user_data;
   FerryEngine *self = g_task_get_source_object (task);
 
   if (!g_ptr_array_find (self->finds, task, NULL))
-    return;
+    return G_SOURCE_REMOVE;
   g_object_ref (task);
   g_task_return_error_if_cancelled (task);
   _ferry_engine_find_peer_complete (self, task);
   g_object_unref (task);
+  return G_SOURCE_REMOVE;
 }
 
 /**
@@ -269,10 +272,9 @@ ferry_engine_find_peer_async (FerryEngine         *self,
 
     _ferry_engine_query (self, strlen (lower) == 64 && _ferry_engine_is_hex (lower) ? lower : NULL);
   }
-  data->timeout_source = g_timeout_add (timeout_ms, find_peer_timeout_cb, task);
-  data->requery_source = g_timeout_add (500, find_peer_requery_cb, task);
-  if (cancellable != NULL)
-    g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (find_peer_cancelled_cb), task, 0);
+  data->timeout_source = _ferry_engine_timeout_add (self, timeout_ms, find_peer_timeout_cb, task);
+  data->requery = _ferry_retry_new (self, FERRY_RETRY_QUERY, find_peer_requery, task, NULL);
+  data->cancel_id = _ferry_engine_task_on_cancel (self, task, find_peer_cancelled_cb);
 }
 
 /**

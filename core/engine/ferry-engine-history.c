@@ -133,34 +133,12 @@ history_device (FerryDevice *device)
   return object;
 }
 
-/* Writes the record of @transfer (an outgoing aggregate or an incoming
- * transfer) as it is now. */
-void
-_ferry_engine_history_write (FerryEngine   *self,
-                             FerryTransfer *transfer)
+static JsonObject *
+history_peer (FerryEngine *self,
+              FerryDevice *device)
 {
-  JsonObject *base = _ferry_engine_history_base (self, transfer);
-  g_autoptr(JsonObject) record = json_object_new ();
-  g_autoptr(GError) error = NULL;
-  GListModel *files = ferry_transfer_get_files (transfer);
-  GListModel *subs = ferry_transfer_get_sub_transfers (transfer);
-  FerryDevice *device = ferry_transfer_get_device (transfer);
-  gboolean incoming = ferry_transfer_get_direction (transfer) == FERRY_TRANSFER_DIRECTION_INCOMING;
-  JsonObject *moved = json_object_get_object_member (base, "moved");
-  JsonArray *list;
-  JsonObject *peer;
-  guint64 moved_total = 0;
+  JsonObject *peer = json_object_new ();
 
-  json_object_set_string_member (record, "id", ferry_transfer_get_id (transfer));
-  json_object_set_string_member (record, "direction", incoming ? "incoming" : "outgoing");
-  json_object_set_int_member (record, "created", json_object_get_int_member (base, "created"));
-  json_object_set_string_member (record, "state",
-                                 enum_nick (FERRY_TYPE_TRANSFER_STATE, ferry_transfer_get_state (transfer)));
-  if (ferry_transfer_get_error (transfer) != NULL && ferry_transfer_is_done (transfer) &&
-      ferry_transfer_get_state (transfer) != FERRY_TRANSFER_STATE_FINISHED)
-    json_object_set_object_member (record, "error", history_error (ferry_transfer_get_error (transfer)));
-
-  peer = json_object_new ();
   if (device != NULL)
     {
       FerryPeer *known = g_hash_table_lookup (self->peers_by_account, ferry_device_get_account_id (device));
@@ -170,17 +148,28 @@ _ferry_engine_history_write (FerryEngine   *self,
                                                    ? ferry_peer_get_name (known)
                                                    : ferry_device_get_name (device));
     }
-  json_object_set_object_member (record, "peer", peer);
-  if (ferry_transfer_get_chain (transfer) != NULL)
-    json_object_set_string_member (record, "chain", ferry_transfer_get_chain (transfer));
-  json_object_set_int_member (record, "bytes", (gint64) ferry_transfer_get_bytes (transfer));
-  json_object_set_int_member (record, "total", (gint64) ferry_transfer_get_total_size (transfer));
-  if (json_object_has_member (base, "directory"))
-    json_object_set_string_member (record, "directory", json_object_get_string_member (base, "directory"));
-  if (json_object_has_member (base, "resend-of"))
-    json_object_set_string_member (record, "resend-of", json_object_get_string_member (base, "resend-of"));
+  return peer;
+}
 
-  list = json_array_new ();
+/* The error of a transfer that ended without finishing, or NULL. */
+static JsonObject *
+history_failure (FerryTransfer *transfer)
+{
+  if (ferry_transfer_get_error (transfer) != NULL && ferry_transfer_is_done (transfer) &&
+      ferry_transfer_get_state (transfer) != FERRY_TRANSFER_STATE_FINISHED)
+    return history_error (ferry_transfer_get_error (transfer));
+  return NULL;
+}
+
+/* One entry per file: what the transfer object knows, then the extras
+ * (source path and mtime, .part) the engine keeps for it. */
+static JsonArray *
+history_files (FerryTransfer *transfer,
+               JsonObject    *base)
+{
+  GListModel *files = ferry_transfer_get_files (transfer);
+  JsonArray *list = json_array_new ();
+
   for (guint i = 0; i < g_list_model_get_n_items (files); i++)
     {
       g_autoptr(FerryTransferFile) file = g_list_model_get_item (files, i);
@@ -209,7 +198,91 @@ _ferry_engine_history_write (FerryEngine   *self,
         }
       json_array_add_object_element (list, entry);
     }
-  json_object_set_array_member (record, "files", list);
+  return list;
+}
+
+/* One entry per sub-transfer of an outgoing aggregate; adds the bytes
+ * each one moved to *@moved_total. */
+static JsonArray *
+history_devices (FerryTransfer *transfer,
+                 JsonObject    *moved,
+                 guint64       *moved_total)
+{
+  GListModel *subs = ferry_transfer_get_sub_transfers (transfer);
+  JsonArray *list = json_array_new ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (subs); i++)
+    {
+      g_autoptr(FerryTransfer) sub = g_list_model_get_item (subs, i);
+      JsonObject *entry = history_device (ferry_transfer_get_device (sub));
+      gint64 sub_moved = json_object_get_int_member_with_default (moved, ferry_transfer_get_id (sub), 0);
+      JsonObject *failure = history_failure (sub);
+
+      json_object_set_string_member (entry, "transfer", ferry_transfer_get_id (sub));
+      json_object_set_string_member (entry, "state",
+                                     enum_nick (FERRY_TYPE_TRANSFER_STATE, ferry_transfer_get_state (sub)));
+      json_object_set_int_member (entry, "bytes", (gint64) ferry_transfer_get_bytes (sub));
+      json_object_set_int_member (entry, "moved", sub_moved);
+      if (failure != NULL)
+        json_object_set_object_member (entry, "error", failure);
+      *moved_total += sub_moved;
+      json_array_add_object_element (list, entry);
+    }
+  return list;
+}
+
+/* Forgets the history entry of @transfer once nothing will change any
+ * more. */
+static void
+history_forget_if_done (FerryEngine   *self,
+                        FerryTransfer *transfer)
+{
+  GListModel *subs = ferry_transfer_get_sub_transfers (transfer);
+
+  if (!ferry_transfer_is_done (transfer))
+    return;
+  for (guint i = 0; i < g_list_model_get_n_items (subs); i++)
+    {
+      g_autoptr(FerryTransfer) sub = g_list_model_get_item (subs, i);
+
+      if (!ferry_transfer_is_done (sub))
+        return;
+    }
+  g_hash_table_remove (self->history, ferry_transfer_get_id (transfer));
+}
+
+/* Writes the record of @transfer (an outgoing aggregate or an incoming
+ * transfer) as it is now. */
+void
+_ferry_engine_history_write (FerryEngine   *self,
+                             FerryTransfer *transfer)
+{
+  JsonObject *base = _ferry_engine_history_base (self, transfer);
+  g_autoptr(JsonObject) record = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  FerryDevice *device = ferry_transfer_get_device (transfer);
+  gboolean incoming = ferry_transfer_get_direction (transfer) == FERRY_TRANSFER_DIRECTION_INCOMING;
+  JsonObject *moved = json_object_get_object_member (base, "moved");
+  JsonObject *failure = history_failure (transfer);
+  guint64 moved_total = 0;
+
+  json_object_set_string_member (record, "id", ferry_transfer_get_id (transfer));
+  json_object_set_string_member (record, "direction", incoming ? "incoming" : "outgoing");
+  json_object_set_int_member (record, "created", json_object_get_int_member (base, "created"));
+  json_object_set_string_member (record, "state",
+                                 enum_nick (FERRY_TYPE_TRANSFER_STATE, ferry_transfer_get_state (transfer)));
+  if (failure != NULL)
+    json_object_set_object_member (record, "error", failure);
+  json_object_set_object_member (record, "peer", history_peer (self, device));
+  if (ferry_transfer_get_chain (transfer) != NULL)
+    json_object_set_string_member (record, "chain", ferry_transfer_get_chain (transfer));
+  json_object_set_int_member (record, "bytes", (gint64) ferry_transfer_get_bytes (transfer));
+  json_object_set_int_member (record, "total", (gint64) ferry_transfer_get_total_size (transfer));
+  if (json_object_has_member (base, "directory"))
+    json_object_set_string_member (record, "directory", json_object_get_string_member (base, "directory"));
+  if (json_object_has_member (base, "resend-of"))
+    json_object_set_string_member (record, "resend-of", json_object_get_string_member (base, "resend-of"));
+  json_object_set_array_member (record, "files", history_files (transfer, base));
 
   if (incoming)
     {
@@ -218,46 +291,12 @@ _ferry_engine_history_write (FerryEngine   *self,
       moved_total = json_object_get_int_member_with_default (moved, "total", 0);
     }
   else
-    {
-      list = json_array_new ();
-      for (guint i = 0; i < g_list_model_get_n_items (subs); i++)
-        {
-          g_autoptr(FerryTransfer) sub = g_list_model_get_item (subs, i);
-          JsonObject *entry = history_device (ferry_transfer_get_device (sub));
-          gint64 sub_moved = json_object_get_int_member_with_default (moved, ferry_transfer_get_id (sub), 0);
-
-          json_object_set_string_member (entry, "transfer", ferry_transfer_get_id (sub));
-          json_object_set_string_member (entry, "state",
-                                         enum_nick (FERRY_TYPE_TRANSFER_STATE, ferry_transfer_get_state (sub)));
-          json_object_set_int_member (entry, "bytes", (gint64) ferry_transfer_get_bytes (sub));
-          json_object_set_int_member (entry, "moved", sub_moved);
-          if (ferry_transfer_get_error (sub) != NULL && ferry_transfer_is_done (sub) &&
-              ferry_transfer_get_state (sub) != FERRY_TRANSFER_STATE_FINISHED)
-            json_object_set_object_member (entry, "error", history_error (ferry_transfer_get_error (sub)));
-          moved_total += sub_moved;
-          json_array_add_object_element (list, entry);
-        }
-      json_object_set_array_member (record, "devices", list);
-    }
+    json_object_set_array_member (record, "devices", history_devices (transfer, moved, &moved_total));
   json_object_set_int_member (record, "moved", (gint64) moved_total);
 
   if (!_ferry_history_save (self->home, record, &error))
     g_warning ("Could not record transfer %s: %s", ferry_transfer_get_id (transfer), error->message);
-
-  /* Forget it once nothing will change any more. */
-  if (ferry_transfer_is_done (transfer))
-    {
-      gboolean all_done = TRUE;
-
-      for (guint i = 0; i < g_list_model_get_n_items (subs); i++)
-        {
-          g_autoptr(FerryTransfer) sub = g_list_model_get_item (subs, i);
-
-          all_done = all_done && ferry_transfer_is_done (sub);
-        }
-      if (all_done)
-        g_hash_table_remove (self->history, ferry_transfer_get_id (transfer));
-    }
+  history_forget_if_done (self, transfer);
 }
 
 /**

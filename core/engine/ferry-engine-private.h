@@ -38,6 +38,7 @@
 #include "ferry-signaling.h"
 #include "ferry-transfer-private.h"
 #include "ferry-transport.h"
+#include "ferry-utils-private.h"
 
 G_BEGIN_DECLS
 
@@ -100,6 +101,17 @@ struct _FerryEngine
 };
 
 /* ferry-engine.c */
+gulong         _ferry_engine_task_on_cancel    (FerryEngine    *self,
+                                                GTask          *task,
+                                                GSourceFunc     func);
+GSource       *_ferry_engine_timeout_add       (FerryEngine    *self,
+                                                guint           interval_ms,
+                                                GSourceFunc     func,
+                                                gpointer        data);
+GSource       *_ferry_engine_timeout_add_seconds (FerryEngine  *self,
+                                                  guint         interval_s,
+                                                  GSourceFunc   func,
+                                                  gpointer      data);
 void           _ferry_engine_emit_transfer_requested (FerryEngine    *self,
                                                       FerryTransfer  *transfer);
 void           _ferry_engine_announcement_received_cb (FerrySignaling *signaling,
@@ -162,6 +174,29 @@ void           _ferry_engine_send_cancel       (FerryEngine    *self,
                                                 const char     *transfer_id,
                                                 const char     *reason);
 
+typedef enum {
+  FERRY_RETRY_OFFER,     /* 250, 750, 2000, 4000 ms, then stop */
+  FERRY_RETRY_ANSWER,    /* 300, 1000, 2500 ms, then stop */
+  FERRY_RETRY_REQUEST,   /* every second until stopped */
+  FERRY_RETRY_QUERY,     /* every 500 ms until stopped */
+} FerryRetryKind;
+
+typedef struct _FerryRetry FerryRetry;
+typedef void (*FerryRetryFunc) (gpointer data);
+
+FerryRetry    *_ferry_retry_new                (FerryEngine    *engine,
+                                                FerryRetryKind  kind,
+                                                FerryRetryFunc  func,
+                                                gpointer        data,
+                                                GDestroyNotify  destroy);
+void           _ferry_retry_free               (FerryRetry     *retry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryRetry, _ferry_retry_free)
+FerryRetry    *_ferry_engine_send_repeatedly   (FerryEngine    *self,
+                                                FerrySignaling *signaling,
+                                                const char     *route,
+                                                GBytes         *message,
+                                                FerryRetryKind  kind);
+
 /* ferry-transfer-ops.c */
 GPtrArray     *_ferry_engine_list_transports   (FerryEngine   *self);
 void           _ferry_engine_release_attempts  (GPtrArray     *transports,
@@ -207,10 +242,9 @@ struct _FerryOutgoing
   GCancellable   *cancellable;
   GBytes         *offer;
   FerrySession   *session;
-  guint           resend_source;
-  guint           resend_count;
-  guint           answer_source;
-  guint           accept_source;
+  FerryRetry     *offer_retry;  /* until the answer comes */
+  GSource        *answer_source;
+  GSource        *accept_source;
   gboolean        answered;
 };
 
@@ -249,12 +283,10 @@ struct _FerryIncoming
   JsonArray      *offered;
   FerryTransfer  *transfer;
   FerrySession   *session;
-  guint           timeout_source;
+  GSource        *timeout_source;
   GFile          *directory;    /* once accepted */
   char          **parts;        /* the .part names recorded so far */
-  GBytes         *answer;       /* re-sent until a channel is up */
-  guint           answer_source;
-  guint           answer_resends;
+  FerryRetry     *answer_retry; /* until a channel is up */
 };
 
 void           _ferry_incoming_free            (FerryIncoming  *op);

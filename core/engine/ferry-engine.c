@@ -54,6 +54,75 @@ static guint signals[N_SIGNALS];
 
 /* ----------------------------------------------------------- object basics */
 
+typedef struct {
+  GMainContext *context;
+  GSourceFunc   func;
+  GTask        *task;
+} CancelHop;
+
+static void
+cancel_hop_free (gpointer data)
+{
+  CancelHop *hop = data;
+
+  g_main_context_unref (hop->context);
+  g_object_unref (hop->task);
+  g_free (hop);
+}
+
+/* Runs in whatever thread cancels: touches nothing of the engine, only
+ * hands the task over to the engine's context. */
+static void
+cancel_hop_cb (GCancellable *cancellable,
+               gpointer      data)
+{
+  CancelHop *hop = data;
+  GSource *source = _ferry_idle_source_attach (hop->context, hop->func,
+                                               g_object_ref (hop->task), g_object_unref);
+
+  g_source_unref (source);
+}
+
+/* Calls @func (@task) on the engine's context once the cancellable of
+ * @task is cancelled, or soon when it already is. Returns the handler id
+ * for g_cancellable_disconnect() (0 when there is nothing to disconnect). */
+gulong
+_ferry_engine_task_on_cancel (FerryEngine *self,
+                              GTask       *task,
+                              GSourceFunc  func)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  CancelHop *hop;
+
+  if (cancellable == NULL)
+    return 0;
+  hop = g_new0 (CancelHop, 1);
+  hop->context = g_main_context_ref (self->context);
+  hop->func = func;
+  hop->task = g_object_ref (task);
+  return g_cancellable_connect (cancellable, G_CALLBACK (cancel_hop_cb), hop, cancel_hop_free);
+}
+
+/* The engine's timers: attached to its context, never the default one.
+ * The caller owns the returned reference (see _ferry_clear_source()). */
+GSource *
+_ferry_engine_timeout_add (FerryEngine *self,
+                           guint        interval_ms,
+                           GSourceFunc  func,
+                           gpointer     data)
+{
+  return _ferry_timeout_source_attach (self->context, interval_ms, func, data, NULL);
+}
+
+GSource *
+_ferry_engine_timeout_add_seconds (FerryEngine *self,
+                                   guint        interval_s,
+                                   GSourceFunc  func,
+                                   gpointer     data)
+{
+  return _ferry_timeout_source_attach_seconds (self->context, interval_s, func, data, NULL);
+}
+
 void
 _ferry_engine_emit_transfer_requested (FerryEngine   *self,
                                        FerryTransfer *transfer)
@@ -624,6 +693,9 @@ close_thread (GTask        *task,
  * words of its transfers (a cancel, a rejection) have gone out to their
  * peers, or were given up after a few seconds. A program that exits right
  * after its transfers end should close its engine this way first.
+ *
+ * Cancelling @cancellable stops the wait (the engine is stopped all the
+ * same): the close then ends with %G_IO_ERROR_CANCELLED.
  */
 void
 ferry_engine_close_async (FerryEngine         *self,
@@ -639,6 +711,9 @@ ferry_engine_close_async (FerryEngine         *self,
   ferry_engine_stop (self);
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, ferry_engine_close_async);
+  /* The wait touches nothing of the engine: on cancellation the task
+   * returns at once and the thread's late result is dropped. */
+  g_task_set_return_on_cancel (task, TRUE);
   g_task_run_in_thread (task, close_thread);
 }
 

@@ -23,7 +23,6 @@
  * (body {"transfer", "reason"}).
  */
 
-#define FERRY_REQUEST_RESEND_MS 1000
 /* A request for a transfer re-sent this recently is a late duplicate. */
 #define FERRY_REQUEST_QUIET_US  (3 * G_USEC_PER_SEC / 2)
 
@@ -35,8 +34,9 @@ typedef struct {
   JsonObject *record;
   GHashTable *asked;        /* device id → NULL */
   guint       refused;
-  guint       timeout_source;
-  guint       resend_source;
+  GSource    *timeout_source;
+  FerryRetry *requests;     /* asks again until an offer comes */
+  gulong      cancel_id;
 } FetchData;
 
 static void
@@ -48,8 +48,8 @@ fetch_data_free (FetchData *data)
   g_clear_object (&data->directory);
   g_clear_pointer (&data->record, json_object_unref);
   g_clear_pointer (&data->asked, g_hash_table_unref);
-  g_clear_handle_id (&data->timeout_source, g_source_remove);
-  g_clear_handle_id (&data->resend_source, g_source_remove);
+  _ferry_clear_source (&data->timeout_source);
+  g_clear_pointer (&data->requests, _ferry_retry_free);
   g_free (data);
 }
 
@@ -78,8 +78,11 @@ _ferry_engine_fetch_complete (FerryEngine   *self,
   FetchData *data = g_task_get_task_data (task);
 
   g_object_ref (task);
-  g_clear_handle_id (&data->timeout_source, g_source_remove);
-  g_clear_handle_id (&data->resend_source, g_source_remove);
+  _ferry_clear_source (&data->timeout_source);
+  g_clear_pointer (&data->requests, _ferry_retry_free);
+  if (data->cancel_id != 0)
+    g_cancellable_disconnect (g_task_get_cancellable (task), data->cancel_id);
+  data->cancel_id = 0;
   g_ptr_array_remove (self->fetches, task);
   if (transfer != NULL)
     g_task_return_pointer (task, g_object_ref (transfer), g_object_unref);
@@ -134,13 +137,12 @@ _ferry_engine_fetch_device_seen (FerryEngine *self,
     }
 }
 
-static gboolean
-fetch_resend_cb (gpointer user_data)
+static void
+fetch_resend (gpointer user_data)
 {
   GTask *task = user_data;
 
   fetch_send_requests (g_task_get_source_object (task), task);
-  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -149,23 +151,26 @@ fetch_timeout_cb (gpointer user_data)
   GTask *task = user_data;
   FetchData *data = g_task_get_task_data (task);
 
-  data->timeout_source = 0;
+  g_clear_pointer (&data->timeout_source, g_source_unref);
   _ferry_engine_fetch_complete (g_task_get_source_object (task), task, NULL,
                                 g_error_new (FERRY_ERROR, FERRY_ERROR_TIMEOUT,
-                                      _("No device of the sender offered transfer %s again"), data->id));
+                                             _("No device of the sender offered transfer %s again"),
+                                             data->id));
   return G_SOURCE_REMOVE;
 }
 
-static void
-fetch_cancelled_cb (GCancellable *cancellable,
-                    GTask        *task)
+/* On the engine's context (see _ferry_engine_task_on_cancel()). */
+static gboolean
+fetch_cancelled_cb (gpointer user_data)
 {
+  GTask *task = user_data;
   FerryEngine *self = g_task_get_source_object (task);
 
-  if (!g_ptr_array_find (self->fetches, task, NULL))
-    return;
-  _ferry_engine_fetch_complete (self, task, NULL,
-                                g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The fetch was cancelled")));
+  if (g_ptr_array_find (self->fetches, task, NULL))
+    _ferry_engine_fetch_complete (self, task, NULL,
+                                  g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                       _("The fetch was cancelled")));
+  return G_SOURCE_REMOVE;
 }
 
 /* The offer a fetch asked for arrived: resume from the recorded .part
@@ -272,6 +277,105 @@ record_went_to (JsonObject *record,
   return FALSE;
 }
 
+/* Checks one recorded file of a transfer asked for again: still there,
+ * and unchanged (size and modification time). Returns NULL with *@reason
+ * set when it cannot be sent again. */
+static GFile *
+request_check_file (JsonNode    *node,
+                    const char **reason)
+{
+  JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  const char *path = entry ? json_object_get_string_member_with_default (entry, "path", NULL) : NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  gint64 mtime;
+
+  if (path == NULL)
+    {
+      *reason = "a file of the transfer is unknown";
+      return NULL;
+    }
+  file = g_file_new_for_path (path);
+  info = g_file_query_info (file,
+                            G_FILE_ATTRIBUTE_STANDARD_TYPE ","
+                            G_FILE_ATTRIBUTE_STANDARD_SIZE ","
+                            G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                            G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                            G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  if (info == NULL || g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+    {
+      *reason = "a file of the transfer is gone";
+      return NULL;
+    }
+  mtime = (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
+          g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+  if (g_file_info_get_size (info) != json_object_get_int_member_with_default (entry, "size", -1) ||
+      mtime != json_object_get_int_member_with_default (entry, "mtime", -1))
+    {
+      *reason = "a file of the transfer changed since";
+      return NULL;
+    }
+  return g_steal_pointer (&file);
+}
+
+/* The files of @record (GFile) and the re-send description (what it
+ * re-sends, under which id, with which hashes), or NULL with *@reason set
+ * when the transfer cannot be sent again to @account. */
+static JsonObject *
+request_prepare (JsonObject  *record,
+                 const char  *id,
+                 const char  *account,
+                 GPtrArray   *files,
+                 const char **reason)
+{
+  g_autoptr(JsonObject) resend = NULL;
+  JsonNode *files_node = json_object_get_member (record, "files");
+  JsonArray *list;
+  JsonArray *expected;
+
+  if (!record_went_to (record, account))
+    {
+      *reason = "the transfer was not sent to this account";
+      return NULL;
+    }
+  if (files_node == NULL || !JSON_NODE_HOLDS_ARRAY (files_node) ||
+      json_array_get_length (json_node_get_array (files_node)) == 0)
+    {
+      *reason = "the record holds no file";
+      return NULL;
+    }
+  list = json_node_get_array (files_node);
+  expected = json_array_new ();
+  resend = json_object_new ();
+  json_object_set_string_member (resend, "of", json_object_get_string_member (record, "id"));
+  json_object_set_string_member (resend, "transfer", id);
+  json_object_set_array_member (resend, "expected", expected);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonNode *node = json_array_get_element (list, i);
+      GFile *file = request_check_file (node, reason);
+
+      if (file == NULL)
+        return NULL;
+      json_array_add_string_element (expected,
+                                     json_object_get_string_member_with_default (json_node_get_object (node),
+                                                                                 "sha3-256", ""));
+      g_ptr_array_add (files, file);
+    }
+  return g_steal_pointer (&resend);
+}
+
+/* A request for @id that is a late duplicate: the transfer was re-sent
+ * a moment ago. */
+static gboolean
+request_is_late_duplicate (FerryEngine *self,
+                           const char  *id)
+{
+  gint64 *when = g_hash_table_lookup (self->resent, id);
+
+  return when != NULL && g_get_monotonic_time () - *when < FERRY_REQUEST_QUIET_US;
+}
+
 void
 _ferry_engine_request_received (FerryEngine    *self,
                                 FerryEnvelope  *envelope,
@@ -285,9 +389,9 @@ _ferry_engine_request_received (FerryEngine    *self,
   g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(FerryTransfer) transfer = NULL;
   g_autoptr(GError) error = NULL;
-  JsonArray *expected;
-  JsonNode *files_node;
+  const char *reason = NULL;
   FerryDevice *device;
+  gint64 *when;
 
   if (!_ferry_engine_valid_transfer_id (id))
     {
@@ -300,13 +404,8 @@ _ferry_engine_request_received (FerryEngine    *self,
     return;
   if (g_hash_table_contains (self->outgoing, id))
     return; /* being sent right now */
-  {
-    gpointer when = g_hash_table_lookup (self->resent, id);
-
-    /* A repeated request that was on its way while the transfer ended. */
-    if (when != NULL && g_get_monotonic_time () - *(gint64 *) when < FERRY_REQUEST_QUIET_US)
-      return;
-  }
+  if (request_is_late_duplicate (self, id))
+    return;
 
   record = _ferry_history_find_sent (self->home, id);
   if (record == NULL)
@@ -314,75 +413,24 @@ _ferry_engine_request_received (FerryEngine    *self,
       engine_refuse_request (self, device, id, "unknown transfer");
       return;
     }
-  if (!record_went_to (record, envelope->from_account))
+  resend = request_prepare (record, id, envelope->from_account, files, &reason);
+  if (resend == NULL)
     {
-      engine_refuse_request (self, device, id, "the transfer was not sent to this account");
+      engine_refuse_request (self, device, id, reason);
       return;
-    }
-
-  files_node = json_object_get_member (record, "files");
-  if (files_node == NULL || !JSON_NODE_HOLDS_ARRAY (files_node) ||
-      json_array_get_length (json_node_get_array (files_node)) == 0)
-    {
-      engine_refuse_request (self, device, id, "the record holds no file");
-      return;
-    }
-  expected = json_array_new ();
-  resend = json_object_new ();
-  json_object_set_string_member (resend, "of", json_object_get_string_member (record, "id"));
-  json_object_set_string_member (resend, "transfer", id);
-  json_object_set_array_member (resend, "expected", expected);
-  for (guint i = 0; i < json_array_get_length (json_node_get_array (files_node)); i++)
-    {
-      JsonNode *node = json_array_get_element (json_node_get_array (files_node), i);
-      JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-      const char *path = entry ? json_object_get_string_member_with_default (entry, "path", NULL) : NULL;
-      g_autoptr(GFile) file = NULL;
-      g_autoptr(GFileInfo) info = NULL;
-      gint64 mtime;
-
-      if (path == NULL)
-        {
-          engine_refuse_request (self, device, id, "a file of the transfer is unknown");
-          return;
-        }
-      file = g_file_new_for_path (path);
-      info = g_file_query_info (file,
-                                G_FILE_ATTRIBUTE_STANDARD_TYPE ","
-                                G_FILE_ATTRIBUTE_STANDARD_SIZE ","
-                                G_FILE_ATTRIBUTE_TIME_MODIFIED ","
-                                G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
-                                G_FILE_QUERY_INFO_NONE, NULL, NULL);
-      if (info == NULL || g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
-        {
-          engine_refuse_request (self, device, id, "a file of the transfer is gone");
-          return;
-        }
-      mtime = (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
-              g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
-      if (g_file_info_get_size (info) != json_object_get_int_member_with_default (entry, "size", -1) ||
-          mtime != json_object_get_int_member_with_default (entry, "mtime", -1))
-        {
-          engine_refuse_request (self, device, id, "a file of the transfer changed since");
-          return;
-        }
-      json_array_add_string_element (expected,
-                                     json_object_get_string_member_with_default (entry, "sha3-256", ""));
-      g_ptr_array_add (files, g_steal_pointer (&file));
     }
 
   g_ptr_array_add (devices, g_object_ref (device));
   transfer = _ferry_engine_send_devices (self, devices, NULL, (GFile **) files->pdata, files->len, resend, &error);
   if (transfer == NULL)
-    engine_refuse_request (self, device, id, error->message);
-  else
     {
-      gint64 *when = g_new (gint64, 1);
-
-      *when = g_get_monotonic_time ();
-      g_hash_table_replace (self->resent, g_strdup (id), when);
-      g_debug ("sending %s again to %.12s", id, ferry_device_get_device_id (device));
+      engine_refuse_request (self, device, id, error->message);
+      return;
     }
+  when = g_new (gint64, 1);
+  *when = g_get_monotonic_time ();
+  g_hash_table_replace (self->resent, g_strdup (id), when);
+  g_debug ("sending %s again to %.12s", id, ferry_device_get_device_id (device));
 }
 
 /**
@@ -475,10 +523,9 @@ ferry_engine_fetch_async (FerryEngine         *self,
 
   g_ptr_array_add (self->fetches, g_object_ref (task));
   fetch_send_requests (self, task);
-  data->resend_source = g_timeout_add (FERRY_REQUEST_RESEND_MS, fetch_resend_cb, task);
-  data->timeout_source = g_timeout_add (timeout_ms, fetch_timeout_cb, task);
-  if (cancellable != NULL)
-    g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (fetch_cancelled_cb), task, 0);
+  data->requests = _ferry_retry_new (self, FERRY_RETRY_REQUEST, fetch_resend, task, NULL);
+  data->timeout_source = _ferry_engine_timeout_add (self, timeout_ms, fetch_timeout_cb, task);
+  data->cancel_id = _ferry_engine_task_on_cancel (self, task, fetch_cancelled_cb);
 }
 
 /**

@@ -18,9 +18,8 @@ _ferry_incoming_free (FerryIncoming *op)
 {
   g_clear_object (&op->directory);
   g_clear_pointer (&op->parts, g_strfreev);
-  g_clear_handle_id (&op->timeout_source, g_source_remove);
-  g_clear_handle_id (&op->answer_source, g_source_remove);
-  g_clear_pointer (&op->answer, g_bytes_unref);
+  _ferry_clear_source (&op->timeout_source);
+  g_clear_pointer (&op->answer_retry, _ferry_retry_free);
   _ferry_engine_release_attempts (op->transports, op->id);
   g_cancellable_cancel (op->cancellable);
   g_free (op->id);
@@ -37,6 +36,46 @@ _ferry_incoming_free (FerryIncoming *op)
   g_free (op);
 }
 
+/* Records the .part each file keeps once the transfer ends short of
+ * finishing, as found on disk. The names come from the session under its
+ * lock (its receive thread may still be replacing them when a transfer
+ * is cancelled); a file whose receiving has not begun keeps the .part an
+ * earlier attempt left. */
+static void
+incoming_record_parts (FerryIncoming      *op,
+                       JsonObject         *base,
+                       FerryTransferState  state)
+{
+  g_auto(GStrv) parts = _ferry_session_dup_parts (op->session);
+  g_autofree char *dir = op->directory ? g_file_get_path (op->directory) : NULL;
+  guint n_parts = g_strv_length (parts);
+  guint n = json_array_get_length (json_object_get_array_member (base, "extras"));
+
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *extra = _ferry_engine_history_extra (base, i);
+      g_autofree char *part = NULL;
+
+      if (i < n_parts && parts[i][0] != '\0')
+        part = g_strdup (parts[i]);
+      else
+        part = g_strdup (json_object_get_string_member_with_default (extra, "part", NULL));
+      json_object_remove_member (extra, "part");
+      json_object_remove_member (extra, "part-bytes");
+      if (part != NULL && dir != NULL && state != FERRY_TRANSFER_STATE_FINISHED)
+        {
+          g_autofree char *path = g_build_filename (dir, part, NULL);
+          GStatBuf st;
+
+          if (g_lstat (path, &st) == 0 && S_ISREG (st.st_mode))
+            {
+              json_object_set_string_member (extra, "part", part);
+              json_object_set_int_member (extra, "part-bytes", (gint64) st.st_size);
+            }
+        }
+    }
+}
+
 static void
 incoming_end (FerryIncoming      *op,
               FerryTransferState  state,
@@ -48,33 +87,10 @@ incoming_end (FerryIncoming      *op,
   if (transfer != NULL && op->session != NULL)
     {
       JsonObject *base = _ferry_engine_history_base (self, transfer);
-      GPtrArray *session_files = _ferry_session_get_files (op->session);
-      g_autofree char *dir = op->directory ? g_file_get_path (op->directory) : NULL;
 
       json_object_set_int_member (json_object_get_object_member (base, "moved"), "total",
                                   (gint64) _ferry_session_get_moved (op->session));
-      /* The session has ended: what it kept is final. */
-      for (guint i = 0; session_files != NULL && i < session_files->len; i++)
-        {
-          FerrySessionFile *sf = g_ptr_array_index (session_files, i);
-          JsonObject *extra = _ferry_engine_history_extra (base, i);
-
-          if (extra == NULL)
-            continue;
-          json_object_remove_member (extra, "part");
-          json_object_remove_member (extra, "part-bytes");
-          if (sf->part_name != NULL && dir != NULL && state != FERRY_TRANSFER_STATE_FINISHED)
-            {
-              g_autofree char *path = g_build_filename (dir, sf->part_name, NULL);
-              GStatBuf st;
-
-              if (g_lstat (path, &st) == 0 && S_ISREG (st.st_mode))
-                {
-                  json_object_set_string_member (extra, "part", sf->part_name);
-                  json_object_set_int_member (extra, "part-bytes", (gint64) st.st_size);
-                }
-            }
-        }
+      incoming_record_parts (op, base, state);
     }
 
   g_hash_table_remove (self->incoming, op->id);
@@ -163,7 +179,7 @@ incoming_op_accept (FerryTransfer *transfer,
   FerryIncoming *op = user_data;
   g_autofree char *path = g_file_get_path (directory);
 
-  g_clear_handle_id (&op->timeout_source, g_source_remove);
+  _ferry_clear_source (&op->timeout_source);
   g_set_object (&op->directory, directory);
   if (path != NULL)
     json_object_set_string_member (_ferry_engine_history_base (op->engine, transfer), "directory", path);
@@ -219,7 +235,7 @@ incoming_timeout_cb (gpointer user_data)
   FerryIncoming *op = user_data;
   g_autoptr(GError) error = NULL;
 
-  op->timeout_source = 0;
+  g_clear_pointer (&op->timeout_source, g_source_unref);
   error = g_error_new (FERRY_ERROR, FERRY_ERROR_TIMEOUT,
                        _("Nobody accepted the transfer within %u s"), op->engine->offer_timeout_s);
   if (op->session != NULL)
@@ -245,7 +261,7 @@ incoming_race_cb (GObject      *source,
     {
       return;
     }
-  g_clear_handle_id (&op->answer_source, g_source_remove);
+  g_clear_pointer (&op->answer_retry, _ferry_retry_free);
   _ferry_engine_release_attempts (op->transports, op->id);
   if (race == NULL)
     {
@@ -267,7 +283,8 @@ incoming_race_cb (GObject      *source,
   _ferry_transfer_set_chain (op->transfer, chain);
   _ferry_transfer_set_ops (op->transfer, &incoming_ops, op);
   _ferry_transfer_set_state (op->transfer, FERRY_TRANSFER_STATE_AWAITING_HOST, NULL);
-  op->timeout_source = g_timeout_add_seconds (self->offer_timeout_s, incoming_timeout_cb, op);
+  op->timeout_source = _ferry_engine_timeout_add_seconds (self, self->offer_timeout_s,
+                                                          incoming_timeout_cb, op);
   g_list_store_append (self->transfers, op->transfer);
   _ferry_engine_history_write (self, op->transfer);
 
@@ -280,23 +297,6 @@ incoming_race_cb (GObject      *source,
 
     _ferry_engine_emit_transfer_requested (self, transfer);
   }
-}
-
-/* Sends the answer, then again a few times until a channel is up: a lost
- * answer would otherwise leave the sender waiting (its re-sent offers are
- * dropped here as replays). The copies carry the same message id, so the
- * sender acts on the first one that arrives. */
-static gboolean
-incoming_resend_answer_cb (gpointer user_data)
-{
-  FerryIncoming *op = user_data;
-  static const guint delays_ms[] = { 300, 1000, 2500 };
-
-  op->answer_source = 0;
-  _ferry_engine_send_message (op->engine, op->signaling, op->route, op->answer);
-  if (op->answer_resends < G_N_ELEMENTS (delays_ms))
-    op->answer_source = g_timeout_add (delays_ms[op->answer_resends++], incoming_resend_answer_cb, op);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -330,10 +330,8 @@ incoming_described_cb (GObject      *source,
   json_object_set_array_member (body, "transports", json_array_ref (described));
   answer = _ferry_engine_build_message (self, "answer", ferry_device_get_device_id (op->device), body);
   if (answer != NULL)
-    {
-      op->answer = g_bytes_ref (answer);
-      incoming_resend_answer_cb (op);
-    }
+    op->answer_retry = _ferry_engine_send_repeatedly (self, op->signaling, op->route, answer,
+                                                      FERRY_RETRY_ANSWER);
 
   /* Connect only through transports both sides described. */
   {
@@ -350,6 +348,7 @@ incoming_described_cb (GObject      *source,
     entries = _ferry_negotiation_select (op->offered, usable);
   }
 
+  params.context = self->context;
   params.identity = self->identity;
   params.offerer = FALSE;
   params.attempt_id = op->id;
@@ -404,7 +403,7 @@ _ferry_engine_incoming_offer (FerryEngine    *self,
   for (guint i = 0; i < selected->len; i++)
     g_ptr_array_add (usable, g_object_ref (((FerryRaceEntry *) g_ptr_array_index (selected, i))->transport));
 
-  _ferry_negotiation_describe_async (usable, op->id, FALSE, self->connect_timeout_s * 1000,
+  _ferry_negotiation_describe_async (self->context, usable, op->id, FALSE, self->connect_timeout_s * 1000,
                                      op->cancellable, incoming_described_cb, _ferry_op_ref_new (self, op->id));
 }
 

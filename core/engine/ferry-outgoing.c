@@ -14,9 +14,9 @@
 void
 _ferry_outgoing_free (FerryOutgoing *op)
 {
-  g_clear_handle_id (&op->resend_source, g_source_remove);
-  g_clear_handle_id (&op->answer_source, g_source_remove);
-  g_clear_handle_id (&op->accept_source, g_source_remove);
+  g_clear_pointer (&op->offer_retry, _ferry_retry_free);
+  _ferry_clear_source (&op->answer_source);
+  _ferry_clear_source (&op->accept_source);
   _ferry_engine_release_attempts (op->transports, op->id);
   g_cancellable_cancel (op->cancellable);
   g_free (op->id);
@@ -45,9 +45,9 @@ outgoing_end (FerryOutgoing      *op,
   g_autoptr(FerryTransfer) transfer = g_object_ref (op->transfer);
   g_autoptr(FerryTransfer) parent = op->parent ? g_object_ref (op->parent) : NULL;
 
-  g_clear_handle_id (&op->resend_source, g_source_remove);
-  g_clear_handle_id (&op->answer_source, g_source_remove);
-  g_clear_handle_id (&op->accept_source, g_source_remove);
+  g_clear_pointer (&op->offer_retry, _ferry_retry_free);
+  _ferry_clear_source (&op->answer_source);
+  _ferry_clear_source (&op->accept_source);
   if (parent != NULL && op->session != NULL)
     json_object_set_int_member (json_object_get_object_member (_ferry_engine_history_base (self, parent), "moved"),
                                 op->id, (gint64) _ferry_session_get_moved (op->session));
@@ -77,7 +77,7 @@ static void
 outgoing_accepted_cb (FerrySession  *session,
                       FerryOutgoing *op)
 {
-  g_clear_handle_id (&op->accept_source, g_source_remove);
+  _ferry_clear_source (&op->accept_source);
   _ferry_transfer_set_state (op->transfer, FERRY_TRANSFER_STATE_ONGOING, NULL);
   if (op->parent != NULL)
     _ferry_engine_history_write (op->engine, op->parent);
@@ -121,7 +121,7 @@ outgoing_accept_timeout_cb (gpointer user_data)
   FerryOutgoing *op = user_data;
   g_autoptr(GError) error = NULL;
 
-  op->accept_source = 0;
+  g_clear_pointer (&op->accept_source, g_source_unref);
   error = g_error_new (FERRY_ERROR, FERRY_ERROR_TIMEOUT,
                        _("The peer did not accept the transfer within %u s"),
                        op->engine->offer_timeout_s);
@@ -161,8 +161,8 @@ outgoing_race_cb (GObject      *source,
   _ferry_session_set_stall_timeout (op->session, ref->engine->stall_timeout_s);
   g_signal_connect (op->session, "progress", G_CALLBACK (outgoing_progress_cb), op);
   g_signal_connect (op->session, "accepted", G_CALLBACK (outgoing_accepted_cb), op);
-  op->accept_source = g_timeout_add_seconds (ref->engine->offer_timeout_s,
-                                             outgoing_accept_timeout_cb, op);
+  op->accept_source = _ferry_engine_timeout_add_seconds (ref->engine, ref->engine->offer_timeout_s,
+                                                         outgoing_accept_timeout_cb, op);
   _ferry_session_send_async (op->session, op->id, op->session_files, op->cancellable,
                              outgoing_sent_cb, _ferry_op_ref_new (ref->engine, op->id));
 }
@@ -189,14 +189,15 @@ _ferry_engine_outgoing_answer (FerryEngine   *self,
     }
 
   op->answered = TRUE;
-  g_clear_handle_id (&op->resend_source, g_source_remove);
-  g_clear_handle_id (&op->answer_source, g_source_remove);
+  g_clear_pointer (&op->offer_retry, _ferry_retry_free);
+  _ferry_clear_source (&op->answer_source);
 
   transports_node = json_object_get_member (envelope->body, "transports");
   if (transports_node != NULL && JSON_NODE_HOLDS_ARRAY (transports_node))
     answered = json_node_get_array (transports_node);
   entries = _ferry_negotiation_select (answered, op->transports);
 
+  params.context = self->context;
   params.identity = self->identity;
   params.offerer = TRUE;
   params.attempt_id = op->id;
@@ -209,25 +210,12 @@ _ferry_engine_outgoing_answer (FerryEngine   *self,
 }
 
 static gboolean
-outgoing_resend_cb (gpointer user_data)
-{
-  FerryOutgoing *op = user_data;
-  static const guint delays_ms[] = { 250, 750, 2000, 4000 };
-
-  op->resend_source = 0;
-  _ferry_engine_send_message (op->engine, op->signaling, op->route, op->offer);
-  if (op->resend_count < G_N_ELEMENTS (delays_ms))
-    op->resend_source = g_timeout_add (delays_ms[op->resend_count++], outgoing_resend_cb, op);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
 outgoing_answer_timeout_cb (gpointer user_data)
 {
   FerryOutgoing *op = user_data;
   g_autoptr(GError) error = NULL;
 
-  op->answer_source = 0;
+  g_clear_pointer (&op->answer_source, g_source_unref);
   error = g_error_new (FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT,
                        _("The peer did not answer the offer within %u s"),
                        FERRY_ANSWER_TIMEOUT_MS / 1000);
@@ -268,8 +256,10 @@ outgoing_described_cb (GObject      *source,
       return;
     }
 
-  op->answer_source = g_timeout_add (FERRY_ANSWER_TIMEOUT_MS, outgoing_answer_timeout_cb, op);
-  outgoing_resend_cb (op);
+  op->answer_source = _ferry_engine_timeout_add (self, FERRY_ANSWER_TIMEOUT_MS,
+                                                 outgoing_answer_timeout_cb, op);
+  op->offer_retry = _ferry_engine_send_repeatedly (self, op->signaling, op->route, op->offer,
+                                                   FERRY_RETRY_OFFER);
 }
 
 static void
@@ -353,7 +343,7 @@ _ferry_engine_send_one (FerryEngine   *self,
   _ferry_transfer_add_sub_transfer (parent, transfer);
   _ferry_transfer_set_state (transfer, FERRY_TRANSFER_STATE_AWAITING_PEER, NULL);
 
-  _ferry_negotiation_describe_async (op->transports, op->id, TRUE,
+  _ferry_negotiation_describe_async (self->context, op->transports, op->id, TRUE,
                                      self->connect_timeout_s * 1000, op->cancellable,
                                      outgoing_described_cb, _ferry_op_ref_new (self, op->id));
 }

@@ -81,6 +81,137 @@ _ferry_engine_fanout_join (FerryEngine *self,
     }
 }
 
+/* Checks that @file can be sent and describes it for the session. */
+static FerrySessionFile *
+send_file_new (GFile   *file,
+               GError **error)
+{
+  g_autoptr(GFileInfo) info = NULL;
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *mime = NULL;
+  g_autoptr(GError) local_error = NULL;
+  FerrySessionFile *sf;
+
+  info = g_file_query_info (file,
+                            G_FILE_ATTRIBUTE_STANDARD_TYPE ","
+                            G_FILE_ATTRIBUTE_STANDARD_SIZE ","
+                            G_FILE_ATTRIBUTE_STANDARD_CONTENT_TYPE ","
+                            G_FILE_ATTRIBUTE_ACCESS_CAN_READ,
+                            G_FILE_QUERY_INFO_NONE, NULL, &local_error);
+  if (info == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot send %s: %s"), name, local_error->message);
+      return NULL;
+    }
+  if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                   _("Cannot send %s: not a regular file"), name);
+      return NULL;
+    }
+  if (g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_ACCESS_CAN_READ) &&
+      !g_file_info_get_attribute_boolean (info, G_FILE_ATTRIBUTE_ACCESS_CAN_READ))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   _("Cannot send %s: permission denied"), name);
+      return NULL;
+    }
+
+  mime = g_content_type_get_mime_type (guess_mime_type (info));
+  sf = _ferry_session_file_new (name, g_file_info_get_size (info),
+                                mime ? mime : "application/octet-stream");
+  sf->source = g_object_ref (file);
+  return sf;
+}
+
+/* The history of a new outgoing @transfer: each source's path and
+ * modification time, so that a later request can tell whether the file
+ * is still the one that was sent; for a re-send, what it re-sends and the
+ * hashes the files must still have. */
+static void
+send_record_sources (FerryEngine   *self,
+                     FerryTransfer *transfer,
+                     GFile        **files,
+                     guint          n_files,
+                     JsonObject    *resend,
+                     GPtrArray     *session_files)
+{
+  JsonObject *base = _ferry_engine_history_base (self, transfer);
+
+  for (guint i = 0; i < n_files; i++)
+    {
+      g_autoptr(GFileInfo) info = g_file_query_info (files[i],
+                                                     G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                                                     G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                                                     G_FILE_QUERY_INFO_NONE, NULL, NULL);
+      g_autofree char *path = g_file_get_path (files[i]);
+      JsonObject *extra = _ferry_engine_history_extra (base, i);
+
+      if (path != NULL)
+        json_object_set_string_member (extra, "path", path);
+      if (info != NULL)
+        json_object_set_int_member (extra, "mtime",
+                                    (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
+                                    g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC));
+    }
+  if (resend != NULL)
+    {
+      JsonArray *expected = json_object_get_array_member (resend, "expected");
+
+      json_object_set_string_member (base, "resend-of", json_object_get_string_member (resend, "of"));
+      for (guint i = 0; i < session_files->len && i < json_array_get_length (expected); i++)
+        {
+          FerrySessionFile *sf = g_ptr_array_index (session_files, i);
+          const char *hex = json_array_get_string_element (expected, i);
+
+          if (hex != NULL && hex[0] != '\0')
+            sf->expected_sha3 = g_strdup (hex);
+        }
+    }
+}
+
+/* Keeps a send to @account_id open to devices seen in the next seconds. */
+static void
+send_open_fanout (FerryEngine   *self,
+                  FerryTransfer *transfer,
+                  const char    *account_id,
+                  GPtrArray     *session_files)
+{
+  FanOut *fanout = g_new0 (FanOut, 1);
+
+  fanout->parent = g_object_ref (transfer);
+  fanout->account_id = g_strdup (account_id);
+  fanout->session_files = g_ptr_array_ref (session_files);
+  fanout->deadline = g_get_monotonic_time () + FERRY_FANOUT_JOIN_US;
+  g_ptr_array_add (self->fanouts, fanout);
+}
+
+static gboolean
+send_check_args (FerryEngine  *self,
+                 GPtrArray    *devices,
+                 guint         n_files,
+                 GError      **error)
+{
+  if (!self->started)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_FAILED, _("The engine is not started"));
+      return FALSE;
+    }
+  if (n_files == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("No file to send"));
+      return FALSE;
+    }
+  if (devices->len == 0)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PEER_NOT_FOUND,
+                   _("No device of this peer can be reached"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Offers @files to each of @devices (FerryDevice, at least one); when
  * @account_id is set, devices of that account seen soon after join. */
 FerryTransfer *
@@ -94,117 +225,34 @@ _ferry_engine_send_devices (FerryEngine  *self,
 {
   g_autoptr(FerryTransfer) transfer = NULL;
   g_autoptr(GPtrArray) session_files = NULL;
-  g_autoptr(GPtrArray) transfer_files = NULL;
   g_autofree char *id = NULL;
 
-  if (!self->started)
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_FAILED, _("The engine is not started"));
-      return NULL;
-    }
-  if (n_files == 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("No file to send"));
-      return NULL;
-    }
-  if (devices->len == 0)
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PEER_NOT_FOUND,
-                   _("No device of this peer can be reached"));
-      return NULL;
-    }
+  if (!send_check_args (self, devices, n_files, error))
+    return NULL;
 
   session_files = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_file_free);
-  transfer_files = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < n_files; i++)
     {
-      g_autoptr(GFileInfo) info = NULL;
-      g_autofree char *name = NULL;
-      g_autoptr(GError) local_error = NULL;
-      FerrySessionFile *sf;
+      FerrySessionFile *sf = send_file_new (files[i], error);
 
-      info = g_file_query_info (files[i],
-                                G_FILE_ATTRIBUTE_STANDARD_TYPE ","
-                                G_FILE_ATTRIBUTE_STANDARD_SIZE ","
-                                G_FILE_ATTRIBUTE_STANDARD_CONTENT_TYPE ","
-                                G_FILE_ATTRIBUTE_ACCESS_CAN_READ,
-                                G_FILE_QUERY_INFO_NONE, NULL, &local_error);
-      name = g_file_get_basename (files[i]);
-      if (info == NULL)
-        {
-          g_set_error (error, local_error->domain, local_error->code,
-                       _("Cannot send %s: %s"), name, local_error->message);
-          return NULL;
-        }
-      if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
-                       _("Cannot send %s: not a regular file"), name);
-          return NULL;
-        }
-      if (g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_ACCESS_CAN_READ) &&
-          !g_file_info_get_attribute_boolean (info, G_FILE_ATTRIBUTE_ACCESS_CAN_READ))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                       _("Cannot send %s: permission denied"), name);
-          return NULL;
-        }
-
-      {
-        g_autofree char *mime = g_content_type_get_mime_type (guess_mime_type (info));
-
-        sf = _ferry_session_file_new (name, g_file_info_get_size (info),
-                                      mime ? mime : "application/octet-stream");
-        sf->source = g_object_ref (files[i]);
-        g_ptr_array_add (session_files, sf);
-        g_ptr_array_add (transfer_files,
-                         _ferry_transfer_file_new (name, sf->size, sf->mime_type, files[i]));
-      }
+      if (sf == NULL)
+        return NULL;
+      g_ptr_array_add (session_files, sf);
     }
 
   id = _ferry_engine_random_hex (16);
   transfer = _ferry_transfer_new (id, FERRY_TRANSFER_DIRECTION_OUTGOING,
                                   g_ptr_array_index (devices, 0));
-  for (guint i = 0; i < transfer_files->len; i++)
-    _ferry_transfer_add_file (transfer, g_ptr_array_index (transfer_files, i));
+  for (guint i = 0; i < session_files->len; i++)
+    {
+      FerrySessionFile *sf = g_ptr_array_index (session_files, i);
+      g_autoptr(FerryTransferFile) file = _ferry_transfer_file_new (sf->name, sf->size,
+                                                                    sf->mime_type, files[i]);
+
+      _ferry_transfer_add_file (transfer, file);
+    }
   g_list_store_append (self->transfers, transfer);
-
-  /* The history: each source's modification time, so that a later
-   * request can tell whether the file is still the one that was sent. */
-  {
-    JsonObject *base = _ferry_engine_history_base (self, transfer);
-
-    for (guint i = 0; i < n_files; i++)
-      {
-        g_autoptr(GFileInfo) info = g_file_query_info (files[i],
-                                                       G_FILE_ATTRIBUTE_TIME_MODIFIED ","
-                                                       G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
-                                                       G_FILE_QUERY_INFO_NONE, NULL, NULL);
-        g_autofree char *path = g_file_get_path (files[i]);
-        JsonObject *extra = _ferry_engine_history_extra (base, i);
-
-        if (path != NULL)
-          json_object_set_string_member (extra, "path", path);
-        if (info != NULL)
-          json_object_set_int_member (extra, "mtime",
-                                      (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
-                                      g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC));
-      }
-    if (resend != NULL)
-      {
-        JsonArray *expected = json_object_get_array_member (resend, "expected");
-
-        json_object_set_string_member (base, "resend-of", json_object_get_string_member (resend, "of"));
-        for (guint i = 0; i < session_files->len && i < json_array_get_length (expected); i++)
-          {
-            FerrySessionFile *sf = g_ptr_array_index (session_files, i);
-            const char *hex = json_array_get_string_element (expected, i);
-
-            if (hex != NULL && hex[0] != '\0')
-              sf->expected_sha3 = g_strdup (hex);
-          }
-      }
-  }
+  send_record_sources (self, transfer, files, n_files, resend, session_files);
 
   for (guint i = 0; i < devices->len; i++)
     _ferry_engine_send_one (self, transfer, g_ptr_array_index (devices, i), session_files,
@@ -213,16 +261,7 @@ _ferry_engine_send_devices (FerryEngine  *self,
   _ferry_engine_history_write (self, transfer);
 
   if (account_id != NULL)
-    {
-      FanOut *fanout = g_new0 (FanOut, 1);
-
-      fanout->parent = g_object_ref (transfer);
-      fanout->account_id = g_strdup (account_id);
-      fanout->session_files = g_steal_pointer (&session_files);
-      fanout->deadline = g_get_monotonic_time () + FERRY_FANOUT_JOIN_US;
-      g_ptr_array_add (self->fanouts, fanout);
-    }
-
+    send_open_fanout (self, transfer, account_id, session_files);
   return g_steal_pointer (&transfer);
 }
 

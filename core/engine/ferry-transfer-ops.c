@@ -69,7 +69,6 @@ _ferry_op_ref_free (FerryOpRef *ref)
   g_free (ref);
 }
 
-
 gboolean
 _ferry_engine_valid_transfer_id (const char *id)
 {
