@@ -4,6 +4,8 @@
  */
 #pragma once
 
+#include <string.h>
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -21,6 +23,26 @@ _ferry_set_str (char       **str_pointer,
   g_free (*str_pointer);
   *str_pointer = copy;
   return TRUE;
+}
+
+/* TRUE when @s holds only lower-case hexadecimal digits. */
+static inline gboolean
+_ferry_str_is_lower_hex (const char *s)
+{
+  for (; *s != '\0'; s++)
+    if (!g_ascii_isdigit (*s) && !(*s >= 'a' && *s <= 'f'))
+      return FALSE;
+  return TRUE;
+}
+
+/* The one rule for a transfer id, in messages, session headers and the
+ * history: 8 to 64 lower-case hexadecimal digits (this device makes 32). */
+static inline gboolean
+_ferry_transfer_id_is_valid (const char *id)
+{
+  gsize len = id != NULL ? strlen (id) : 0;
+
+  return len >= 8 && len <= 64 && _ferry_str_is_lower_hex (id);
 }
 
 /* Every source the library creates is attached to the context of the

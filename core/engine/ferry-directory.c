@@ -57,15 +57,6 @@ _ferry_engine_remember_device (FerryEngine    *self,
 
 /* ------------------------------------------------------------- find peers */
 
-gboolean
-_ferry_engine_is_hex (const char *s)
-{
-  for (; *s; s++)
-    if (!g_ascii_isxdigit (*s))
-      return FALSE;
-  return TRUE;
-}
-
 /* Returns the matching peer, or NULL; sets @ambiguous when several match. */
 static FerryPeer *
 engine_match_peer (FerryEngine *self,
@@ -73,7 +64,7 @@ engine_match_peer (FerryEngine *self,
                    gboolean    *ambiguous)
 {
   g_autofree char *lower = g_ascii_strdown (query, -1);
-  gboolean hex = strlen (lower) >= 8 && _ferry_engine_is_hex (lower);
+  gboolean hex = strlen (lower) >= 8 && _ferry_str_is_lower_hex (lower);
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->peers));
   FerryPeer *found = NULL;
 
@@ -270,7 +261,7 @@ ferry_engine_find_peer_async (FerryEngine         *self,
   {
     g_autofree char *lower = g_ascii_strdown (query, -1);
 
-    _ferry_engine_query (self, strlen (lower) == 64 && _ferry_engine_is_hex (lower) ? lower : NULL);
+    _ferry_engine_query (self, strlen (lower) == 64 && _ferry_str_is_lower_hex (lower) ? lower : NULL);
   }
   data->timeout_source = _ferry_engine_timeout_add (self, timeout_ms, find_peer_timeout_cb, task);
   data->requery = _ferry_retry_new (self, FERRY_RETRY_QUERY, find_peer_requery, task, NULL);

@@ -155,7 +155,6 @@ void           _ferry_engine_find_peer_complete (FerryEngine *self,
                                                  GTask       *task);
 void           _ferry_engine_query             (FerryEngine   *self,
                                                 const char    *account_hint);
-gboolean       _ferry_engine_is_hex            (const char    *s);
 
 /* ferry-messenger.c */
 char          *_ferry_engine_random_hex        (gsize          n_bytes);
@@ -204,7 +203,6 @@ void           _ferry_engine_release_attempts  (GPtrArray     *transports,
 FerryTransferState _ferry_engine_state_for_error (const GError *error);
 char          *_ferry_engine_chain_text        (FerrySignaling *signaling,
                                                 const char     *rest);
-gboolean       _ferry_engine_valid_transfer_id (const char    *id);
 
 /* Callbacks find their operation again by transfer id: it may be gone. */
 typedef struct {

@@ -393,7 +393,7 @@ _ferry_engine_request_received (FerryEngine    *self,
   FerryDevice *device;
   gint64 *when;
 
-  if (!_ferry_engine_valid_transfer_id (id))
+  if (!_ferry_transfer_id_is_valid (id))
     {
       self->dropped_messages++;
       g_debug ("malformed request dropped");

@@ -373,7 +373,7 @@ _ferry_engine_incoming_offer (FerryEngine    *self,
   FerryDevice *device;
   FerryIncoming *op;
 
-  if (!_ferry_engine_valid_transfer_id (id) || transports_node == NULL || !JSON_NODE_HOLDS_ARRAY (transports_node))
+  if (!_ferry_transfer_id_is_valid (id) || transports_node == NULL || !JSON_NODE_HOLDS_ARRAY (transports_node))
     {
       self->dropped_messages++;
       g_debug ("malformed offer dropped");

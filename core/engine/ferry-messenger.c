@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 #include <gnutls/crypto.h>
+#include <nettle/base16.h>
 
 #include "ferry-engine-private.h"
 
@@ -16,14 +17,14 @@ char *
 _ferry_engine_random_hex (gsize n_bytes)
 {
   guint8 buf[32];
-  GString *hex = g_string_sized_new (n_bytes * 2);
+  char *hex = g_malloc (BASE16_ENCODE_LENGTH (n_bytes) + 1);
 
   g_assert (n_bytes <= sizeof buf);
   if (gnutls_rnd (GNUTLS_RND_NONCE, buf, n_bytes) != 0)
     g_error ("gnutls_rnd failed");
-  for (gsize i = 0; i < n_bytes; i++)
-    g_string_append_printf (hex, "%02x", buf[i]);
-  return g_string_free (hex, FALSE);
+  base16_encode_update (hex, n_bytes, buf);
+  hex[BASE16_ENCODE_LENGTH (n_bytes)] = '\0';
+  return hex;
 }
 
 static void

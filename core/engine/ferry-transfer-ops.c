@@ -68,11 +68,3 @@ _ferry_op_ref_free (FerryOpRef *ref)
   g_free (ref->id);
   g_free (ref);
 }
-
-gboolean
-_ferry_engine_valid_transfer_id (const char *id)
-{
-  gsize len = id ? strlen (id) : 0;
-
-  return len >= 8 && len <= 64 && _ferry_engine_is_hex (id);
-}
