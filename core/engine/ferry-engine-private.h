@@ -31,7 +31,7 @@
 #include "ferry-error.h"
 #include "ferry-history-private.h"
 #include "ferry-identity-private.h"
-#include "ferry-negotiation-private.h"
+#include "negotiation/ferry-negotiation-private.h"
 #include "ferry-peer-private.h"
 #include "ferry-plugin.h"
 #include "ferry-session-private.h"
