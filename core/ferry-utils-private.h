@@ -4,6 +4,8 @@
  */
 #pragma once
 
+#include <string.h>
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -21,6 +23,83 @@ _ferry_set_str (char       **str_pointer,
   g_free (*str_pointer);
   *str_pointer = copy;
   return TRUE;
+}
+
+/* TRUE when @s holds only lower-case hexadecimal digits. */
+static inline gboolean
+_ferry_str_is_lower_hex (const char *s)
+{
+  for (; *s != '\0'; s++)
+    if (!g_ascii_isdigit (*s) && !(*s >= 'a' && *s <= 'f'))
+      return FALSE;
+  return TRUE;
+}
+
+/* The one rule for a transfer id, in messages, session headers and the
+ * history: 8 to 64 lower-case hexadecimal digits (this device makes 32). */
+static inline gboolean
+_ferry_transfer_id_is_valid (const char *id)
+{
+  gsize len = id != NULL ? strlen (id) : 0;
+
+  return len >= 8 && len <= 64 && _ferry_str_is_lower_hex (id);
+}
+
+/* Every source the library creates is attached to the context of the
+ * engine it works for, never to the global default one. The caller owns
+ * the returned reference; drop it with _ferry_clear_source(). */
+static inline GSource *
+_ferry_timeout_source_attach (GMainContext   *context,
+                              guint           interval_ms,
+                              GSourceFunc     func,
+                              gpointer        data,
+                              GDestroyNotify  notify)
+{
+  GSource *source = g_timeout_source_new (interval_ms);
+
+  g_source_set_callback (source, func, data, notify);
+  g_source_attach (source, context);
+  return source;
+}
+
+static inline GSource *
+_ferry_timeout_source_attach_seconds (GMainContext   *context,
+                                      guint           interval_s,
+                                      GSourceFunc     func,
+                                      gpointer        data,
+                                      GDestroyNotify  notify)
+{
+  GSource *source = g_timeout_source_new_seconds (interval_s);
+
+  g_source_set_callback (source, func, data, notify);
+  g_source_attach (source, context);
+  return source;
+}
+
+static inline GSource *
+_ferry_idle_source_attach (GMainContext   *context,
+                           GSourceFunc     func,
+                           gpointer        data,
+                           GDestroyNotify  notify)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_callback (source, func, data, notify);
+  g_source_attach (source, context);
+  return source;
+}
+
+/* Destroys *@source (it will not fire again) and drops the reference;
+ * safe from the source's own callback. */
+static inline void
+_ferry_clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_source_unref (*source);
+      *source = NULL;
+    }
 }
 
 G_END_DECLS

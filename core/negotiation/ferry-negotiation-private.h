@@ -15,8 +15,10 @@ G_BEGIN_DECLS
 /* Asks every transport of @transports (FerryTransport, in order) to
  * describe its end of @attempt_id, in parallel. Resolves with a JsonArray
  * of {"name": ..., "params": {...}} in the same order, leaving out the
- * transports that failed or took longer than @timeout_ms (logged). */
-void        _ferry_negotiation_describe_async  (GPtrArray           *transports,
+ * transports that failed or took longer than @timeout_ms (logged). The
+ * timer runs on @context (the engine's). */
+void        _ferry_negotiation_describe_async  (GMainContext        *context,
+                                                GPtrArray           *transports,
                                                 const char          *attempt_id,
                                                 gboolean             offerer,
                                                 guint                timeout_ms,
@@ -41,6 +43,7 @@ GPtrArray  *_ferry_negotiation_select          (JsonArray           *offered,
                                                 GPtrArray           *local);
 
 typedef struct {
+  GMainContext  *context;           /* the engine's: timers run there */
   FerryIdentity *identity;
   gboolean       offerer;           /* TLS client, sends the header */
   const char    *attempt_id;        /* the transfer id */

@@ -9,6 +9,7 @@
 #include "ferry-error.h"
 #include "ferry-negotiation-private.h"
 #include "ferry-tls-private.h"
+#include "ferry-utils-private.h"
 
 /* ---------------------------------------------------------------- describe */
 
@@ -16,7 +17,7 @@ typedef struct {
   JsonObject **descriptions;  /* one per transport, NULL when it failed */
   guint        n;
   guint        pending;
-  guint        timeout_source;
+  GSource     *timeout_source;
   GPtrArray   *transports;
   GCancellable *cancellable;  /* cancelled on timeout */
   gboolean     returned;
@@ -28,7 +29,7 @@ describe_data_free (DescribeData *data)
   for (guint i = 0; i < data->n; i++)
     g_clear_pointer (&data->descriptions[i], json_object_unref);
   g_free (data->descriptions);
-  g_clear_handle_id (&data->timeout_source, g_source_remove);
+  _ferry_clear_source (&data->timeout_source);
   g_ptr_array_unref (data->transports);
   g_object_unref (data->cancellable);
   g_free (data);
@@ -48,7 +49,7 @@ describe_return (GTask *task)
   if (data->returned)
     return;
   data->returned = TRUE;
-  g_clear_handle_id (&data->timeout_source, g_source_remove);
+  _ferry_clear_source (&data->timeout_source);
 
   array = json_array_new ();
   for (guint i = 0; i < data->n; i++)
@@ -97,7 +98,7 @@ describe_timeout_cb (gpointer user_data)
   GTask *task = user_data;
   DescribeData *data = g_task_get_task_data (task);
 
-  data->timeout_source = 0;
+  g_clear_pointer (&data->timeout_source, g_source_unref);
   g_debug ("describing transports timed out; going on with those that answered");
   g_cancellable_cancel (data->cancellable);
   describe_return (task);
@@ -105,7 +106,8 @@ describe_timeout_cb (gpointer user_data)
 }
 
 void
-_ferry_negotiation_describe_async (GPtrArray           *transports,
+_ferry_negotiation_describe_async (GMainContext        *context,
+                                   GPtrArray           *transports,
                                    const char          *attempt_id,
                                    gboolean             offerer,
                                    guint                timeout_ms,
@@ -133,9 +135,8 @@ _ferry_negotiation_describe_async (GPtrArray           *transports,
     }
 
   data->pending = transports->len;
-  data->timeout_source = g_timeout_add_full (G_PRIORITY_DEFAULT, timeout_ms,
-                                             describe_timeout_cb, g_object_ref (task),
-                                             g_object_unref);
+  data->timeout_source = _ferry_timeout_source_attach (context, timeout_ms, describe_timeout_cb,
+                                                       g_object_ref (task), g_object_unref);
   for (guint i = 0; i < transports->len; i++)
     {
       DescribeOne *one = g_new0 (DescribeOne, 1);
@@ -258,7 +259,7 @@ typedef struct {
   guint           index;
   FerryRaceEntry *entry;
   GCancellable   *cancellable;
-  guint           timeout_source;
+  GSource        *timeout_source;
   gboolean        started;
   gboolean        finished;
   gboolean        timed_out;
@@ -269,6 +270,7 @@ typedef struct {
 struct _Race {
   gatomicrefcount  ref;
   GTask           *task;
+  GMainContext    *context;
   FerryIdentity   *identity;
   gboolean         offerer;
   char            *attempt_id;
@@ -279,7 +281,7 @@ struct _Race {
   GPtrArray       *attempts;
   guint            next;
   guint            running;
-  guint            stagger_source;
+  GSource         *stagger_source;
   gulong           cancelled_id;
   GCancellable    *cancellable;
   GString         *failures;
@@ -289,7 +291,7 @@ struct _Race {
 static void
 attempt_free (Attempt *attempt)
 {
-  g_clear_handle_id (&attempt->timeout_source, g_source_remove);
+  _ferry_clear_source (&attempt->timeout_source);
   _ferry_race_entry_free (attempt->entry);
   g_clear_object (&attempt->cancellable);
   g_free (attempt->description);
@@ -309,11 +311,12 @@ race_unref (Race *race)
 {
   if (!g_atomic_ref_count_dec (&race->ref))
     return;
-  g_clear_handle_id (&race->stagger_source, g_source_remove);
+  _ferry_clear_source (&race->stagger_source);
   if (race->cancellable != NULL)
     g_cancellable_disconnect (race->cancellable, race->cancelled_id);
   g_clear_object (&race->cancellable);
   g_clear_object (&race->task);
+  g_main_context_unref (race->context);
   g_clear_object (&race->identity);
   g_free (race->attempt_id);
   g_free (race->peer_account_id);
@@ -344,7 +347,7 @@ race_win (Race            *race,
 {
   attempt->finished = TRUE;
   race->running--;
-  g_clear_handle_id (&attempt->timeout_source, g_source_remove);
+  _ferry_clear_source (&attempt->timeout_source);
 
   if (race->done)
     {
@@ -352,7 +355,7 @@ race_win (Race            *race,
       return;
     }
   race->done = TRUE;
-  g_clear_handle_id (&race->stagger_source, g_source_remove);
+  _ferry_clear_source (&race->stagger_source);
   race_cancel_all (race);
   result->transport_name = g_strdup (ferry_transport_get_name (attempt->entry->transport));
   g_task_return_pointer (race->task, result, (GDestroyNotify) _ferry_race_result_free);
@@ -367,7 +370,7 @@ race_attempt_failed (Race    *race,
 
   attempt->finished = TRUE;
   race->running--;
-  g_clear_handle_id (&attempt->timeout_source, g_source_remove);
+  _ferry_clear_source (&attempt->timeout_source);
 
   if (race->done)
     return;
@@ -396,7 +399,7 @@ race_attempt_failed (Race    *race,
        * for the stagger delay. */
       if (race->running == 0)
         {
-          g_clear_handle_id (&race->stagger_source, g_source_remove);
+          _ferry_clear_source (&race->stagger_source);
           race_start_next (race);
         }
       return;
@@ -613,7 +616,7 @@ attempt_timeout_cb (gpointer user_data)
 {
   Attempt *attempt = user_data;
 
-  attempt->timeout_source = 0;
+  g_clear_pointer (&attempt->timeout_source, g_source_unref);
   attempt->timed_out = TRUE;
   g_cancellable_cancel (attempt->cancellable);
   return G_SOURCE_REMOVE;
@@ -624,7 +627,7 @@ stagger_cb (gpointer user_data)
 {
   Race *race = user_data;
 
-  race->stagger_source = 0;
+  g_clear_pointer (&race->stagger_source, g_source_unref);
   race_start_next (race);
   return G_SOURCE_REMOVE;
 }
@@ -640,7 +643,8 @@ race_start_next (Race *race)
   attempt = g_ptr_array_index (race->attempts, race->next++);
   attempt->started = TRUE;
   race->running++;
-  attempt->timeout_source = g_timeout_add (race->attempt_timeout_ms, attempt_timeout_cb, attempt);
+  attempt->timeout_source = _ferry_timeout_source_attach (race->context, race->attempt_timeout_ms,
+                                                          attempt_timeout_cb, attempt, NULL);
   g_debug ("starting transport attempt %u: %s", attempt->index,
            ferry_transport_get_name (attempt->entry->transport));
   ferry_transport_connect_async (attempt->entry->transport, race->attempt_id, race->offerer,
@@ -648,8 +652,8 @@ race_start_next (Race *race)
                                  connect_cb, attempt_ref_new (race, attempt));
 
   if (race->next < race->attempts->len && race->stagger_source == 0)
-    race->stagger_source = g_timeout_add_full (G_PRIORITY_DEFAULT, race->stagger_ms, stagger_cb,
-                                               race_ref (race), (GDestroyNotify) race_unref);
+    race->stagger_source = _ferry_timeout_source_attach (race->context, race->stagger_ms, stagger_cb,
+                                                         race_ref (race), (GDestroyNotify) race_unref);
 }
 
 static void
@@ -677,6 +681,8 @@ _ferry_negotiation_race_async (GPtrArray              *entries,
   g_atomic_ref_count_init (&race->ref);
   race->task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (race->task, _ferry_negotiation_race_async);
+  race->context = params->context ? g_main_context_ref (params->context)
+                                  : g_main_context_ref_thread_default ();
   race->identity = g_object_ref (params->identity);
   race->offerer = params->offerer;
   race->attempt_id = g_strdup (params->attempt_id);

@@ -1,0 +1,316 @@
+/* ferry-engine-private.h: the engine's state, shared by core/engine/
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The engine is one object whose code is split by concern:
+ *
+ *   ferry-engine.c            the object, start/stop/close, message dispatch
+ *   ferry-engine-config.c     ferry.conf, home directory, chosen features
+ *   ferry-plugin-instances.c  signaling/transport instances, plugin calls
+ *   ferry-directory.c         peers and devices seen, find_peer
+ *   ferry-revocations.c       revoked devices
+ *   ferry-messenger.c         build, seal and send messages; re-sending
+ *   ferry-transfer-ops.c      what outgoing and incoming transfers share
+ *   ferry-outgoing.c          one sub-transfer to one device
+ *   ferry-send.c              sending to a peer or device, fan-out
+ *   ferry-incoming.c          offers from other devices
+ *   ferry-fetch.c             fetch (asking again) and answering requests
+ *   ferry-engine-history.c    the history record of each transfer
+ *
+ * Everything here runs on the engine's main context (see
+ * _ferry_engine_timeout_add()).
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "ferry-engine.h"
+#include "ferry-account-private.h"
+#include "ferry-enum-types.h"
+#include "ferry-envelope-private.h"
+#include "ferry-error.h"
+#include "ferry-history-private.h"
+#include "ferry-identity-private.h"
+#include "negotiation/ferry-negotiation-private.h"
+#include "ferry-peer-private.h"
+#include "ferry-plugin.h"
+#include "ferry-session-private.h"
+#include "ferry-signaling.h"
+#include "ferry-transfer-private.h"
+#include "ferry-transport.h"
+#include "ferry-utils-private.h"
+
+G_BEGIN_DECLS
+
+/* Default timeouts, overridable in ferry.conf [core]. */
+#define FERRY_DEFAULT_OFFER_TIMEOUT_S    600
+#define FERRY_DEFAULT_CONNECT_TIMEOUT_S  10
+#define FERRY_DEFAULT_STAGGER_MS         150
+/* A receiving transfer with no byte for this long counts as cut off. */
+#define FERRY_DEFAULT_STALL_TIMEOUT_S    60
+/* How long a sender waits for the answer to its offer. */
+#define FERRY_ANSWER_TIMEOUT_MS          15000
+
+typedef struct _FerryOutgoing FerryOutgoing;
+typedef struct _FerryIncoming FerryIncoming;
+
+struct _FerryEngine
+{
+  GObject           parent_instance;
+
+  FerrySessionGroup *sessions;   /* this engine's sessions, waited for by close */
+
+  char             *home;
+  GKeyFile         *config;
+  FerryIdentity    *identity;
+  FerryRegistry    *registry;
+  GMainContext     *context;
+
+  char            **signaling_names;
+  char            **transport_names;
+  char            **interfaces;
+
+  GListStore       *signalings;
+  GListStore       *transports;
+  GListStore       *peers;
+  GListStore       *transfers;
+  GHashTable       *peers_by_account;   /* account id → FerryPeer */
+
+  FerryReplayCache *replay;
+  GBytes           *announcement;
+  gint64            announcement_time;
+
+  GHashTable       *outgoing;           /* transfer id → FerryOutgoing */
+  GHashTable       *incoming;           /* transfer id → FerryIncoming */
+  GPtrArray        *fanouts;            /* FanOut: sends open to late devices */
+  GHashTable       *history;            /* transfer id → HistoryEntry */
+  GPtrArray        *fetches;            /* GTask of fetch */
+  GHashTable       *resent;             /* transfer id → gint64 when re-sent */
+  GHashTable       *revoked;            /* device id set, from revocations.json */
+  gint64            revoked_mtime;
+  GPtrArray        *finds;              /* GTask of find_peer */
+
+  guint             offer_timeout_s;
+  guint             stall_timeout_s;
+  guint             connect_timeout_s;
+  guint             stagger_ms;
+
+  GHashTable       *inactive;           /* feature name → reason */
+  char             *inactive_summary;
+
+  gboolean          started;
+  guint             dropped_messages;
+};
+
+/* ferry-engine.c */
+gulong         _ferry_engine_task_on_cancel    (FerryEngine    *self,
+                                                GTask          *task,
+                                                GSourceFunc     func);
+GSource       *_ferry_engine_timeout_add       (FerryEngine    *self,
+                                                guint           interval_ms,
+                                                GSourceFunc     func,
+                                                gpointer        data);
+GSource       *_ferry_engine_timeout_add_seconds (FerryEngine  *self,
+                                                  guint         interval_s,
+                                                  GSourceFunc   func,
+                                                  gpointer      data);
+void           _ferry_engine_emit_transfer_requested (FerryEngine    *self,
+                                                      FerryTransfer  *transfer);
+void           _ferry_engine_announcement_received_cb (FerrySignaling *signaling,
+                                                       GBytes         *announcement,
+                                                       const char     *route,
+                                                       FerryEngine    *self);
+void           _ferry_engine_message_received_cb (FerrySignaling *signaling,
+                                                  GBytes         *message,
+                                                  const char     *route,
+                                                  FerryEngine    *self);
+
+/* ferry-engine-config.c */
+gboolean       _ferry_engine_initable_init     (GInitable     *initable,
+                                                GCancellable  *cancellable,
+                                                GError       **error);
+
+/* ferry-plugin-instances.c */
+gboolean       _ferry_engine_start_feature     (FerryEngine   *self,
+                                                GType          base_type,
+                                                const char    *name,
+                                                GObject      **out,
+                                                GError       **error);
+const char    *_ferry_engine_inactive_summary  (FerryEngine   *self);
+
+/* ferry-revocations.c */
+gboolean       _ferry_engine_is_revoked        (FerryEngine   *self,
+                                                const char    *account_id,
+                                                const char    *device_id);
+void           _ferry_engine_send_revocations  (FerryEngine   *self,
+                                                FerryDevice   *device);
+void           _ferry_engine_revocations_received (FerryEngine   *self,
+                                                   FerryEnvelope *envelope);
+
+/* ferry-directory.c */
+FerryDevice   *_ferry_engine_remember_device   (FerryEngine    *self,
+                                                FerryEnvelope  *envelope,
+                                                FerrySignaling *signaling,
+                                                const char     *route);
+void           _ferry_engine_find_peer_check_all (FerryEngine *self);
+void           _ferry_engine_find_peer_complete (FerryEngine *self,
+                                                 GTask       *task);
+void           _ferry_engine_query             (FerryEngine   *self,
+                                                const char    *account_hint);
+
+/* ferry-messenger.c */
+char          *_ferry_engine_random_hex        (gsize          n_bytes);
+GBytes        *_ferry_engine_build_message     (FerryEngine    *self,
+                                                const char     *type,
+                                                const char     *to,
+                                                JsonObject     *body);
+void           _ferry_engine_send_message      (FerryEngine    *self,
+                                                FerrySignaling *signaling,
+                                                const char     *route,
+                                                GBytes         *message);
+void           _ferry_engine_send_cancel       (FerryEngine    *self,
+                                                FerrySignaling *signaling,
+                                                const char     *route,
+                                                const char     *to,
+                                                const char     *transfer_id,
+                                                const char     *reason);
+
+typedef enum {
+  FERRY_RETRY_OFFER,     /* 250, 750, 2000, 4000 ms, then stop */
+  FERRY_RETRY_ANSWER,    /* 300, 1000, 2500 ms, then stop */
+  FERRY_RETRY_REQUEST,   /* every second until stopped */
+  FERRY_RETRY_QUERY,     /* every 500 ms until stopped */
+} FerryRetryKind;
+
+typedef struct _FerryRetry FerryRetry;
+typedef void (*FerryRetryFunc) (gpointer data);
+
+FerryRetry    *_ferry_retry_new                (FerryEngine    *engine,
+                                                FerryRetryKind  kind,
+                                                FerryRetryFunc  func,
+                                                gpointer        data,
+                                                GDestroyNotify  destroy);
+void           _ferry_retry_free               (FerryRetry     *retry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryRetry, _ferry_retry_free)
+FerryRetry    *_ferry_engine_send_repeatedly   (FerryEngine    *self,
+                                                FerrySignaling *signaling,
+                                                const char     *route,
+                                                GBytes         *message,
+                                                FerryRetryKind  kind);
+
+/* ferry-transfer-ops.c */
+GPtrArray     *_ferry_engine_list_transports   (FerryEngine   *self);
+void           _ferry_engine_release_attempts  (GPtrArray     *transports,
+                                                const char    *attempt_id);
+FerryTransferState _ferry_engine_state_for_error (const GError *error);
+char          *_ferry_engine_chain_text        (FerrySignaling *signaling,
+                                                const char     *rest);
+
+/* Callbacks find their operation again by transfer id: it may be gone. */
+typedef struct {
+  FerryEngine *engine;
+  char        *id;
+} FerryOpRef;
+
+FerryOpRef    *_ferry_op_ref_new               (FerryEngine   *engine,
+                                                const char    *id);
+void           _ferry_op_ref_free              (FerryOpRef    *ref);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryOpRef, _ferry_op_ref_free)
+
+/* ferry-engine-history.c */
+void           _ferry_engine_history_entry_free (gpointer      data);
+JsonObject    *_ferry_engine_history_base      (FerryEngine   *self,
+                                                FerryTransfer *transfer);
+JsonObject    *_ferry_engine_history_extra     (JsonObject    *base,
+                                                guint          index);
+void           _ferry_engine_history_write     (FerryEngine   *self,
+                                                FerryTransfer *transfer);
+
+/* ferry-outgoing.c */
+struct _FerryOutgoing
+{
+  FerryEngine    *engine;
+  char           *id;
+  FerryTransfer  *parent;       /* the aggregate */
+  gboolean        resume;       /* a re-send: the receiver may resume */
+  FerryTransfer  *transfer;
+  FerryDevice    *device;
+  FerrySignaling *signaling;
+  char           *route;
+  GPtrArray      *transports;
+  GPtrArray      *session_files;
+  GCancellable   *cancellable;
+  GBytes         *offer;
+  FerrySession   *session;
+  FerryRetry     *offer_retry;  /* until the answer comes */
+  GSource        *answer_source;
+  GSource        *accept_source;
+  gboolean        answered;
+};
+
+void           _ferry_outgoing_free            (FerryOutgoing *op);
+void           _ferry_engine_send_one          (FerryEngine   *self,
+                                                FerryTransfer *parent,
+                                                FerryDevice   *device,
+                                                GPtrArray     *session_files,
+                                                const char    *sub_id,
+                                                gboolean       resume);
+void           _ferry_engine_outgoing_answer   (FerryEngine   *self,
+                                                FerryEnvelope *envelope);
+
+/* ferry-send.c */
+void           _ferry_fanout_free              (gpointer      data);
+void           _ferry_engine_fanout_join       (FerryEngine   *self,
+                                                FerryDevice   *device);
+FerryTransfer *_ferry_engine_send_devices      (FerryEngine   *self,
+                                                GPtrArray     *devices,
+                                                const char    *account_id,
+                                                GFile        **files,
+                                                guint          n_files,
+                                                JsonObject    *resend,
+                                                GError       **error);
+
+/* ferry-incoming.c */
+struct _FerryIncoming
+{
+  FerryEngine    *engine;
+  char           *id;
+  FerryDevice    *device;
+  FerrySignaling *signaling;
+  char           *route;
+  GPtrArray      *transports;
+  GCancellable   *cancellable;
+  JsonArray      *offered;
+  FerryTransfer  *transfer;
+  FerrySession   *session;
+  GSource        *timeout_source;
+  GFile          *directory;    /* once accepted */
+  char          **parts;        /* the .part names recorded so far */
+  FerryRetry     *answer_retry; /* until a channel is up */
+};
+
+void           _ferry_incoming_free            (FerryIncoming  *op);
+void           _ferry_engine_incoming_offer    (FerryEngine    *self,
+                                                FerryEnvelope  *envelope,
+                                                FerrySignaling *signaling,
+                                                const char     *route);
+void           _ferry_engine_incoming_cancel   (FerryEngine    *self,
+                                                FerryEnvelope  *envelope);
+
+/* ferry-fetch.c */
+void           _ferry_engine_fetch_device_seen (FerryEngine    *self,
+                                                FerryDevice    *device);
+gboolean       _ferry_engine_fetch_arrived     (FerryEngine    *self,
+                                                FerryIncoming  *op);
+void           _ferry_engine_fetch_complete    (FerryEngine    *self,
+                                                GTask          *task,
+                                                FerryTransfer  *transfer,
+                                                GError         *error);
+void           _ferry_engine_request_received  (FerryEngine    *self,
+                                                FerryEnvelope  *envelope,
+                                                FerrySignaling *signaling,
+                                                const char     *route);
+void           _ferry_engine_request_refused   (FerryEngine    *self,
+                                                FerryEnvelope  *envelope);
+
+G_END_DECLS

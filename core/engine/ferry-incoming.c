@@ -1,0 +1,429 @@
+/* ferry-incoming.c: offers from other devices: answer, race, accept, receive
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
+
+#include "ferry-engine-private.h"
+
+/* --------------------------------------------------------------- incoming */
+
+void
+_ferry_incoming_free (FerryIncoming *op)
+{
+  g_clear_object (&op->directory);
+  g_clear_pointer (&op->parts, g_strfreev);
+  _ferry_clear_source (&op->timeout_source);
+  g_clear_pointer (&op->answer_retry, _ferry_retry_free);
+  _ferry_engine_release_attempts (op->transports, op->id);
+  g_cancellable_cancel (op->cancellable);
+  g_free (op->id);
+  g_clear_object (&op->device);
+  g_clear_object (&op->signaling);
+  g_free (op->route);
+  g_clear_pointer (&op->transports, g_ptr_array_unref);
+  g_clear_object (&op->cancellable);
+  g_clear_pointer (&op->offered, json_array_unref);
+  g_clear_object (&op->transfer);
+  if (op->session != NULL)
+    g_signal_handlers_disconnect_by_data (op->session, op);
+  g_clear_object (&op->session);
+  g_free (op);
+}
+
+/* Records the .part each file keeps once the transfer ends short of
+ * finishing, as found on disk. The names come from the session under its
+ * lock (its receive thread may still be replacing them when a transfer
+ * is cancelled); a file whose receiving has not begun keeps the .part an
+ * earlier attempt left. */
+static void
+incoming_record_parts (FerryIncoming      *op,
+                       JsonObject         *base,
+                       FerryTransferState  state)
+{
+  g_auto(GStrv) parts = _ferry_session_dup_parts (op->session);
+  g_autofree char *dir = op->directory ? g_file_get_path (op->directory) : NULL;
+  guint n_parts = g_strv_length (parts);
+  guint n = json_array_get_length (json_object_get_array_member (base, "extras"));
+
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *extra = _ferry_engine_history_extra (base, i);
+      g_autofree char *part = NULL;
+
+      if (i < n_parts && parts[i][0] != '\0')
+        part = g_strdup (parts[i]);
+      else
+        part = g_strdup (json_object_get_string_member_with_default (extra, "part", NULL));
+      json_object_remove_member (extra, "part");
+      json_object_remove_member (extra, "part-bytes");
+      if (part != NULL && dir != NULL && state != FERRY_TRANSFER_STATE_FINISHED)
+        {
+          g_autofree char *path = g_build_filename (dir, part, NULL);
+          GStatBuf st;
+
+          if (g_lstat (path, &st) == 0 && S_ISREG (st.st_mode))
+            {
+              json_object_set_string_member (extra, "part", part);
+              json_object_set_int_member (extra, "part-bytes", (gint64) st.st_size);
+            }
+        }
+    }
+}
+
+static void
+incoming_end (FerryIncoming      *op,
+              FerryTransferState  state,
+              const GError       *error)
+{
+  FerryEngine *self = op->engine;
+  g_autoptr(FerryTransfer) transfer = op->transfer ? g_object_ref (op->transfer) : NULL;
+
+  if (transfer != NULL && op->session != NULL)
+    {
+      JsonObject *base = _ferry_engine_history_base (self, transfer);
+
+      json_object_set_int_member (json_object_get_object_member (base, "moved"), "total",
+                                  (gint64) _ferry_session_get_moved (op->session));
+      incoming_record_parts (op, base, state);
+    }
+
+  g_hash_table_remove (self->incoming, op->id);
+  if (transfer != NULL)
+    {
+      _ferry_transfer_set_state (transfer, state, error);
+      _ferry_engine_history_write (self, transfer);
+    }
+}
+
+static void
+incoming_progress_cb (FerrySession  *session,
+                      guint64        bytes,
+                      guint64        total,
+                      FerryIncoming *op)
+{
+  g_auto(GStrv) parts = _ferry_session_dup_parts (session);
+
+  _ferry_transfer_set_bytes (op->transfer, bytes);
+
+  /* Record each .part as soon as it exists: should this process die, a
+   * later fetch resumes from it. */
+  if (op->parts == NULL || !g_strv_equal ((const char * const *) parts, (const char * const *) op->parts))
+    {
+      JsonObject *base = _ferry_engine_history_base (op->engine, op->transfer);
+
+      for (guint i = 0; parts[i] != NULL; i++)
+        {
+          JsonObject *extra = _ferry_engine_history_extra (base, i);
+
+          if (extra == NULL)
+            continue;
+          if (parts[i][0] != '\0')
+            json_object_set_string_member (extra, "part", parts[i]);
+          else
+            json_object_remove_member (extra, "part");
+        }
+      g_strfreev (op->parts);
+      op->parts = g_steal_pointer (&parts);
+      _ferry_engine_history_write (op->engine, op->transfer);
+    }
+}
+
+static void
+incoming_received_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(FerryOpRef) ref = user_data;
+  FerryEngine *self = ref->engine;
+  FerryIncoming *op = g_hash_table_lookup (self->incoming, ref->id);
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = _ferry_session_receive_finish (FERRY_SESSION (source), result, &error);
+  if (op == NULL)
+    {
+      return;
+    }
+
+  if (ok)
+    {
+      GPtrArray *session_files = _ferry_session_get_files (op->session);
+      GListModel *files = ferry_transfer_get_files (op->transfer);
+
+      for (guint i = 0; i < session_files->len && i < g_list_model_get_n_items (files); i++)
+        {
+          g_autoptr(FerryTransferFile) file = g_list_model_get_item (files, i);
+          FerrySessionFile *sf = g_ptr_array_index (session_files, i);
+
+          _ferry_transfer_file_set_sha3_256 (file, sf->sha3_256);
+          _ferry_transfer_file_set_file (file, sf->destination);
+        }
+      _ferry_transfer_set_bytes (op->transfer, ferry_transfer_get_total_size (op->transfer));
+      incoming_end (op, FERRY_TRANSFER_STATE_FINISHED, NULL);
+    }
+  else
+    incoming_end (op, _ferry_engine_state_for_error (error), error);
+}
+
+static void
+incoming_op_accept (FerryTransfer *transfer,
+                    GFile         *directory,
+                    gpointer       user_data)
+{
+  FerryIncoming *op = user_data;
+  g_autofree char *path = g_file_get_path (directory);
+
+  _ferry_clear_source (&op->timeout_source);
+  g_set_object (&op->directory, directory);
+  if (path != NULL)
+    json_object_set_string_member (_ferry_engine_history_base (op->engine, transfer), "directory", path);
+  _ferry_session_set_keep_parts (op->session, TRUE);
+  _ferry_session_set_stall_timeout (op->session, op->engine->stall_timeout_s);
+  _ferry_transfer_set_state (transfer, FERRY_TRANSFER_STATE_ONGOING, NULL);
+  _ferry_engine_history_write (op->engine, transfer);
+  g_signal_connect (op->session, "progress", G_CALLBACK (incoming_progress_cb), op);
+  _ferry_session_receive_async (op->session, directory, op->cancellable,
+                                incoming_received_cb, _ferry_op_ref_new (op->engine, op->id));
+}
+
+static void
+incoming_op_reject (FerryTransfer *transfer,
+                    const char    *reason,
+                    gpointer       user_data)
+{
+  FerryIncoming *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  error = g_error_new (FERRY_ERROR, FERRY_ERROR_REJECTED, _("Rejected: %s"),
+                       reason ? reason : _("no reason given"));
+  _ferry_session_reject (op->session, reason ? reason : "rejected");
+  incoming_end (op, FERRY_TRANSFER_STATE_CANCELLED, error);
+}
+
+static void
+incoming_op_cancel (FerryTransfer *transfer,
+                    const char    *reason,
+                    gpointer       user_data)
+{
+  FerryIncoming *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled: %s"),
+                       reason ? reason : _("no reason given"));
+  if (ferry_transfer_get_state (transfer) == FERRY_TRANSFER_STATE_AWAITING_HOST)
+    _ferry_session_reject (op->session, reason ? reason : "cancelled");
+  else
+    _ferry_session_cancel (op->session, reason ? reason : "cancelled");
+  incoming_end (op, FERRY_TRANSFER_STATE_CANCELLED, error);
+}
+
+static const FerryTransferOps incoming_ops = {
+  incoming_op_accept,
+  incoming_op_reject,
+  incoming_op_cancel,
+};
+
+static gboolean
+incoming_timeout_cb (gpointer user_data)
+{
+  FerryIncoming *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&op->timeout_source, g_source_unref);
+  error = g_error_new (FERRY_ERROR, FERRY_ERROR_TIMEOUT,
+                       _("Nobody accepted the transfer within %u s"), op->engine->offer_timeout_s);
+  if (op->session != NULL)
+    _ferry_session_reject (op->session, "offer expired");
+  incoming_end (op, FERRY_TRANSFER_STATE_TIMEOUT_EXPIRED, error);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+incoming_race_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(FerryOpRef) ref = user_data;
+  FerryEngine *self = ref->engine;
+  FerryIncoming *op = g_hash_table_lookup (self->incoming, ref->id);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FerryRaceResult) race = NULL;
+  g_autofree char *chain = NULL;
+
+  race = _ferry_negotiation_race_finish (result, &error);
+  if (op == NULL)
+    {
+      return;
+    }
+  g_clear_pointer (&op->answer_retry, _ferry_retry_free);
+  _ferry_engine_release_attempts (op->transports, op->id);
+  if (race == NULL)
+    {
+      g_debug ("incoming transfer %s: %s", op->id, error->message);
+      incoming_end (op, FERRY_TRANSFER_STATE_UNJOINABLE_PEER, error);
+      return;
+    }
+
+  op->session = g_steal_pointer (&race->session);
+  _ferry_session_set_group (op->session, self->sessions);
+  op->transfer = _ferry_transfer_new (op->id, FERRY_TRANSFER_DIRECTION_INCOMING, op->device);
+  for (guint i = 0; i < race->files->len; i++)
+    {
+      FerrySessionFile *sf = g_ptr_array_index (race->files, i);
+      g_autoptr(FerryTransferFile) file = _ferry_transfer_file_new (sf->name, sf->size, sf->mime_type, NULL);
+
+      _ferry_transfer_add_file (op->transfer, file);
+    }
+  chain = _ferry_engine_chain_text (op->signaling, race->chain);
+  _ferry_transfer_set_chain (op->transfer, chain);
+  _ferry_transfer_set_ops (op->transfer, &incoming_ops, op);
+  _ferry_transfer_set_state (op->transfer, FERRY_TRANSFER_STATE_AWAITING_HOST, NULL);
+  op->timeout_source = _ferry_engine_timeout_add_seconds (self, self->offer_timeout_s,
+                                                          incoming_timeout_cb, op);
+  g_list_store_append (self->transfers, op->transfer);
+  _ferry_engine_history_write (self, op->transfer);
+
+  /* What this device asked for itself is accepted, and resumed. */
+  if (_ferry_engine_fetch_arrived (self, op))
+    return;
+
+  {
+    g_autoptr(FerryTransfer) transfer = g_object_ref (op->transfer);
+
+    _ferry_engine_emit_transfer_requested (self, transfer);
+  }
+}
+
+static void
+incoming_described_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(FerryOpRef) ref = user_data;
+  FerryEngine *self = ref->engine;
+  FerryIncoming *op = g_hash_table_lookup (self->incoming, ref->id);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) described = NULL;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(GBytes) answer = NULL;
+  GPtrArray *entries;
+  FerryRaceParams params = { 0, };
+
+  described = _ferry_negotiation_describe_finish (result, &error);
+  if (op == NULL)
+    {
+      return;
+    }
+  if (described == NULL)
+    {
+      incoming_end (op, FERRY_TRANSFER_STATE_ERROR, error);
+      return;
+    }
+
+  body = json_object_new ();
+  json_object_set_string_member (body, "transfer", op->id);
+  json_object_set_array_member (body, "transports", json_array_ref (described));
+  answer = _ferry_engine_build_message (self, "answer", ferry_device_get_device_id (op->device), body);
+  if (answer != NULL)
+    op->answer_retry = _ferry_engine_send_repeatedly (self, op->signaling, op->route, answer,
+                                                      FERRY_RETRY_ANSWER);
+
+  /* Connect only through transports both sides described. */
+  {
+    g_autoptr(GPtrArray) usable = g_ptr_array_new_with_free_func (g_object_unref);
+
+    for (guint i = 0; i < json_array_get_length (described); i++)
+      {
+        const char *name = json_object_get_string_member (json_array_get_object_element (described, i), "name");
+
+        for (guint j = 0; j < op->transports->len; j++)
+          if (g_str_equal (ferry_transport_get_name (g_ptr_array_index (op->transports, j)), name))
+            g_ptr_array_add (usable, g_object_ref (g_ptr_array_index (op->transports, j)));
+      }
+    entries = _ferry_negotiation_select (op->offered, usable);
+  }
+
+  params.context = self->context;
+  params.identity = self->identity;
+  params.offerer = FALSE;
+  params.attempt_id = op->id;
+  params.peer_account_id = ferry_device_get_account_id (op->device);
+  params.peer_device_id = ferry_device_get_device_id (op->device);
+  params.stagger_ms = self->stagger_ms;
+  params.attempt_timeout_ms = self->connect_timeout_s * 1000;
+  _ferry_negotiation_race_async (entries, &params, op->cancellable,
+                                 incoming_race_cb, _ferry_op_ref_new (self, op->id));
+}
+
+void
+_ferry_engine_incoming_offer (FerryEngine    *self,
+                              FerryEnvelope  *envelope,
+                              FerrySignaling *signaling,
+                              const char     *route)
+{
+  const char *id = json_object_get_string_member_with_default (envelope->body, "transfer", NULL);
+  JsonNode *transports_node = json_object_get_member (envelope->body, "transports");
+  g_autoptr(GPtrArray) selected = NULL;
+  g_autoptr(GPtrArray) usable = NULL;
+  FerryDevice *device;
+  FerryIncoming *op;
+
+  if (!_ferry_transfer_id_is_valid (id) || transports_node == NULL || !JSON_NODE_HOLDS_ARRAY (transports_node))
+    {
+      self->dropped_messages++;
+      g_debug ("malformed offer dropped");
+      return;
+    }
+  if (g_hash_table_contains (self->incoming, id) || g_hash_table_contains (self->outgoing, id))
+    return;
+
+  device = _ferry_engine_remember_device (self, envelope, signaling, route);
+  if (device == NULL)
+    return;
+
+  op = g_new0 (FerryIncoming, 1);
+  op->engine = self;
+  op->id = g_strdup (id);
+  op->device = g_object_ref (device);
+  op->signaling = g_object_ref (signaling);
+  op->route = g_strdup (route);
+  op->cancellable = g_cancellable_new ();
+  op->offered = json_array_ref (json_node_get_array (transports_node));
+  op->transports = _ferry_engine_list_transports (self);
+  g_hash_table_insert (self->incoming, op->id, op);
+
+  /* Describe only the transports we share, best first. */
+  selected = _ferry_negotiation_select (op->offered, op->transports);
+  usable = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < selected->len; i++)
+    g_ptr_array_add (usable, g_object_ref (((FerryRaceEntry *) g_ptr_array_index (selected, i))->transport));
+
+  _ferry_negotiation_describe_async (self->context, usable, op->id, FALSE, self->connect_timeout_s * 1000,
+                                     op->cancellable, incoming_described_cb, _ferry_op_ref_new (self, op->id));
+}
+
+void
+_ferry_engine_incoming_cancel (FerryEngine   *self,
+                               FerryEnvelope *envelope)
+{
+  const char *id = json_object_get_string_member_with_default (envelope->body, "transfer", NULL);
+  const char *reason = json_object_get_string_member_with_default (envelope->body, "reason", "");
+  FerryIncoming *op = id ? g_hash_table_lookup (self->incoming, id) : NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (op == NULL || !g_str_equal (envelope->from_device, ferry_device_get_device_id (op->device)))
+    return;
+  if (op->transfer != NULL && ferry_transfer_get_state (op->transfer) == FERRY_TRANSFER_STATE_ONGOING)
+    return; /* the session itself reports it */
+
+  error = g_error_new (FERRY_ERROR, FERRY_ERROR_CANCELLED_BY_PEER, _("Cancelled by peer: %s"), reason);
+  if (op->session != NULL)
+    _ferry_session_cancel (op->session, "cancelled by peer");
+  incoming_end (op, FERRY_TRANSFER_STATE_CANCELLED, error);
+}
