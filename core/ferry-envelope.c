@@ -18,6 +18,7 @@
 #include "ferry-envelope-private.h"
 #include "ferry-error.h"
 #include "ferry-identity-private.h"
+#include "ferry-sanitize-private.h"
 
 #define ENVELOPE_VERSION 1
 #define ED25519_SIGNATURE_SIZE 64
@@ -674,7 +675,15 @@ _ferry_envelope_parse (GBytes            *wire,
   envelope->type = g_strdup (type);
   envelope->from_account = g_strdup (from_account);
   envelope->from_device = g_strdup (from_device);
-  envelope->from_name = g_strdup (from_name);
+  envelope->from_name = _ferry_sanitize_display_name (from_name, -1);
+  if (envelope->from_name == NULL)
+    {
+      g_autofree char *device_short = shorten (from_device);
+
+      /* TRANSLATORS: the name shown for a device whose own name is empty
+       * or unprintable; %s is the start of its device id. */
+      envelope->from_name = g_strdup_printf (_("Device %s"), device_short);
+    }
   envelope->to = g_strdup (to);
   envelope->timestamp_ms = timestamp_ms;
   envelope->chain_pem = g_strdup (chain);
