@@ -147,19 +147,23 @@ replay_cache_add (FerryReplayCache *cache,
 
 /* Building */
 
+/* Message ids come from gnutls' generator only (never g_random, whose
+ * output can be predicted): NULL when the system has no randomness. */
 static char *
-random_id (void)
+random_id (GError **error)
 {
   guint8 raw[ID_BYTES];
-  GString *hex = g_string_sized_new (2 * ID_BYTES);
+  GString *hex;
   guint i;
+  int ret;
 
-  if (gnutls_rnd (GNUTLS_RND_NONCE, raw, sizeof raw) < 0)
+  if ((ret = gnutls_rnd (GNUTLS_RND_NONCE, raw, sizeof raw)) < 0)
     {
-      /* gnutls_rnd only fails when the system has no randomness at all. */
-      for (i = 0; i < sizeof raw; i++)
-        raw[i] = (guint8) g_random_int_range (0, 256);
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_FAILED,
+                   _("No random numbers: %s"), gnutls_strerror (ret));
+      return NULL;
     }
+  hex = g_string_sized_new (2 * ID_BYTES);
   for (i = 0; i < sizeof raw; i++)
     g_string_append_printf (hex, "%02x", raw[i]);
 
@@ -198,7 +202,9 @@ _ferry_envelope_build (FerryIdentity  *identity,
   g_return_val_if_fail (to != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  id = random_id ();
+  id = random_id (error);
+  if (id == NULL)
+    return NULL;
 
   from = json_object_new ();
   json_object_set_string_member (from, "account", ferry_identity_get_account_id (identity));
