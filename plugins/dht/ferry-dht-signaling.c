@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <gnutls/crypto.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <ferry/ferry.h>
@@ -104,6 +105,7 @@ struct _FerryDhtSignaling
   char           *inbox_key;
   char           *account_key;
 
+  GMainContext   *context;          /* the engine's, where every source goes */
   SoupSession    *session;          /* puts and gets */
   SoupSession    *listen_session;   /* listens only */
   GCancellable   *cancellable;      /* everything, cancelled by stop */
@@ -119,9 +121,9 @@ struct _FerryDhtSignaling
   guint           listen_failures;
   gboolean        listen_down;         /* an outage was reported */
   gboolean        listen_ever_up;
-  guint           listen_retry_source;
-  guint           listen_refresh_source;
-  guint           listen_watchdog_source;
+  GSource        *listen_retry_source;
+  GSource        *listen_refresh_source;
+  GSource        *listen_watchdog_source;
   GByteArray     *line;
   gboolean        discarding;
 
@@ -129,7 +131,7 @@ struct _FerryDhtSignaling
   gboolean        announcing;
   gboolean        announce_again;
   guint           announce_failures;
-  guint           announce_source;
+  GSource        *announce_source;
 
   /* lookups */
   GHashTable     *accounts;         /* account id → gint64 last used */
@@ -169,12 +171,41 @@ derive_key (const char *prefix,
   return g_compute_checksum_for_string (G_CHECKSUM_SHA1, text, -1);
 }
 
+/* Value ids come from gnutls' generator: a guessable id would let anyone
+ * overwrite or shadow this device's values on the DHT. */
 static char *
 random_value_id (void)
 {
-  guint64 id = ((guint64) g_random_int () << 32) | g_random_int ();
+  guint64 id = 0;
+
+  if (gnutls_rnd (GNUTLS_RND_NONCE, &id, sizeof id) < 0)
+    return NULL;
 
   return g_strdup_printf ("%" G_GUINT64_FORMAT, id);
+}
+
+/* Attaches @source to the engine's context, calling @callback with @self;
+ * returns it (the caller keeps the reference). */
+static GSource *
+timeout_attach (FerryDhtSignaling *self,
+                GSource           *source,
+                const char        *name,
+                GSourceFunc        callback)
+{
+  g_source_set_static_name (source, name);
+  g_source_set_callback (source, callback, self, NULL);
+  g_source_attach (source, self->context);
+  return source;
+}
+
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
 }
 
 /* Strict base64: the standard alphabet, padded to a multiple of four. */
@@ -606,6 +637,14 @@ put_async (FerryDhtSignaling   *self,
   gsize payload_size = 0;
   const guint8 *payload_data = g_bytes_get_data (payload, &payload_size);
 
+  if (id == NULL)
+    {
+      g_task_report_new_error (self, callback, user_data, put_async,
+                               G_IO_ERROR, G_IO_ERROR_FAILED,
+                               _("No random numbers for a DHT value id"));
+      return;
+    }
+
   g_byte_array_append (frame, (const guint8 *) DHT_FRAME_MAGIC, DHT_FRAME_MAGIC_SIZE);
   g_byte_array_append (frame, (const guint8 *) &kind, 1);
   g_byte_array_append (frame, (const guint8 *) self->device_id, DHT_DEVICE_ID_SIZE);
@@ -870,8 +909,8 @@ listen_teardown (FerryDhtSignaling *self)
   g_clear_object (&self->listen_cancellable);
   g_clear_object (&self->listen_message);
   g_clear_object (&self->listen_stream);
-  g_clear_handle_id (&self->listen_refresh_source, g_source_remove);
-  g_clear_handle_id (&self->listen_watchdog_source, g_source_remove);
+  clear_source (&self->listen_refresh_source);
+  clear_source (&self->listen_watchdog_source);
   g_byte_array_set_size (self->line, 0);
   self->discarding = FALSE;
 }
@@ -881,7 +920,7 @@ listen_retry_cb (gpointer user_data)
 {
   FerryDhtSignaling *self = user_data;
 
-  self->listen_retry_source = 0;
+  g_clear_pointer (&self->listen_retry_source, g_source_unref);
   listen_connect (self);
   return G_SOURCE_REMOVE;
 }
@@ -925,8 +964,9 @@ listen_failed (FerryDhtSignaling *self,
   g_debug ("listen through %s ended: %s; next attempt through %s in %u ms",
            proxy, reason, (char *) g_ptr_array_index (self->proxies, self->listen_proxy), delay);
 
-  g_clear_handle_id (&self->listen_retry_source, g_source_remove);
-  self->listen_retry_source = g_timeout_add (delay, listen_retry_cb, self);
+  clear_source (&self->listen_retry_source);
+  self->listen_retry_source = timeout_attach (self, g_timeout_source_new (delay),
+                                              "[ferry-dht] listen retry", listen_retry_cb);
 }
 
 static void
@@ -1011,7 +1051,7 @@ listen_refresh_cb (gpointer user_data)
 
   /* A connection that silently died would never say so: renew it now and
    * then. Values replayed by the new listen are skipped. */
-  self->listen_refresh_source = 0;
+  g_clear_pointer (&self->listen_refresh_source, g_source_unref);
   g_debug ("renewing the listen");
   listen_teardown (self);
   self->listen_established = 0;
@@ -1049,7 +1089,7 @@ listen_sent_cb (GObject      *source,
       return;
     }
 
-  g_clear_handle_id (&self->listen_watchdog_source, g_source_remove);
+  clear_source (&self->listen_watchdog_source);
   self->listen_stream = g_steal_pointer (&stream);
   self->listen_established = g_get_monotonic_time ();
   was_down = self->listen_down;
@@ -1068,7 +1108,8 @@ listen_sent_cb (GObject      *source,
   self->listen_ever_up = TRUE;
 
   if (self->listen_refresh > 0)
-    self->listen_refresh_source = g_timeout_add_seconds (self->listen_refresh, listen_refresh_cb, self);
+    self->listen_refresh_source = timeout_attach (self, g_timeout_source_new_seconds (self->listen_refresh),
+                                                  "[ferry-dht] listen refresh", listen_refresh_cb);
 
   g_input_stream_read_bytes_async (self->listen_stream, DHT_READ_SIZE, G_PRIORITY_DEFAULT,
                                    self->listen_cancellable, listen_read_cb, g_object_ref (self));
@@ -1081,7 +1122,7 @@ listen_watchdog_cb (gpointer user_data)
 {
   FerryDhtSignaling *self = user_data;
 
-  self->listen_watchdog_source = 0;
+  g_clear_pointer (&self->listen_watchdog_source, g_source_unref);
   listen_failed (self, _("no answer"));
   return G_SOURCE_REMOVE;
 }
@@ -1105,7 +1146,8 @@ listen_connect (FerryDhtSignaling *self)
     }
   self->listen_cancellable = g_cancellable_new ();
   self->listen_message = g_object_ref (message);
-  self->listen_watchdog_source = g_timeout_add_seconds (self->request_timeout, listen_watchdog_cb, self);
+  self->listen_watchdog_source = timeout_attach (self, g_timeout_source_new_seconds (self->request_timeout),
+                                                "[ferry-dht] listen watchdog", listen_watchdog_cb);
   soup_session_send_async (self->listen_session, message, G_PRIORITY_DEFAULT,
                            self->listen_cancellable, listen_sent_cb, g_object_ref (self));
 }
@@ -1117,7 +1159,7 @@ announce_timeout_cb (gpointer user_data)
 {
   FerryDhtSignaling *self = user_data;
 
-  self->announce_source = 0;
+  g_clear_pointer (&self->announce_source, g_source_unref);
   announce_now (self);
   return G_SOURCE_REMOVE;
 }
@@ -1150,14 +1192,15 @@ announce_done_cb (GObject      *source,
     }
 
   self->announcing = FALSE;
-  g_clear_handle_id (&self->announce_source, g_source_remove);
+  clear_source (&self->announce_source);
   if (self->announce_again)
     {
       self->announce_again = FALSE;
       announce_now (self);
     }
   else
-    self->announce_source = g_timeout_add (delay_ms, announce_timeout_cb, self);
+    self->announce_source = timeout_attach (self, g_timeout_source_new (delay_ms),
+                                           "[ferry-dht] announce", announce_timeout_cb);
 }
 
 static void
@@ -1178,7 +1221,7 @@ announce_now (FerryDhtSignaling *self)
   if (g_bytes_get_size (announcement) == 0)
     return;
 
-  g_clear_handle_id (&self->announce_source, g_source_remove);
+  clear_source (&self->announce_source);
   self->announcing = TRUE;
   put_async (self, self->account_key, DHT_KIND_ANNOUNCEMENT, announcement, DHT_TYPE_ANNOUNCEMENT,
              self->cancellable, announce_done_cb, g_object_ref (self));
@@ -1503,6 +1546,8 @@ ferry_dht_signaling_start (FerrySignaling  *signaling,
   self->inbox_key = derive_key ("ferry:inbox:", self->device_id);
   self->account_key = derive_key ("ferry:account:", self->account_id);
 
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = g_main_context_ref_thread_default ();
   self->session = soup_session_new_with_options ("timeout", self->request_timeout,
                                                  "idle-timeout", 30,
                                                  "max-conns", 32,
@@ -1557,8 +1602,8 @@ ferry_dht_signaling_stop (FerrySignaling *signaling)
   self->stopped = TRUE;
   g_cancellable_cancel (self->cancellable);
   listen_teardown (self);
-  g_clear_handle_id (&self->listen_retry_source, g_source_remove);
-  g_clear_handle_id (&self->announce_source, g_source_remove);
+  clear_source (&self->listen_retry_source);
+  clear_source (&self->announce_source);
   soup_session_abort (self->listen_session);
   soup_session_abort (self->session);
 }
@@ -1588,6 +1633,7 @@ ferry_dht_signaling_finalize (GObject *object)
   g_clear_object (&self->listen_message);
   g_clear_object (&self->listen_stream);
   g_clear_pointer (&self->line, g_byte_array_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_hash_table_unref (self->accounts);
   g_hash_table_unref (self->querying);
   g_hash_table_unref (self->seen);
