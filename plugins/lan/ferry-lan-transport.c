@@ -6,7 +6,14 @@
  * addresses and a random 16-byte token. The answerer connects to those
  * addresses with staggered starts, and the first connection that succeeds
  * writes the token; the offerer matches the token to the attempt. A
- * connection that does not present a known token within 5 s is closed.
+ * connection that does not present a known token within 3 s is closed.
+ *
+ * Anyone on the network can open connections to the listener, so those
+ * still waiting for their token are bounded: at most LAN_MAX_WAITING in
+ * all and LAN_MAX_WAITING_PER_ADDRESS from one address. When a bound is
+ * reached the oldest waiting connection (of that address, or of all) is
+ * closed, never the new one: idle connections renewed by a stranger cannot
+ * keep a legitimate one, which sends its token at once, from getting in.
  */
 #include "config.h"
 
@@ -20,8 +27,9 @@
 #include <ferry/ferry.h>
 
 #define LAN_TOKEN_SIZE         16
-#define LAN_TOKEN_TIMEOUT_S    5
+#define LAN_TOKEN_TIMEOUT_S    3
 #define LAN_MAX_WAITING        64
+#define LAN_MAX_WAITING_PER_ADDRESS 8
 #define LAN_STAGGER_MS         100
 #define LAN_CONNECT_TIMEOUT_S  10
 #define LAN_MAX_ADDRESSES      32
@@ -50,7 +58,7 @@ struct _FerryLanTransport
 
   GHashTable       *attempts;          /* attempt id → LanAttempt (offerer side) */
   GHashTable       *connects;          /* attempt id → LanConnect (answerer side) */
-  GQueue            incoming;          /* LanIncoming waiting for their token */
+  GQueue            incoming;          /* LanIncoming waiting for their token, oldest first */
   gboolean          started;
 };
 
@@ -72,7 +80,9 @@ struct _LanIncoming
 {
   FerryLanTransport *self;        /* strong */
   GList              link;
+  gboolean           queued;      /* link is in self->incoming */
   GSocketConnection *connection;
+  GInetAddress      *remote;      /* NULL when unknown */
   GCancellable      *cancellable;
   GSource           *timeout;
   guint8             token[LAN_TOKEN_SIZE];
@@ -352,6 +362,7 @@ lan_incoming_free (LanIncoming *incoming)
     }
 
   g_clear_object (&incoming->connection);
+  g_clear_object (&incoming->remote);
   g_clear_object (&incoming->cancellable);
   g_clear_object (&incoming->self);
   g_free (incoming);
@@ -368,7 +379,9 @@ incoming_read_cb (GObject      *object,
   LanAttempt *attempt;
   gsize n_read = 0;
 
-  g_queue_unlink (&self->incoming, &incoming->link);
+  if (incoming->queued)
+    g_queue_unlink (&self->incoming, &incoming->link);
+  incoming->queued = FALSE;
 
   if (!g_input_stream_read_all_finish (G_INPUT_STREAM (object), result, &n_read, &error) ||
       n_read != LAN_TOKEN_SIZE)
@@ -411,6 +424,61 @@ incoming_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Closes a waiting connection to make room: it leaves the queue now, and
+ * its read callback (cancelled) closes and frees it. */
+static void
+incoming_evict (FerryLanTransport *self,
+                LanIncoming       *incoming,
+                const char        *why)
+{
+  g_autofree char *text = incoming->remote ? g_inet_address_to_string (incoming->remote) : NULL;
+
+  g_debug ("Closing an idle connection from %s: %s", text ? text : "?", why);
+  g_queue_unlink (&self->incoming, &incoming->link);
+  incoming->queued = FALSE;
+  g_cancellable_cancel (incoming->cancellable);
+}
+
+/* Makes room for one more connection from @remote. */
+static void
+incoming_make_room (FerryLanTransport *self,
+                    GInetAddress      *remote)
+{
+  LanIncoming *oldest_same = NULL;
+  guint same = 0;
+
+  if (remote != NULL)
+    {
+      for (GList *l = self->incoming.head; l != NULL; l = l->next)
+        {
+          LanIncoming *incoming = l->data;
+
+          if (incoming->remote != NULL && g_inet_address_equal (incoming->remote, remote))
+            {
+              if (oldest_same == NULL)
+                oldest_same = incoming;
+              same++;
+            }
+        }
+    }
+
+  if (same >= LAN_MAX_WAITING_PER_ADDRESS)
+    incoming_evict (self, oldest_same, "too many waiting from that address");
+  else if (self->incoming.length >= LAN_MAX_WAITING)
+    incoming_evict (self, self->incoming.head->data, "too many waiting");
+}
+
+static GInetAddress *
+dup_remote_address (GSocketConnection *connection)
+{
+  g_autoptr(GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
+
+  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
+    return NULL;
+
+  return g_object_ref (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+}
+
 static gboolean
 on_incoming (GSocketService    *service,
              GSocketConnection *connection,
@@ -422,18 +490,14 @@ on_incoming (GSocketService    *service,
   if (!self->started)
     return TRUE;
 
-  if (self->incoming.length >= LAN_MAX_WAITING)
-    {
-      g_debug ("Too many connections waiting for their token, closing one");
-      close_connection (connection);
-      return TRUE;
-    }
-
   incoming = g_new0 (LanIncoming, 1);
   incoming->self = g_object_ref (self);
   incoming->link.data = incoming;
   incoming->connection = g_object_ref (connection);
+  incoming->remote = dup_remote_address (connection);
   incoming->cancellable = g_cancellable_new ();
+
+  incoming_make_room (self, incoming->remote);
 
   incoming->timeout = g_timeout_source_new_seconds (LAN_TOKEN_TIMEOUT_S);
   g_source_set_static_name (incoming->timeout, "[ferry-lan] token timeout");
@@ -441,6 +505,7 @@ on_incoming (GSocketService    *service,
   g_source_attach (incoming->timeout, self->context);
 
   g_queue_push_tail_link (&self->incoming, &incoming->link);
+  incoming->queued = TRUE;
 
   g_input_stream_read_all_async (g_io_stream_get_input_stream (G_IO_STREAM (connection)),
                                  incoming->token, LAN_TOKEN_SIZE,
@@ -813,7 +878,7 @@ ferry_lan_transport_start (FerryTransport  *transport,
   g_clear_pointer (&self->context, g_main_context_unref);
   self->context = g_main_context_ref_thread_default ();
   self->service = g_socket_service_new ();
-  g_socket_listener_set_backlog (G_SOCKET_LISTENER (self->service), LAN_MAX_WAITING);
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (self->service), 2 * LAN_MAX_WAITING);
   g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
   self->started = TRUE;
 
