@@ -26,13 +26,13 @@
 #include <glib/gi18n-lib.h>
 #include <ferry/ferry.h>
 
-#define LAN_TOKEN_SIZE         16
+#include "ferry-lan-description.h"
+
 #define LAN_TOKEN_TIMEOUT_S    3
 #define LAN_MAX_WAITING        64
 #define LAN_MAX_WAITING_PER_ADDRESS 8
 #define LAN_STAGGER_MS         100
 #define LAN_CONNECT_TIMEOUT_S  10
-#define LAN_MAX_ADDRESSES      32
 
 #define FERRY_TYPE_LAN_TRANSPORT (ferry_lan_transport_get_type ())
 G_DECLARE_FINAL_TYPE (FerryLanTransport, ferry_lan_transport, FERRY, LAN_TRANSPORT, FerryTransport)
@@ -110,75 +110,6 @@ struct _LanConnect
   GError            *error;            /* the first failure */
 };
 
-static char *
-format_socket_address (GInetSocketAddress *address)
-{
-  GInetAddress *inet = g_inet_socket_address_get_address (address);
-  g_autofree char *ip = g_inet_address_to_string (inet);
-  guint16 port = g_inet_socket_address_get_port (address);
-
-  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
-    return g_strdup_printf ("[%s]:%u", ip, port);
-
-  return g_strdup_printf ("%s:%u", ip, port);
-}
-
-/* Parses "192.0.2.1:4711" or "[2001:db8::1]:4711", and nothing else. */
-static GInetSocketAddress *
-parse_socket_address (const char *text)
-{
-  g_autofree char *host = NULL;
-  g_autoptr(GInetAddress) inet = NULL;
-  const char *colon;
-  const char *p;
-  guint64 port;
-
-  if (text == NULL || *text == '\0' || strlen (text) > 64)
-    return NULL;
-
-  colon = strrchr (text, ':');
-  if (colon == NULL || colon[1] == '\0' || strlen (colon + 1) > 5)
-    return NULL;
-
-  for (p = colon + 1; *p != '\0'; p++)
-    if (!g_ascii_isdigit (*p))
-      return NULL;
-
-  port = g_ascii_strtoull (colon + 1, NULL, 10);
-  if (port == 0 || port > G_MAXUINT16)
-    return NULL;
-
-  if (text[0] == '[')
-    {
-      if (colon == text || colon[-1] != ']')
-        return NULL;
-      host = g_strndup (text + 1, colon - text - 2);
-      inet = g_inet_address_new_from_string (host);
-      if (inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV6)
-        return NULL;
-    }
-  else
-    {
-      host = g_strndup (text, colon - text);
-      inet = g_inet_address_new_from_string (host);
-      if (inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV4)
-        return NULL;
-      /* g_inet_address_new_from_string() accepts inet_aton() forms such
-       * as "127.1"; a description carries the canonical form only. */
-      {
-        g_autofree char *canonical = g_inet_address_to_string (inet);
-
-        if (g_strcmp0 (canonical, host) != 0)
-          return NULL;
-      }
-    }
-
-  if (g_inet_address_get_is_any (inet) || g_inet_address_get_is_multicast (inet))
-    return NULL;
-
-  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (inet, (guint16) port));
-}
-
 static gboolean
 random_token (guint8   token[LAN_TOKEN_SIZE],
               GError **error)
@@ -219,38 +150,6 @@ token_equal (const guint8 *a,
   return diff == 0;
 }
 
-static gboolean
-parse_token (const char *hex,
-             guint8      token[LAN_TOKEN_SIZE])
-{
-  if (hex == NULL || strlen (hex) != LAN_TOKEN_SIZE * 2)
-    return FALSE;
-
-  for (guint i = 0; i < LAN_TOKEN_SIZE; i++)
-    {
-      int hi = g_ascii_xdigit_value (hex[2 * i]);
-      int lo = g_ascii_xdigit_value (hex[2 * i + 1]);
-
-      if (hi < 0 || lo < 0)
-        return FALSE;
-
-      token[i] = (guint8) ((hi << 4) | lo);
-    }
-
-  return TRUE;
-}
-
-static char *
-format_token (const guint8 token[LAN_TOKEN_SIZE])
-{
-  GString *hex = g_string_sized_new (LAN_TOKEN_SIZE * 2);
-
-  for (guint i = 0; i < LAN_TOKEN_SIZE; i++)
-    g_string_append_printf (hex, "%02x", token[i]);
-
-  return g_string_free (hex, FALSE);
-}
-
 /* Makes a connection ready for blocking reads and writes from worker
  * threads, and returns a description of its peer for the chain. */
 static char *
@@ -273,7 +172,7 @@ prepare_connection (GSocketConnection *connection,
     remote = peer = g_socket_connection_get_remote_address (connection, NULL);
 
   if (remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote))
-    text = format_socket_address (G_INET_SOCKET_ADDRESS (remote));
+    text = _ferry_lan_format_address (G_INET_SOCKET_ADDRESS (remote));
 
   return g_strdup_printf ("lan (tcp %s)", text ? text : "?");
 }
@@ -686,7 +585,7 @@ candidate_connected_cb (GObject      *object,
     }
   else
     {
-      g_autofree char *text = format_socket_address (G_INET_SOCKET_ADDRESS (candidate->address));
+      g_autofree char *text = _ferry_lan_format_address (G_INET_SOCKET_ADDRESS (candidate->address));
 
       g_debug ("Could not connect to %s: %s", text, error->message);
 
@@ -750,58 +649,6 @@ start_next_candidate (LanConnect *op)
       g_source_set_callback (op->stagger, stagger_cb, op, NULL);
       g_source_attach (op->stagger, op->self->context);
     }
-}
-
-static gboolean
-parse_remote (JsonObject  *remote,
-              GPtrArray  **addresses,
-              guint8       token[LAN_TOKEN_SIZE],
-              GError     **error)
-{
-  g_autoptr(GPtrArray) parsed = g_ptr_array_new_with_free_func (g_object_unref);
-  JsonNode *node;
-  JsonArray *array;
-
-  if (remote == NULL)
-    goto invalid;
-
-  node = json_object_get_member (remote, "token");
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING ||
-      !parse_token (json_node_get_string (node), token))
-    goto invalid;
-
-  node = json_object_get_member (remote, "addresses");
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    goto invalid;
-
-  array = json_node_get_array (node);
-  if (json_array_get_length (array) == 0 || json_array_get_length (array) > LAN_MAX_ADDRESSES)
-    goto invalid;
-
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-      GInetSocketAddress *address;
-
-      if (!JSON_NODE_HOLDS_VALUE (element) ||
-          json_node_get_value_type (element) != G_TYPE_STRING)
-        goto invalid;
-
-      address = parse_socket_address (json_node_get_string (element));
-      if (address == NULL)
-        goto invalid;
-
-      g_ptr_array_add (parsed, address);
-    }
-
-  *addresses = g_steal_pointer (&parsed);
-  return TRUE;
-
-invalid:
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       _("Invalid LAN transport description"));
-  return FALSE;
 }
 
 /* FerryTransport -------------------------------------------------------- */
@@ -1026,13 +873,13 @@ ferry_lan_transport_describe_async (FerryTransport      *transport,
   addresses = json_array_new ();
   for (guint i = 0; i < self->listen_addresses->len; i++)
     {
-      g_autofree char *text = format_socket_address (g_ptr_array_index (self->listen_addresses, i));
+      g_autofree char *text = _ferry_lan_format_address (g_ptr_array_index (self->listen_addresses, i));
 
       json_array_add_string_element (addresses, text);
     }
   json_object_set_array_member (description, "addresses", addresses);
 
-  hex = format_token (attempt->token);
+  hex = _ferry_lan_format_token (attempt->token);
   json_object_set_string_member (description, "token", hex);
 
   g_task_return_pointer (task, g_steal_pointer (&description),
@@ -1132,7 +979,7 @@ ferry_lan_transport_connect_async (FerryTransport      *transport,
       return;
     }
 
-  if (!parse_remote (remote, &addresses, token, &error))
+  if (!_ferry_lan_parse_description (remote, &addresses, token, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -1216,7 +1063,7 @@ ferry_lan_transport_dup_listen_addresses (FerryTransport *transport)
 
   for (guint i = 0; i < self->listen_addresses->len; i++)
     {
-      g_autofree char *text = format_socket_address (g_ptr_array_index (self->listen_addresses, i));
+      g_autofree char *text = _ferry_lan_format_address (g_ptr_array_index (self->listen_addresses, i));
 
       g_ptr_array_add (result, g_strconcat ("tcp:", text, NULL));
     }
