@@ -40,22 +40,15 @@
 #include <libsoup/soup.h>
 #include <ferry/ferry.h>
 
-#define DHT_CONFIG_GROUP              "dht"
+#include "ferry-dht-value.h"
 
-#define DHT_FRAME_MAGIC               "FDH1"
-#define DHT_FRAME_MAGIC_SIZE          4
-#define DHT_DEVICE_ID_SIZE            64
-#define DHT_FRAME_HEADER_SIZE         (DHT_FRAME_MAGIC_SIZE + 1 + DHT_DEVICE_ID_SIZE)
-#define DHT_KIND_ANNOUNCEMENT         'A'
-#define DHT_KIND_MESSAGE              'M'
+#define DHT_CONFIG_GROUP              "dht"
 
 /* Value types, whose lifetime the DHT nodes know: 0 lives 10 minutes,
  * 5 (OpenDHT's ICE candidates, as Jami uses for connection requests) 1. */
 #define DHT_TYPE_ANNOUNCEMENT         0
 #define DHT_TYPE_MESSAGE              5
 
-/* The proxy refuses data above ~64 KB; real blobs are a few KB. */
-#define DHT_MAX_DATA_BASE64           (48 * 1024)
 /* Longest line accepted from a listen or a get (one value). */
 #define DHT_MAX_LINE                  (80 * 1024)
 #define DHT_MAX_RESPONSE              (1024 * 1024)
@@ -150,18 +143,6 @@ static void query_account  (FerryDhtSignaling *self,
 
 /* ------------------------------------------------------------------ helpers */
 
-static gboolean
-is_lower_hex (const char *text,
-              gsize       length)
-{
-  if (text == NULL)
-    return FALSE;
-  for (gsize i = 0; i < length; i++)
-    if (!g_ascii_isxdigit (text[i]) || g_ascii_isupper (text[i]))
-      return FALSE;
-  return text[length] == '\0';
-}
-
 static char *
 derive_key (const char *prefix,
             const char *id)
@@ -206,29 +187,6 @@ clear_source (GSource **source)
       g_source_destroy (*source);
       g_clear_pointer (source, g_source_unref);
     }
-}
-
-/* Strict base64: the standard alphabet, padded to a multiple of four. */
-static GBytes *
-decode_base64_strict (const char *text,
-                      gsize       len)
-{
-  gsize padding = 0;
-  gsize out_len = 0;
-  guchar *out;
-
-  if (len == 0 || len % 4 != 0)
-    return NULL;
-  if (text[len - 1] == '=')
-    padding++;
-  if (text[len - 2] == '=')
-    padding++;
-  for (gsize i = 0; i < len - padding; i++)
-    if (!g_ascii_isalnum (text[i]) && text[i] != '+' && text[i] != '/')
-      return NULL;
-
-  out = g_base64_decode (text, &out_len);
-  return g_bytes_new_take (out, out_len);
 }
 
 /* The delay before attempt number @failures + 1: exponential, capped, with
@@ -723,35 +681,6 @@ seen_before (FerryDhtSignaling *self,
   return FALSE;
 }
 
-/* The account an announcement claims to come from ("from"/"account" of
- * the signed message, see ferry-envelope-private.h), or NULL. The core
- * checks that this claim matches the certificate chain and the signature;
- * here it only has to match the key the announcement was stored under. */
-static char *
-announcement_account (GBytes *announcement)
-{
-  g_autoptr(JsonParser) outer = json_parser_new ();
-  g_autoptr(JsonParser) inner = json_parser_new ();
-  gsize size = 0;
-  const char *data = g_bytes_get_data (announcement, &size);
-  JsonNode *root;
-  JsonObject *from;
-  const char *m;
-
-  if (!g_utf8_validate_len (data, size, NULL) ||
-      !json_parser_load_from_data (outer, data, size, NULL) ||
-      (root = json_parser_get_root (outer)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
-      (m = json_object_get_string_member_with_default (json_node_get_object (root), "m", NULL)) == NULL ||
-      !json_parser_load_from_data (inner, m, -1, NULL) ||
-      (root = json_parser_get_root (inner)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
-      !json_object_has_member (json_node_get_object (root), "from") ||
-      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (json_node_get_object (root), "from")))
-    return NULL;
-
-  from = json_object_get_object_member (json_node_get_object (root), "from");
-  return g_strdup (json_object_get_string_member_with_default (from, "account", NULL));
-}
-
 /* Handles one line of a get or a listen: one JSON value. @where names the
  * key for the debug output; @account is the account whose key holds
  * announcements. */
@@ -764,102 +693,36 @@ handle_value (FerryDhtSignaling *self,
               const char        *where)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GBytes) frame = NULL;
   g_autoptr(GBytes) payload = NULL;
   g_autofree char *route = NULL;
-  JsonObject *object;
-  JsonNode *node;
-  const char *data;
-  const guint8 *bytes;
-  gsize data_len;
-  gsize size = 0;
+  const char *data = NULL;
+  const char *reason = NULL;
 
-  while (len > 0 && g_ascii_isspace (line[len - 1]))
-    len--;
-  while (len > 0 && g_ascii_isspace (line[0]))
+  switch (_ferry_dht_value_parse (parser, line, len, &data, &reason))
     {
-      line++;
-      len--;
-    }
-  if (len == 0)
-    return;
-
-  if (!g_utf8_validate_len (line, len, NULL) ||
-      !json_parser_load_from_data (parser, line, len, NULL) ||
-      json_parser_get_root (parser) == NULL ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      drop_value (self, where, "not a JSON object");
+    case DHT_VALUE_IGNORE:
       return;
-    }
-  object = json_node_get_object (json_parser_get_root (parser));
-
-  /* The listen's markers of values that expired. */
-  if (json_object_has_member (object, "expired"))
-    return;
-
-  node = json_object_get_member (object, "data");
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    {
-      drop_value (self, where, "no data");
-      return;
-    }
-  data = json_node_get_string (node);
-  data_len = strlen (data);
-  if (data_len > DHT_MAX_DATA_BASE64)
-    {
-      g_autofree char *reason = g_strdup_printf ("data too large (%" G_GSIZE_FORMAT " bytes)", data_len);
-
+    case DHT_VALUE_DROP:
       drop_value (self, where, reason);
       return;
+    case DHT_VALUE_OK:
+      break;
     }
 
   /* A listen replays what is stored each time it is opened. */
-  if (expected_kind == DHT_KIND_MESSAGE && seen_before (self, data, data_len))
+  if (expected_kind == DHT_KIND_MESSAGE && seen_before (self, data, strlen (data)))
     {
       g_debug ("skipped a value seen before on %s", where);
       return;
     }
 
-  frame = decode_base64_strict (data, data_len);
-  if (frame == NULL)
+  if (_ferry_dht_value_decode (data, expected_kind, account, &route, &payload, &reason) != DHT_VALUE_OK)
     {
-      drop_value (self, where, "data not valid base64");
-      return;
-    }
-
-  bytes = g_bytes_get_data (frame, &size);
-  if (size <= DHT_FRAME_HEADER_SIZE || memcmp (bytes, DHT_FRAME_MAGIC, DHT_FRAME_MAGIC_SIZE) != 0)
-    {
-      drop_value (self, where, "not a Ferry value");
-      return;
-    }
-  if (bytes[DHT_FRAME_MAGIC_SIZE] != expected_kind)
-    {
-      drop_value (self, where, "a value of the wrong kind");
-      return;
-    }
-  route = g_strndup ((const char *) bytes + DHT_FRAME_MAGIC_SIZE + 1, DHT_DEVICE_ID_SIZE);
-  if (!is_lower_hex (route, DHT_DEVICE_ID_SIZE))
-    {
-      drop_value (self, where, "a sender that is not a device id");
+      drop_value (self, where, reason);
       return;
     }
   if (g_str_equal (route, self->device_id))
     return;
-
-  payload = g_bytes_new_from_bytes (frame, DHT_FRAME_HEADER_SIZE, size - DHT_FRAME_HEADER_SIZE);
-  if (expected_kind == DHT_KIND_ANNOUNCEMENT)
-    {
-      g_autofree char *claimed = announcement_account (payload);
-
-      /* An announcement counts only under its own account's key. */
-      if (claimed == NULL || g_strcmp0 (claimed, account) != 0)
-        {
-          drop_value (self, where, "an announcement of another account");
-          return;
-        }
-    }
 
   if (expected_kind == DHT_KIND_MESSAGE)
     ferry_signaling_emit_message (FERRY_SIGNALING (self), payload, route);
@@ -1341,7 +1204,7 @@ parse_accounts (const char *text,
     {
       g_autofree char *lower = g_ascii_strdown (parts[i], -1);
 
-      if (is_lower_hex (lower, DHT_DEVICE_ID_SIZE))
+      if (_ferry_dht_is_lower_hex (lower, DHT_DEVICE_ID_SIZE))
         g_ptr_array_add (list, g_steal_pointer (&lower));
       else if (parts[i][0] != '\0')
         g_debug ("“%s” is not an account id", parts[i]);
@@ -1395,7 +1258,7 @@ ferry_dht_signaling_query (FerrySignaling *signaling,
       g_autofree char *lower = g_ascii_strdown (account_id, -1);
 
       /* The DHT can only be asked about a whole account id. */
-      if (!is_lower_hex (lower, DHT_DEVICE_ID_SIZE))
+      if (!_ferry_dht_is_lower_hex (lower, DHT_DEVICE_ID_SIZE))
         {
           g_debug ("cannot look up “%s”: not an account id", account_id);
           return;
@@ -1418,7 +1281,7 @@ ferry_dht_signaling_query (FerrySignaling *signaling,
         g_autoptr(FerryPeer) peer = g_list_model_get_item (peers, i);
         const char *id = ferry_peer_get_account_id (peer);
 
-        if (is_lower_hex (id, DHT_DEVICE_ID_SIZE) && !g_hash_table_contains (self->accounts, id))
+        if (_ferry_dht_is_lower_hex (id, DHT_DEVICE_ID_SIZE) && !g_hash_table_contains (self->accounts, id))
           added |= remember_account (self, id);
       }
     if (added)
@@ -1483,7 +1346,7 @@ ferry_dht_signaling_send_async (FerrySignaling      *signaling,
                                _("The dht signaling is not running"));
       return;
     }
-  if (!is_lower_hex (route, DHT_DEVICE_ID_SIZE))
+  if (!_ferry_dht_is_lower_hex (route, DHT_DEVICE_ID_SIZE))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                                _("“%s” is not a device id"), route);
