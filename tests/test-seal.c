@@ -600,7 +600,6 @@ test_hostile_name (Fixture       *fixture,
   g_autofree char *empty = NULL;
   g_autofree char *longest = NULL;
   g_autofree char *fallback = NULL;
-  g_autofree char *announced = NULL;
 
   escapes = received_name (fixture, "\033]0;owned\007\033[2J\033[31mMallory\xe2\x80\xae");
   g_assert_cmpstr (escapes, ==, "]0;owned[2J[31mMallory");
