@@ -211,6 +211,15 @@ ferry_account_export (const char  *home,
   return ok;
 }
 
+/* Whether @root is a node of @type: json-glib parses an empty text
+ * without error and without a root. */
+static gboolean
+holds (JsonNode     *root,
+       JsonNodeType  type)
+{
+  return root != NULL && JSON_NODE_TYPE (root) == type;
+}
+
 static const char *
 member_string (JsonObject *object,
                const char *name)
@@ -317,7 +326,7 @@ ferry_account_import (const char  *home,
   if (!g_file_get_contents (path, &text, &len, error))
     return FALSE;
   if (len > MAX_EXPORT_SIZE || !json_parser_load_from_data (parser, text, (gssize) len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+      !holds (json_parser_get_root (parser), JSON_NODE_OBJECT))
     goto damaged;
   in = json_node_get_object (json_parser_get_root (parser));
   account = member_string (in, "account");
@@ -356,7 +365,7 @@ ferry_account_import (const char  *home,
 
   parsed = json_parser_load_from_data (secret_parser, (const char *) plain, (gssize) len, NULL);
   memset (plain, 0, len);
-  if (!parsed || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (secret_parser)))
+  if (!parsed || !holds (json_parser_get_root (secret_parser), JSON_NODE_OBJECT))
     goto damaged;
   secret = json_node_get_object (json_parser_get_root (secret_parser));
   key_pem = member_string (secret, "account.key");
@@ -434,7 +443,7 @@ _ferry_account_load_revocations (const char *home)
     return json_array_new ();
   len = strlen (text);
   if (!json_parser_load_from_data (parser, text, (gssize) len, NULL) ||
-      !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+      !holds (json_parser_get_root (parser), JSON_NODE_ARRAY))
     {
       g_warning ("%s/%s is damaged: ignored", home, REVOCATIONS_FILE);
       return json_array_new ();
@@ -703,7 +712,7 @@ load_devices (const char *home)
 
   if (!read_home_file (home, DEVICES_FILE, &text, NULL) ||
       !json_parser_load_from_data (parser, text, -1, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+      !holds (json_parser_get_root (parser), JSON_NODE_OBJECT))
     return json_object_new ();
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }

@@ -40,7 +40,7 @@ typedef struct {
   char       *type;
   char       *from_account;
   char       *from_device;
-  char       *from_name;
+  char       *from_name;     /* cleaned and bounded (_ferry_sanitize_display_name), never empty */
   char       *to;
   gint64      timestamp_ms;
   char       *chain_pem;

@@ -18,6 +18,7 @@
 #include "ferry-envelope-private.h"
 #include "ferry-error.h"
 #include "ferry-identity-private.h"
+#include "ferry-sanitize-private.h"
 
 #define ENVELOPE_VERSION 1
 #define ED25519_SIGNATURE_SIZE 64
@@ -146,19 +147,23 @@ replay_cache_add (FerryReplayCache *cache,
 
 /* Building */
 
+/* Message ids come from gnutls' generator only (never g_random, whose
+ * output can be predicted): NULL when the system has no randomness. */
 static char *
-random_id (void)
+random_id (GError **error)
 {
   guint8 raw[ID_BYTES];
-  GString *hex = g_string_sized_new (2 * ID_BYTES);
+  GString *hex;
   guint i;
+  int ret;
 
-  if (gnutls_rnd (GNUTLS_RND_NONCE, raw, sizeof raw) < 0)
+  if ((ret = gnutls_rnd (GNUTLS_RND_NONCE, raw, sizeof raw)) < 0)
     {
-      /* gnutls_rnd only fails when the system has no randomness at all. */
-      for (i = 0; i < sizeof raw; i++)
-        raw[i] = (guint8) g_random_int_range (0, 256);
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_FAILED,
+                   _("No random numbers: %s"), gnutls_strerror (ret));
+      return NULL;
     }
+  hex = g_string_sized_new (2 * ID_BYTES);
   for (i = 0; i < sizeof raw; i++)
     g_string_append_printf (hex, "%02x", raw[i]);
 
@@ -197,7 +202,9 @@ _ferry_envelope_build (FerryIdentity  *identity,
   g_return_val_if_fail (to != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  id = random_id ();
+  id = random_id (error);
+  if (id == NULL)
+    return NULL;
 
   from = json_object_new ();
   json_object_set_string_member (from, "account", ferry_identity_get_account_id (identity));
@@ -673,7 +680,15 @@ _ferry_envelope_parse (GBytes            *wire,
   envelope->type = g_strdup (type);
   envelope->from_account = g_strdup (from_account);
   envelope->from_device = g_strdup (from_device);
-  envelope->from_name = g_strdup (from_name);
+  envelope->from_name = _ferry_sanitize_display_name (from_name, -1);
+  if (envelope->from_name == NULL)
+    {
+      g_autofree char *device_short = shorten (from_device);
+
+      /* TRANSLATORS: the name shown for a device whose own name is empty
+       * or unprintable; %s is the start of its device id. */
+      envelope->from_name = g_strdup_printf (_("Device %s"), device_short);
+    }
   envelope->to = g_strdup (to);
   envelope->timestamp_ms = timestamp_ms;
   envelope->chain_pem = g_strdup (chain);

@@ -11,11 +11,16 @@ G_BEGIN_DECLS
 
 FerryDevice    *_ferry_device_new           (const char     *account_id,
                                              const char     *device_id);
-void            _ferry_device_update        (FerryDevice    *self,
+/* Updates what a message of the device says about it, unless
+ * @timestamp_ms (the message's, in ms since the epoch) is not strictly
+ * greater than that of the last message accepted: a replayed or overtaken
+ * message changes nothing and FALSE is returned. */
+gboolean        _ferry_device_update        (FerryDevice    *self,
                                              const char     *name,
                                              FerrySignaling *signaling,
                                              const char     *route,
-                                             const char     *chain_pem);
+                                             const char     *chain_pem,
+                                             gint64          timestamp_ms);
 FerrySignaling *_ferry_device_get_signaling (FerryDevice    *self);
 const char     *_ferry_device_get_route     (FerryDevice    *self);
 const char     *_ferry_device_get_chain_pem (FerryDevice    *self);

@@ -25,6 +25,7 @@ struct _FerryDevice
   char           *route;
   char           *chain_pem;
   gint64          last_seen;
+  gint64          timestamp_ms;   /* of the newest message accepted, 0 before */
 };
 
 G_DEFINE_FINAL_TYPE (FerryDevice, ferry_device, G_TYPE_OBJECT)
@@ -155,14 +156,26 @@ _ferry_device_new (const char *account_id,
   return self;
 }
 
-void
+gboolean
 _ferry_device_update (FerryDevice    *self,
                       const char     *name,
                       FerrySignaling *signaling,
                       const char     *route,
-                      const char     *chain_pem)
+                      const char     *chain_pem,
+                      gint64          timestamp_ms)
 {
-  g_return_if_fail (FERRY_IS_DEVICE (self));
+  g_return_val_if_fail (FERRY_IS_DEVICE (self), FALSE);
+
+  /* A message is replayed or overtaken unless it is strictly newer than the
+   * last one accepted: it may not move the device's route back. */
+  if (timestamp_ms <= self->timestamp_ms)
+    {
+      g_debug ("ignoring a message of device %.12s from %" G_GINT64_FORMAT
+               " ms, not newer than %" G_GINT64_FORMAT " ms",
+               self->device_id, timestamp_ms, self->timestamp_ms);
+      return FALSE;
+    }
+  self->timestamp_ms = timestamp_ms;
 
   if (_ferry_set_str (&self->name, name))
     g_object_notify_by_pspec (G_OBJECT (self), device_props[DEVICE_PROP_NAME]);
@@ -178,6 +191,8 @@ _ferry_device_update (FerryDevice    *self,
     _ferry_set_str (&self->chain_pem, chain_pem);
   self->last_seen = g_get_monotonic_time ();
   g_object_notify_by_pspec (G_OBJECT (self), device_props[DEVICE_PROP_LAST_SEEN]);
+
+  return TRUE;
 }
 
 FerrySignaling *

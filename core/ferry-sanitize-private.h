@@ -20,4 +20,18 @@ char *_ferry_sanitize_filename (const char *name);
 char *_ferry_filename_variant  (const char *name,
                                 guint       n);
 
+/* Longest display name kept from a peer: characters and bytes. */
+#define FERRY_DISPLAY_NAME_MAX_CHARS 64
+#define FERRY_DISPLAY_NAME_MAX_BYTES 256
+
+/* Cleans a display name received from a peer: invalid UTF-8 replaced,
+ * control characters (C0, DEL, C1), bidirectional overrides and other
+ * invisible format characters removed, line breaks and tabs turned into
+ * spaces, runs of spaces collapsed, leading and trailing spaces trimmed,
+ * cut to FERRY_DISPLAY_NAME_MAX_CHARS characters and
+ * FERRY_DISPLAY_NAME_MAX_BYTES bytes on a character boundary. Returns NULL
+ * when nothing printable is left (the caller picks a fallback). */
+char *_ferry_sanitize_display_name (const char *name,
+                                    gssize      length);
+
 G_END_DECLS

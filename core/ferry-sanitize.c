@@ -154,3 +154,78 @@ _ferry_filename_variant (const char *name,
 
   return g_strdup_printf ("%.*s (%u)%s", (int) (ext - name), name, n, ext);
 }
+
+/* Display names ---------------------------------------------------------- */
+
+static gboolean
+is_name_space (gunichar c)
+{
+  return c == '\t' || c == '\n' || c == '\r' || c == 0x0b || c == 0x0c ||
+         c == 0x85 || c == 0x2028 || c == 0x2029 || g_unichar_isspace (c);
+}
+
+/* Characters a name never keeps: what is unsafe in a file name, and every
+ * other invisible format character (zero-width spaces, word joiners, soft
+ * hyphens, tags...) but the zero-width joiner that emoji sequences use. */
+static gboolean
+is_name_dropped (gunichar c)
+{
+  GUnicodeType type = g_unichar_type (c);
+
+  if (c == 0x200d)
+    return FALSE;
+
+  return is_unsafe_char (c) ||
+         type == G_UNICODE_CONTROL ||
+         type == G_UNICODE_FORMAT ||
+         type == G_UNICODE_SURROGATE ||
+         type == G_UNICODE_UNASSIGNED ||
+         type == G_UNICODE_PRIVATE_USE;
+}
+
+char *
+_ferry_sanitize_display_name (const char *name,
+                              gssize      length)
+{
+  g_autofree char *valid = NULL;
+  g_autoptr(GString) out = NULL;
+  const char *p;
+  gboolean pending_space = FALSE;
+  guint chars = 0;
+
+  if (name == NULL)
+    return NULL;
+
+  valid = g_utf8_make_valid (name, length);
+  out = g_string_sized_new (MIN (strlen (valid), FERRY_DISPLAY_NAME_MAX_BYTES));
+
+  for (p = valid; *p != '\0' && chars < FERRY_DISPLAY_NAME_MAX_CHARS; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      gsize len = g_utf8_next_char (p) - p;
+
+      if (is_name_space (c))
+        {
+          pending_space = out->len > 0;
+          continue;
+        }
+      if (is_name_dropped (c))
+        continue;
+      if (out->len + (pending_space ? 1 : 0) + len > FERRY_DISPLAY_NAME_MAX_BYTES ||
+          chars + (pending_space ? 1 : 0) >= FERRY_DISPLAY_NAME_MAX_CHARS)
+        break;
+      if (pending_space)
+        {
+          g_string_append_c (out, ' ');
+          chars++;
+          pending_space = FALSE;
+        }
+      g_string_append_len (out, p, len);
+      chars++;
+    }
+
+  if (out->len == 0)
+    return NULL;
+
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}

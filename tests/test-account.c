@@ -558,6 +558,26 @@ test_foreign_revocation_ignored (Fixture       *fixture,
   device_clear (&t);
 }
 
+/* Files that are not exports (found by fuzzing: an empty file made
+ * json-glib return no root, and the import a critical): a clean error. */
+static void
+test_import_junk (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const char *junk[] = { "", " \n", "[]", "42", "{}", "{\"format\": 1}", "\"text\"" };
+  g_autofree char *home = g_build_filename (fixture->dir, "junk-home", NULL);
+  g_autofree char *path = g_build_filename (fixture->dir, "junk.json", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (junk); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (g_file_set_contents (path, junk[i], -1, NULL));
+      g_assert_false (ferry_account_import (home, path, PASSPHRASE, &error));
+      g_assert_error (error, FERRY_ERROR, FERRY_ERROR_IDENTITY);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -565,6 +585,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add ("/account/export-import", Fixture, NULL, fixture_set_up, test_export_import, fixture_tear_down);
+  g_test_add ("/account/import-junk", Fixture, NULL, fixture_set_up, test_import_junk, fixture_tear_down);
   g_test_add ("/account/imported-device-receives", Fixture, NULL, fixture_set_up,
               test_imported_device_receives, fixture_tear_down);
   g_test_add ("/account/revoked-device-refused", Fixture, NULL, fixture_set_up,

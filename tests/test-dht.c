@@ -55,7 +55,8 @@ capture_writer (GLogLevelFlags   level,
 
   if (domain != NULL && g_str_has_prefix (domain, "Ferry") && message != NULL &&
       (strstr (message, "dropped") != NULL || strstr (message, "skipped") != NULL ||
-       strstr (message, "Listening") != NULL || strstr (message, "listen through") != NULL))
+       strstr (message, "Listening") != NULL || strstr (message, "listen through") != NULL ||
+       strstr (message, "listening on") != NULL))
     {
       g_mutex_lock (&log_lock);
       if (log_lines == NULL)
@@ -907,6 +908,42 @@ test_tool (Fixture       *fx,
   }
 }
 
+/* An engine on its own main context (not the global default): the
+ * plugin's timers run there too, so a listen that a dead proxy ended is
+ * retried while only that context turns. */
+static void
+test_own_context (Fixture       *fx,
+                  gconstpointer  data)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ended = NULL;
+  g_autofree char *again = NULL;
+
+  if (fx->skipped)
+    return;
+
+  g_main_context_push_thread_default (context);
+  make_engine (fx, "alice", ferry_test_dht_proxy (fx->dht, 1));
+  wait_log ("listening on", 1, 10000);
+
+  ended = g_strdup_printf ("Listening through the OpenDHT proxy %s ended", ferry_test_dht_proxy (fx->dht, 1));
+  again = g_strdup_printf ("Listening through the OpenDHT proxy %s again", ferry_test_dht_proxy (fx->dht, 1));
+  ferry_test_dht_kill (fx->dht, 1);
+  wait_log (ended, 1, 10000);
+  g_assert_true (ferry_test_dht_restart (fx->dht, 1, &error));
+  g_assert_no_error (error);
+  /* Only the retry timer brings the listen back. */
+  wait_log (again, 1, 20000);
+
+  for (guint i = 0; i < fx->engines->len; i++)
+    ferry_engine_stop (g_ptr_array_index (fx->engines, i));
+  g_ptr_array_set_size (fx->engines, 0);
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -926,6 +963,7 @@ main (int    argc,
   ADD ("/dht/failover", TRUE, test_failover);
   ADD ("/dht/junk", TRUE, test_junk);
   ADD ("/dht/tool", TRUE, test_tool);
+  ADD ("/dht/own-context", TRUE, test_own_context);
 
   return g_test_run ();
 }

@@ -225,6 +225,97 @@ test_variant (void)
   check_variant (".tar.gz", 1, ".tar (1).gz");
 }
 
+/* Display names from peers: bounded, printable, never empty. */
+static void
+check_name (const char *in,
+            const char *expected)
+{
+  g_autofree char *out = _ferry_sanitize_display_name (in, -1);
+
+  g_assert_cmpstr (out, ==, expected);
+}
+
+static void
+test_display_name (void)
+{
+  g_autoptr(GString) long_name = g_string_new (NULL);
+  g_autofree char *out = NULL;
+  const char *p;
+  guint chars = 0;
+
+  check_name ("Alice's laptop", "Alice's laptop");
+  check_name ("  Ünïcödé  名前 🙂 ", "Ünïcödé 名前 🙂");
+  /* Terminal escapes: ESC, BEL and CSI lose their control bytes. */
+  check_name ("\033]0;pwned\007\033[2J\033[31mBob", "]0;pwned[2J[31mBob");
+  check_name ("a\xc2\x9b" "31mb", "a31mb");                  /* C1 CSI */
+  check_name ("x\x7fy", "xy");                                 /* DEL */
+  check_name ("evil\xe2\x80\xaegnp.exe", "evilgnp.exe");     /* RLO */
+  check_name ("a\xe2\x81\xa6" "b\xe2\x81\xa9" "c", "abc");     /* LRI, PDI */
+  check_name ("zero\xe2\x80\x8bwidth", "zerowidth");         /* ZWSP */
+  check_name ("line\none\r\n\ttwo", "line one two");
+  check_name ("para\xe2\x80\xa9graph", "para graph");
+  check_name ("bad\xff\xfeutf8", "bad\xef\xbf\xbd\xef\xbf\xbdutf8");
+  check_name ("", NULL);
+  check_name ("   \t\n ", NULL);
+  check_name ("\033\007\x7f\xe2\x80\xae", NULL);
+  g_assert_null (_ferry_sanitize_display_name (NULL, -1));
+
+  /* 40 KB of name: at most 64 characters and 256 bytes come out. */
+  for (guint i = 0; i < 10000; i++)
+    g_string_append (long_name, "\xf0\x9f\x98\x80");
+  out = _ferry_sanitize_display_name (long_name->str, -1);
+  g_assert_nonnull (out);
+  g_assert_true (g_utf8_validate (out, -1, NULL));
+  for (p = out; *p != '\0'; p = g_utf8_next_char (p))
+    chars++;
+  g_assert_cmpuint (chars, ==, FERRY_DISPLAY_NAME_MAX_CHARS);
+  g_assert_cmpuint (strlen (out), <=, FERRY_DISPLAY_NAME_MAX_BYTES);
+  g_clear_pointer (&out, g_free);
+
+  g_string_assign (long_name, "");
+  for (guint i = 0; i < 200; i++)
+    g_string_append (long_name, "a\xcc\x81\xcc\x81\xcc\x81");   /* combining marks */
+  out = _ferry_sanitize_display_name (long_name->str, -1);
+  g_assert_cmpuint (strlen (out), <=, FERRY_DISPLAY_NAME_MAX_BYTES);
+  g_assert_true (g_utf8_validate (out, -1, NULL));
+  g_assert_cmpuint (g_utf8_strlen (out, -1), <=, FERRY_DISPLAY_NAME_MAX_CHARS);
+}
+
+/* Random bytes: whatever comes out is bounded and printable. */
+static void
+test_display_name_fuzz (void)
+{
+  GRand *rand = g_rand_new_with_seed (12);
+
+  for (guint round = 0; round < 2000; round++)
+    {
+      guint8 raw[512];
+      guint len = g_rand_int_range (rand, 0, sizeof raw);
+      g_autofree char *out = NULL;
+
+      for (guint i = 0; i < len; i++)
+        raw[i] = (guint8) g_rand_int_range (rand, 0, 256);
+      out = _ferry_sanitize_display_name ((const char *) raw, len);
+      if (out == NULL)
+        continue;
+      g_assert_true (g_utf8_validate (out, -1, NULL));
+      g_assert_cmpuint (strlen (out), <=, FERRY_DISPLAY_NAME_MAX_BYTES);
+      g_assert_cmpuint (g_utf8_strlen (out, -1), <=, FERRY_DISPLAY_NAME_MAX_CHARS);
+      g_assert_cmpint (out[0], !=, ' ');
+      g_assert_cmpint (out[strlen (out) - 1], !=, ' ');
+      for (const char *p = out; *p != '\0'; p = g_utf8_next_char (p))
+        {
+          gunichar c = g_utf8_get_char (p);
+
+          g_assert_cmpuint (c, >=, 0x20);
+          g_assert_false (c >= 0x7f && c <= 0x9f);
+          g_assert_false (c >= 0x202a && c <= 0x202e);
+          g_assert_false (c >= 0x2066 && c <= 0x2069);
+        }
+    }
+  g_rand_free (rand);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -240,6 +331,8 @@ main (int    argc,
   g_test_add_func ("/sanitize/long", test_sanitize_long);
   g_test_add_func ("/sanitize/fuzz", test_sanitize_fuzz);
   g_test_add_func ("/sanitize/variant", test_variant);
+  g_test_add_func ("/sanitize/display-name", test_display_name);
+  g_test_add_func ("/sanitize/display-name-fuzz", test_display_name_fuzz);
 
   return g_test_run ();
 }

@@ -522,6 +522,111 @@ test_key_updates (Fixture       *fixture,
   g_assert_false (_ferry_identity_lookup_peer_key (fixture->a, ferry_identity_get_device_id (fixture->a), out));
 }
 
+/* A message of @from whose "from.name" is @name, signed by @from (a patched
+ * sender can write anything there). */
+static GBytes *
+build_with_name (FerryIdentity *from,
+                 const char    *type,
+                 const char    *to,
+                 const char    *name)
+{
+  g_autoptr(GBytes) plain = NULL;
+  g_autoptr(GBytes) signature = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) outer_parser = json_parser_new ();
+  g_autoptr(JsonParser) inner_parser = json_parser_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(JsonObject) outer = json_object_new ();
+  g_autoptr(JsonNode) outer_node = NULL;
+  g_autofree char *m = NULL;
+  g_autofree char *s = NULL;
+  JsonObject *message;
+  char *text;
+
+  plain = _ferry_envelope_build (from, type, to, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_parser_load_from_data (outer_parser, g_bytes_get_data (plain, NULL),
+                                             g_bytes_get_size (plain), NULL));
+  g_assert_true (json_parser_load_from_data (inner_parser,
+                                             json_object_get_string_member (json_node_get_object (json_parser_get_root (outer_parser)), "m"),
+                                             -1, NULL));
+  message = json_node_get_object (json_parser_get_root (inner_parser));
+  json_object_set_string_member (json_object_get_object_member (message, "from"), "name", name);
+
+  node = json_node_init_object (json_node_alloc (), message);
+  m = json_to_string (node, FALSE);
+  signature = _ferry_identity_sign (from, (const guint8 *) m, strlen (m), &error);
+  g_assert_no_error (error);
+  s = g_base64_encode (g_bytes_get_data (signature, NULL), g_bytes_get_size (signature));
+  json_object_set_string_member (outer, "m", m);
+  json_object_set_string_member (outer, "s", s);
+  outer_node = json_node_init_object (json_node_alloc (), outer);
+  text = json_to_string (outer_node, FALSE);
+
+  return g_bytes_new_take (text, strlen (text));
+}
+
+static char *
+received_name (Fixture    *fixture,
+               const char *name)
+{
+  g_autoptr(GBytes) plain = NULL;
+  g_autoptr(GBytes) wire = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FerryEnvelope) envelope = NULL;
+  const char *b = ferry_identity_get_device_id (fixture->b);
+  guint8 key_b[32];
+
+  learn (fixture->a, fixture->b);
+  g_assert_true (_ferry_identity_lookup_peer_key (fixture->a, b, key_b));
+  plain = build_with_name (fixture->a, "offer", b, name);
+  wire = _ferry_envelope_seal (fixture->a, b, key_b, plain, &error);
+  g_assert_no_error (error);
+  envelope = _ferry_envelope_receive (fixture->b, wire, fixture->cache, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (envelope);
+
+  return g_strdup (envelope->from_name);
+}
+
+/* A peer's display name is data from a stranger: bounded and cleaned where
+ * it is parsed, so no caller can print terminal escapes or 40 KB of it. */
+static void
+test_hostile_name (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GString) long_name = g_string_new (NULL);
+  g_autofree char *escapes = NULL;
+  g_autofree char *empty = NULL;
+  g_autofree char *longest = NULL;
+  g_autofree char *fallback = NULL;
+
+  escapes = received_name (fixture, "\033]0;owned\007\033[2J\033[31mMallory\xe2\x80\xae");
+  g_assert_cmpstr (escapes, ==, "]0;owned[2J[31mMallory");
+
+  for (guint i = 0; i < 40 * 1024 / 8; i++)
+    g_string_append (long_name, "Mallory ");
+  longest = received_name (fixture, long_name->str);
+  g_assert_cmpuint (strlen (longest), <=, 256);
+  g_assert_cmpuint (g_utf8_strlen (longest, -1), <=, 64);
+  g_assert_true (g_str_has_prefix (longest, "Mallory Mallory"));
+
+  /* Nothing printable left: a fallback naming the device. */
+  empty = received_name (fixture, "\033\007 \t");
+  fallback = g_strdup_printf ("Device %.12s", ferry_identity_get_device_id (fixture->a));
+  g_assert_cmpstr (empty, ==, fallback);
+
+  /* Announcements go through the same parser. */
+  {
+    g_autoptr(GBytes) announcement = build_with_name (fixture->a, "announce", "*", "\033[2JEve");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FerryEnvelope) envelope = _ferry_envelope_receive (fixture->c, announcement, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (envelope->from_name, ==, "[2JEve");
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -538,6 +643,7 @@ main (int    argc,
   g_test_add ("/seal/replayed", Fixture, NULL, fixture_set_up, test_replayed, fixture_tear_down);
   g_test_add ("/seal/stale", Fixture, NULL, fixture_set_up, test_stale, fixture_tear_down);
   g_test_add ("/seal/key-updates", Fixture, NULL, fixture_set_up, test_key_updates, fixture_tear_down);
+  g_test_add ("/seal/hostile-name", Fixture, NULL, fixture_set_up, test_hostile_name, fixture_tear_down);
 
   return g_test_run ();
 }

@@ -39,7 +39,7 @@ _ferry_engine_remember_device (FerryEngine    *self,
   if (device == NULL)
     {
       device = _ferry_device_new (envelope->from_account, envelope->from_device);
-      _ferry_device_update (device, envelope->from_name, signaling, route, envelope->chain_pem);
+      _ferry_device_update (device, envelope->from_name, signaling, route, envelope->chain_pem, envelope->timestamp_ms);
       _ferry_peer_add_device (peer, device);
       g_object_unref (device);
       _ferry_engine_fanout_join (self, device);
@@ -49,7 +49,7 @@ _ferry_engine_remember_device (FerryEngine    *self,
         _ferry_account_note_device (self->home, envelope->from_device, envelope->from_name);
     }
   else
-    _ferry_device_update (device, envelope->from_name, signaling, route, envelope->chain_pem);
+    _ferry_device_update (device, envelope->from_name, signaling, route, envelope->chain_pem, envelope->timestamp_ms);
 
   _ferry_peer_set_name (peer, envelope->from_name);
   return device;

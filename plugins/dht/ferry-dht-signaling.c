@@ -35,26 +35,20 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <gnutls/crypto.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <ferry/ferry.h>
 
-#define DHT_CONFIG_GROUP              "dht"
+#include "ferry-dht-value.h"
 
-#define DHT_FRAME_MAGIC               "FDH1"
-#define DHT_FRAME_MAGIC_SIZE          4
-#define DHT_DEVICE_ID_SIZE            64
-#define DHT_FRAME_HEADER_SIZE         (DHT_FRAME_MAGIC_SIZE + 1 + DHT_DEVICE_ID_SIZE)
-#define DHT_KIND_ANNOUNCEMENT         'A'
-#define DHT_KIND_MESSAGE              'M'
+#define DHT_CONFIG_GROUP              "dht"
 
 /* Value types, whose lifetime the DHT nodes know: 0 lives 10 minutes,
  * 5 (OpenDHT's ICE candidates, as Jami uses for connection requests) 1. */
 #define DHT_TYPE_ANNOUNCEMENT         0
 #define DHT_TYPE_MESSAGE              5
 
-/* The proxy refuses data above ~64 KB; real blobs are a few KB. */
-#define DHT_MAX_DATA_BASE64           (48 * 1024)
 /* Longest line accepted from a listen or a get (one value). */
 #define DHT_MAX_LINE                  (80 * 1024)
 #define DHT_MAX_RESPONSE              (1024 * 1024)
@@ -104,6 +98,7 @@ struct _FerryDhtSignaling
   char           *inbox_key;
   char           *account_key;
 
+  GMainContext   *context;          /* the engine's, where every source goes */
   SoupSession    *session;          /* puts and gets */
   SoupSession    *listen_session;   /* listens only */
   GCancellable   *cancellable;      /* everything, cancelled by stop */
@@ -119,9 +114,9 @@ struct _FerryDhtSignaling
   guint           listen_failures;
   gboolean        listen_down;         /* an outage was reported */
   gboolean        listen_ever_up;
-  guint           listen_retry_source;
-  guint           listen_refresh_source;
-  guint           listen_watchdog_source;
+  GSource        *listen_retry_source;
+  GSource        *listen_refresh_source;
+  GSource        *listen_watchdog_source;
   GByteArray     *line;
   gboolean        discarding;
 
@@ -129,7 +124,7 @@ struct _FerryDhtSignaling
   gboolean        announcing;
   gboolean        announce_again;
   guint           announce_failures;
-  guint           announce_source;
+  GSource        *announce_source;
 
   /* lookups */
   GHashTable     *accounts;         /* account id → gint64 last used */
@@ -148,18 +143,6 @@ static void query_account  (FerryDhtSignaling *self,
 
 /* ------------------------------------------------------------------ helpers */
 
-static gboolean
-is_lower_hex (const char *text,
-              gsize       length)
-{
-  if (text == NULL)
-    return FALSE;
-  for (gsize i = 0; i < length; i++)
-    if (!g_ascii_isxdigit (text[i]) || g_ascii_isupper (text[i]))
-      return FALSE;
-  return text[length] == '\0';
-}
-
 static char *
 derive_key (const char *prefix,
             const char *id)
@@ -169,35 +152,41 @@ derive_key (const char *prefix,
   return g_compute_checksum_for_string (G_CHECKSUM_SHA1, text, -1);
 }
 
+/* Value ids come from gnutls' generator: a guessable id would let anyone
+ * overwrite or shadow this device's values on the DHT. */
 static char *
 random_value_id (void)
 {
-  guint64 id = ((guint64) g_random_int () << 32) | g_random_int ();
+  guint64 id = 0;
+
+  if (gnutls_rnd (GNUTLS_RND_NONCE, &id, sizeof id) < 0)
+    return NULL;
 
   return g_strdup_printf ("%" G_GUINT64_FORMAT, id);
 }
 
-/* Strict base64: the standard alphabet, padded to a multiple of four. */
-static GBytes *
-decode_base64_strict (const char *text,
-                      gsize       len)
+/* Attaches @source to the engine's context, calling @callback with @self;
+ * returns it (the caller keeps the reference). */
+static GSource *
+timeout_attach (FerryDhtSignaling *self,
+                GSource           *source,
+                const char        *name,
+                GSourceFunc        callback)
 {
-  gsize padding = 0;
-  gsize out_len = 0;
-  guchar *out;
+  g_source_set_static_name (source, name);
+  g_source_set_callback (source, callback, self, NULL);
+  g_source_attach (source, self->context);
+  return source;
+}
 
-  if (len == 0 || len % 4 != 0)
-    return NULL;
-  if (text[len - 1] == '=')
-    padding++;
-  if (text[len - 2] == '=')
-    padding++;
-  for (gsize i = 0; i < len - padding; i++)
-    if (!g_ascii_isalnum (text[i]) && text[i] != '+' && text[i] != '/')
-      return NULL;
-
-  out = g_base64_decode (text, &out_len);
-  return g_bytes_new_take (out, out_len);
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
 }
 
 /* The delay before attempt number @failures + 1: exponential, capped, with
@@ -606,6 +595,14 @@ put_async (FerryDhtSignaling   *self,
   gsize payload_size = 0;
   const guint8 *payload_data = g_bytes_get_data (payload, &payload_size);
 
+  if (id == NULL)
+    {
+      g_task_report_new_error (self, callback, user_data, put_async,
+                               G_IO_ERROR, G_IO_ERROR_FAILED,
+                               _("No random numbers for a DHT value id"));
+      return;
+    }
+
   g_byte_array_append (frame, (const guint8 *) DHT_FRAME_MAGIC, DHT_FRAME_MAGIC_SIZE);
   g_byte_array_append (frame, (const guint8 *) &kind, 1);
   g_byte_array_append (frame, (const guint8 *) self->device_id, DHT_DEVICE_ID_SIZE);
@@ -684,35 +681,6 @@ seen_before (FerryDhtSignaling *self,
   return FALSE;
 }
 
-/* The account an announcement claims to come from ("from"/"account" of
- * the signed message, see ferry-envelope-private.h), or NULL. The core
- * checks that this claim matches the certificate chain and the signature;
- * here it only has to match the key the announcement was stored under. */
-static char *
-announcement_account (GBytes *announcement)
-{
-  g_autoptr(JsonParser) outer = json_parser_new ();
-  g_autoptr(JsonParser) inner = json_parser_new ();
-  gsize size = 0;
-  const char *data = g_bytes_get_data (announcement, &size);
-  JsonNode *root;
-  JsonObject *from;
-  const char *m;
-
-  if (!g_utf8_validate_len (data, size, NULL) ||
-      !json_parser_load_from_data (outer, data, size, NULL) ||
-      (root = json_parser_get_root (outer)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
-      (m = json_object_get_string_member_with_default (json_node_get_object (root), "m", NULL)) == NULL ||
-      !json_parser_load_from_data (inner, m, -1, NULL) ||
-      (root = json_parser_get_root (inner)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
-      !json_object_has_member (json_node_get_object (root), "from") ||
-      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (json_node_get_object (root), "from")))
-    return NULL;
-
-  from = json_object_get_object_member (json_node_get_object (root), "from");
-  return g_strdup (json_object_get_string_member_with_default (from, "account", NULL));
-}
-
 /* Handles one line of a get or a listen: one JSON value. @where names the
  * key for the debug output; @account is the account whose key holds
  * announcements. */
@@ -725,102 +693,36 @@ handle_value (FerryDhtSignaling *self,
               const char        *where)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GBytes) frame = NULL;
   g_autoptr(GBytes) payload = NULL;
   g_autofree char *route = NULL;
-  JsonObject *object;
-  JsonNode *node;
-  const char *data;
-  const guint8 *bytes;
-  gsize data_len;
-  gsize size = 0;
+  const char *data = NULL;
+  const char *reason = NULL;
 
-  while (len > 0 && g_ascii_isspace (line[len - 1]))
-    len--;
-  while (len > 0 && g_ascii_isspace (line[0]))
+  switch (_ferry_dht_value_parse (parser, line, len, &data, &reason))
     {
-      line++;
-      len--;
-    }
-  if (len == 0)
-    return;
-
-  if (!g_utf8_validate_len (line, len, NULL) ||
-      !json_parser_load_from_data (parser, line, len, NULL) ||
-      json_parser_get_root (parser) == NULL ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      drop_value (self, where, "not a JSON object");
+    case DHT_VALUE_IGNORE:
       return;
-    }
-  object = json_node_get_object (json_parser_get_root (parser));
-
-  /* The listen's markers of values that expired. */
-  if (json_object_has_member (object, "expired"))
-    return;
-
-  node = json_object_get_member (object, "data");
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    {
-      drop_value (self, where, "no data");
-      return;
-    }
-  data = json_node_get_string (node);
-  data_len = strlen (data);
-  if (data_len > DHT_MAX_DATA_BASE64)
-    {
-      g_autofree char *reason = g_strdup_printf ("data too large (%" G_GSIZE_FORMAT " bytes)", data_len);
-
+    case DHT_VALUE_DROP:
       drop_value (self, where, reason);
       return;
+    case DHT_VALUE_OK:
+      break;
     }
 
   /* A listen replays what is stored each time it is opened. */
-  if (expected_kind == DHT_KIND_MESSAGE && seen_before (self, data, data_len))
+  if (expected_kind == DHT_KIND_MESSAGE && seen_before (self, data, strlen (data)))
     {
       g_debug ("skipped a value seen before on %s", where);
       return;
     }
 
-  frame = decode_base64_strict (data, data_len);
-  if (frame == NULL)
+  if (_ferry_dht_value_decode (data, expected_kind, account, &route, &payload, &reason) != DHT_VALUE_OK)
     {
-      drop_value (self, where, "data not valid base64");
-      return;
-    }
-
-  bytes = g_bytes_get_data (frame, &size);
-  if (size <= DHT_FRAME_HEADER_SIZE || memcmp (bytes, DHT_FRAME_MAGIC, DHT_FRAME_MAGIC_SIZE) != 0)
-    {
-      drop_value (self, where, "not a Ferry value");
-      return;
-    }
-  if (bytes[DHT_FRAME_MAGIC_SIZE] != expected_kind)
-    {
-      drop_value (self, where, "a value of the wrong kind");
-      return;
-    }
-  route = g_strndup ((const char *) bytes + DHT_FRAME_MAGIC_SIZE + 1, DHT_DEVICE_ID_SIZE);
-  if (!is_lower_hex (route, DHT_DEVICE_ID_SIZE))
-    {
-      drop_value (self, where, "a sender that is not a device id");
+      drop_value (self, where, reason);
       return;
     }
   if (g_str_equal (route, self->device_id))
     return;
-
-  payload = g_bytes_new_from_bytes (frame, DHT_FRAME_HEADER_SIZE, size - DHT_FRAME_HEADER_SIZE);
-  if (expected_kind == DHT_KIND_ANNOUNCEMENT)
-    {
-      g_autofree char *claimed = announcement_account (payload);
-
-      /* An announcement counts only under its own account's key. */
-      if (claimed == NULL || g_strcmp0 (claimed, account) != 0)
-        {
-          drop_value (self, where, "an announcement of another account");
-          return;
-        }
-    }
 
   if (expected_kind == DHT_KIND_MESSAGE)
     ferry_signaling_emit_message (FERRY_SIGNALING (self), payload, route);
@@ -870,8 +772,8 @@ listen_teardown (FerryDhtSignaling *self)
   g_clear_object (&self->listen_cancellable);
   g_clear_object (&self->listen_message);
   g_clear_object (&self->listen_stream);
-  g_clear_handle_id (&self->listen_refresh_source, g_source_remove);
-  g_clear_handle_id (&self->listen_watchdog_source, g_source_remove);
+  clear_source (&self->listen_refresh_source);
+  clear_source (&self->listen_watchdog_source);
   g_byte_array_set_size (self->line, 0);
   self->discarding = FALSE;
 }
@@ -881,7 +783,7 @@ listen_retry_cb (gpointer user_data)
 {
   FerryDhtSignaling *self = user_data;
 
-  self->listen_retry_source = 0;
+  g_clear_pointer (&self->listen_retry_source, g_source_unref);
   listen_connect (self);
   return G_SOURCE_REMOVE;
 }
@@ -925,8 +827,9 @@ listen_failed (FerryDhtSignaling *self,
   g_debug ("listen through %s ended: %s; next attempt through %s in %u ms",
            proxy, reason, (char *) g_ptr_array_index (self->proxies, self->listen_proxy), delay);
 
-  g_clear_handle_id (&self->listen_retry_source, g_source_remove);
-  self->listen_retry_source = g_timeout_add (delay, listen_retry_cb, self);
+  clear_source (&self->listen_retry_source);
+  self->listen_retry_source = timeout_attach (self, g_timeout_source_new (delay),
+                                              "[ferry-dht] listen retry", listen_retry_cb);
 }
 
 static void
@@ -1011,7 +914,7 @@ listen_refresh_cb (gpointer user_data)
 
   /* A connection that silently died would never say so: renew it now and
    * then. Values replayed by the new listen are skipped. */
-  self->listen_refresh_source = 0;
+  g_clear_pointer (&self->listen_refresh_source, g_source_unref);
   g_debug ("renewing the listen");
   listen_teardown (self);
   self->listen_established = 0;
@@ -1049,7 +952,7 @@ listen_sent_cb (GObject      *source,
       return;
     }
 
-  g_clear_handle_id (&self->listen_watchdog_source, g_source_remove);
+  clear_source (&self->listen_watchdog_source);
   self->listen_stream = g_steal_pointer (&stream);
   self->listen_established = g_get_monotonic_time ();
   was_down = self->listen_down;
@@ -1068,7 +971,8 @@ listen_sent_cb (GObject      *source,
   self->listen_ever_up = TRUE;
 
   if (self->listen_refresh > 0)
-    self->listen_refresh_source = g_timeout_add_seconds (self->listen_refresh, listen_refresh_cb, self);
+    self->listen_refresh_source = timeout_attach (self, g_timeout_source_new_seconds (self->listen_refresh),
+                                                  "[ferry-dht] listen refresh", listen_refresh_cb);
 
   g_input_stream_read_bytes_async (self->listen_stream, DHT_READ_SIZE, G_PRIORITY_DEFAULT,
                                    self->listen_cancellable, listen_read_cb, g_object_ref (self));
@@ -1081,7 +985,7 @@ listen_watchdog_cb (gpointer user_data)
 {
   FerryDhtSignaling *self = user_data;
 
-  self->listen_watchdog_source = 0;
+  g_clear_pointer (&self->listen_watchdog_source, g_source_unref);
   listen_failed (self, _("no answer"));
   return G_SOURCE_REMOVE;
 }
@@ -1105,7 +1009,8 @@ listen_connect (FerryDhtSignaling *self)
     }
   self->listen_cancellable = g_cancellable_new ();
   self->listen_message = g_object_ref (message);
-  self->listen_watchdog_source = g_timeout_add_seconds (self->request_timeout, listen_watchdog_cb, self);
+  self->listen_watchdog_source = timeout_attach (self, g_timeout_source_new_seconds (self->request_timeout),
+                                                "[ferry-dht] listen watchdog", listen_watchdog_cb);
   soup_session_send_async (self->listen_session, message, G_PRIORITY_DEFAULT,
                            self->listen_cancellable, listen_sent_cb, g_object_ref (self));
 }
@@ -1117,7 +1022,7 @@ announce_timeout_cb (gpointer user_data)
 {
   FerryDhtSignaling *self = user_data;
 
-  self->announce_source = 0;
+  g_clear_pointer (&self->announce_source, g_source_unref);
   announce_now (self);
   return G_SOURCE_REMOVE;
 }
@@ -1150,14 +1055,15 @@ announce_done_cb (GObject      *source,
     }
 
   self->announcing = FALSE;
-  g_clear_handle_id (&self->announce_source, g_source_remove);
+  clear_source (&self->announce_source);
   if (self->announce_again)
     {
       self->announce_again = FALSE;
       announce_now (self);
     }
   else
-    self->announce_source = g_timeout_add (delay_ms, announce_timeout_cb, self);
+    self->announce_source = timeout_attach (self, g_timeout_source_new (delay_ms),
+                                           "[ferry-dht] announce", announce_timeout_cb);
 }
 
 static void
@@ -1178,7 +1084,7 @@ announce_now (FerryDhtSignaling *self)
   if (g_bytes_get_size (announcement) == 0)
     return;
 
-  g_clear_handle_id (&self->announce_source, g_source_remove);
+  clear_source (&self->announce_source);
   self->announcing = TRUE;
   put_async (self, self->account_key, DHT_KIND_ANNOUNCEMENT, announcement, DHT_TYPE_ANNOUNCEMENT,
              self->cancellable, announce_done_cb, g_object_ref (self));
@@ -1298,7 +1204,7 @@ parse_accounts (const char *text,
     {
       g_autofree char *lower = g_ascii_strdown (parts[i], -1);
 
-      if (is_lower_hex (lower, DHT_DEVICE_ID_SIZE))
+      if (_ferry_dht_is_lower_hex (lower, DHT_DEVICE_ID_SIZE))
         g_ptr_array_add (list, g_steal_pointer (&lower));
       else if (parts[i][0] != '\0')
         g_debug ("“%s” is not an account id", parts[i]);
@@ -1352,7 +1258,7 @@ ferry_dht_signaling_query (FerrySignaling *signaling,
       g_autofree char *lower = g_ascii_strdown (account_id, -1);
 
       /* The DHT can only be asked about a whole account id. */
-      if (!is_lower_hex (lower, DHT_DEVICE_ID_SIZE))
+      if (!_ferry_dht_is_lower_hex (lower, DHT_DEVICE_ID_SIZE))
         {
           g_debug ("cannot look up “%s”: not an account id", account_id);
           return;
@@ -1375,7 +1281,7 @@ ferry_dht_signaling_query (FerrySignaling *signaling,
         g_autoptr(FerryPeer) peer = g_list_model_get_item (peers, i);
         const char *id = ferry_peer_get_account_id (peer);
 
-        if (is_lower_hex (id, DHT_DEVICE_ID_SIZE) && !g_hash_table_contains (self->accounts, id))
+        if (_ferry_dht_is_lower_hex (id, DHT_DEVICE_ID_SIZE) && !g_hash_table_contains (self->accounts, id))
           added |= remember_account (self, id);
       }
     if (added)
@@ -1440,7 +1346,7 @@ ferry_dht_signaling_send_async (FerrySignaling      *signaling,
                                _("The dht signaling is not running"));
       return;
     }
-  if (!is_lower_hex (route, DHT_DEVICE_ID_SIZE))
+  if (!_ferry_dht_is_lower_hex (route, DHT_DEVICE_ID_SIZE))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                                _("“%s” is not a device id"), route);
@@ -1503,6 +1409,8 @@ ferry_dht_signaling_start (FerrySignaling  *signaling,
   self->inbox_key = derive_key ("ferry:inbox:", self->device_id);
   self->account_key = derive_key ("ferry:account:", self->account_id);
 
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = g_main_context_ref_thread_default ();
   self->session = soup_session_new_with_options ("timeout", self->request_timeout,
                                                  "idle-timeout", 30,
                                                  "max-conns", 32,
@@ -1557,8 +1465,8 @@ ferry_dht_signaling_stop (FerrySignaling *signaling)
   self->stopped = TRUE;
   g_cancellable_cancel (self->cancellable);
   listen_teardown (self);
-  g_clear_handle_id (&self->listen_retry_source, g_source_remove);
-  g_clear_handle_id (&self->announce_source, g_source_remove);
+  clear_source (&self->listen_retry_source);
+  clear_source (&self->announce_source);
   soup_session_abort (self->listen_session);
   soup_session_abort (self->session);
 }
@@ -1588,6 +1496,7 @@ ferry_dht_signaling_finalize (GObject *object)
   g_clear_object (&self->listen_message);
   g_clear_object (&self->listen_stream);
   g_clear_pointer (&self->line, g_byte_array_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_hash_table_unref (self->accounts);
   g_hash_table_unref (self->querying);
   g_hash_table_unref (self->seen);

@@ -6,7 +6,14 @@
  * addresses and a random 16-byte token. The answerer connects to those
  * addresses with staggered starts, and the first connection that succeeds
  * writes the token; the offerer matches the token to the attempt. A
- * connection that does not present a known token within 5 s is closed.
+ * connection that does not present a known token within 3 s is closed.
+ *
+ * Anyone on the network can open connections to the listener, so those
+ * still waiting for their token are bounded: at most LAN_MAX_WAITING in
+ * all and LAN_MAX_WAITING_PER_ADDRESS from one address. When a bound is
+ * reached the oldest waiting connection (of that address, or of all) is
+ * closed, never the new one: idle connections renewed by a stranger cannot
+ * keep a legitimate one, which sends its token at once, from getting in.
  */
 #include "config.h"
 
@@ -19,12 +26,13 @@
 #include <glib/gi18n-lib.h>
 #include <ferry/ferry.h>
 
-#define LAN_TOKEN_SIZE         16
-#define LAN_TOKEN_TIMEOUT_S    5
+#include "ferry-lan-description.h"
+
+#define LAN_TOKEN_TIMEOUT_S    3
 #define LAN_MAX_WAITING        64
+#define LAN_MAX_WAITING_PER_ADDRESS 8
 #define LAN_STAGGER_MS         100
 #define LAN_CONNECT_TIMEOUT_S  10
-#define LAN_MAX_ADDRESSES      32
 
 #define FERRY_TYPE_LAN_TRANSPORT (ferry_lan_transport_get_type ())
 G_DECLARE_FINAL_TYPE (FerryLanTransport, ferry_lan_transport, FERRY, LAN_TRANSPORT, FerryTransport)
@@ -50,7 +58,7 @@ struct _FerryLanTransport
 
   GHashTable       *attempts;          /* attempt id → LanAttempt (offerer side) */
   GHashTable       *connects;          /* attempt id → LanConnect (answerer side) */
-  GQueue            incoming;          /* LanIncoming waiting for their token */
+  GQueue            incoming;          /* LanIncoming waiting for their token, oldest first */
   gboolean          started;
 };
 
@@ -72,7 +80,9 @@ struct _LanIncoming
 {
   FerryLanTransport *self;        /* strong */
   GList              link;
+  gboolean           queued;      /* link is in self->incoming */
   GSocketConnection *connection;
+  GInetAddress      *remote;      /* NULL when unknown */
   GCancellable      *cancellable;
   GSource           *timeout;
   guint8             token[LAN_TOKEN_SIZE];
@@ -99,75 +109,6 @@ struct _LanConnect
   GSocketAddress    *winner_address;
   GError            *error;            /* the first failure */
 };
-
-static char *
-format_socket_address (GInetSocketAddress *address)
-{
-  GInetAddress *inet = g_inet_socket_address_get_address (address);
-  g_autofree char *ip = g_inet_address_to_string (inet);
-  guint16 port = g_inet_socket_address_get_port (address);
-
-  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
-    return g_strdup_printf ("[%s]:%u", ip, port);
-
-  return g_strdup_printf ("%s:%u", ip, port);
-}
-
-/* Parses "192.0.2.1:4711" or "[2001:db8::1]:4711", and nothing else. */
-static GInetSocketAddress *
-parse_socket_address (const char *text)
-{
-  g_autofree char *host = NULL;
-  g_autoptr(GInetAddress) inet = NULL;
-  const char *colon;
-  const char *p;
-  guint64 port;
-
-  if (text == NULL || *text == '\0' || strlen (text) > 64)
-    return NULL;
-
-  colon = strrchr (text, ':');
-  if (colon == NULL || colon[1] == '\0' || strlen (colon + 1) > 5)
-    return NULL;
-
-  for (p = colon + 1; *p != '\0'; p++)
-    if (!g_ascii_isdigit (*p))
-      return NULL;
-
-  port = g_ascii_strtoull (colon + 1, NULL, 10);
-  if (port == 0 || port > G_MAXUINT16)
-    return NULL;
-
-  if (text[0] == '[')
-    {
-      if (colon == text || colon[-1] != ']')
-        return NULL;
-      host = g_strndup (text + 1, colon - text - 2);
-      inet = g_inet_address_new_from_string (host);
-      if (inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV6)
-        return NULL;
-    }
-  else
-    {
-      host = g_strndup (text, colon - text);
-      inet = g_inet_address_new_from_string (host);
-      if (inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV4)
-        return NULL;
-      /* g_inet_address_new_from_string() accepts inet_aton() forms such
-       * as "127.1"; a description carries the canonical form only. */
-      {
-        g_autofree char *canonical = g_inet_address_to_string (inet);
-
-        if (g_strcmp0 (canonical, host) != 0)
-          return NULL;
-      }
-    }
-
-  if (g_inet_address_get_is_any (inet) || g_inet_address_get_is_multicast (inet))
-    return NULL;
-
-  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (inet, (guint16) port));
-}
 
 static gboolean
 random_token (guint8   token[LAN_TOKEN_SIZE],
@@ -209,38 +150,6 @@ token_equal (const guint8 *a,
   return diff == 0;
 }
 
-static gboolean
-parse_token (const char *hex,
-             guint8      token[LAN_TOKEN_SIZE])
-{
-  if (hex == NULL || strlen (hex) != LAN_TOKEN_SIZE * 2)
-    return FALSE;
-
-  for (guint i = 0; i < LAN_TOKEN_SIZE; i++)
-    {
-      int hi = g_ascii_xdigit_value (hex[2 * i]);
-      int lo = g_ascii_xdigit_value (hex[2 * i + 1]);
-
-      if (hi < 0 || lo < 0)
-        return FALSE;
-
-      token[i] = (guint8) ((hi << 4) | lo);
-    }
-
-  return TRUE;
-}
-
-static char *
-format_token (const guint8 token[LAN_TOKEN_SIZE])
-{
-  GString *hex = g_string_sized_new (LAN_TOKEN_SIZE * 2);
-
-  for (guint i = 0; i < LAN_TOKEN_SIZE; i++)
-    g_string_append_printf (hex, "%02x", token[i]);
-
-  return g_string_free (hex, FALSE);
-}
-
 /* Makes a connection ready for blocking reads and writes from worker
  * threads, and returns a description of its peer for the chain. */
 static char *
@@ -263,7 +172,7 @@ prepare_connection (GSocketConnection *connection,
     remote = peer = g_socket_connection_get_remote_address (connection, NULL);
 
   if (remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote))
-    text = format_socket_address (G_INET_SOCKET_ADDRESS (remote));
+    text = _ferry_lan_format_address (G_INET_SOCKET_ADDRESS (remote));
 
   return g_strdup_printf ("lan (tcp %s)", text ? text : "?");
 }
@@ -352,6 +261,7 @@ lan_incoming_free (LanIncoming *incoming)
     }
 
   g_clear_object (&incoming->connection);
+  g_clear_object (&incoming->remote);
   g_clear_object (&incoming->cancellable);
   g_clear_object (&incoming->self);
   g_free (incoming);
@@ -368,7 +278,9 @@ incoming_read_cb (GObject      *object,
   LanAttempt *attempt;
   gsize n_read = 0;
 
-  g_queue_unlink (&self->incoming, &incoming->link);
+  if (incoming->queued)
+    g_queue_unlink (&self->incoming, &incoming->link);
+  incoming->queued = FALSE;
 
   if (!g_input_stream_read_all_finish (G_INPUT_STREAM (object), result, &n_read, &error) ||
       n_read != LAN_TOKEN_SIZE)
@@ -411,6 +323,61 @@ incoming_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Closes a waiting connection to make room: it leaves the queue now, and
+ * its read callback (cancelled) closes and frees it. */
+static void
+incoming_evict (FerryLanTransport *self,
+                LanIncoming       *incoming,
+                const char        *why)
+{
+  g_autofree char *text = incoming->remote ? g_inet_address_to_string (incoming->remote) : NULL;
+
+  g_debug ("Closing an idle connection from %s: %s", text ? text : "?", why);
+  g_queue_unlink (&self->incoming, &incoming->link);
+  incoming->queued = FALSE;
+  g_cancellable_cancel (incoming->cancellable);
+}
+
+/* Makes room for one more connection from @remote. */
+static void
+incoming_make_room (FerryLanTransport *self,
+                    GInetAddress      *remote)
+{
+  LanIncoming *oldest_same = NULL;
+  guint same = 0;
+
+  if (remote != NULL)
+    {
+      for (GList *l = self->incoming.head; l != NULL; l = l->next)
+        {
+          LanIncoming *incoming = l->data;
+
+          if (incoming->remote != NULL && g_inet_address_equal (incoming->remote, remote))
+            {
+              if (oldest_same == NULL)
+                oldest_same = incoming;
+              same++;
+            }
+        }
+    }
+
+  if (same >= LAN_MAX_WAITING_PER_ADDRESS)
+    incoming_evict (self, oldest_same, "too many waiting from that address");
+  else if (self->incoming.length >= LAN_MAX_WAITING)
+    incoming_evict (self, self->incoming.head->data, "too many waiting");
+}
+
+static GInetAddress *
+dup_remote_address (GSocketConnection *connection)
+{
+  g_autoptr(GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
+
+  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
+    return NULL;
+
+  return g_object_ref (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+}
+
 static gboolean
 on_incoming (GSocketService    *service,
              GSocketConnection *connection,
@@ -422,18 +389,14 @@ on_incoming (GSocketService    *service,
   if (!self->started)
     return TRUE;
 
-  if (self->incoming.length >= LAN_MAX_WAITING)
-    {
-      g_debug ("Too many connections waiting for their token, closing one");
-      close_connection (connection);
-      return TRUE;
-    }
-
   incoming = g_new0 (LanIncoming, 1);
   incoming->self = g_object_ref (self);
   incoming->link.data = incoming;
   incoming->connection = g_object_ref (connection);
+  incoming->remote = dup_remote_address (connection);
   incoming->cancellable = g_cancellable_new ();
+
+  incoming_make_room (self, incoming->remote);
 
   incoming->timeout = g_timeout_source_new_seconds (LAN_TOKEN_TIMEOUT_S);
   g_source_set_static_name (incoming->timeout, "[ferry-lan] token timeout");
@@ -441,6 +404,7 @@ on_incoming (GSocketService    *service,
   g_source_attach (incoming->timeout, self->context);
 
   g_queue_push_tail_link (&self->incoming, &incoming->link);
+  incoming->queued = TRUE;
 
   g_input_stream_read_all_async (g_io_stream_get_input_stream (G_IO_STREAM (connection)),
                                  incoming->token, LAN_TOKEN_SIZE,
@@ -621,7 +585,7 @@ candidate_connected_cb (GObject      *object,
     }
   else
     {
-      g_autofree char *text = format_socket_address (G_INET_SOCKET_ADDRESS (candidate->address));
+      g_autofree char *text = _ferry_lan_format_address (G_INET_SOCKET_ADDRESS (candidate->address));
 
       g_debug ("Could not connect to %s: %s", text, error->message);
 
@@ -685,58 +649,6 @@ start_next_candidate (LanConnect *op)
       g_source_set_callback (op->stagger, stagger_cb, op, NULL);
       g_source_attach (op->stagger, op->self->context);
     }
-}
-
-static gboolean
-parse_remote (JsonObject  *remote,
-              GPtrArray  **addresses,
-              guint8       token[LAN_TOKEN_SIZE],
-              GError     **error)
-{
-  g_autoptr(GPtrArray) parsed = g_ptr_array_new_with_free_func (g_object_unref);
-  JsonNode *node;
-  JsonArray *array;
-
-  if (remote == NULL)
-    goto invalid;
-
-  node = json_object_get_member (remote, "token");
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING ||
-      !parse_token (json_node_get_string (node), token))
-    goto invalid;
-
-  node = json_object_get_member (remote, "addresses");
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    goto invalid;
-
-  array = json_node_get_array (node);
-  if (json_array_get_length (array) == 0 || json_array_get_length (array) > LAN_MAX_ADDRESSES)
-    goto invalid;
-
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-      GInetSocketAddress *address;
-
-      if (!JSON_NODE_HOLDS_VALUE (element) ||
-          json_node_get_value_type (element) != G_TYPE_STRING)
-        goto invalid;
-
-      address = parse_socket_address (json_node_get_string (element));
-      if (address == NULL)
-        goto invalid;
-
-      g_ptr_array_add (parsed, address);
-    }
-
-  *addresses = g_steal_pointer (&parsed);
-  return TRUE;
-
-invalid:
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       _("Invalid LAN transport description"));
-  return FALSE;
 }
 
 /* FerryTransport -------------------------------------------------------- */
@@ -813,7 +725,7 @@ ferry_lan_transport_start (FerryTransport  *transport,
   g_clear_pointer (&self->context, g_main_context_unref);
   self->context = g_main_context_ref_thread_default ();
   self->service = g_socket_service_new ();
-  g_socket_listener_set_backlog (G_SOCKET_LISTENER (self->service), LAN_MAX_WAITING);
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (self->service), 2 * LAN_MAX_WAITING);
   g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
   self->started = TRUE;
 
@@ -961,13 +873,13 @@ ferry_lan_transport_describe_async (FerryTransport      *transport,
   addresses = json_array_new ();
   for (guint i = 0; i < self->listen_addresses->len; i++)
     {
-      g_autofree char *text = format_socket_address (g_ptr_array_index (self->listen_addresses, i));
+      g_autofree char *text = _ferry_lan_format_address (g_ptr_array_index (self->listen_addresses, i));
 
       json_array_add_string_element (addresses, text);
     }
   json_object_set_array_member (description, "addresses", addresses);
 
-  hex = format_token (attempt->token);
+  hex = _ferry_lan_format_token (attempt->token);
   json_object_set_string_member (description, "token", hex);
 
   g_task_return_pointer (task, g_steal_pointer (&description),
@@ -1067,7 +979,7 @@ ferry_lan_transport_connect_async (FerryTransport      *transport,
       return;
     }
 
-  if (!parse_remote (remote, &addresses, token, &error))
+  if (!_ferry_lan_parse_description (remote, &addresses, token, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -1151,7 +1063,7 @@ ferry_lan_transport_dup_listen_addresses (FerryTransport *transport)
 
   for (guint i = 0; i < self->listen_addresses->len; i++)
     {
-      g_autofree char *text = format_socket_address (g_ptr_array_index (self->listen_addresses, i));
+      g_autofree char *text = _ferry_lan_format_address (g_ptr_array_index (self->listen_addresses, i));
 
       g_ptr_array_add (result, g_strconcat ("tcp:", text, NULL));
     }
