@@ -2,9 +2,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A connection attempt runs reliable agents on the engine's main context
- * (RFC 5245; UDP candidates carry pseudo-TCP, RFC 6544 TCP candidates a
- * byte stream), created when the attempt is first described:
+ * A connection attempt runs agents on the engine's main context (RFC 5245;
+ * UDP candidates carry QUIC datagrams, see ferry-nice-quic.c; RFC 6544 TCP
+ * candidates a byte stream), created when the attempt is first described:
  *
  *   legs      one agent for the UDP candidates and one for the TCP ones,
  *             with the same credentials. In one agent, libnice falls back
@@ -20,7 +20,8 @@
  *   connect   hand the peer's candidates to the leg of their transport.
  *             The offerer (the TLS client, which speaks first) takes the
  *             TCP leg as soon as it is writable (bytes pass straight
- *             through, at TCP speed), and the UDP leg when TCP has failed
+ *             through, at TCP speed), and the UDP leg (once its QUIC
+ *             handshake is done) when TCP has failed
  *             or not connected FERRY_NICE_PREFER_TCP_MS after it; the
  *             answerer takes the leg on which the first bytes arrive. It
  *             fails when every leg failed, or just before the engine's
@@ -800,9 +801,11 @@ leg_new (NiceAttempt  *attempt,
   guint stream_id;
   guint added = 0;
 
+  /* UDP carries QUIC datagrams (ferry-nice-quic.c); TCP a byte stream. */
   agent = nice_agent_new_full (core->context, NICE_COMPATIBILITY_RFC5245,
-                               NICE_AGENT_OPTION_RELIABLE | NICE_AGENT_OPTION_BYTESTREAM_TCP |
-                               NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+                               tcp ? NICE_AGENT_OPTION_RELIABLE | NICE_AGENT_OPTION_BYTESTREAM_TCP |
+                                     NICE_AGENT_OPTION_CONSENT_FRESHNESS
+                                   : NICE_AGENT_OPTION_CONSENT_FRESHNESS);
   g_object_set (agent,
                 "ice-udp", !tcp,
                 "ice-tcp", tcp,
@@ -856,6 +859,16 @@ leg_new (NiceAttempt  *attempt,
   leg->agent = agent;
   leg->stream_id = stream_id;
   leg->channel = _ferry_nice_channel_new (agent, stream_id, core->context);
+  if (!tcp)
+    {
+      FerryEngine *engine = ferry_transport_get_engine (core->transport);
+      /* Tests set this on an engine to lose datagrams (see test-ice.c). */
+      guint drop_every = engine ? GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (engine),
+                                                                       "ferry-nice-test-drop-every"))
+                                : 0;
+
+      _ferry_nice_channel_use_quic (leg->channel, attempt->offerer, drop_every);
+    }
   _ferry_nice_channel_set_event_func (leg->channel, leg_event_cb, leg);
   leg->gathering_id = g_signal_connect (agent, "candidate-gathering-done",
                                         G_CALLBACK (on_gathering_done), leg);
