@@ -197,6 +197,10 @@ quic_tls_init (FerryNiceQuic *quic)
                               quic->client ? client_credentials () : server_credentials ()) != 0)
     return FALSE;
 
+  /* An idle path stays open (the user may take a while to accept);
+   * only a dead one reaches the idle timeout. */
+  ngtcp2_conn_set_keep_alive_timeout (quic->conn, QUIC_KEEPALIVE_MS * NGTCP2_MILLISECONDS);
+
   quic->conn_ref.get_conn = get_conn;
   quic->conn_ref.user_data = quic;
   gnutls_session_set_ptr (quic->session, &quic->conn_ref);
