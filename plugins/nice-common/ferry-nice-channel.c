@@ -889,16 +889,27 @@ _ferry_nice_channel_use_quic (FerryNiceChannel *channel,
   channel->quic = _ferry_nice_quic_new (channel, channel->context, client, drop_every);
 }
 
-gboolean
-_ferry_nice_channel_send_datagram (FerryNiceChannel *channel,
-                                   const guint8     *data,
-                                   gsize             length)
+void
+_ferry_nice_channel_send_datagrams (FerryNiceChannel  *channel,
+                                    guint8           **data,
+                                    const gsize       *lengths,
+                                    guint              count)
 {
-  if (channel->agent == NULL)
-    return FALSE;
+  GOutputVector vectors[count];
+  NiceOutputMessage messages[count];
+
+  if (channel->agent == NULL || count == 0)
+    return;
+  for (guint i = 0; i < count; i++)
+    {
+      vectors[i].buffer = data[i];
+      vectors[i].size = lengths[i];
+      messages[i].buffers = &vectors[i];
+      messages[i].n_buffers = 1;
+    }
   /* A datagram the socket does not take is lost; QUIC recovers. */
-  return nice_agent_send (channel->agent, channel->stream_id, 1, length,
-                          (const gchar *) data) == (gint) length;
+  nice_agent_send_messages_nonblocking (channel->agent, channel->stream_id, 1, messages, count,
+                                        NULL, NULL);
 }
 
 void
@@ -925,6 +936,7 @@ _ferry_nice_channel_deliver (FerryNiceChannel *channel,
                              gboolean          fin)
 {
   gboolean credit = FALSE;
+  gboolean wake_later = FALSE;
 
   if (length > 0 && !channel->got_data)
     {
@@ -948,9 +960,19 @@ _ferry_nice_channel_deliver (FerryNiceChannel *channel,
     }
   if (fin)
     channel->peer_fin = TRUE;
-  channel_broadcast_locked (channel);
+  /* One packet at a time: wake a waiting reader once per batch (after the
+   * socket was drained), unless there is a lot to read already. */
+  if (channel->waiters > 0)
+    {
+      if (fin || channel->rx.length >= RX_WAKE_NOW)
+        g_cond_broadcast (&channel->cond);
+      else if (!channel->wake_queued)
+        wake_later = channel->wake_queued = TRUE;
+    }
   g_mutex_unlock (&channel->lock);
 
+  if (wake_later)
+    channel_schedule (channel, wake_readers_cb, "[ferry-nice] wake readers");
   if (credit)
     channel_schedule (channel, credit_cb, "[ferry-nice] quic credit");
 }

@@ -36,9 +36,10 @@ void           _ferry_nice_quic_consumed   (FerryNiceQuic    *quic,
 const char    *_ferry_nice_quic_describe   (FerryNiceQuic    *quic);
 
 /* Hooks of the channel, for ferry-nice-quic.c (context thread). */
-gboolean       _ferry_nice_channel_send_datagram (FerryNiceChannel *channel,
-                                                  const guint8     *data,
-                                                  gsize             length);
+void           _ferry_nice_channel_send_datagrams (FerryNiceChannel *channel,
+                                                   guint8          **data,
+                                                   const gsize      *lengths,
+                                                   guint             count);
 /* The stream is open: writers may go. */
 void           _ferry_nice_channel_quic_up       (FerryNiceChannel *channel);
 /* Stream bytes in order, and whether the peer ended its side. */

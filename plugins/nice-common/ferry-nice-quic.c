@@ -85,6 +85,11 @@ struct _FerryNiceQuic
   guint                   unflushed;
   guint                   drop_every;   /* tests: lose every Nth datagram */
   guint64                 datagrams;
+
+  /* Packets written, sent in one call per burst. */
+  guint8                 *out[QUIC_MAX_BURST];
+  gsize                   out_lengths[QUIC_MAX_BURST];
+  guint                   out_count;
 };
 
 static void quic_fail (FerryNiceQuic *quic, int error);
@@ -418,7 +423,12 @@ quic_send_close (FerryNiceQuic *quic,
   n = ngtcp2_conn_write_connection_close (quic->conn, NULL, NULL, packet, sizeof packet,
                                           &ccerr, quic_now ());
   if (n > 0)
-    _ferry_nice_channel_send_datagram (quic->channel, packet, n);
+    {
+      guint8 *data = packet;
+      gsize length = n;
+
+      _ferry_nice_channel_send_datagrams (quic->channel, &data, &length, 1);
+    }
 }
 
 /* The connection is over: tells the channel. */
@@ -519,6 +529,9 @@ _ferry_nice_quic_new (FerryNiceChannel *channel,
   quic->stream_id = -1;
   quic->early = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   quic_init_path (quic);
+  quic->out[0] = g_malloc (QUIC_MAX_BURST * QUIC_MAX_PACKET);
+  for (guint i = 1; i < QUIC_MAX_BURST; i++)
+    quic->out[i] = quic->out[0] + i * QUIC_MAX_PACKET;
 
   /* BBRv2 by default: see the README for the measurements. The variable
    * is for benchmarks. */
@@ -555,6 +568,7 @@ _ferry_nice_quic_free (FerryNiceQuic *quic)
   if (quic->session != NULL)
     gnutls_deinit (quic->session);
   g_ptr_array_unref (quic->early);
+  g_free (quic->out[0]);
   g_main_context_unref (quic->context);
   g_free (quic);
 }
@@ -720,10 +734,28 @@ quic_write_packet (FerryNiceQuic *quic,
     }
 }
 
+static void
+quic_send_out (FerryNiceQuic *quic)
+{
+  guint kept = 0;
+
+  /* Tests: lose every Nth datagram. */
+  for (guint i = 0; i < quic->out_count; i++)
+    if (quic->drop_every == 0 || ++quic->datagrams % quic->drop_every != 0)
+      {
+        guint8 *data = quic->out[i];
+
+        quic->out[i] = quic->out[kept];
+        quic->out[kept] = data;
+        quic->out_lengths[kept++] = quic->out_lengths[i];
+      }
+  _ferry_nice_channel_send_datagrams (quic->channel, quic->out, quic->out_lengths, kept);
+  quic->out_count = 0;
+}
+
 void
 _ferry_nice_quic_flush (FerryNiceQuic *quic)
 {
-  guint8 packet[QUIC_MAX_PACKET];
   gboolean stream_blocked = FALSE;
   ngtcp2_tstamp now = quic_now ();
   gsize burst;
@@ -736,27 +768,28 @@ _ferry_nice_quic_flush (FerryNiceQuic *quic)
   burst = ngtcp2_conn_get_send_quantum (quic->conn) / QUIC_MAX_PACKET;
   burst = CLAMP (burst, 1, QUIC_MAX_BURST);
 
-  for (gsize sent = 0;;)
+  for (;;)
     {
-      ngtcp2_ssize n = quic_write_packet (quic, packet, now, &stream_blocked);
+      ngtcp2_ssize n = quic_write_packet (quic, quic->out[quic->out_count], now, &stream_blocked);
 
       if (n < 0)
         {
           g_debug ("quic: writing a packet: %s", ngtcp2_strerror ((int) n));
+          quic_send_out (quic);
           quic_fail (quic, (int) n);
           return;
         }
-      if (n == 0)
-        break;
-      if (quic->drop_every == 0 || ++quic->datagrams % quic->drop_every != 0)
-        _ferry_nice_channel_send_datagram (quic->channel, packet, n);
-      if (++sent % burst == 0)
+      if (n > 0)
+        quic->out_lengths[quic->out_count++] = n;
+      if (n == 0 || quic->out_count == burst)
         {
+          quic_send_out (quic);
           /* Pacing: the next burst waits its turn. */
           ngtcp2_conn_update_pkt_tx_time (quic->conn, now);
+          if (n == 0)
+            break;
           now = quic_now ();
         }
     }
-  ngtcp2_conn_update_pkt_tx_time (quic->conn, now);
   quic_arm_timer (quic);
 }
