@@ -60,6 +60,7 @@
 #define TX_CAPACITY      (1024 * 1024)
 #define QUIC_TX_CAPACITY (16 * 1024 * 1024) /* what QUIC may have in flight */
 #define QUIC_CREDIT_MIN  (64 * 1024)       /* flow control: open by at least */
+#define QUIC_SOCKET_BUFFER (4 * 1024 * 1024)
 #define TX_CHUNK         0xF800            /* one RFC 4571 frame of libnice */
 #define TX_RETRY_MS      100               /* if reliable-transport-writable never comes */
 #define SHUTDOWN_WAIT_MS 10                /* between checks for libnice's own queue */
@@ -511,6 +512,25 @@ on_writable (NiceAgent *agent,
   channel_pump (channel);
 }
 
+/* QUIC sends bursts of datagrams, and the context may be busy for a
+ * moment: room for a few milliseconds of them in the kernel (as much as
+ * net.core.rmem_max / wmem_max allow). */
+static void
+channel_grow_socket_buffers (FerryNiceChannel *channel)
+{
+  g_autoptr(GPtrArray) sockets = nice_agent_get_sockets (channel->agent, channel->stream_id, 1);
+
+  for (guint i = 0; sockets != NULL && i < sockets->len; i++)
+    {
+      GSocket *socket = g_ptr_array_index (sockets, i);
+
+      if (g_socket_get_socket_type (socket) != G_SOCKET_TYPE_DATAGRAM)
+        continue;
+      g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, QUIC_SOCKET_BUFFER, NULL);
+      g_socket_set_option (socket, SOL_SOCKET, SO_SNDBUF, QUIC_SOCKET_BUFFER, NULL);
+    }
+}
+
 static void
 on_state_changed (NiceAgent *agent,
                   guint      stream_id,
@@ -529,7 +549,10 @@ on_state_changed (NiceAgent *agent,
     channel_mark_failed (channel);
   else if (channel->quic != NULL &&
            (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY))
-    _ferry_nice_quic_path_ready (channel->quic);
+    {
+      channel_grow_socket_buffers (channel);
+      _ferry_nice_quic_path_ready (channel->quic);
+    }
 }
 
 /* Context thread. Hands the send ring to the agent until it is empty or the

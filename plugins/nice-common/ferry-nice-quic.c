@@ -87,6 +87,7 @@ struct _FerryNiceQuic
   guint64                 datagrams;
 
   /* Packets written, sent in one call per burst. */
+  guint8                 *out_block;
   guint8                 *out[QUIC_MAX_BURST];
   gsize                   out_lengths[QUIC_MAX_BURST];
   guint                   out_count;
@@ -529,9 +530,9 @@ _ferry_nice_quic_new (FerryNiceChannel *channel,
   quic->stream_id = -1;
   quic->early = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   quic_init_path (quic);
-  quic->out[0] = g_malloc (QUIC_MAX_BURST * QUIC_MAX_PACKET);
-  for (guint i = 1; i < QUIC_MAX_BURST; i++)
-    quic->out[i] = quic->out[0] + i * QUIC_MAX_PACKET;
+  quic->out_block = g_malloc (QUIC_MAX_BURST * QUIC_MAX_PACKET);
+  for (guint i = 0; i < QUIC_MAX_BURST; i++)
+    quic->out[i] = quic->out_block + i * QUIC_MAX_PACKET;
 
   /* BBRv2 by default: see the README for the measurements. The variable
    * is for benchmarks. */
@@ -568,7 +569,7 @@ _ferry_nice_quic_free (FerryNiceQuic *quic)
   if (quic->session != NULL)
     gnutls_deinit (quic->session);
   g_ptr_array_unref (quic->early);
-  g_free (quic->out[0]);
+  g_free (quic->out_block);
   g_main_context_unref (quic->context);
   g_free (quic);
 }
