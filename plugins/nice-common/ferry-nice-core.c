@@ -22,7 +22,8 @@
  *             TCP leg as soon as it is writable (bytes pass straight
  *             through, at TCP speed), and the UDP leg (once its QUIC
  *             handshake is done) when TCP has failed
- *             or not connected FERRY_NICE_PREFER_TCP_MS after it; the
+ *             or not connected FERRY_NICE_PREFER_TCP_MS after it (at
+ *             once when NATs sit on both sides of the UDP pair); the
  *             answerer takes the leg on which the first bytes arrive. It
  *             fails when every leg failed, or just before the engine's
  *             per-attempt timeout, saying what was tried.
@@ -510,6 +511,19 @@ attempt_choose (NiceAttempt *attempt,
   g_object_unref (task);
 }
 
+/* Whether either end of the UDP leg's pair is a host candidate. When both
+ * are reflexive (or relayed), a NAT sits on each side, and a TCP pair
+ * would need a hole punched through both: not worth waiting for. */
+static gboolean
+udp_pair_has_host (NiceLeg *leg)
+{
+  NiceCandidate *local = NULL, *remote = NULL;
+
+  if (!nice_agent_get_selected_pair (leg->agent, leg->stream_id, 1, &local, &remote))
+    return TRUE;
+  return local->type == NICE_CANDIDATE_TYPE_HOST || remote->type == NICE_CANDIDATE_TYPE_HOST;
+}
+
 static gboolean prefer_timeout_cb (gpointer user_data);
 static gboolean hold_cb           (gpointer user_data);
 
@@ -579,7 +593,7 @@ attempt_evaluate (NiceAttempt *attempt)
 
   if (udp != NULL && udp->writable && !udp->failed)
     {
-      if (tcp == NULL || tcp->failed || attempt->prefer_expired)
+      if (tcp == NULL || tcp->failed || attempt->prefer_expired || !udp_pair_has_host (udp))
         {
           attempt_choose (attempt, udp);
           return;
