@@ -66,6 +66,9 @@ build_topology() {
   in_ns "$inet" ip addr add 198.51.100.1/24 dev br0
   in_ns "$inet" ip link set br0 up
   in_ns "$inet" ip route add default dev br0
+  # The inside networks are reachable through their routers; a NATing
+  # router drops what nobody asked for, a "public" one forwards it.
+  in_ns "$inet" sysctl -qw net.ipv4.ip_forward=1
 
   local side octet
   for side in a b; do
@@ -84,6 +87,7 @@ build_topology() {
     in_ns "$host" ip addr add "$net.2/24" dev eth0
     in_ns "$host" ip link set eth0 up
     in_ns "$host" ip route add default via "$net.1"
+    in_ns "$inet" ip route add "$net.0/24" via "198.51.100.$octet"
   done
 }
 
@@ -94,6 +98,13 @@ set_nat() {
   in_ns "$router" iptables -t nat -F
   in_ns "$router" iptables -F
   in_ns "$router" conntrack -F 2>/dev/null
+  if [ "$kind" = public ]; then
+    # No NAT and no firewall: the host's address is reachable from the
+    # internet (through the routes build_topology gave it).
+    in_ns "$router" iptables -P FORWARD ACCEPT
+    in_ns "$router" iptables -P INPUT ACCEPT
+    return 0
+  fi
   in_ns "$router" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE "${random[@]}"
   in_ns "$router" iptables -P FORWARD DROP
   in_ns "$router" iptables -A FORWARD -i lan -o wan -j ACCEPT
