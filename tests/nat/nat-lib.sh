@@ -14,7 +14,8 @@
 
 nat_tag=fn$$
 inet=$nat_tag-inet
-declare -A ns=( [ra]=$nat_tag-ra [rb]=$nat_tag-rb [ha]=$nat_tag-ha [hb]=$nat_tag-hb )
+declare -A ns=( [ra]=$nat_tag-ra [rb]=$nat_tag-rb [ha]=$nat_tag-ha [hb]=$nat_tag-hb
+                [la]=$nat_tag-la [lb]=$nat_tag-lb )  # la, lb: two ends of a lossy link
 nat_pids=()
 
 nat_cleanup() {
@@ -34,9 +35,10 @@ nat_cleanup() {
 nat_check() {
   local tool
   [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces, iptables)"; return 1; }
-  for tool in ip iptables turnserver dhtnode; do
+  for tool in ip iptables turnserver dhtnode python3; do
     command -v "$tool" >/dev/null || { echo "$tool is not installed"; return 1; }
   done
+  [ -c /dev/net/tun ] || { echo "no /dev/net/tun (the lossy link needs TUN devices)"; return 1; }
   ip netns add "$inet" 2>/dev/null || { echo "ip netns is not permitted here"; return 1; }
   ip netns exec "$inet" iptables -L -n >/dev/null 2>&1 ||
     { echo "iptables does not work in a network namespace"; return 1; }

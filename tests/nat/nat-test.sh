@@ -23,6 +23,8 @@
 #   symmetric + TURN down→ the transfer fails, and the error says what each
 #                          transport tried (lan, ice, turn)
 #   cone/cone, the link cut in the middle → both sides end with an error
+#   a lossy link (40 ms RTT, 1% loss each way, bench/wan-link.py) → the UDP
+#                          pair (QUIC) delivers the file intact
 #
 # Output is TAP. Without root or network namespaces the suite is skipped,
 # unless FERRY_TEST_NO_SKIP is set (CI), where that is a failure. Only
@@ -38,7 +40,7 @@ source "$(dirname "$0")/nat-lib.sh"
 
 ferry=${FERRY_TOOL:-}
 work=
-n_tests=8
+n_tests=9
 test_index=0
 failed=0
 
@@ -252,6 +254,50 @@ selected "$name" && {
     in_ns "${ns[ra]}" ip link set wan up
   fi
   report $status "$name: the link cut in the middle → both sides end with an error" "$name"
+}
+
+# A lossy link: 20 ms each way and 1% loss each way, emulated in user space
+# between two namespaces (bench/wan-link.py), and a transfer over the UDP
+# pair only: QUIC recovers every lost datagram.
+name=lossy-link
+selected "$name" && {
+  status=1
+  dir=$work/$name
+  mkdir -p "$dir/a" "$dir/b"
+  port=$((20000 + RANDOM % 20000))
+  for side in a b; do
+    printf '[local-broadcast]\nport=%s\n[ice]\ntcp=false\n' "$port" > "$dir/$side/ferry.conf"
+  done
+  python3 "$(dirname "$0")/../../bench/wan-link.py" "${ns[la]}" tun-a "${ns[lb]}" tun-b 20 0.01 7 \
+    > "$dir/link.out" 2> "$dir/link.log" &
+  nat_pids+=($!)
+  for _ in $(seq 100); do
+    grep -q ready "$dir/link.out" 2>/dev/null && break
+    sleep 0.05
+  done
+  in_ns "${ns[la]}" ip addr add 10.98.0.1/30 dev tun-a
+  in_ns "${ns[lb]}" ip addr add 10.98.0.2/30 dev tun-b
+  in_ns "${ns[la]}" ip link set tun-a up multicast on
+  in_ns "${ns[lb]}" ip link set tun-b up multicast on
+  lossy_args=(--interface tun-X --signaling local-broadcast --transport ice --json)
+  head -c 3145728 /dev/urandom > "$work/$name.bin"
+  ip netns exec "${ns[lb]}" "$ferry" --home "$dir/b" "${lossy_args[@]/tun-X/tun-b}" \
+    receive --yes --once --dir "$dir/b/received" > "$dir/b/out.jsonl" 2> "$dir/b/err.log" &
+  receiver_pid=$!
+  nat_pids+=("$receiver_pid")
+  for _ in $(seq 200); do
+    grep -q '"event":"ready"' "$dir/b/out.jsonl" 2>/dev/null && break
+    sleep 0.05
+  done
+  account=$(grep '^{' "$dir/b/out.jsonl" | jq -r 'select(.event == "ready") | .account')
+  if ip netns exec "${ns[la]}" "$ferry" --home "$dir/a" "${lossy_args[@]/tun-X/tun-a}" \
+       send --timeout 20 --to "$account" "$work/$name.bin" > "$dir/a/out.jsonl" 2> "$dir/a/err.log" &&
+     wait_receiver; then
+    chain=$(event_field "$name" a done chain)
+    say "$name: $chain ($(event_field "$name" a done duration_ms) ms)"
+    cmp -s "$work/$name.bin" "$dir/b/received/$name.bin" && [[ $chain == *"ice (udp, "* ]] && status=0
+  fi
+  report $status "$name: 40 ms RTT, 1% loss each way → the UDP pair (QUIC) delivers the file intact" "$name"
 }
 
 exit "$failed"
