@@ -45,6 +45,7 @@
 #define PREFER_TCP_MS          250
 #define HOLD_POLL_MS           50
 #define DIRECT_KEY             "ferry-nice-direct-attempts"
+#define FERRY_NICE_UDP_PROTOCOL "quic-1"
 
 /* What the direct (ice) attempts of an engine are doing, for the relayed
  * (turn) ones, which give way to them for a while: a table on the engine
@@ -767,6 +768,9 @@ attempt_gathering_finish (NiceAttempt *attempt,
   json_object_set_string_member (attempt->description, "ufrag", ufrag ? ufrag : "");
   json_object_set_string_member (attempt->description, "pwd", pwd ? pwd : "");
   json_object_set_array_member (attempt->description, "candidates", array);
+  /* What the UDP candidates carry: peers from before QUIC spoke libnice's
+   * pseudo-TCP there, and say nothing. */
+  json_object_set_string_member (attempt->description, "udp", FERRY_NICE_UDP_PROTOCOL);
   g_free (ufrag);
   g_free (pwd);
 
@@ -1286,13 +1290,18 @@ _ferry_nice_core_connect_async (FerryNiceCore       *core,
   {
     GSList *by_leg[N_LEGS] = { NULL, NULL };
     gboolean paired = FALSE;
+    gboolean peer_quic = g_strcmp0 (get_string_member (remote, "udp"), FERRY_NICE_UDP_PROTOCOL) == 0;
+    gboolean old_udp = FALSE;
 
     for (GSList *l = candidates; l != NULL; l = l->next)
       {
         NiceCandidate *candidate = l->data;
         guint index = candidate_is_tcp (candidate) ? LEG_TCP : LEG_UDP;
 
-        if (attempt->legs[index] == NULL)
+        /* A peer that speaks pseudo-TCP over UDP cannot talk to QUIC. */
+        if (index == LEG_UDP && !peer_quic)
+          old_udp = TRUE;
+        if (attempt->legs[index] == NULL || (index == LEG_UDP && !peer_quic))
           continue;
         candidate->stream_id = attempt->legs[index]->stream_id;
         by_leg[index] = g_slist_append (by_leg[index], candidate);
@@ -1314,6 +1323,13 @@ _ferry_nice_core_connect_async (FerryNiceCore       *core,
       }
     free_candidates (candidates);
 
+    if (!paired && old_udp)
+      {
+        g_task_return_new_error (task, FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT,
+                                 _("The peer's %s transport is too old: its UDP candidates "
+                                   "carry pseudo-TCP, not QUIC"), core->config->name);
+        return;
+      }
     if (!paired)
       {
         g_task_return_new_error (task, FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT,
