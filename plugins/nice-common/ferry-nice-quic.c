@@ -83,7 +83,8 @@ struct _FerryNiceQuic
   GPtrArray              *early;        /* GBytes, before the path is ready */
   gboolean                path_ready;
   gboolean                up;           /* stream open, channel told */
-  gboolean                down;
+  gboolean                down;         /* stream or connection over, channel told */
+  gboolean                closed;       /* the connection is over */
   int64_t                 stream_id;
   guint64                 sent;         /* stream bytes handed to ngtcp2 */
   guint64                 acked;
@@ -442,7 +443,7 @@ quic_arm_timer (FerryNiceQuic *quic)
 {
   ngtcp2_tstamp expiry;
 
-  if (quic->conn == NULL || quic->down)
+  if (quic->conn == NULL || quic->closed)
     {
       timer_source_set (quic->timer, UINT64_MAX);
       return;
@@ -509,6 +510,7 @@ quic_fail (FerryNiceQuic *quic,
            int            error)
 {
   quic_send_close (quic, error);
+  quic->closed = TRUE;
   if (!quic->down)
     {
       quic->down = TRUE;
@@ -697,7 +699,7 @@ _ferry_nice_quic_receive (FerryNiceQuic *quic,
 {
   int rv;
 
-  if (quic->down)
+  if (quic->closed)
     return;
   if (!quic->path_ready)
     {
@@ -727,7 +729,7 @@ void
 _ferry_nice_quic_consumed (FerryNiceQuic *quic,
                            gsize          count)
 {
-  if (quic->conn == NULL || quic->down || quic->stream_id < 0)
+  if (quic->conn == NULL || quic->closed || quic->stream_id < 0)
     return;
   ngtcp2_conn_extend_max_stream_offset (quic->conn, quic->stream_id, count);
   ngtcp2_conn_extend_max_offset (quic->conn, count);
@@ -833,7 +835,9 @@ _ferry_nice_quic_flush (FerryNiceQuic *quic)
   gsize burst;
 
   quic->unflushed = 0;
-  if (quic->conn == NULL || quic->down)
+  /* After the stream closed, the connection still acknowledges (the
+   * peer's FIN) until the channel goes. */
+  if (quic->conn == NULL || quic->closed)
     return;
 
   quic_check_up (quic);
