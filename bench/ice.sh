@@ -6,7 +6,7 @@
 # Loopback (each side its own home, --interface lo, local-broadcast):
 #   lan            the reference, from the same run
 #   ice (tcp)      an RFC 6544 TCP pair: the bytes pass straight through
-#   ice (udp)      the UDP pair only ([ice] tcp=false): pseudo-TCP
+#   ice (udp)      the UDP pair only ([ice] tcp=false): QUIC
 #   turn (udp)     relayed through a coturn the script starts on 127.0.0.1
 # Through NAT routers (root and network namespaces; see tests/nat/nat-lib.sh),
 # with $FERRY_BENCH_NAT_SIZE (default 32M) and the dht signaling:

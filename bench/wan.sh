@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark: the ice UDP pair (libnice pseudo-TCP) and the turn UDP relay over
-# an emulated WAN link, for kernels without the netem qdisc.
+# Benchmark: the ice UDP pair and the turn UDP relay (both QUIC over libnice
+# datagrams) over an emulated WAN link, for kernels without the netem qdisc.
 #
 #   sudo bench/wan.sh [SIZE]       SIZE for head -c, default 8M
 #
@@ -27,7 +27,10 @@
 # Environment: FERRY_BUILD_DIR (default $root/build), FERRY_BENCH_DIR
 # (default /tmp/ferry-bench), FERRY_WAN_LINKS (default "0:0 20:0 20:0.001",
 # DELAY-MS-EACH-WAY:LOSS), FERRY_WAN_TRANSPORTS (default "udp turn tcp"),
-# FERRY_WAN_KEEP (set: keep a failed run's folder in $FERRY_BENCH_DIR).
+# FERRY_WAN_KEEP (set: keep a failed run's folder in $FERRY_BENCH_DIR),
+# FERRY_WAN_RATE (e.g. 100mbit: cap each direction with a token bucket and a
+# 50 ms queue, see bench/wan-link.py; default no cap), FERRY_QUIC_CC
+# (bbr2 | bbr | cubic | reno: the QUIC congestion controller, default bbr2).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -169,7 +172,7 @@ run() {
     return 1
   fi
 
-  local bytes start done_ms rstart first chain dur
+  local bytes start done_ms rstart first chain dur srss rrss
   bytes=$(stat -c %s "$file")
   dur=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "done"))[0].duration_ms')
   start=$(grep '^{' "$dir/s.jsonl" | jq -s 'map(select(.event == "ready"))[0].started_at_ms')
@@ -177,9 +180,11 @@ run() {
   rstart=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "ready"))[0].started_at_ms')
   first=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "progress" and .bytes > 0))[0].elapsed_ms')
   chain=$(grep '^{' "$dir/s.jsonl" | jq -r 'select(.event == "done") | .chain' | sed 's/ → tls1.3.*//')
+  srss=$(grep '^{' "$dir/s.jsonl" | jq -s 'map(select(.event == "exit"))[0].peak_rss_kib // 0')
+  rrss=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "exit"))[0].peak_rss_kib // 0')
   rows+=("$(awk -v l="$label" -v b="$bytes" -v ms="$done_ms" -v ttfb="$((rstart + first - start))" \
-               -v d="$dur" -v c="$chain" 'BEGIN {
-    printf "%-38s %7.2f MB/s %7.2f MB/s %7d ms  %s", l, b / 1e6 / (ms / 1000), b / 1e6 / (d / 1000), ttfb, c
+               -v d="$dur" -v c="$chain" -v s="$srss" -v r="$rrss" 'BEGIN {
+    printf "%-38s %7.2f MB/s %7.2f MB/s %7d ms  %3.0f/%3.0f MiB  %s", l, b / 1e6 / (ms / 1000), b / 1e6 / (d / 1000), ttfb, s / 1024, r / 1024, c
   }')")
   return 0
 }
@@ -190,11 +195,12 @@ signal_port=$((20000 + RANDOM % 20000))
 turn=(--turn "turn:test:test@$addr_a:3478?transport=udp")
 
 echo "ferry over an emulated link (bench/wan-link.py, TUN in two namespaces), $(stat -c %s "$file") bytes, B → A"
-printf '%-38s %12s %12s %10s  %s\n' "" "throughput" "data phase" "connect" "chain"
+printf '%-38s %12s %12s %10s  %11s  %s\n' "" "throughput" "data phase" "connect" "RSS s/r" "chain"
 for link in $links; do
   delay=${link%%:*} loss=${link#*:}
   link_up "$delay" "$loss" || exit 1
   title=$(awk -v d="$delay" -v p="$loss" 'BEGIN { printf "%d ms RTT, %g%% loss", 2 * d, 100 * p }')
+  [ -n "${FERRY_WAN_RATE:-}" ] && title="$title, $FERRY_WAN_RATE"
   for what in $transports; do
     case $what in
       udp) extra_conf='[ice]\ntcp=false' run "ice (udp pair), $title" --signaling local-broadcast --transport ice ;;

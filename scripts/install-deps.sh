@@ -14,7 +14,8 @@ mode=${1:---build}
 build_packages=(
   gcc libc6-dev meson ninja-build pkg-config gettext
   libglib2.0-dev libgnutls28-dev nettle-dev libjson-glib-dev
-  libsoup-3.0-dev libnice-dev gobject-introspection libgirepository1.0-dev
+  libsoup-3.0-dev libnice-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev
+  gobject-introspection libgirepository1.0-dev
   jq openssl
 )
 # The GTK example and its real-display test: gtk4, libadwaita, Xvfb, a

@@ -311,6 +311,22 @@ test_ice_udp (Fixture       *fixture,
   g_assert_cmpstr (chain, ==, "local-broadcast → ice (udp, host↔host) → tls1.3/aes-256-gcm");
 }
 
+/* QUIC recovers what the path loses: every 23rd datagram of the sender and
+ * every 29th of the receiver (handshake, data, acknowledgements) never
+ * leaves. */
+static void
+test_ice_lossy (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *chain = NULL;
+
+  start_engines (fixture, "ice", "[ice]\ntcp=false", "ice", "[ice]\ntcp=false");
+  g_object_set_data (G_OBJECT (fixture->a), "ferry-nice-test-drop-every", GUINT_TO_POINTER (23));
+  g_object_set_data (G_OBJECT (fixture->b), "ferry-nice-test-drop-every", GUINT_TO_POINTER (29));
+  chain = transfer_ok (fixture, 3 * 1024 * 1024 + 11);
+  g_assert_cmpstr (chain, ==, "local-broadcast → ice (udp, host↔host) → tls1.3/aes-256-gcm");
+}
+
 static void
 test_ice_stun (Fixture       *fixture,
                gconstpointer  data)
@@ -892,6 +908,35 @@ incoming_has_bytes (gpointer user_data)
   return fixture->incoming != NULL && ferry_transfer_get_bytes (fixture->incoming) > 0;
 }
 
+/* A peer from before QUIC carried pseudo-TCP on its UDP candidates and
+ * did not say so in its description: its UDP pairs are not used. */
+static void
+test_old_peer (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(JsonObject) da = NULL;
+  g_autoptr(JsonObject) db = NULL;
+  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  FerryTransport *ta, *tb;
+
+  start_engines (fixture, "ice", "[ice]\ntcp=false", "ice", "[ice]\ntcp=false");
+  ta = first_transport (fixture->a);
+  tb = first_transport (fixture->b);
+  da = describe (ta, "0ddba110ddba110d", TRUE);
+  db = describe (tb, "0ddba110ddba110d", FALSE);
+  g_assert_cmpstr (json_object_get_string_member (db, "udp"), ==, "quic-1");
+  json_object_remove_member (db, "udp");
+
+  ferry_transport_connect_async (ta, "0ddba110ddba110d", TRUE, db, NULL, connect_cb, g_object_ref (out));
+  ferry_test_wait_until (task_done, out, 5000, "the connection to fail");
+  g_assert_null (g_task_propagate_pointer (out, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT);
+  g_assert_nonnull (strstr (error->message, "pseudo-TCP"));
+  ferry_transport_release (ta, "0ddba110ddba110d");
+  ferry_transport_release (tb, "0ddba110ddba110d");
+}
+
 static void
 test_peer_stops (Fixture       *fixture,
                     gconstpointer  data)
@@ -974,11 +1019,13 @@ main (int   argc,
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/ice/transfer-tcp", test_ice_tcp);
   ADD ("/ice/transfer-udp", test_ice_udp);
+  ADD ("/ice/lossy-udp", test_ice_lossy);
   ADD ("/ice/stun", test_ice_stun);
   ADD ("/ice/dead-stun", test_ice_dead_stun);
   ADD ("/ice/stream-tcp", test_stream_tcp);
   ADD ("/ice/stream-udp", test_stream_udp);
   ADD ("/ice/bad-descriptions", test_bad_descriptions);
+  ADD ("/ice/old-peer", test_old_peer);
   ADD ("/ice/peer-stops", test_peer_stops);
   ADD ("/turn/transfer-udp", test_turn_udp);
   ADD ("/turn/transfer-tcp", test_turn_tcp);

@@ -2,8 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The `ice` transport: a reliable libnice agent per connection attempt with
- * UDP (pseudo-TCP) and TCP (RFC 6544, as a byte stream) candidates, host
+ * The `ice` transport: libnice agents per connection attempt with UDP
+ * (carrying QUIC) and TCP (RFC 6544, as a byte stream) candidates, host
  * and server-reflexive through an optional STUN server ([ice] stun-server
  * or `ferry --stun HOST:PORT`). The work is done in ../nice-common.
  */

@@ -34,6 +34,27 @@ void              _ferry_nice_channel_set_event_func (FerryNiceChannel   *channe
 NiceAgent        *_ferry_nice_channel_get_agent      (FerryNiceChannel   *channel);
 guint             _ferry_nice_channel_get_stream_id  (FerryNiceChannel   *channel);
 gboolean          _ferry_nice_channel_is_connected   (FerryNiceChannel   *channel);
+/* The UDP leg: the agent is not reliable and QUIC carries the stream
+ * (@client on the offerer's side; @drop_every: see _ferry_nice_quic_new).
+ * Call before the agent connects. */
+void              _ferry_nice_channel_use_quic       (FerryNiceChannel   *channel,
+                                                      gboolean            client,
+                                                      guint               drop_every);
+/* The blocking side, from any thread (ferry-nice-stream.c). */
+gssize            _ferry_nice_channel_read           (FerryNiceChannel   *channel,
+                                                      void               *buffer,
+                                                      gsize               count,
+                                                      GCancellable       *cancellable,
+                                                      GError            **error);
+gssize            _ferry_nice_channel_write          (FerryNiceChannel   *channel,
+                                                      const void         *buffer,
+                                                      gsize               count,
+                                                      GCancellable       *cancellable,
+                                                      GError            **error);
+/* Drops what was received, flushes what was written, ends the stream. */
+void              _ferry_nice_channel_close          (FerryNiceChannel   *channel,
+                                                      GCancellable       *cancellable);
+gboolean          _ferry_nice_channel_claim_stream   (FerryNiceChannel   *channel);
 /* A new GIOStream on the channel; at most one per channel. */
 GIOStream        *_ferry_nice_channel_open_stream    (FerryNiceChannel   *channel);
 

@@ -33,6 +33,15 @@
  *
  * Memory per connection: the two rings (2 MiB + 1 MiB), whatever the size
  * of the transfer.
+ *
+ * On a UDP pair or relay the agent is not reliable and QUIC carries the
+ * stream (ferry-nice-quic.c, through the hooks at the end of this file):
+ * the same rings and blocking calls, but received bytes come from the QUIC
+ * stream (flow control bounds the receive ring: up to the 16 MiB stream
+ * window, opened again as the reader drains it, so nothing is parked),
+ * and the send ring (16 MiB) keeps the bytes until the peer acknowledged
+ * them, since QUIC retransmits from there. The end of stream is the QUIC
+ * stream's FIN.
  */
 #include "config.h"
 
@@ -42,12 +51,16 @@
 #include <glib/gi18n-lib.h>
 
 #include "ferry-nice-channel-private.h"
+#include "ferry-nice-quic-private.h"
 
 #define RX_CAPACITY      (2 * 1024 * 1024)
 #define RX_PARK_FREE     (64 * 1024)       /* park with less room than one callback */
 #define RX_RESUME_FILL   (RX_CAPACITY / 2)
 #define RX_WAKE_NOW      (32 * 1024)       /* pseudo-TCP: wake readers at once above */
 #define TX_CAPACITY      (1024 * 1024)
+#define QUIC_TX_CAPACITY (16 * 1024 * 1024) /* what QUIC may have in flight */
+#define QUIC_CREDIT_MIN  (64 * 1024)       /* flow control: open by at least */
+#define QUIC_SOCKET_BUFFER (4 * 1024 * 1024)
 #define TX_CHUNK         0xF800            /* one RFC 4571 frame of libnice */
 #define TX_RETRY_MS      100               /* if reliable-transport-writable never comes */
 #define SHUTDOWN_WAIT_MS 10                /* between checks for libnice's own queue */
@@ -113,7 +126,7 @@ ring_reserve (Ring  *ring,
   if (ring_free_space (ring) >= size)
     return;
 
-  ring_init (&bigger, ring->length + size + RX_PARK_FREE);
+  ring_init (&bigger, MAX (ring->capacity * 2, ring->length + size + RX_PARK_FREE));
   while (ring->length > 0)
     {
       gsize n = MIN (ring->length, ring->capacity - ring->start);
@@ -191,6 +204,7 @@ struct _FerryNiceChannel
   gboolean            announced;      /* FERRY_NICE_EVENT_WRITABLE sent */
   gboolean            pseudo_tcp;     /* the selected pair is UDP */
   gboolean            got_data;       /* FERRY_NICE_EVENT_READABLE scheduled */
+  FerryNiceQuic      *quic;           /* the UDP leg: the stream is QUIC's */
 
   /* Under @lock. */
   GMutex              lock;
@@ -208,11 +222,15 @@ struct _FerryNiceChannel
   gboolean            tx_closing;
   gboolean            tx_shut;
   gboolean            stream_opened;
+  gboolean            peer_fin;       /* QUIC: the peer ended its side */
+  gsize               rx_credit;      /* QUIC: read, not yet given back */
+  gboolean            credit_queued;
 };
 
 static void channel_pump            (FerryNiceChannel *channel);
 static void channel_maybe_shutdown  (FerryNiceChannel *channel);
 static void channel_attach          (FerryNiceChannel *channel);
+static gboolean credit_cb           (gpointer          user_data);
 
 /* Runs @func on the channel's context, never synchronously: the caller may
  * hold locks. The source holds a reference. */
@@ -311,6 +329,12 @@ recv_cb (NiceAgent *agent,
   FerryNiceChannel *channel = user_data;
   gboolean park = FALSE;
   gboolean wake_later = FALSE;
+
+  if (channel->quic != NULL)
+    {
+      _ferry_nice_quic_receive (channel->quic, (const guint8 *) buf, len);
+      return;
+    }
 
   if (!channel->got_data)
     {
@@ -488,6 +512,25 @@ on_writable (NiceAgent *agent,
   channel_pump (channel);
 }
 
+/* QUIC sends bursts of datagrams, and the context may be busy for a
+ * moment: room for a few milliseconds of them in the kernel (as much as
+ * net.core.rmem_max / wmem_max allow). */
+static void
+channel_grow_socket_buffers (FerryNiceChannel *channel)
+{
+  g_autoptr(GPtrArray) sockets = nice_agent_get_sockets (channel->agent, channel->stream_id, 1);
+
+  for (guint i = 0; sockets != NULL && i < sockets->len; i++)
+    {
+      GSocket *socket = g_ptr_array_index (sockets, i);
+
+      if (g_socket_get_socket_type (socket) != G_SOCKET_TYPE_DATAGRAM)
+        continue;
+      g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, QUIC_SOCKET_BUFFER, NULL);
+      g_socket_set_option (socket, SOL_SOCKET, SO_SNDBUF, QUIC_SOCKET_BUFFER, NULL);
+    }
+}
+
 static void
 on_state_changed (NiceAgent *agent,
                   guint      stream_id,
@@ -504,6 +547,12 @@ on_state_changed (NiceAgent *agent,
            nice_component_state_to_string (state));
   if (state == NICE_COMPONENT_STATE_FAILED)
     channel_mark_failed (channel);
+  else if (channel->quic != NULL &&
+           (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY))
+    {
+      channel_grow_socket_buffers (channel);
+      _ferry_nice_quic_path_ready (channel->quic);
+    }
 }
 
 /* Context thread. Hands the send ring to the agent until it is empty or the
@@ -511,6 +560,12 @@ on_state_changed (NiceAgent *agent,
 static void
 channel_pump (FerryNiceChannel *channel)
 {
+  if (channel->quic != NULL)
+    {
+      _ferry_nice_quic_flush (channel->quic);
+      return;
+    }
+
   if (channel->pumping)
     {
       /* nice_agent_send() may emit reliable-transport-writable. */
@@ -714,6 +769,9 @@ channel_destroy (FerryNiceChannel *channel)
   clear_source (&channel->linger_source);
   clear_source (&channel->eof_poll_source);
 
+  /* Its goodbye goes out through the agent. */
+  g_clear_pointer (&channel->quic, _ferry_nice_quic_free);
+
   if (channel->agent != NULL)
     {
       g_signal_handler_disconnect (channel->agent, channel->writable_id);
@@ -836,6 +894,194 @@ _ferry_nice_channel_is_connected (FerryNiceChannel *channel)
   return connected;
 }
 
+/* ------------------------------------------------------------ QUIC hooks */
+
+/* Context thread, before the agent connects: the UDP leg's agent is not
+ * reliable, and its stream is carried by QUIC (ferry-nice-quic.c). */
+void
+_ferry_nice_channel_use_quic (FerryNiceChannel *channel,
+                              gboolean          client,
+                              guint             drop_every)
+{
+  g_return_if_fail (channel->quic == NULL);
+
+  /* ngtcp2 retransmits from the send ring: bytes stay in place until
+   * acknowledged, so the ring holds what may be in flight. */
+  ring_clear (&channel->tx);
+  ring_init (&channel->tx, QUIC_TX_CAPACITY);
+  channel->quic = _ferry_nice_quic_new (channel, channel->context, client, drop_every);
+}
+
+void
+_ferry_nice_channel_send_datagrams (FerryNiceChannel  *channel,
+                                    guint8           **data,
+                                    const gsize       *lengths,
+                                    guint              count)
+{
+  GOutputVector vectors[count];
+  NiceOutputMessage messages[count];
+
+  if (channel->agent == NULL || count == 0)
+    return;
+  for (guint i = 0; i < count; i++)
+    {
+      vectors[i].buffer = data[i];
+      vectors[i].size = lengths[i];
+      messages[i].buffers = &vectors[i];
+      messages[i].n_buffers = 1;
+    }
+  /* A datagram the socket does not take is lost; QUIC recovers. */
+  nice_agent_send_messages_nonblocking (channel->agent, channel->stream_id, 1, messages, count,
+                                        NULL, NULL);
+}
+
+void
+_ferry_nice_channel_quic_up (FerryNiceChannel *channel)
+{
+  gboolean first;
+
+  g_mutex_lock (&channel->lock);
+  first = !channel->connected && !channel->failed;
+  channel->connected = TRUE;
+  g_mutex_unlock (&channel->lock);
+
+  if (first && !channel->announced)
+    {
+      channel->announced = TRUE;
+      channel_emit (channel, FERRY_NICE_EVENT_WRITABLE);
+    }
+}
+
+void
+_ferry_nice_channel_deliver (FerryNiceChannel *channel,
+                             const guint8     *data,
+                             gsize             length,
+                             gboolean          fin)
+{
+  gboolean credit = FALSE;
+  gboolean wake_later = FALSE;
+
+  if (length > 0 && !channel->got_data)
+    {
+      channel->got_data = TRUE;
+      channel_schedule (channel, readable_cb, "[ferry-nice] readable");
+    }
+
+  g_mutex_lock (&channel->lock);
+  if (channel->rx_closed)
+    {
+      /* Nobody reads any more: let the peer finish all the same. */
+      channel->rx_credit += length;
+      credit = !channel->credit_queued;
+      channel->credit_queued = TRUE;
+    }
+  else
+    {
+      /* Flow control bounds what the peer may send ahead of the reader. */
+      ring_reserve (&channel->rx, length);
+      ring_push (&channel->rx, data, length);
+    }
+  if (fin)
+    channel->peer_fin = TRUE;
+  /* One packet at a time: wake a waiting reader once per batch (after the
+   * socket was drained), unless there is a lot to read already. */
+  if (channel->waiters > 0)
+    {
+      if (fin || channel->rx.length >= RX_WAKE_NOW)
+        g_cond_broadcast (&channel->cond);
+      else if (!channel->wake_queued)
+        wake_later = channel->wake_queued = TRUE;
+    }
+  g_mutex_unlock (&channel->lock);
+
+  if (wake_later)
+    channel_schedule (channel, wake_readers_cb, "[ferry-nice] wake readers");
+  if (credit)
+    channel_schedule (channel, credit_cb, "[ferry-nice] quic credit");
+}
+
+gsize
+_ferry_nice_channel_peek_unsent (FerryNiceChannel  *channel,
+                                 gsize              offset,
+                                 const guint8     **data,
+                                 gsize             *lengths,
+                                 gboolean          *closing)
+{
+  gsize n = 0;
+
+  g_mutex_lock (&channel->lock);
+  if (channel->tx.length > offset)
+    {
+      gsize start = (channel->tx.start + offset) % channel->tx.capacity;
+      gsize unsent = channel->tx.length - offset;
+
+      data[0] = channel->tx.data + start;
+      lengths[0] = MIN (unsent, channel->tx.capacity - start);
+      n = 1;
+      if (lengths[0] < unsent)
+        {
+          data[1] = channel->tx.data;
+          lengths[1] = unsent - lengths[0];
+          n = 2;
+        }
+    }
+  else
+    /* The next write wakes the pump. */
+    channel->pump_idle = TRUE;
+  *closing = channel->tx_closing;
+  g_mutex_unlock (&channel->lock);
+  return n;
+}
+
+void
+_ferry_nice_channel_acked (FerryNiceChannel *channel,
+                           gsize             count)
+{
+  g_mutex_lock (&channel->lock);
+  ring_consume (&channel->tx, MIN (count, channel->tx.length));
+  channel_broadcast_locked (channel);
+  g_mutex_unlock (&channel->lock);
+}
+
+void
+_ferry_nice_channel_quic_down (FerryNiceChannel *channel)
+{
+  channel_mark_failed (channel);
+}
+
+/* Any thread, under the lock: the reader took @count bytes. Returns
+ * whether to give the credit back now (in a batch, or when the reader
+ * caught up). */
+static gboolean
+channel_take_credit_locked (FerryNiceChannel *channel,
+                            gsize             count)
+{
+  if (channel->quic == NULL)
+    return FALSE;
+  channel->rx_credit += count;
+  if (channel->credit_queued || channel->rx_credit < QUIC_CREDIT_MIN)
+    return FALSE;
+  channel->credit_queued = TRUE;
+  return TRUE;
+}
+
+static gboolean
+credit_cb (gpointer user_data)
+{
+  FerryNiceChannel *channel = user_data;
+  gsize credit;
+
+  g_mutex_lock (&channel->lock);
+  credit = channel->rx_credit;
+  channel->rx_credit = 0;
+  channel->credit_queued = FALSE;
+  g_mutex_unlock (&channel->lock);
+
+  if (channel->quic != NULL && credit > 0)
+    _ferry_nice_quic_consumed (channel->quic, credit);
+  return G_SOURCE_REMOVE;
+}
+
 /* --------------------------------------------------- blocking side (any thread) */
 
 static void
@@ -849,23 +1095,24 @@ wake_cb (GCancellable *cancellable,
   g_mutex_unlock (&channel->lock);
 }
 
-static gssize
-channel_read (FerryNiceChannel  *channel,
-              void              *buffer,
-              gsize              count,
-              GCancellable      *cancellable,
-              GError           **error)
+gssize
+_ferry_nice_channel_read (FerryNiceChannel  *channel,
+                          void              *buffer,
+                          gsize              count,
+                          GCancellable      *cancellable,
+                          GError           **error)
 {
   gulong handler = 0;
   gssize result = -1;
   gboolean resume = FALSE;
+  gboolean credit = FALSE;
 
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_cb), channel, NULL);
 
   g_mutex_lock (&channel->lock);
   while (channel->rx.length == 0 && !channel->failed && !channel->rx_closed &&
-         !g_cancellable_is_cancelled (cancellable))
+         !channel->peer_fin && !g_cancellable_is_cancelled (cancellable))
     {
       channel->waiters++;
       g_cond_wait (&channel->cond, &channel->lock);
@@ -877,6 +1124,7 @@ channel_read (FerryNiceChannel  *channel,
   else if (channel->rx.length > 0)
     {
       result = ring_pop (&channel->rx, buffer, count);
+      credit = channel_take_credit_locked (channel, result);
       if (channel->parked && !channel->resume_queued && channel->rx.length <= RX_RESUME_FILL)
         resume = channel->resume_queued = TRUE;
     }
@@ -888,6 +1136,8 @@ channel_read (FerryNiceChannel  *channel,
 
   if (resume)
     channel_schedule (channel, resume_cb, "[ferry-nice] resume");
+  if (credit)
+    channel_schedule (channel, credit_cb, "[ferry-nice] quic credit");
 
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);
@@ -895,12 +1145,12 @@ channel_read (FerryNiceChannel  *channel,
   return result;
 }
 
-static gssize
-channel_write (FerryNiceChannel  *channel,
-               const void        *buffer,
-               gsize              count,
-               GCancellable      *cancellable,
-               GError           **error)
+gssize
+_ferry_nice_channel_write (FerryNiceChannel  *channel,
+                           const void        *buffer,
+                           gsize              count,
+                           GCancellable      *cancellable,
+                           GError           **error)
 {
   gulong handler = 0;
   gssize result = -1;
@@ -986,9 +1236,9 @@ close_cb (gpointer user_data)
  * the write side down. On a thread other than the context's, waits (a
  * little) for the end of stream to be sent and for the peer to close, so
  * that a process may exit right after. */
-static void
-channel_close (FerryNiceChannel *channel,
-               GCancellable     *cancellable)
+void
+_ferry_nice_channel_close (FerryNiceChannel *channel,
+                           GCancellable     *cancellable)
 {
   gboolean resume;
   gboolean wait = !g_main_context_is_owner (channel->context);
@@ -1032,230 +1282,16 @@ channel_close (FerryNiceChannel *channel,
     g_cancellable_disconnect (cancellable, handler);
 }
 
-/* --------------------------------------------------------------- streams */
-
-/* The types get per-module names, see ferry-nice-common.h. */
-
-typedef struct {
-  GInputStream      parent_instance;
-  FerryNiceChannel *channel;
-} FerryNiceInputStream;
-
-typedef struct {
-  GInputStreamClass parent_class;
-} FerryNiceInputStreamClass;
-
-typedef struct {
-  GOutputStream     parent_instance;
-  FerryNiceChannel *channel;
-} FerryNiceOutputStream;
-
-typedef struct {
-  GOutputStreamClass parent_class;
-} FerryNiceOutputStreamClass;
-
-typedef struct {
-  GIOStream         parent_instance;
-  FerryNiceChannel *channel;
-  GInputStream     *input;
-  GOutputStream    *output;
-} FerryNiceStream;
-
-typedef struct {
-  GIOStreamClass parent_class;
-} FerryNiceStreamClass;
-
-static gpointer input_parent_class;
-static gpointer output_parent_class;
-static gpointer stream_parent_class;
-
-static GType ferry_nice_input_stream_get_type  (void);
-static GType ferry_nice_output_stream_get_type (void);
-
-static char *
-type_name (const char *suffix)
+/* Any thread: whether no stream was opened on @channel yet (and marks it
+ * opened). */
+gboolean
+_ferry_nice_channel_claim_stream (FerryNiceChannel *channel)
 {
-  return g_strconcat ("Ferry", ferry_nice_type_prefix, suffix, NULL);
-}
-
-static gssize
-input_read (GInputStream  *stream,
-            void          *buffer,
-            gsize          count,
-            GCancellable  *cancellable,
-            GError       **error)
-{
-  return channel_read (((FerryNiceInputStream *) stream)->channel, buffer, count,
-                       cancellable, error);
-}
-
-static void
-input_finalize (GObject *object)
-{
-  _ferry_nice_channel_unref (((FerryNiceInputStream *) object)->channel);
-  G_OBJECT_CLASS (input_parent_class)->finalize (object);
-}
-
-static void
-input_class_init (gpointer klass,
-                  gpointer class_data)
-{
-  input_parent_class = g_type_class_peek_parent (klass);
-  G_OBJECT_CLASS (klass)->finalize = input_finalize;
-  G_INPUT_STREAM_CLASS (klass)->read_fn = input_read;
-}
-
-static GType
-ferry_nice_input_stream_get_type (void)
-{
-  static gsize type = 0;
-
-  if (g_once_init_enter (&type))
-    {
-      g_autofree char *name = type_name ("NiceInputStream");
-      GType t = g_type_register_static_simple (G_TYPE_INPUT_STREAM, g_intern_string (name),
-                                               sizeof (FerryNiceInputStreamClass),
-                                               input_class_init,
-                                               sizeof (FerryNiceInputStream),
-                                               NULL, G_TYPE_FLAG_FINAL);
-      g_once_init_leave (&type, t);
-    }
-  return type;
-}
-
-static gssize
-output_write (GOutputStream  *stream,
-              const void     *buffer,
-              gsize           count,
-              GCancellable   *cancellable,
-              GError        **error)
-{
-  return channel_write (((FerryNiceOutputStream *) stream)->channel, buffer, count,
-                        cancellable, error);
-}
-
-static void
-output_finalize (GObject *object)
-{
-  _ferry_nice_channel_unref (((FerryNiceOutputStream *) object)->channel);
-  G_OBJECT_CLASS (output_parent_class)->finalize (object);
-}
-
-static void
-output_class_init (gpointer klass,
-                   gpointer class_data)
-{
-  output_parent_class = g_type_class_peek_parent (klass);
-  G_OBJECT_CLASS (klass)->finalize = output_finalize;
-  G_OUTPUT_STREAM_CLASS (klass)->write_fn = output_write;
-}
-
-static GType
-ferry_nice_output_stream_get_type (void)
-{
-  static gsize type = 0;
-
-  if (g_once_init_enter (&type))
-    {
-      g_autofree char *name = type_name ("NiceOutputStream");
-      GType t = g_type_register_static_simple (G_TYPE_OUTPUT_STREAM, g_intern_string (name),
-                                               sizeof (FerryNiceOutputStreamClass),
-                                               output_class_init,
-                                               sizeof (FerryNiceOutputStream),
-                                               NULL, G_TYPE_FLAG_FINAL);
-      g_once_init_leave (&type, t);
-    }
-  return type;
-}
-
-static GInputStream *
-stream_get_input_stream (GIOStream *io)
-{
-  return ((FerryNiceStream *) io)->input;
-}
-
-static GOutputStream *
-stream_get_output_stream (GIOStream *io)
-{
-  return ((FerryNiceStream *) io)->output;
-}
-
-/* Blocked readers and writers on other threads are woken with an error
- * (the child streams are not closed one by one: a pending read would make
- * that fail). */
-static gboolean
-stream_close (GIOStream     *io,
-              GCancellable  *cancellable,
-              GError       **error)
-{
-  channel_close (((FerryNiceStream *) io)->channel, cancellable);
-  return TRUE;
-}
-
-static void
-stream_finalize (GObject *object)
-{
-  FerryNiceStream *self = (FerryNiceStream *) object;
-
-  g_clear_object (&self->input);
-  g_clear_object (&self->output);
-  _ferry_nice_channel_unref (self->channel);
-  G_OBJECT_CLASS (stream_parent_class)->finalize (object);
-}
-
-static void
-stream_class_init (gpointer klass,
-                   gpointer class_data)
-{
-  stream_parent_class = g_type_class_peek_parent (klass);
-  G_OBJECT_CLASS (klass)->finalize = stream_finalize;
-  G_IO_STREAM_CLASS (klass)->get_input_stream = stream_get_input_stream;
-  G_IO_STREAM_CLASS (klass)->get_output_stream = stream_get_output_stream;
-  G_IO_STREAM_CLASS (klass)->close_fn = stream_close;
-}
-
-GType
-_ferry_nice_stream_get_type (void)
-{
-  static gsize type = 0;
-
-  if (g_once_init_enter (&type))
-    {
-      g_autofree char *name = type_name ("NiceStream");
-      GType t = g_type_register_static_simple (G_TYPE_IO_STREAM, g_intern_string (name),
-                                               sizeof (FerryNiceStreamClass),
-                                               stream_class_init,
-                                               sizeof (FerryNiceStream),
-                                               NULL, G_TYPE_FLAG_FINAL);
-      g_once_init_leave (&type, t);
-    }
-  return type;
-}
-
-GIOStream *
-_ferry_nice_channel_open_stream (FerryNiceChannel *channel)
-{
-  FerryNiceStream *stream;
-  FerryNiceInputStream *input;
-  FerryNiceOutputStream *output;
-
   gboolean opened;
 
   g_mutex_lock (&channel->lock);
   opened = channel->stream_opened;
   channel->stream_opened = TRUE;
   g_mutex_unlock (&channel->lock);
-  g_return_val_if_fail (!opened, NULL);
-
-  input = g_object_new (ferry_nice_input_stream_get_type (), NULL);
-  input->channel = _ferry_nice_channel_ref (channel);
-  output = g_object_new (ferry_nice_output_stream_get_type (), NULL);
-  output->channel = _ferry_nice_channel_ref (channel);
-
-  stream = g_object_new (_ferry_nice_stream_get_type (), NULL);
-  stream->channel = _ferry_nice_channel_ref (channel);
-  stream->input = G_INPUT_STREAM (input);
-  stream->output = G_OUTPUT_STREAM (output);
-
-  return G_IO_STREAM (stream);
+  return !opened;
 }

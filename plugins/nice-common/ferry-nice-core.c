@@ -2,9 +2,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A connection attempt runs reliable agents on the engine's main context
- * (RFC 5245; UDP candidates carry pseudo-TCP, RFC 6544 TCP candidates a
- * byte stream), created when the attempt is first described:
+ * A connection attempt runs agents on the engine's main context (RFC 5245;
+ * UDP candidates carry QUIC datagrams, see ferry-nice-quic.c; RFC 6544 TCP
+ * candidates a byte stream), created when the attempt is first described:
  *
  *   legs      one agent for the UDP candidates and one for the TCP ones,
  *             with the same credentials. In one agent, libnice falls back
@@ -20,8 +20,10 @@
  *   connect   hand the peer's candidates to the leg of their transport.
  *             The offerer (the TLS client, which speaks first) takes the
  *             TCP leg as soon as it is writable (bytes pass straight
- *             through, at TCP speed), and the UDP leg when TCP has failed
- *             or not connected FERRY_NICE_PREFER_TCP_MS after it; the
+ *             through, at TCP speed), and the UDP leg (once its QUIC
+ *             handshake is done) when TCP has failed
+ *             or not connected FERRY_NICE_PREFER_TCP_MS after it (at
+ *             once when NATs sit on both sides of the UDP pair); the
  *             answerer takes the leg on which the first bytes arrive. It
  *             fails when every leg failed, or just before the engine's
  *             per-attempt timeout, saying what was tried.
@@ -43,6 +45,7 @@
 #define PREFER_TCP_MS          250
 #define HOLD_POLL_MS           50
 #define DIRECT_KEY             "ferry-nice-direct-attempts"
+#define FERRY_NICE_UDP_PROTOCOL "quic-1"
 
 /* What the direct (ice) attempts of an engine are doing, for the relayed
  * (turn) ones, which give way to them for a while: a table on the engine
@@ -509,6 +512,19 @@ attempt_choose (NiceAttempt *attempt,
   g_object_unref (task);
 }
 
+/* Whether either end of the UDP leg's pair is a host candidate. When both
+ * are reflexive (or relayed), a NAT sits on each side, and a TCP pair
+ * would need a hole punched through both: not worth waiting for. */
+static gboolean
+udp_pair_has_host (NiceLeg *leg)
+{
+  NiceCandidate *local = NULL, *remote = NULL;
+
+  if (!nice_agent_get_selected_pair (leg->agent, leg->stream_id, 1, &local, &remote))
+    return TRUE;
+  return local->type == NICE_CANDIDATE_TYPE_HOST || remote->type == NICE_CANDIDATE_TYPE_HOST;
+}
+
 static gboolean prefer_timeout_cb (gpointer user_data);
 static gboolean hold_cb           (gpointer user_data);
 
@@ -578,7 +594,7 @@ attempt_evaluate (NiceAttempt *attempt)
 
   if (udp != NULL && udp->writable && !udp->failed)
     {
-      if (tcp == NULL || tcp->failed || attempt->prefer_expired)
+      if (tcp == NULL || tcp->failed || attempt->prefer_expired || !udp_pair_has_host (udp))
         {
           attempt_choose (attempt, udp);
           return;
@@ -752,6 +768,9 @@ attempt_gathering_finish (NiceAttempt *attempt,
   json_object_set_string_member (attempt->description, "ufrag", ufrag ? ufrag : "");
   json_object_set_string_member (attempt->description, "pwd", pwd ? pwd : "");
   json_object_set_array_member (attempt->description, "candidates", array);
+  /* What the UDP candidates carry: peers from before QUIC spoke libnice's
+   * pseudo-TCP there, and say nothing. */
+  json_object_set_string_member (attempt->description, "udp", FERRY_NICE_UDP_PROTOCOL);
   g_free (ufrag);
   g_free (pwd);
 
@@ -800,9 +819,11 @@ leg_new (NiceAttempt  *attempt,
   guint stream_id;
   guint added = 0;
 
+  /* UDP carries QUIC datagrams (ferry-nice-quic.c); TCP a byte stream. */
   agent = nice_agent_new_full (core->context, NICE_COMPATIBILITY_RFC5245,
-                               NICE_AGENT_OPTION_RELIABLE | NICE_AGENT_OPTION_BYTESTREAM_TCP |
-                               NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+                               tcp ? NICE_AGENT_OPTION_RELIABLE | NICE_AGENT_OPTION_BYTESTREAM_TCP |
+                                     NICE_AGENT_OPTION_CONSENT_FRESHNESS
+                                   : NICE_AGENT_OPTION_CONSENT_FRESHNESS);
   g_object_set (agent,
                 "ice-udp", !tcp,
                 "ice-tcp", tcp,
@@ -856,6 +877,16 @@ leg_new (NiceAttempt  *attempt,
   leg->agent = agent;
   leg->stream_id = stream_id;
   leg->channel = _ferry_nice_channel_new (agent, stream_id, core->context);
+  if (!tcp)
+    {
+      FerryEngine *engine = ferry_transport_get_engine (core->transport);
+      /* Tests set this on an engine to lose datagrams (see test-ice.c). */
+      guint drop_every = engine ? GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (engine),
+                                                                       "ferry-nice-test-drop-every"))
+                                : 0;
+
+      _ferry_nice_channel_use_quic (leg->channel, attempt->offerer, drop_every);
+    }
   _ferry_nice_channel_set_event_func (leg->channel, leg_event_cb, leg);
   leg->gathering_id = g_signal_connect (agent, "candidate-gathering-done",
                                         G_CALLBACK (on_gathering_done), leg);
@@ -1259,13 +1290,18 @@ _ferry_nice_core_connect_async (FerryNiceCore       *core,
   {
     GSList *by_leg[N_LEGS] = { NULL, NULL };
     gboolean paired = FALSE;
+    gboolean peer_quic = g_strcmp0 (get_string_member (remote, "udp"), FERRY_NICE_UDP_PROTOCOL) == 0;
+    gboolean old_udp = FALSE;
 
     for (GSList *l = candidates; l != NULL; l = l->next)
       {
         NiceCandidate *candidate = l->data;
         guint index = candidate_is_tcp (candidate) ? LEG_TCP : LEG_UDP;
 
-        if (attempt->legs[index] == NULL)
+        /* A peer that speaks pseudo-TCP over UDP cannot talk to QUIC. */
+        if (index == LEG_UDP && !peer_quic)
+          old_udp = TRUE;
+        if (attempt->legs[index] == NULL || (index == LEG_UDP && !peer_quic))
           continue;
         candidate->stream_id = attempt->legs[index]->stream_id;
         by_leg[index] = g_slist_append (by_leg[index], candidate);
@@ -1287,6 +1323,13 @@ _ferry_nice_core_connect_async (FerryNiceCore       *core,
       }
     free_candidates (candidates);
 
+    if (!paired && old_udp)
+      {
+        g_task_return_new_error (task, FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT,
+                                 _("The peer's %s transport is too old: its UDP candidates "
+                                   "carry pseudo-TCP, not QUIC"), core->config->name);
+        return;
+      }
     if (!paired)
       {
         g_task_return_new_error (task, FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT,

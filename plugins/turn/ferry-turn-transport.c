@@ -2,8 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The `turn` transport: a relay-only (force-relay) reliable libnice agent
- * per connection attempt, against the TURN servers of [turn] servers or
+ * The `turn` transport: a relay-only (force-relay) libnice agent carrying
+ * QUIC per connection attempt, against the TURN servers of [turn] servers or
  * `ferry --turn turn:USER:PASS@HOST:PORT[?transport=udp|tcp]`. Without a
  * server it stays inactive. The work is done in ../nice-common.
  */

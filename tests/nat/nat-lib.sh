@@ -14,7 +14,8 @@
 
 nat_tag=fn$$
 inet=$nat_tag-inet
-declare -A ns=( [ra]=$nat_tag-ra [rb]=$nat_tag-rb [ha]=$nat_tag-ha [hb]=$nat_tag-hb )
+declare -A ns=( [ra]=$nat_tag-ra [rb]=$nat_tag-rb [ha]=$nat_tag-ha [hb]=$nat_tag-hb
+                [la]=$nat_tag-la [lb]=$nat_tag-lb )  # la, lb: two ends of a lossy link
 nat_pids=()
 
 nat_cleanup() {
@@ -34,9 +35,10 @@ nat_cleanup() {
 nat_check() {
   local tool
   [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces, iptables)"; return 1; }
-  for tool in ip iptables turnserver dhtnode; do
+  for tool in ip iptables turnserver dhtnode python3; do
     command -v "$tool" >/dev/null || { echo "$tool is not installed"; return 1; }
   done
+  [ -c /dev/net/tun ] || { echo "no /dev/net/tun (the lossy link needs TUN devices)"; return 1; }
   ip netns add "$inet" 2>/dev/null || { echo "ip netns is not permitted here"; return 1; }
   ip netns exec "$inet" iptables -L -n >/dev/null 2>&1 ||
     { echo "iptables does not work in a network namespace"; return 1; }
@@ -66,6 +68,9 @@ build_topology() {
   in_ns "$inet" ip addr add 198.51.100.1/24 dev br0
   in_ns "$inet" ip link set br0 up
   in_ns "$inet" ip route add default dev br0
+  # The inside networks are reachable through their routers; a NATing
+  # router drops what nobody asked for, a "public" one forwards it.
+  in_ns "$inet" sysctl -qw net.ipv4.ip_forward=1
 
   local side octet
   for side in a b; do
@@ -84,6 +89,7 @@ build_topology() {
     in_ns "$host" ip addr add "$net.2/24" dev eth0
     in_ns "$host" ip link set eth0 up
     in_ns "$host" ip route add default via "$net.1"
+    in_ns "$inet" ip route add "$net.0/24" via "198.51.100.$octet"
   done
 }
 
@@ -94,6 +100,13 @@ set_nat() {
   in_ns "$router" iptables -t nat -F
   in_ns "$router" iptables -F
   in_ns "$router" conntrack -F 2>/dev/null
+  if [ "$kind" = public ]; then
+    # No NAT and no firewall: the host's address is reachable from the
+    # internet (through the routes build_topology gave it).
+    in_ns "$router" iptables -P FORWARD ACCEPT
+    in_ns "$router" iptables -P INPUT ACCEPT
+    return 0
+  fi
   in_ns "$router" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE "${random[@]}"
   in_ns "$router" iptables -P FORWARD DROP
   in_ns "$router" iptables -A FORWARD -i lan -o wan -j ACCEPT
