@@ -41,6 +41,7 @@ class IdleConnections:
         self.count = count
         self.renew = renew
         self.sockets = []
+        self.connected = []     # those of sockets whose connect succeeded
         self.lock = threading.Lock()
         self.stats = {"rounds": 0, "connected": 0, "failed": 0,
                       "pending": 0, "closed_by_peer": 0, "open": 0}
@@ -60,6 +61,7 @@ class IdleConnections:
                 self.stats["failed"] += 1
                 s.close()
         waiting = set(fresh)
+        connected = []
         deadline = time.monotonic() + 1.0
         while waiting and time.monotonic() < deadline:
             for key, _ in sel.select(deadline - time.monotonic()):
@@ -68,6 +70,7 @@ class IdleConnections:
                 waiting.discard(s)
                 if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
                     self.stats["connected"] += 1
+                    connected.append(s)
                 else:
                     self.stats["failed"] += 1
                     fresh.remove(s)
@@ -75,10 +78,10 @@ class IdleConnections:
         # Still in the SYN retries (a full backlog): kept, they press too.
         self.stats["pending"] += len(waiting)
         sel.close()
-        return fresh
+        return fresh, connected
 
-    def close_round(self, old):
-        for s in old:
+    def close_round(self, old, connected):
+        for s in connected:
             try:
                 if s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
                     self.stats["closed_by_peer"] += 1
@@ -86,20 +89,23 @@ class IdleConnections:
                 pass
             except OSError:
                 self.stats["closed_by_peer"] += 1
+        for s in old:
             s.close()
 
     def run(self):
         while not stopping.is_set():
-            fresh = self.open_round()
+            fresh, connected = self.open_round()
             with self.lock:
                 old, self.sockets = self.sockets, fresh
+                old_connected, self.connected = self.connected, connected
                 self.stats["rounds"] += 1
                 self.stats["open"] = len(fresh)
-            self.close_round(old)
+            self.close_round(old, old_connected)
             stopping.wait(self.renew)
         with self.lock:
-            self.close_round(self.sockets)
+            self.close_round(self.sockets, self.connected)
             self.sockets = []
+            self.connected = []
             self.stats["open"] = 0
 
     def snapshot(self):

@@ -208,15 +208,18 @@ start_receiver bulk --yes
 bulk_pid=$receiver_pid
 bulk_before=$(snapshot "$bulk_pid")
 sampler "$bulk_pid" "$work/bulk.samples" & pids+=($!); bulk_sampler=$!
-t_start=$(now_ms)
 senders=()
 homes=("$work"/flood/*)
+# Each sender waits at a gate, so that all of them start at once.
 for i in $(seq 1 "$transfers"); do
   f=$(printf '%s/bulk/file-%04d.bin' "$work" "$i")
-  "$ferry" --home "${homes[$((i - 1))]}" --interface lo --transport lan --json \
+  bash -c 'while [ ! -e "$0" ]; do sleep 0.1; done; exec "$@"' "$work/gate" \
+    "$ferry" --home "${homes[$((i - 1))]}" --interface lo --transport lan --json \
     send --to "$receiver_account" --timeout 30 "$f" > "$work/bulk-$i.jsonl" 2> "$work/bulk-$i.log" &
   senders+=($!); pids+=($!)
 done
+t_start=$(now_ms)
+touch "$work/gate"
 sent_ok=0
 for pid in "${senders[@]}"; do
   if wait "$pid"; then sent_ok=$((sent_ok + 1)); fi
@@ -228,6 +231,11 @@ verified=0
 while IFS=$'\t' read -r name path; do
   [ -f "$work/bulk/$name" ] && cmp -s "$work/bulk/$name" "$path" && verified=$((verified + 1))
 done < <(jq -r 'select(.event == "done") | .files[] | [.name, .path] | @tsv' "$work/bulk.jsonl")
+# The most transfers the receiver had under way at once: from each one's
+# first event (its offer) to its last (done or error).
+overlap=$(jq -r 'select(.transfer != null) | "\(.transfer) \(.elapsed_ms)"' "$work/bulk.jsonl" |
+  awk '!($1 in a) { a[$1] = $2 } { b[$1] = $2 } END { for (k in a) print a[k], 1 "\n" b[k], -1 }' |
+  sort -n -k1,1 -k2,2 | awk '{ n += $2; if (n > m) m = n } END { print m + 0 }')
 read -r b_rss b_thr b_fds <<< "$(peaks "$work/bulk.samples" "$t_start" "$t_end")"
 bulk_after=$(snapshot "$bulk_pid")
 bulk_hwm=$(echo "$bulk_after" | cut -d' ' -f2)
@@ -235,8 +243,9 @@ stop_pid "$bulk_sampler"
 stop_pid "$bulk_pid"
 rm -rf "$work/bulk" "$work/bulk-files"
 bulk_bytes=$(( transfers * $(numfmt --from=iec "$bulk_size") ))
-awk -v n="$transfers" -v ok="$sent_ok" -v v="$verified" -v b="$bulk_bytes" -v ms="$((t_end - t_start))" 'BEGIN {
+awk -v n="$transfers" -v ok="$sent_ok" -v o="$overlap" -v v="$verified" -v b="$bulk_bytes" -v ms="$((t_end - t_start))" 'BEGIN {
   printf "transfers        %d started, %d senders reported done, %d files verified with cmp\n", n, ok, v
+  printf "concurrency      at most %d transfers under way at once on the receiver\n", o
   printf "wall time        %.1f s for %.0f MiB, %.1f MB/s in all\n", ms / 1000, b / 1048576, b / 1e6 / (ms / 1000) }'
 echo "receiver         RSS $(mib "${bulk_before%% *}") MiB before, peak $(mib "$bulk_hwm") MiB (VmHWM);" \
      "threads $(echo "$bulk_before" | cut -d' ' -f3) → peak $b_thr → $(echo "$bulk_after" | cut -d' ' -f3);" \
