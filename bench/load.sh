@@ -7,7 +7,7 @@
 #                 [--transfers N] [--bulk-size SIZE] [--size SIZE] [--settle S]
 #
 # (a) --transfers (64) senders, each its own identity, send a file of
-#     --bulk-size (4M) at once to one `ferry receive --yes`; every received
+#     --bulk-size (16M) at once to one `ferry receive --yes`; every received
 #     file is checked with cmp.
 # (b) A receiver accepts only the legitimate sender (--accept-from). It
 #     receives a file of --size (256M) unloaded; then bench/load-flood.py
@@ -36,7 +36,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FERRY_BUILD_DIR:-$root/build}
 
 identities=200 concurrency=16 idle=128 renew=5 transfers=64
-bulk_size=4M size=256M settle=20
+bulk_size=16M size=256M settle=20
 usage() { sed -n '5,7p' "$0" | sed 's/^# \{0,3\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || usage
