@@ -256,6 +256,9 @@ awk -v n="$transfers" -v ok="$sent_ok" -v o="$overlap" -v d="$differ" -v v="$ver
   printf "%s\n", (d > 0 ? ", " d " missing or different" : "")
   printf "concurrency      at most %d transfers under way at once on the receiver\n", o
   printf "wall time        %.1f s for %.0f MiB, %.1f MB/s in all\n", ms / 1000, b / 1048576, b / 1e6 / (ms / 1000) }'
+# Why senders failed, one line per distinct error.
+cat "$work"/bulk-*.jsonl | jq -r 'select(.event == "error") | "failed sender    \(.code): \(.message)"' |
+  sort | uniq -c | sed 's/^ *\([0-9]*\) \(.*\)$/\2 (×\1)/'
 echo "receiver         RSS $(mib "${bulk_before%% *}") MiB before, peak $(mib "$bulk_hwm") MiB (VmHWM);" \
      "threads $(echo "$bulk_before" | cut -d' ' -f3) → peak $b_thr → $(echo "$bulk_after" | cut -d' ' -f3);" \
      "fds $(echo "$bulk_before" | cut -d' ' -f4) → peak $b_fds → $(echo "$bulk_after" | cut -d' ' -f4)"
