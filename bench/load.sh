@@ -66,6 +66,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-load.XXXXXX")
 pids=()          # every process started here, stopped by pid at the end
 cleanup() {
   status=$?
+  [ -f "$work/legit.pid" ] && pids+=("$(cat "$work/legit.pid")")
   for pid in "${pids[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
@@ -152,9 +153,14 @@ peaks() {
 # throughput in MB/s (size / sender start → verified done), or 0 when the
 # transfer failed.
 legit_send() {
-  local out=$work/legit-$1.jsonl received ms
-  if ! "$ferry" --home "$work/legit" --interface lo --transport lan --json \
-       send --to "$receiver_account" "$data" > "$out" 2> "$work/legit-$1.log"; then
+  local out=$work/legit-$1.jsonl received ms status=0
+  # In the background, so that its pid is known to the clean-up.
+  "$ferry" --home "$work/legit" --interface lo --transport lan --json \
+    send --to "$receiver_account" "$data" > "$out" 2> "$work/legit-$1.log" &
+  echo $! > "$work/legit.pid"
+  wait $! || status=$?
+  rm -f "$work/legit.pid"
+  if [ "$status" -ne 0 ]; then
     echo "legitimate run $1 failed: $(jq -r 'select(.event == "error") | .message' "$out" | tail -n 1)" >&2
     echo 0
     return
