@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Ferry needs, only those that are missing.
 #
-#   scripts/install-deps.sh [--build | --test]
+#   scripts/install-deps.sh [--build | --test | --sanitize]
 #
 # --build (default): what building and running ferry needs.
 # --test: also what the test suites and the benchmark use (coturn, dhtnode,
 #         iproute2, iptables, valgrind).
+# --sanitize: also what the sanitizer and fuzzing runs of CI use (clang and
+#         its libFuzzer runtime).
 set -euo pipefail
 
 mode=${1:---build}
@@ -17,15 +19,17 @@ build_packages=(
   jq openssl
 )
 test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi)
+sanitize_packages=(clang libclang-rt-14-dev)
 
 case "$mode" in
   --build) packages=("${build_packages[@]}") ;;
   --test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  --sanitize) packages=("${build_packages[@]}" "${test_packages[@]}" "${sanitize_packages[@]}") ;;
   -h|--help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit 0 ;;
   *)
-    echo "install-deps.sh: unknown option '$mode' (use --build or --test)" >&2
+    echo "install-deps.sh: unknown option '$mode' (use --build, --test or --sanitize)" >&2
     exit 2 ;;
 esac
 
