@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Ferry needs, only those that are missing.
 #
-#   scripts/install-deps.sh [--build | --test]
+#   scripts/install-deps.sh [--build | --test | --sanitize]
 #
 # --build (default): what building and running ferry needs.
 # --test: also what the tests, the benchmarks and the API reference use
 #         (coturn, dhtnode, iproute2, iptables, valgrind, gi-docgen, GTK 4
 #         with Xvfb for the example, ...).
+# --sanitize: also what the sanitizer and fuzzing runs of CI use (clang and
+#         its libFuzzer runtime).
 set -euo pipefail
 
 mode=${1:---build}
@@ -22,15 +24,17 @@ build_packages=(
 # session bus.
 test_packages=(coturn dhtnode iproute2 iptables valgrind python3-gi gi-docgen bash-completion
   libgtk-4-dev libadwaita-1-dev xvfb xauth dbus dbus-x11 libglib2.0-bin)
+sanitize_packages=(clang libclang-rt-14-dev)
 
 case "$mode" in
   --build) packages=("${build_packages[@]}") ;;
   --test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  --sanitize) packages=("${build_packages[@]}" "${test_packages[@]}" "${sanitize_packages[@]}") ;;
   -h|--help)
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 0 ;;
   *)
-    echo "install-deps.sh: unknown option '$mode' (use --build or --test)" >&2
+    echo "install-deps.sh: unknown option '$mode' (use --build, --test or --sanitize)" >&2
     exit 2 ;;
 esac
 
