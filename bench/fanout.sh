@@ -61,8 +61,14 @@ for i in $(seq 2 "$devices"); do
   cp "$work/home1/account.key" "$work/home1/account.crt" "$work/home$i/"
 done
 
+# FERRY_BENCH_SYNCS=1: also how long the receivers' fdatasync and fsync
+# calls took (strace, which adds its own CPU to theirs)
+syncs=()
 for i in $(seq 1 "$devices"); do
-  "$TIME" -f '%U %S %M %e' -o "$work/time$i" \
+  if [ -n "${FERRY_BENCH_SYNCS:-}" ]; then
+    syncs=(strace -f -T --seccomp-bpf -e trace=fdatasync,fsync -o "$work/syncs$i")
+  fi
+  "$TIME" -f '%U %S %M %e' -o "$work/time$i" "${syncs[@]}" \
     "$ferry" --home "$work/home$i" --interface lo --transport lan --json \
     receive --yes --once --dir "$work/received$i" > "$work/recv$i.jsonl" 2> "$work/recv$i.log" &
   pids+=($!)
@@ -93,4 +99,8 @@ echo "== $(numfmt --to=iec "$(stat -c %s "$data")")B to $devices device(s)"
 report sender "$work/time0"
 for i in $(seq 1 "$devices"); do
   report "receiver $i" "$work/time$i"
+  if [ -n "${FERRY_BENCH_SYNCS:-}" ]; then
+    grep -Eo '^[0-9]+ +f(data)?sync.*<[0-9.]+>' "$work/syncs$i" |
+      sed -E 's/^[0-9]+ +//; s/\(.*</ /; s/>$/ s/' | sed 's/^/             /'
+  fi
 done

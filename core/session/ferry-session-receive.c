@@ -12,6 +12,9 @@
 #include "ferry-session-protocol-private.h"
 
 #define RECEIVE_CHUNK (256 * 1024)
+/* written data the disk is asked to start on, so that the fdatasync()
+ * before "verified" finds little left to write */
+#define WRITE_BEHIND  (8 * 1024 * 1024)
 
 /* ------------------------------------------------------------------ */
 /* Step 1: the header                                                   */
@@ -158,6 +161,7 @@ typedef struct {
   int             *resume_fds;   /* per file: its .part to continue, or -1 */
   guint64          received;     /* bytes of file data held so far */
   gboolean         prehashed;    /* the first file's prefix was hashed before the accept */
+  gsize            unflushed;    /* written since the last _ferry_part_file_write_behind() */
 } Receiver;
 
 /* Hashes the first @length bytes of a resumed .part. */
@@ -291,9 +295,15 @@ receive_data (Receiver          *receiver,
           _ferry_hash_thread_push (receiver->hasher, current);
           ok = _ferry_part_file_write (fd, FERRY_BUFFER_PAYLOAD (current), current->len,
                                        file->name, error);
+          receiver->unflushed += current->len;
           _ferry_buffer_release (current);
           if (!ok)
             return FALSE;
+          if (receiver->unflushed >= WRITE_BEHIND)
+            {
+              _ferry_part_file_write_behind (fd);
+              receiver->unflushed = 0;
+            }
         }
     }
 
@@ -372,11 +382,19 @@ receive_verify (Receiver    *receiver,
   FerrySessionFile *file = g_ptr_array_index (op->files, index);
   g_autofree char *digest = _ferry_hash_thread_digest (receiver->hasher);
   g_autofree char *final_name = NULL;
+  gboolean matches = g_str_equal (digest, expected);
 
+  /* Durable before verified: the data, then (before the sender hears
+   * "verified", see receive_run()) the new name. */
+  if (matches && !_ferry_part_file_sync (fd, file->name, error))
+    {
+      _ferry_part_file_close (fd, file->name, NULL);
+      return FALSE;
+    }
   if (!_ferry_part_file_close (fd, file->name, error))
     return FALSE;
 
-  if (!g_str_equal (digest, expected))
+  if (!matches)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_HASH_MISMATCH,
                    _("“%s” arrived corrupted: its SHA3-256 does not match"), file->name);
@@ -552,8 +570,10 @@ receive_run (Receiver  *receiver,
     if (!receive_file (receiver, i, i == 0 && receiver->prehashed, error))
       goto out;
 
-  /* Every file is verified and in place: the transfer succeeded even if
-   * this last message does not reach the sender. */
+  /* Every file is verified, on the disk and in place: the transfer
+   * succeeded even if this last message does not reach the sender. */
+  if (!_ferry_part_file_sync_directory (receiver->dirfd, error))
+    goto out;
   verified = _ferry_protocol_build_verified ();
   if (!_ferry_session_write_control (op->self, verified, NULL))
     g_debug ("Could not confirm transfer %s", op->transfer_id);
