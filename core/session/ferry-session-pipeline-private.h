@@ -38,26 +38,12 @@ gsize        _ferry_pool_get_capacity (FerryPool   *pool);
 FerryBuffer *_ferry_pool_take         (FerryPool   *pool);
 void         _ferry_buffer_release    (FerryBuffer *buffer);
 
-/* A thread that hashes the buffers it is given, in order, so that
- * hashing (the slowest stage of a transfer) overlaps the network and the
- * disk. */
-typedef struct _FerryHashThread FerryHashThread;
-
-FerryHashThread *_ferry_hash_thread_new    (GError          **error);
-/* Hands a buffer over; the thread releases it once hashed. */
-void             _ferry_hash_thread_push   (FerryHashThread  *thread,
-                                            FerryBuffer      *buffer);
-/* Waits for the digest (lower-case hex) of everything pushed since the
- * last one. */
-char            *_ferry_hash_thread_digest (FerryHashThread  *thread);
-/* Finishes the pending buffers (releasing them) and stops. */
-void             _ferry_hash_thread_free   (FerryHashThread  *thread);
-
-/* The hashes of the files of one transfer, shared by its sessions (a
- * fan-out to several devices; see ferry-session-private.h): each byte is
- * hashed once, on one thread, whichever session read it first. Every
- * session reads each file from its start, in order, and pushes every
- * buffer it read. */
+/* The hashes of the files of one transfer, on a thread of their own so
+ * that hashing (the slowest stage of a transfer) overlaps the network and
+ * the disk; one hash per file. A sender's may be shared by the sessions of
+ * a fan-out to several devices (see ferry-session-private.h): each byte
+ * is hashed once, whichever session read it first. Every session reads
+ * each file from its start, in order, and pushes every buffer it read. */
 /* Between _start() and _stop(), a session may push and wait for digests;
  * the hashing thread runs while a session is in between. */
 gboolean         _ferry_hash_share_start   (FerryHashShare   *share,
