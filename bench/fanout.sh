@@ -62,12 +62,21 @@ for i in $(seq 2 "$devices"); do
 done
 
 # FERRY_BENCH_SYNCS=1: also how long the receivers' fdatasync and fsync
-# calls took (strace, which adds its own CPU to theirs)
+# calls took (strace, which adds its own CPU to theirs).
+# FERRY_BENCH_PERF=DIR: perf record each process into DIR/perf-N.data
+# (0 is the sender), for perf report -i.
+perf() {
+  if [ -n "${FERRY_BENCH_PERF:-}" ]; then
+    mkdir -p "$FERRY_BENCH_PERF"
+    echo perf record -q -o "$FERRY_BENCH_PERF/perf-$1.data" --
+  fi
+}
 syncs=()
 for i in $(seq 1 "$devices"); do
   if [ -n "${FERRY_BENCH_SYNCS:-}" ]; then
     syncs=(strace -f -T --seccomp-bpf -e trace=fdatasync,fsync -o "$work/syncs$i")
   fi
+  syncs+=($(perf "$i"))
   "$TIME" -f '%U %S %M %e' -o "$work/time$i" "${syncs[@]}" \
     "$ferry" --home "$work/home$i" --interface lo --transport lan --json \
     receive --yes --once --dir "$work/received$i" > "$work/recv$i.jsonl" 2> "$work/recv$i.log" &
@@ -80,7 +89,7 @@ for i in $(seq 1 "$devices"); do
   done
 done
 
-"$TIME" -f '%U %S %M %e' -o "$work/time0" \
+"$TIME" -f '%U %S %M %e' -o "$work/time0" $(perf 0) \
   "$ferry" --home "$work/home0" --interface lo --transport lan --json \
   send --to "${account:0:12}" "$data" > "$work/send.jsonl" 2> "$work/send.log"
 for pid in "${pids[@]}"; do wait "$pid"; done
