@@ -18,7 +18,7 @@ build_packages=(
   libglib2.0-dev libgnutls28-dev nettle-dev libjson-glib-dev
   libsoup-3.0-dev libnice-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev
   gobject-introspection libgirepository1.0-dev
-  jq openssl
+  jq openssl libssl-dev
 )
 # The GTK example and its real-display test: gtk4, libadwaita, Xvfb, a
 # session bus.

@@ -239,6 +239,7 @@ struct _FerryOutgoing
   char           *route;
   GPtrArray      *transports;
   GPtrArray      *session_files;
+  FerryHashShare *hashes;       /* shared by the sub-transfers of @parent */
   GCancellable   *cancellable;
   GBytes         *offer;
   FerrySession   *session;
@@ -253,6 +254,7 @@ void           _ferry_engine_send_one          (FerryEngine   *self,
                                                 FerryTransfer *parent,
                                                 FerryDevice   *device,
                                                 GPtrArray     *session_files,
+                                                FerryHashShare *hashes,
                                                 const char    *sub_id,
                                                 gboolean       resume);
 void           _ferry_engine_outgoing_answer   (FerryEngine   *self,

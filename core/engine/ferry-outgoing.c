@@ -27,6 +27,7 @@ _ferry_outgoing_free (FerryOutgoing *op)
   g_free (op->route);
   g_clear_pointer (&op->transports, g_ptr_array_unref);
   g_clear_pointer (&op->session_files, g_ptr_array_unref);
+  g_clear_pointer (&op->hashes, _ferry_hash_share_unref);
   g_clear_object (&op->cancellable);
   g_clear_pointer (&op->offer, g_bytes_unref);
   if (op->session != NULL)
@@ -160,6 +161,7 @@ outgoing_race_cb (GObject      *source,
   _ferry_session_set_group (op->session, ref->engine->sessions);
   _ferry_session_set_allow_resume (op->session, op->resume);
   _ferry_session_set_stall_timeout (op->session, ref->engine->stall_timeout_s);
+  _ferry_session_set_hash_share (op->session, op->hashes);
   g_signal_connect (op->session, "progress", G_CALLBACK (outgoing_progress_cb), op);
   g_signal_connect (op->session, "accepted", G_CALLBACK (outgoing_accepted_cb), op);
   op->accept_source = _ferry_engine_timeout_add_seconds (ref->engine, ref->engine->offer_timeout_s,
@@ -310,6 +312,7 @@ _ferry_engine_send_one (FerryEngine   *self,
                         FerryTransfer *parent,
                         FerryDevice   *device,
                         GPtrArray     *session_files,
+                        FerryHashShare *hashes,
                         const char    *sub_id,
                         gboolean       resume)
 {
@@ -336,6 +339,7 @@ _ferry_engine_send_one (FerryEngine   *self,
   op->route = g_strdup (_ferry_device_get_route (device));
   op->transports = _ferry_engine_list_transports (self);
   op->session_files = session_files_copy (session_files);
+  op->hashes = _ferry_hash_share_ref (hashes);
   op->resume = resume;
   op->cancellable = g_cancellable_new ();
   g_hash_table_insert (self->outgoing, op->id, op);

@@ -38,6 +38,7 @@ typedef struct {
   FerryTransfer *parent;
   char          *account_id;
   GPtrArray     *session_files;
+  FerryHashShare *hashes;
   gint64         deadline;
 } FanOut;
 
@@ -49,6 +50,7 @@ _ferry_fanout_free (gpointer data)
   g_object_unref (fanout->parent);
   g_free (fanout->account_id);
   g_ptr_array_unref (fanout->session_files);
+  _ferry_hash_share_unref (fanout->hashes);
   g_free (fanout);
 }
 
@@ -75,7 +77,8 @@ _ferry_engine_fanout_join (FerryEngine *self,
         {
           g_debug ("device %.12s joins transfer %s", ferry_device_get_device_id (device),
                    ferry_transfer_get_id (fanout->parent));
-          _ferry_engine_send_one (self, fanout->parent, device, fanout->session_files, NULL, FALSE);
+          _ferry_engine_send_one (self, fanout->parent, device, fanout->session_files,
+                                  fanout->hashes, NULL, FALSE);
           _ferry_engine_history_write (self, fanout->parent);
         }
     }
@@ -176,13 +179,15 @@ static void
 send_open_fanout (FerryEngine   *self,
                   FerryTransfer *transfer,
                   const char    *account_id,
-                  GPtrArray     *session_files)
+                  GPtrArray     *session_files,
+                  FerryHashShare *hashes)
 {
   FanOut *fanout = g_new0 (FanOut, 1);
 
   fanout->parent = g_object_ref (transfer);
   fanout->account_id = g_strdup (account_id);
   fanout->session_files = g_ptr_array_ref (session_files);
+  fanout->hashes = _ferry_hash_share_ref (hashes);
   fanout->deadline = g_get_monotonic_time () + FERRY_FANOUT_JOIN_US;
   g_ptr_array_add (self->fanouts, fanout);
 }
@@ -225,6 +230,7 @@ _ferry_engine_send_devices (FerryEngine  *self,
 {
   g_autoptr(FerryTransfer) transfer = NULL;
   g_autoptr(GPtrArray) session_files = NULL;
+  g_autoptr(FerryHashShare) hashes = NULL;
   g_autofree char *id = NULL;
 
   if (!send_check_args (self, devices, n_files, error))
@@ -254,14 +260,16 @@ _ferry_engine_send_devices (FerryEngine  *self,
   g_list_store_append (self->transfers, transfer);
   send_record_sources (self, transfer, files, n_files, resend, session_files);
 
+  /* every device gets the same bytes: hash them once */
+  hashes = _ferry_hash_share_new ();
   for (guint i = 0; i < devices->len; i++)
-    _ferry_engine_send_one (self, transfer, g_ptr_array_index (devices, i), session_files,
+    _ferry_engine_send_one (self, transfer, g_ptr_array_index (devices, i), session_files, hashes,
                             resend ? json_object_get_string_member (resend, "transfer") : NULL,
                             resend != NULL);
   _ferry_engine_history_write (self, transfer);
 
   if (account_id != NULL)
-    send_open_fanout (self, transfer, account_id, session_files);
+    send_open_fanout (self, transfer, account_id, session_files, hashes);
   return g_steal_pointer (&transfer);
 }
 

@@ -8,8 +8,8 @@
 
 G_BEGIN_DECLS
 
-/* The one place that knows which library computes SHA3-256 (nettle
- * today): swap the implementation here and nothing else changes. Not
+/* The one place that knows which library computes SHA3-256 (OpenSSL's
+ * libcrypto): swap the implementation here and nothing else changes. Not
  * thread-safe: one hasher is used by one thread at a time. */
 typedef struct _FerryHasher FerryHasher;
 

@@ -59,6 +59,19 @@ gboolean  _ferry_part_file_write           (int           fd,
                                             const char   *name,
                                             GError      **error);
 
+/* Lets the disk start on what was written to @fd so far, so that the
+ * final _ferry_part_file_sync() has little left to wait for. */
+void      _ferry_part_file_write_behind    (int           fd);
+
+/* fdatasync(): the data of @fd is on the disk. */
+gboolean  _ferry_part_file_sync            (int           fd,
+                                            const char   *name,
+                                            GError      **error);
+
+/* fsync() of the folder: its new names are on the disk. */
+gboolean  _ferry_part_file_sync_directory  (int           dirfd,
+                                            GError      **error);
+
 /* Closes @fd; a failure means the data may not be on disk. */
 gboolean  _ferry_part_file_close           (int           fd,
                                             const char   *name,

@@ -242,12 +242,58 @@ _ferry_part_file_write (int            fd,
   return TRUE;
 }
 
+void
+_ferry_part_file_write_behind (int fd)
+{
+  /* Starts the writeback of what is dirty, without waiting for it. */
+  if (sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0)
+    g_debug ("sync_file_range: %s", g_strerror (errno));
+}
+
+gboolean
+_ferry_part_file_sync (int          fd,
+                       const char  *name,
+                       GError     **error)
+{
+  int result;
+
+  do
+    result = fdatasync (fd);
+  while (result != 0 && errno == EINTR);
+  if (result != 0)
+    {
+      _ferry_part_file_set_error (error, errno, _("Could not write “%s”"), name);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+_ferry_part_file_sync_directory (int      dirfd,
+                                 GError **error)
+{
+  int result;
+
+  do
+    result = fsync (dirfd);
+  while (result != 0 && errno == EINTR);
+  /* some file systems cannot sync a directory: nothing more to do there */
+  if (result != 0 && errno != EINVAL && errno != EROFS)
+    {
+      _ferry_part_file_set_error (error, errno, _("Could not write “%s”"),
+                                  _("the download folder"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 gboolean
 _ferry_part_file_close (int          fd,
                         const char  *name,
                         GError     **error)
 {
-  /* No fdatasync: it halves the throughput; a final close is enough. */
   if (close (fd) != 0)
     {
       _ferry_part_file_set_error (error, errno, _("Could not write “%s”"), name);

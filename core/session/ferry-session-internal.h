@@ -87,6 +87,7 @@ struct _FerrySession
   gint64         last_read_us;  /* when bytes last moved */
   gboolean       stalled;       /* the watchdog gave up */
   char         **parts;         /* receiver: .part names opened */
+  FerryHashShare *hash_share;   /* sender: shared with the other devices' sessions */
 };
 
 /* One running operation (send, read the header, receive). */

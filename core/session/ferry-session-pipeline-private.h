@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "ferry-frame-private.h"
+#include "ferry-session-private.h"
 
 G_BEGIN_DECLS
 
@@ -29,7 +30,7 @@ typedef struct {
 #define FERRY_BUFFER_PAYLOAD(b) ((b)->mem + FERRY_FRAME_HEADER_SIZE)
 
 FerryPool   *_ferry_pool_new          (gsize        capacity);
-/* Call only once every buffer is back (the hash thread has been stopped). */
+/* Waits for every buffer to come back (from a hash thread), then frees. */
 void         _ferry_pool_free         (FerryPool   *pool);
 gsize        _ferry_pool_get_capacity (FerryPool   *pool);
 /* Blocks until a buffer is free; the hash thread always makes progress,
@@ -37,19 +38,27 @@ gsize        _ferry_pool_get_capacity (FerryPool   *pool);
 FerryBuffer *_ferry_pool_take         (FerryPool   *pool);
 void         _ferry_buffer_release    (FerryBuffer *buffer);
 
-/* A thread that hashes the buffers it is given, in order, so that
- * hashing (the slowest stage of a transfer) overlaps the network and the
- * disk. */
-typedef struct _FerryHashThread FerryHashThread;
-
-FerryHashThread *_ferry_hash_thread_new    (GError          **error);
-/* Hands a buffer over; the thread releases it once hashed. */
-void             _ferry_hash_thread_push   (FerryHashThread  *thread,
+/* The hashes of the files of one transfer, on a thread of their own so
+ * that hashing (the slowest stage of a transfer) overlaps the network and
+ * the disk; one hash per file. A sender's may be shared by the sessions of
+ * a fan-out to several devices (see ferry-session-private.h): each byte
+ * is hashed once, whichever session read it first. Every session reads
+ * each file from its start, in order, and pushes every buffer it read. */
+/* Between _start() and _stop(), a session may push and wait for digests;
+ * the hashing thread runs while a session is in between. */
+gboolean         _ferry_hash_share_start   (FerryHashShare   *share,
+                                            GError          **error);
+void             _ferry_hash_share_stop    (FerryHashShare   *share);
+/* @buffer holds bytes [@offset, @offset + len) of file @index: what
+ * nobody pushed yet is hashed (the thread releases the buffer then). */
+void             _ferry_hash_share_push    (FerryHashShare   *share,
+                                            guint             index,
+                                            guint64           offset,
                                             FerryBuffer      *buffer);
-/* Waits for the digest (lower-case hex) of everything pushed since the
- * last one. */
-char            *_ferry_hash_thread_digest (FerryHashThread  *thread);
-/* Finishes the pending buffers (releasing them) and stops. */
-void             _ferry_hash_thread_free   (FerryHashThread  *thread);
+/* Waits for the digest (lower-case hex) of file @index, whose @size
+ * bytes the caller pushed. */
+char            *_ferry_hash_share_digest  (FerryHashShare   *share,
+                                            guint             index,
+                                            guint64           size);
 
 G_END_DECLS

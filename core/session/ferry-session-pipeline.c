@@ -38,7 +38,10 @@ _ferry_pool_free (FerryPool *pool)
   if (pool == NULL)
     return;
 
-  g_warn_if_fail (g_async_queue_length (pool->free) == POOL_SIZE);
+  /* A shared hash thread (FerryHashShare) may still hold some: it
+   * always makes progress. */
+  for (guint i = 0; i < POOL_SIZE; i++)
+    g_async_queue_pop (pool->free);
   for (guint i = 0; i < POOL_SIZE; i++)
     g_free (pool->buffers[i].mem);
   g_async_queue_unref (pool->free);
@@ -71,90 +74,214 @@ _ferry_buffer_release (FerryBuffer *buffer)
 
 /* ------------------------------------------------------------------ */
 
-struct _FerryHashThread {
-  GThread     *thread;
-  GAsyncQueue *jobs;      /* FerryBuffer *, JOB_FINISH or JOB_QUIT */
-  GAsyncQueue *digests;   /* char *, lower-case hex */
-  FerryHasher *hasher;    /* used by the thread only */
+static int job_quit_marker;
+#define JOB_QUIT ((gpointer) &job_quit_marker)
+
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  guint64      pushed;      /* bytes [0, pushed) are queued for hashing */
+  FerryHasher *hasher;      /* hash thread only, once created */
+  gboolean     finishing;   /* the digest is queued */
+  char        *digest;      /* lower-case hex, once known */
+} ShareFile;
+
+typedef struct {
+  ShareFile   *file;
+  FerryBuffer *buffer;      /* NULL: finish the file */
+  gsize        start;       /* hash the buffer's payload from here */
+} ShareJob;
+
+struct _FerryHashShare {
+  gint         refs;        /* atomic */
+  GMutex       lock;        /* everything below, but ShareFile.hasher */
+  GCond        cond;
+  GHashTable  *files;       /* GUINT_TO_POINTER (index) → ShareFile */
+  GMutex       thread_lock; /* the two below; never taken by the thread */
+  guint        users;       /* sessions between _start() and _stop() */
+  GThread     *thread;      /* runs while there are users */
+  GAsyncQueue *jobs;        /* ShareJob *, or JOB_QUIT */
 };
 
-static int job_finish_marker;
-static int job_quit_marker;
-#define JOB_FINISH ((gpointer) &job_finish_marker)
-#define JOB_QUIT   ((gpointer) &job_quit_marker)
+static void
+share_file_free (gpointer data)
+{
+  ShareFile *file = data;
+
+  _ferry_hasher_free (file->hasher);
+  g_free (file->digest);
+  g_free (file);
+}
+
+FerryHashShare *
+_ferry_hash_share_new (void)
+{
+  FerryHashShare *share = g_new0 (FerryHashShare, 1);
+
+  share->refs = 1;
+  g_mutex_init (&share->lock);
+  g_cond_init (&share->cond);
+  g_mutex_init (&share->thread_lock);
+  share->files = g_hash_table_new_full (NULL, NULL, NULL, share_file_free);
+  share->jobs = g_async_queue_new ();
+  return share;
+}
+
+FerryHashShare *
+_ferry_hash_share_ref (FerryHashShare *share)
+{
+  g_atomic_int_inc (&share->refs);
+  return share;
+}
+
+void
+_ferry_hash_share_unref (FerryHashShare *share)
+{
+  if (share == NULL || !g_atomic_int_dec_and_test (&share->refs))
+    return;
+
+  g_warn_if_fail (share->thread == NULL);
+  g_async_queue_unref (share->jobs);
+  g_hash_table_unref (share->files);
+  g_cond_clear (&share->cond);
+  g_mutex_clear (&share->lock);
+  g_mutex_clear (&share->thread_lock);
+  g_free (share);
+}
 
 static gpointer
-hash_thread (gpointer data)
+share_thread (gpointer data)
 {
-  FerryHashThread *self = data;
+  FerryHashShare *share = data;
 
   for (;;)
     {
-      gpointer job = g_async_queue_pop (self->jobs);
-      FerryBuffer *buffer = job;
+      gpointer item = g_async_queue_pop (share->jobs);
+      ShareJob *job = item;
 
-      if (job == JOB_QUIT)
+      if (item == JOB_QUIT)
         break;
 
-      if (job == JOB_FINISH)
+      if (job->buffer != NULL)
         {
-          g_async_queue_push (self->digests, _ferry_hasher_finish (self->hasher));
-          continue;
+          _ferry_hasher_update (job->file->hasher, FERRY_BUFFER_PAYLOAD (job->buffer) + job->start,
+                                job->buffer->len - job->start);
+          _ferry_buffer_release (job->buffer);
         }
+      else
+        {
+          char *digest = _ferry_hasher_finish (job->file->hasher);
 
-      _ferry_hasher_update (self->hasher, FERRY_BUFFER_PAYLOAD (buffer), buffer->len);
-      _ferry_buffer_release (buffer);
+          g_mutex_lock (&share->lock);
+          job->file->digest = digest;
+          g_cond_broadcast (&share->cond);
+          g_mutex_unlock (&share->lock);
+        }
+      g_free (job);
     }
 
   return NULL;
 }
 
-FerryHashThread *
-_ferry_hash_thread_new (GError **error)
+gboolean
+_ferry_hash_share_start (FerryHashShare  *share,
+                         GError         **error)
 {
-  FerryHashThread *self = g_new0 (FerryHashThread, 1);
+  gboolean ok = TRUE;
 
-  self->jobs = g_async_queue_new ();
-  self->digests = g_async_queue_new_full (g_free);
-  self->hasher = _ferry_hasher_new ();
-  self->thread = g_thread_try_new ("ferry-sha3", hash_thread, self, error);
-  if (self->thread == NULL)
-    {
-      g_async_queue_unref (self->jobs);
-      g_async_queue_unref (self->digests);
-      _ferry_hasher_free (self->hasher);
-      g_free (self);
-      return NULL;
-    }
+  g_mutex_lock (&share->thread_lock);
+  if (share->thread == NULL)
+    share->thread = g_thread_try_new ("ferry-sha3", share_thread, share, error);
+  ok = share->thread != NULL;
+  if (ok)
+    share->users++;
+  g_mutex_unlock (&share->thread_lock);
 
-  return self;
+  return ok;
 }
 
 void
-_ferry_hash_thread_push (FerryHashThread *self,
-                         FerryBuffer     *buffer)
+_ferry_hash_share_stop (FerryHashShare *share)
 {
-  g_atomic_int_inc (&buffer->refs);
-  g_async_queue_push (self->jobs, buffer);
+  g_mutex_lock (&share->thread_lock);
+  if (--share->users == 0)
+    {
+      /* after what is queued (the thread takes only share->lock) */
+      g_async_queue_push (share->jobs, JOB_QUIT);
+      g_thread_join (share->thread);
+      share->thread = NULL;
+    }
+  g_mutex_unlock (&share->thread_lock);
+}
+
+/* Under the lock. */
+static ShareFile *
+share_get_file (FerryHashShare *share,
+                guint           index)
+{
+  ShareFile *file = g_hash_table_lookup (share->files, GUINT_TO_POINTER (index));
+
+  if (file == NULL)
+    {
+      file = g_new0 (ShareFile, 1);
+      file->hasher = _ferry_hasher_new ();
+      g_hash_table_insert (share->files, GUINT_TO_POINTER (index), file);
+    }
+
+  return file;
+}
+
+void
+_ferry_hash_share_push (FerryHashShare *share,
+                        guint           index,
+                        guint64         offset,
+                        FerryBuffer    *buffer)
+{
+  ShareFile *file;
+
+  g_mutex_lock (&share->lock);
+  file = share_get_file (share, index);
+  /* Everyone reads from the start: what is before @offset was pushed,
+   * by the caller if nobody else. */
+  g_warn_if_fail (offset <= file->pushed);
+  if (offset + buffer->len > file->pushed && !file->finishing)
+    {
+      ShareJob *job = g_new (ShareJob, 1);
+
+      job->file = file;
+      job->buffer = buffer;
+      job->start = (gsize) (file->pushed - offset);
+      file->pushed = offset + buffer->len;
+      g_atomic_int_inc (&buffer->refs);
+      /* under the lock: the jobs of a file stay in order */
+      g_async_queue_push (share->jobs, job);
+    }
+  g_mutex_unlock (&share->lock);
 }
 
 char *
-_ferry_hash_thread_digest (FerryHashThread *self)
+_ferry_hash_share_digest (FerryHashShare *share,
+                          guint           index,
+                          guint64         size)
 {
-  g_async_queue_push (self->jobs, JOB_FINISH);
-  return g_async_queue_pop (self->digests);
-}
+  ShareFile *file;
+  char *digest;
 
-void
-_ferry_hash_thread_free (FerryHashThread *self)
-{
-  if (self == NULL)
-    return;
+  g_mutex_lock (&share->lock);
+  file = share_get_file (share, index);
+  g_warn_if_fail (file->pushed == size);
+  if (!file->finishing)
+    {
+      ShareJob *job = g_new0 (ShareJob, 1);
 
-  g_async_queue_push (self->jobs, JOB_QUIT);
-  g_thread_join (self->thread);
-  g_async_queue_unref (self->jobs);
-  g_async_queue_unref (self->digests);
-  _ferry_hasher_free (self->hasher);
-  g_free (self);
+      job->file = file;
+      file->finishing = TRUE;
+      g_async_queue_push (share->jobs, job);
+    }
+  while (file->digest == NULL)
+    g_cond_wait (&share->cond, &share->lock);
+  digest = g_strdup (file->digest);
+  g_mutex_unlock (&share->lock);
+
+  return digest;
 }

@@ -156,6 +156,19 @@ void          _ferry_session_reject             (FerrySession        *self,
 void          _ferry_session_cancel             (FerrySession        *self,
                                                  const char          *reason);
 
+/* What the sessions sending one transfer to several devices share, so
+ * that the sender hashes each file once: give each of them the same one
+ * before it sends. Thread-safe. */
+typedef struct _FerryHashShare FerryHashShare;
+
+FerryHashShare *_ferry_hash_share_new         (void);
+FerryHashShare *_ferry_hash_share_ref         (FerryHashShare      *share);
+void            _ferry_hash_share_unref       (FerryHashShare      *share);
+void            _ferry_session_set_hash_share (FerrySession        *self,
+                                               FerryHashShare      *share);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryHashShare, _ferry_hash_share_unref)
+
 /* The sessions of one engine. Each thread of a session that may still
  * send its last frame (reject, cancel, error) counts in its group, so that
  * an engine can wait for its own sessions before the process exits, and

@@ -12,6 +12,9 @@
 #include "ferry-session-protocol-private.h"
 
 #define RECEIVE_CHUNK (256 * 1024)
+/* written data the disk is asked to start on, so that the fdatasync()
+ * before "verified" finds little left to write */
+#define WRITE_BEHIND  (8 * 1024 * 1024)
 
 /* ------------------------------------------------------------------ */
 /* Step 1: the header                                                   */
@@ -153,16 +156,19 @@ typedef struct {
   FerrySessionOp  *op;
   int              dirfd;
   FerryPool       *pool;
-  FerryHashThread *hasher;
+  FerryHashShare  *hashes;       /* one hash per file, so prefixes go first */
+  guint            index;        /* the file being received */
+  guint64          position;     /* where its next byte goes */
   FerryBuffer     *current;      /* read but not yet written nor hashed */
   int             *resume_fds;   /* per file: its .part to continue, or -1 */
   guint64          received;     /* bytes of file data held so far */
-  gboolean         prehashed;    /* the first file's prefix was hashed before the accept */
+  gsize            unflushed;    /* written since the last _ferry_part_file_write_behind() */
 } Receiver;
 
-/* Hashes the first @length bytes of a resumed .part. */
+/* Hashes the first @length bytes of the resumed .part of file @index. */
 static gboolean
 hash_prefix (Receiver    *receiver,
+             guint        index,
              int          fd,
              guint64      length,
              const char  *name,
@@ -182,14 +188,14 @@ hash_prefix (Receiver    *receiver,
           return FALSE;
         }
       buffer->len = want;
-      _ferry_hash_thread_push (receiver->hasher, buffer);
+      _ferry_hash_share_push (receiver->hashes, index, done, buffer);
       _ferry_buffer_release (buffer);
       done += want;
       /* Hashing what is on disk is not the peer's silence. */
       _ferry_session_touch (receiver->op->self);
     }
 
-  return _ferry_part_file_seek (fd, length, name, error);
+  return TRUE;
 }
 
 /* Opens the .part a resumed file continues; returns -1 (and forgets the
@@ -217,12 +223,11 @@ open_resume_part (int               dirfd,
   return -1;
 }
 
-/* Opens where file @index goes: its resumed .part (hashed up to its end
- * unless @prehashed), or a fresh one. */
+/* Opens where file @index goes: its resumed .part (hashed before the
+ * accept), or a fresh one. */
 static int
 receive_open (Receiver   *receiver,
               guint       index,
-              gboolean    prehashed,
               char      **part_name,
               GError    **error)
 {
@@ -242,11 +247,11 @@ receive_open (Receiver   *receiver,
     }
   _ferry_session_set_part (op->self, index, op->files->len, *part_name);
 
-  if (file->offset > 0 &&
-      !(prehashed ? _ferry_part_file_seek (fd, file->offset, file->name, error)
-                  : hash_prefix (receiver, fd, file->offset, file->name, error)))
+  if (file->offset > 0 && !_ferry_part_file_seek (fd, file->offset, file->name, error))
     return fd;   /* with @error set */
 
+  receiver->index = index;
+  receiver->position = file->offset;
   receiver->received += file->offset;
   return fd;
 }
@@ -288,12 +293,19 @@ receive_data (Receiver          *receiver,
           gboolean ok;
 
           receiver->current = NULL;
-          _ferry_hash_thread_push (receiver->hasher, current);
+          _ferry_hash_share_push (receiver->hashes, receiver->index, receiver->position, current);
+          receiver->position += current->len;
           ok = _ferry_part_file_write (fd, FERRY_BUFFER_PAYLOAD (current), current->len,
                                        file->name, error);
+          receiver->unflushed += current->len;
           _ferry_buffer_release (current);
           if (!ok)
             return FALSE;
+          if (receiver->unflushed >= WRITE_BEHIND)
+            {
+              _ferry_part_file_write_behind (fd);
+              receiver->unflushed = 0;
+            }
         }
     }
 
@@ -370,13 +382,21 @@ receive_verify (Receiver    *receiver,
 {
   FerrySessionOp *op = receiver->op;
   FerrySessionFile *file = g_ptr_array_index (op->files, index);
-  g_autofree char *digest = _ferry_hash_thread_digest (receiver->hasher);
+  g_autofree char *digest = _ferry_hash_share_digest (receiver->hashes, index, file->size);
   g_autofree char *final_name = NULL;
+  gboolean matches = g_str_equal (digest, expected);
 
+  /* Durable before verified: the data, then (before the sender hears
+   * "verified", see receive_run()) the new name. */
+  if (matches && !_ferry_part_file_sync (fd, file->name, error))
+    {
+      _ferry_part_file_close (fd, file->name, NULL);
+      return FALSE;
+    }
   if (!_ferry_part_file_close (fd, file->name, error))
     return FALSE;
 
-  if (!g_str_equal (digest, expected))
+  if (!matches)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_HASH_MISMATCH,
                    _("“%s” arrived corrupted: its SHA3-256 does not match"), file->name);
@@ -437,7 +457,6 @@ receive_failed (Receiver     *receiver,
 static gboolean
 receive_file (Receiver  *receiver,
               guint      index,
-              gboolean   prehashed,
               GError   **error)
 {
   g_autofree char *part_name = NULL;
@@ -445,7 +464,7 @@ receive_file (Receiver  *receiver,
   GError *local_error = NULL;
   int fd;
 
-  fd = receive_open (receiver, index, prehashed, &part_name, &local_error);
+  fd = receive_open (receiver, index, &part_name, &local_error);
   if (fd < 0)
     {
       /* no .part was created */
@@ -475,30 +494,34 @@ receive_prepare (Receiver  *receiver,
                  GError   **error)
 {
   FerrySessionOp *op = receiver->op;
-  FerrySessionFile *first;
 
   receiver->dirfd = _ferry_part_file_open_directory (op->directory, error);
   if (receiver->dirfd < 0 || !_ferry_part_file_check_space (receiver->dirfd, op->total, error))
     return FALSE;
 
-  receiver->hasher = _ferry_hash_thread_new (error);
-  if (receiver->hasher == NULL)
-    return FALSE;
+  receiver->hashes = _ferry_hash_share_new ();
+  if (!_ferry_hash_share_start (receiver->hashes, error))
+    {
+      g_clear_pointer (&receiver->hashes, _ferry_hash_share_unref);
+      return FALSE;
+    }
   receiver->pool = _ferry_pool_new (RECEIVE_CHUNK);
 
   receiver->resume_fds = g_new (int, op->files->len);
   for (guint i = 0; i < op->files->len; i++)
     receiver->resume_fds[i] = open_resume_part (receiver->dirfd, g_ptr_array_index (op->files, i));
 
-  /* The first file's prefix is hashed before the accept: meanwhile the
-   * sender waits for the answer, not on a stream nobody reads. (The hash
-   * runs file by file, so later files hash theirs in turn.) */
-  first = op->files->len > 0 ? g_ptr_array_index (op->files, 0) : NULL;
-  if (first != NULL && receiver->resume_fds[0] >= 0 && first->offset > 0)
+  /* Every resumed prefix is hashed before the accept (each file has a
+   * hash of its own): meanwhile the sender waits for the answer, not on
+   * a stream nobody reads, which its stall timeout would take for a lost
+   * connection. */
+  for (guint i = 0; i < op->files->len; i++)
     {
-      if (!hash_prefix (receiver, receiver->resume_fds[0], first->offset, first->name, error))
+      FerrySessionFile *file = g_ptr_array_index (op->files, i);
+
+      if (receiver->resume_fds[i] >= 0 && file->offset > 0 &&
+          !hash_prefix (receiver, i, receiver->resume_fds[i], file->offset, file->name, error))
         return FALSE;
-      receiver->prehashed = TRUE;
     }
 
   return TRUE;
@@ -527,7 +550,9 @@ receiver_clear (Receiver *receiver)
     if (receiver->resume_fds[i] >= 0)
       _ferry_part_file_close (receiver->resume_fds[i], "", NULL);
   g_clear_pointer (&receiver->resume_fds, g_free);
-  g_clear_pointer (&receiver->hasher, _ferry_hash_thread_free);
+  if (receiver->hashes != NULL)
+    _ferry_hash_share_stop (receiver->hashes);
+  g_clear_pointer (&receiver->hashes, _ferry_hash_share_unref);
   g_clear_pointer (&receiver->pool, _ferry_pool_free);
   if (receiver->dirfd >= 0)
     _ferry_part_file_close (receiver->dirfd, "", NULL);
@@ -549,11 +574,13 @@ receive_run (Receiver  *receiver,
   watchdog = _ferry_session_watchdog_new (op->self);
 
   for (guint i = 0; i < op->files->len; i++)
-    if (!receive_file (receiver, i, i == 0 && receiver->prehashed, error))
+    if (!receive_file (receiver, i, error))
       goto out;
 
-  /* Every file is verified and in place: the transfer succeeded even if
-   * this last message does not reach the sender. */
+  /* Every file is verified, on the disk and in place: the transfer
+   * succeeded even if this last message does not reach the sender. */
+  if (!_ferry_part_file_sync_directory (receiver->dirfd, error))
+    goto out;
   verified = _ferry_protocol_build_verified ();
   if (!_ferry_session_write_control (op->self, verified, NULL))
     g_debug ("Could not confirm transfer %s", op->transfer_id);
@@ -609,7 +636,7 @@ receive_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Receiver receiver = { op, -1, NULL, NULL, NULL, NULL, 0, FALSE };
+  Receiver receiver = { op, -1, NULL, NULL, 0, 0, NULL, NULL, 0, 0 };
   g_autoptr(JsonObject) terminal = NULL;
   GError *error = NULL;
 

@@ -18,7 +18,8 @@
 typedef struct {
   FerrySessionOp  *op;
   FerryPool       *pool;
-  FerryHashThread *hasher;
+  FerryHashShare  *hashes;         /* maybe shared with other sessions */
+  guint            index;          /* of the file being sent */
   guint64          sent;           /* bytes read (and hashed) so far */
   gint64           keepalive_us;   /* when the last keepalive went out */
   JsonObject      *terminal;       /* the frame that ends the transfer, if any */
@@ -164,7 +165,7 @@ send_chunk (Sender            *sender,
     }
 
   buffer->len = got;
-  _ferry_hash_thread_push (sender->hasher, buffer);
+  _ferry_hash_share_push (sender->hashes, sender->index, done, buffer);
   if (skip > 0)
     ok = skipped_chunk (sender, error);
   else if ((ok = _ferry_session_write_data (self, buffer, error)))
@@ -230,12 +231,13 @@ send_file (Sender            *sender,
   if (input == NULL)
     return SEND_READ_FAILED;
 
+  sender->index = index;
   status = send_content (sender, file, G_INPUT_STREAM (input), error);
   if (status != SEND_DONE)
     return status;
 
   g_free (file->sha3_256);
-  file->sha3_256 = _ferry_hash_thread_digest (sender->hasher);
+  file->sha3_256 = _ferry_hash_share_digest (sender->hashes, index, file->size);
   if (file->expected_sha3 != NULL && !g_str_equal (file->expected_sha3, file->sha3_256))
     return SEND_CHANGED;
 
@@ -381,12 +383,17 @@ send_run (Sender  *sender,
 
   _ferry_session_emit_accepted (self);
 
-  sender->hasher = _ferry_hash_thread_new (error);
-  if (sender->hasher != NULL)
-    op->reader = g_thread_try_new ("ferry-send-ctl", reader_thread, op, error);
+  g_mutex_lock (&self->lock);
+  sender->hashes = self->hash_share ? _ferry_hash_share_ref (self->hash_share)
+                                    : _ferry_hash_share_new ();
+  g_mutex_unlock (&self->lock);
+  if (!_ferry_hash_share_start (sender->hashes, error))
+    g_clear_pointer (&sender->hashes, _ferry_hash_share_unref);
+  else if ((op->reader = g_thread_try_new ("ferry-send-ctl", reader_thread, op, error)) == NULL)
+    _ferry_hash_share_stop (sender->hashes);
   if (op->reader == NULL)
     {
-      g_clear_pointer (&sender->hasher, _ferry_hash_thread_free);
+      g_clear_pointer (&sender->hashes, _ferry_hash_share_unref);
       sender->terminal = _ferry_protocol_build_frame ("cancel", NULL, "The sender failed");
       return FALSE;
     }
@@ -396,7 +403,8 @@ send_run (Sender  *sender,
   sender->pool = _ferry_pool_new (SEND_CHUNK);
   sender->keepalive_us = g_get_monotonic_time ();
   ok = send_files (sender, &local_error);
-  g_clear_pointer (&sender->hasher, _ferry_hash_thread_free);
+  _ferry_hash_share_stop (sender->hashes);
+  g_clear_pointer (&sender->hashes, _ferry_hash_share_unref);
   g_clear_pointer (&sender->pool, _ferry_pool_free);
 
   if (ok)
@@ -417,7 +425,7 @@ send_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Sender sender = { op, NULL, NULL, 0, 0, NULL };
+  Sender sender = { op, NULL, NULL, 0, 0, 0, NULL };
   GError *error = NULL;
 
   if (!send_run (&sender, &error))
@@ -468,6 +476,24 @@ check_files (GPtrArray  *files,
     }
 
   return TRUE;
+}
+
+/**
+ * _ferry_session_set_hash_share:
+ * @self: a session that has not sent yet
+ * @share: the hashes of the transfer it sends, shared with the other
+ *   sessions sending it
+ */
+void
+_ferry_session_set_hash_share (FerrySession   *self,
+                               FerryHashShare *share)
+{
+  g_return_if_fail (FERRY_IS_SESSION (self));
+
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->hash_share, _ferry_hash_share_unref);
+  self->hash_share = share ? _ferry_hash_share_ref (share) : NULL;
+  g_mutex_unlock (&self->lock);
 }
 
 void

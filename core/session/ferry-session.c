@@ -74,6 +74,7 @@ _ferry_session_finalize (GObject *object)
   g_clear_pointer (&self->files, g_ptr_array_unref);
   g_clear_pointer (&self->parts, g_strfreev);
   g_clear_pointer (&self->group, _ferry_session_group_unref);
+  g_clear_pointer (&self->hash_share, _ferry_hash_share_unref);
   if (self->reaper != NULL)
     {
       g_source_destroy (self->reaper);
