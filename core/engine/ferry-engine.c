@@ -476,6 +476,19 @@ _ferry_engine_announcement_received_cb (FerrySignaling *signaling,
   _ferry_engine_find_peer_check_all (self);
 }
 
+/* Whether this device uses the loopback interface itself (as tests and
+ * demos on one machine do): only then may a peer have it connect there. */
+gboolean
+_ferry_engine_uses_loopback (FerryEngine *self)
+{
+  g_autoptr(GPtrArray) addresses = ferry_engine_get_local_addresses (self);
+
+  for (guint i = 0; i < addresses->len; i++)
+    if (g_inet_address_get_is_loopback (g_ptr_array_index (addresses, i)))
+      return TRUE;
+  return FALSE;
+}
+
 void
 _ferry_engine_message_received_cb (FerrySignaling *signaling,
                                    GBytes         *message,
@@ -500,8 +513,13 @@ _ferry_engine_message_received_cb (FerrySignaling *signaling,
     _ferry_engine_incoming_offer (self, envelope, signaling, route);
   else if (g_str_equal (envelope->type, "answer"))
     _ferry_engine_outgoing_answer (self, envelope);
+  else if (g_str_equal (envelope->type, "reject"))
+    _ferry_engine_outgoing_refused (self, envelope);
   else if (g_str_equal (envelope->type, "cancel"))
-    _ferry_engine_incoming_cancel (self, envelope);
+    {
+      if (!_ferry_engine_outgoing_refused (self, envelope))
+        _ferry_engine_incoming_cancel (self, envelope);
+    }
   else if (g_str_equal (envelope->type, "request"))
     _ferry_engine_request_received (self, envelope, signaling, route);
   else if (g_str_equal (envelope->type, "request-refused"))

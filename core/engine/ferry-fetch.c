@@ -173,23 +173,15 @@ fetch_cancelled_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* The offer a fetch asked for arrived: resume from the recorded .part
- * files, accept into the recorded folder. */
-gboolean
-_ferry_engine_fetch_arrived (FerryEngine   *self,
-                             FerryIncoming *op)
+/* Points each file of @session_files at the .part the fetch's @record
+ * kept for it (same name and size), to resume from. */
+void
+_ferry_engine_fetch_resume_parts (JsonObject *record,
+                                  GPtrArray  *session_files)
 {
-  GTask *task = engine_find_fetch (self, op->id);
-  FetchData *data = task ? g_task_get_task_data (task) : NULL;
-  GPtrArray *session_files;
-  JsonNode *files_node;
+  JsonNode *files_node = json_object_get_member (record, "files");
   JsonArray *recorded = NULL;
 
-  if (data == NULL || !g_str_equal (ferry_device_get_account_id (op->device), data->account))
-    return FALSE;
-
-  session_files = _ferry_session_get_files (op->session);
-  files_node = json_object_get_member (data->record, "files");
   if (files_node != NULL && JSON_NODE_HOLDS_ARRAY (files_node))
     recorded = json_node_get_array (files_node);
   for (guint i = 0; session_files != NULL && recorded != NULL && i < session_files->len &&
@@ -212,7 +204,21 @@ _ferry_engine_fetch_arrived (FerryEngine   *self,
           sf->part_name = g_strdup (part);
         }
     }
+}
 
+/* The offer a fetch asked for arrived: accept it into the recorded
+ * folder; once connected, resume from the recorded .part files. */
+gboolean
+_ferry_engine_fetch_arrived (FerryEngine   *self,
+                             FerryIncoming *op)
+{
+  GTask *task = engine_find_fetch (self, op->id);
+  FetchData *data = task ? g_task_get_task_data (task) : NULL;
+
+  if (data == NULL || !g_str_equal (ferry_device_get_account_id (op->device), data->account))
+    return FALSE;
+
+  op->resume = json_object_ref (data->record);
   ferry_transfer_accept (op->transfer, data->directory);
   _ferry_engine_fetch_complete (self, task, op->transfer, NULL);
   return TRUE;
