@@ -593,6 +593,12 @@ ferry_engine_start (FerryEngine  *self,
       goto fail;
     }
 
+  /* Before any transfer of this engine can run (once, at start-up; the
+   * history is bounded, so this is quick). */
+  _ferry_history_maintain (self->home, g_get_real_time () / 1000, self->history_max_records,
+                           (gint64) self->history_max_age_days * 24 * 3600 * 1000,
+                           (gint64) self->part_max_age_days * 24 * 3600 * 1000);
+
   for (guint i = 0; self->signaling_names[i] != NULL; i++)
     {
       g_autoptr(GObject) instance = NULL;

@@ -382,6 +382,82 @@ request_is_late_duplicate (FerryEngine *self,
   return when != NULL && g_get_monotonic_time () - *when < FERRY_REQUEST_QUIET_US;
 }
 
+typedef struct {
+  char        *home;
+  char        *id;
+  char        *account;
+  FerryDevice *device;
+  /* results */
+  JsonObject  *resend;
+  GPtrArray   *files;      /* GFile */
+  const char  *reason;     /* static */
+} RequestData;
+
+static void
+request_data_free (RequestData *data)
+{
+  g_free (data->home);
+  g_free (data->id);
+  g_free (data->account);
+  g_clear_object (&data->device);
+  g_clear_pointer (&data->resend, json_object_unref);
+  g_clear_pointer (&data->files, g_ptr_array_unref);
+  g_free (data);
+}
+
+/* Off the engine's context: the record (found through the history's
+ * index, not by reading every record) and each of its files. */
+static void
+request_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  RequestData *data = task_data;
+  g_autoptr(JsonObject) record = _ferry_history_find_sent (data->home, data->id);
+
+  if (record == NULL)
+    data->reason = "unknown transfer";
+  else
+    data->resend = request_prepare (record, data->id, data->account, data->files, &data->reason);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+request_checked_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  FerryEngine *self = FERRY_ENGINE (source);
+  RequestData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(FerryTransfer) transfer = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 *when;
+
+  if (!self->started || g_hash_table_contains (self->outgoing, data->id) ||
+      request_is_late_duplicate (self, data->id))
+    return;
+  if (data->resend == NULL)
+    {
+      engine_refuse_request (self, data->device, data->id, data->reason);
+      return;
+    }
+
+  g_ptr_array_add (devices, g_object_ref (data->device));
+  transfer = _ferry_engine_send_devices (self, devices, NULL, (GFile **) data->files->pdata, data->files->len,
+                                         data->resend, &error);
+  if (transfer == NULL)
+    {
+      engine_refuse_request (self, data->device, data->id, error->message);
+      return;
+    }
+  when = g_new (gint64, 1);
+  *when = g_get_monotonic_time ();
+  g_hash_table_replace (self->resent, g_strdup (data->id), when);
+  g_debug ("sending %s again to %.12s", data->id, ferry_device_get_device_id (data->device));
+}
+
 void
 _ferry_engine_request_received (FerryEngine    *self,
                                 FerryEnvelope  *envelope,
@@ -389,15 +465,9 @@ _ferry_engine_request_received (FerryEngine    *self,
                                 const char     *route)
 {
   const char *id = json_object_get_string_member_with_default (envelope->body, "transfer", NULL);
-  g_autoptr(JsonObject) record = NULL;
-  g_autoptr(JsonObject) resend = NULL;
-  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(FerryTransfer) transfer = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *reason = NULL;
+  g_autoptr(GTask) task = NULL;
+  RequestData *data;
   FerryDevice *device;
-  gint64 *when;
 
   if (!_ferry_transfer_id_is_valid (id))
     {
@@ -413,30 +483,19 @@ _ferry_engine_request_received (FerryEngine    *self,
   if (request_is_late_duplicate (self, id))
     return;
 
-  record = _ferry_history_find_sent (self->home, id);
-  if (record == NULL)
-    {
-      engine_refuse_request (self, device, id, "unknown transfer");
-      return;
-    }
-  resend = request_prepare (record, id, envelope->from_account, files, &reason);
-  if (resend == NULL)
-    {
-      engine_refuse_request (self, device, id, reason);
-      return;
-    }
-
-  g_ptr_array_add (devices, g_object_ref (device));
-  transfer = _ferry_engine_send_devices (self, devices, NULL, (GFile **) files->pdata, files->len, resend, &error);
-  if (transfer == NULL)
-    {
-      engine_refuse_request (self, device, id, error->message);
-      return;
-    }
-  when = g_new (gint64, 1);
-  *when = g_get_monotonic_time ();
-  g_hash_table_replace (self->resent, g_strdup (id), when);
-  g_debug ("sending %s again to %.12s", id, ferry_device_get_device_id (device));
+  data = g_new0 (RequestData, 1);
+  data->home = g_strdup (self->home);
+  data->id = g_strdup (id);
+  data->account = g_strdup (envelope->from_account);
+  data->device = g_object_ref (device);
+  data->files = g_ptr_array_new_with_free_func (g_object_unref);
+  /* The answer comes back on the engine's context. */
+  g_main_context_push_thread_default (self->context);
+  task = g_task_new (self, NULL, request_checked_cb, NULL);
+  g_main_context_pop_thread_default (self->context);
+  g_task_set_source_tag (task, _ferry_engine_request_received);
+  g_task_set_task_data (task, data, (GDestroyNotify) request_data_free);
+  g_task_run_in_thread (task, request_thread);
 }
 
 /**

@@ -733,20 +733,19 @@ JsonObject *
 _ferry_negotiation_filter_scope (JsonObject *remote,
                                  gboolean    loopback)
 {
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), remote);
-  g_autoptr(JsonNode) copy = json_node_copy (node);
-  JsonObject *filtered = json_object_ref (json_node_get_object (copy));
-  const char *members[] = { "addresses", "candidates" };
+  JsonObject *filtered = json_object_new ();
+  g_autoptr(GList) members = json_object_get_members (remote);
 
-  if (loopback)
-    return filtered;
-  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+  /* A new object: the peer's description may be shared (re-sent offers). */
+  for (GList *l = members; l != NULL; l = l->next)
     {
-      JsonNode *member = json_object_get_member (filtered, members[i]);
+      JsonNode *member = json_object_get_member (remote, l->data);
 
-      if (member != NULL && JSON_NODE_HOLDS_ARRAY (member))
-        json_object_set_array_member (filtered, members[i],
-                                      filter_out_loopback (json_node_get_array (member)));
+      if (!loopback && JSON_NODE_HOLDS_ARRAY (member) &&
+          (g_str_equal (l->data, "addresses") || g_str_equal (l->data, "candidates")))
+        json_object_set_array_member (filtered, l->data, filter_out_loopback (json_node_get_array (member)));
+      else
+        json_object_set_member (filtered, l->data, json_node_copy (member));
     }
   return filtered;
 }
