@@ -48,7 +48,7 @@ JsonObject *_ferry_history_load      (const char  *home,
 JsonArray  *_ferry_history_list      (const char  *home);
 /* The outgoing record one of whose "devices" has sub-transfer @sub_id,
  * or the record @sub_id itself: read through an index of sub-transfer
- * ids (<home>/history/sent/), never by reading every record. Blocking:
+ * ids (<home>/history-index/), never by reading every record. Blocking:
  * call it from a worker thread. */
 JsonObject *_ferry_history_find_sent (const char  *home,
                                       const char  *sub_id);

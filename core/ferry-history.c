@@ -36,10 +36,10 @@ history_dir (const char *home)
   return g_build_filename (home, HISTORY_DIR, NULL);
 }
 
-/* The index of sent transfers: <home>/history/sent/<sub id> holds the id
+/* The index of sent transfers: <home>/history-index/<sub id> holds the id
  * of the outgoing record that lists that sub-transfer, so that a request
  * for it reads one small file and one record, never the whole history. */
-#define SENT_INDEX_DIR "sent"
+#define SENT_INDEX_DIR "history-index"
 #define SENT_INDEX_COMPLETE ".complete"
 
 static GMutex index_lock;
@@ -48,7 +48,7 @@ static char *
 sent_index_path (const char *home,
                  const char *sub_id)
 {
-  return g_build_filename (home, HISTORY_DIR, SENT_INDEX_DIR, sub_id, NULL);
+  return g_build_filename (home, SENT_INDEX_DIR, sub_id, NULL);
 }
 
 static void
@@ -57,7 +57,7 @@ index_sub_transfers (const char *home,
 {
   const char *id = json_object_get_string_member_with_default (record, "id", NULL);
   JsonNode *devices = json_object_get_member (record, "devices");
-  g_autofree char *dir = g_build_filename (home, HISTORY_DIR, SENT_INDEX_DIR, NULL);
+  g_autofree char *dir = g_build_filename (home, SENT_INDEX_DIR, NULL);
 
   if (!g_str_equal (json_object_get_string_member_with_default (record, "direction", ""), "outgoing") ||
       devices == NULL || !JSON_NODE_HOLDS_ARRAY (devices) || g_mkdir_with_parents (dir, 0700) != 0)
@@ -261,8 +261,8 @@ record_lists_sub (JsonObject *record,
 static void
 sent_index_build (const char *home)
 {
-  g_autofree char *complete = g_build_filename (home, HISTORY_DIR, SENT_INDEX_DIR, SENT_INDEX_COMPLETE, NULL);
-  g_autofree char *dir = g_build_filename (home, HISTORY_DIR, SENT_INDEX_DIR, NULL);
+  g_autofree char *complete = g_build_filename (home, SENT_INDEX_DIR, SENT_INDEX_COMPLETE, NULL);
+  g_autofree char *dir = g_build_filename (home, SENT_INDEX_DIR, NULL);
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&index_lock);
   g_autoptr(JsonArray) list = NULL;
 

@@ -330,6 +330,56 @@ test_pending_offers_bounded (void)
   fixture_tear_down (&fixture);
 }
 
+typedef struct {
+  FerryEngine *engine;
+  const char  *account;
+} PeerWait;
+
+static gboolean
+knows_account (gpointer user_data)
+{
+  PeerWait *wait = user_data;
+  GListModel *peers = ferry_engine_get_peers (wait->engine);
+
+  for (guint i = 0; i < g_list_model_get_n_items (peers); i++)
+    {
+      g_autoptr(FerryPeer) peer = g_list_model_get_item (peers, i);
+
+      if (g_str_equal (ferry_peer_get_account_id (peer), wait->account))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Peers are remembered up to max-peers: the one seen least recently is
+ * forgotten when another one shows up. */
+static void
+test_peers_bounded (void)
+{
+  g_autofree char *carol_home = NULL;
+  g_autofree char *config = NULL;
+  g_autoptr(FerryEngine) carol = NULL;
+  Fixture fixture = { 0, };
+  PeerWait wait;
+  guint16 port;
+
+  fixture_set_up (&fixture, NULL, "max-peers=1");
+  wait.engine = fixture.receiver;
+  wait.account = ferry_identity_get_account_id (ferry_engine_get_identity (fixture.sender));
+  ferry_test_wait_until (knows_account, &wait, 15000, "bob to see alice");
+
+  /* carol uses the same signaling port as the others. */
+  port = (guint16) g_key_file_get_integer (ferry_engine_get_config (fixture.sender), "local-broadcast", "port", NULL);
+  carol_home = g_build_filename (fixture.dir, "carol", NULL);
+  config = g_strdup_printf ("[core]\nname=carol\n[local-broadcast]\nport=%u\n", port);
+  carol = ferry_test_new_engine (carol_home, config, "local-broadcast", "lan");
+  wait.account = ferry_identity_get_account_id (ferry_engine_get_identity (carol));
+  ferry_test_wait_until (knows_account, &wait, 15000, "bob to see carol");
+  g_assert_cmpuint (g_list_model_get_n_items (ferry_engine_get_peers (fixture.receiver)), ==, 1);
+  ferry_engine_stop (carol);
+  fixture_tear_down (&fixture);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -340,5 +390,6 @@ main (int   argc,
   g_test_add_func ("/consent/ignored-expires", test_ignored_expires);
   g_test_add_func ("/consent/accepted-connects", test_accepted_connects);
   g_test_add_func ("/consent/pending-offers-bounded", test_pending_offers_bounded);
+  g_test_add_func ("/consent/peers-bounded", test_peers_bounded);
   return g_test_run ();
 }

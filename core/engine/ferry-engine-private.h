@@ -83,6 +83,7 @@ struct _FerryEngine
   GListStore       *peers;
   GListStore       *transfers;
   GHashTable       *peers_by_account;   /* account id → FerryPeer */
+  GHashTable       *peer_seen;          /* account id → gint64 last seen (monotonic) */
 
   FerryReplayCache *replay;
   GBytes           *announcement;

@@ -159,6 +159,7 @@ ferry_engine_finalize (GObject *object)
   g_clear_object (&self->peers);
   g_clear_object (&self->transfers);
   g_clear_pointer (&self->peers_by_account, g_hash_table_unref);
+  g_clear_pointer (&self->peer_seen, g_hash_table_unref);
   g_clear_pointer (&self->replay, _ferry_replay_cache_free);
   g_clear_pointer (&self->announcement, g_bytes_unref);
   g_clear_pointer (&self->outgoing, g_hash_table_unref);
@@ -306,6 +307,7 @@ ferry_engine_init (FerryEngine *self)
   self->peers = g_list_store_new (FERRY_TYPE_PEER);
   self->transfers = g_list_store_new (FERRY_TYPE_TRANSFER);
   self->peers_by_account = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->peer_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->replay = _ferry_replay_cache_new ();
   self->outgoing = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) _ferry_outgoing_free);
   self->incoming = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) _ferry_incoming_free);
@@ -318,6 +320,11 @@ ferry_engine_init (FerryEngine *self)
   self->revoked_mtime = -1;
   self->inactive = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->offer_timeout_s = FERRY_DEFAULT_OFFER_TIMEOUT_S;
+  self->max_pending_offers = FERRY_DEFAULT_MAX_PENDING_OFFERS;
+  self->max_pending_offers_per_account = FERRY_DEFAULT_MAX_PENDING_OFFERS_PER_ACCOUNT;
+  self->max_transfers = FERRY_DEFAULT_MAX_TRANSFERS;
+  self->max_transfers_per_peer = FERRY_DEFAULT_MAX_TRANSFERS_PER_PEER;
+  self->max_peers = FERRY_DEFAULT_MAX_PEERS;
   self->stall_timeout_s = FERRY_DEFAULT_STALL_TIMEOUT_S;
   self->connect_timeout_s = FERRY_DEFAULT_CONNECT_TIMEOUT_S;
   self->stagger_ms = FERRY_DEFAULT_STAGGER_MS;
