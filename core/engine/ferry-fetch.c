@@ -452,6 +452,16 @@ request_checked_cb (GObject      *source,
       engine_refuse_request (self, data->device, data->id, error->message);
       return;
     }
+  /* Only recent re-sends matter: forget the others. */
+  {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, self->resent);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      if (g_get_monotonic_time () - *(gint64 *) value >= FERRY_REQUEST_QUIET_US)
+        g_hash_table_iter_remove (&iter);
+  }
   when = g_new (gint64, 1);
   *when = g_get_monotonic_time ();
   g_hash_table_replace (self->resent, g_strdup (data->id), when);
