@@ -49,6 +49,11 @@ G_BEGIN_DECLS
 #define FERRY_DEFAULT_STAGGER_MS         150
 /* A receiving transfer with no byte for this long counts as cut off. */
 #define FERRY_DEFAULT_STALL_TIMEOUT_S    60
+/* How long a sender waits for a sign of life (a "pending" or an answer)
+ * before it gives up on a device; then it waits for the answer as long as
+ * the offer timeout. */
+#define FERRY_ANSWER_TIMEOUT_MS          15000
+
 /* Bounds on what strangers can make this device keep (ferry.conf [core]). */
 #define FERRY_DEFAULT_MAX_PENDING_OFFERS              32
 #define FERRY_DEFAULT_MAX_PENDING_OFFERS_PER_ACCOUNT  4
@@ -270,6 +275,7 @@ struct _FerryOutgoing
   GSource        *answer_source;
   GSource        *accept_source;
   gboolean        answered;
+  gboolean        pending;      /* the receiver shows the offer to its user */
 };
 
 void           _ferry_outgoing_free            (FerryOutgoing *op);
@@ -282,6 +288,8 @@ void           _ferry_engine_send_one          (FerryEngine   *self,
 void           _ferry_engine_outgoing_answer   (FerryEngine   *self,
                                                 FerryEnvelope *envelope);
 gboolean       _ferry_engine_outgoing_refused  (FerryEngine   *self,
+                                                FerryEnvelope *envelope);
+void           _ferry_engine_outgoing_pending  (FerryEngine   *self,
                                                 FerryEnvelope *envelope);
 
 /* ferry-send.c */
@@ -312,7 +320,7 @@ struct _FerryIncoming
   GSource        *timeout_source;
   GFile          *directory;    /* once accepted */
   char          **parts;        /* the .part names recorded so far */
-  FerryRetry     *answer_retry; /* until a channel is up */
+  FerryRetry     *answer_retry; /* "pending" until decided, then the answer until a channel is up */
   FerryOfferFiles *offer;       /* what the offer said, held to the header */
   gboolean        accepted;     /* consent given: answer, connect, record */
   JsonObject     *resume;       /* a fetch's record: the .part files to resume */

@@ -520,6 +520,8 @@ _ferry_engine_message_received_cb (FerrySignaling *signaling,
     _ferry_engine_incoming_offer (self, envelope, signaling, route);
   else if (g_str_equal (envelope->type, "answer"))
     _ferry_engine_outgoing_answer (self, envelope);
+  else if (g_str_equal (envelope->type, "pending"))
+    _ferry_engine_outgoing_pending (self, envelope);
   else if (g_str_equal (envelope->type, "reject"))
     _ferry_engine_outgoing_refused (self, envelope);
   else if (g_str_equal (envelope->type, "cancel"))

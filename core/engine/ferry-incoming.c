@@ -345,6 +345,7 @@ incoming_connect (FerryIncoming *op)
   g_autoptr(GPtrArray) selected = NULL;
   g_autoptr(GPtrArray) usable = NULL;
 
+  g_clear_pointer (&op->answer_retry, _ferry_retry_free);   /* the "pending" */
   op->transports = _ferry_engine_list_transports (self);
   /* Describe only the transports we share, best first. */
   selected = _ferry_negotiation_select (op->offered, op->transports);
@@ -529,6 +530,18 @@ _ferry_engine_incoming_offer (FerryEngine    *self,
   op->timeout_source = _ferry_engine_timeout_add_seconds (self, self->offer_timeout_s,
                                                           incoming_timeout_cb, op);
   g_list_store_append (self->transfers, op->transfer);
+
+  /* Tells the sender the offer is shown, until it is decided. */
+  {
+    g_autoptr(JsonObject) body = json_object_new ();
+    g_autoptr(GBytes) pending = NULL;
+
+    json_object_set_string_member (body, "transfer", op->id);
+    pending = _ferry_engine_build_message (self, "pending", ferry_device_get_device_id (op->device), body);
+    if (pending != NULL)
+      op->answer_retry = _ferry_engine_send_repeatedly (self, op->signaling, op->route, pending,
+                                                        FERRY_RETRY_ANSWER);
+  }
 
   /* What this device asked for itself is accepted, and resumed. */
   if (_ferry_engine_fetch_arrived (self, op))

@@ -251,11 +251,36 @@ outgoing_answer_timeout_cb (gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   g_clear_pointer (&op->answer_source, g_source_unref);
-  error = g_error_new (FERRY_ERROR, FERRY_ERROR_TIMEOUT,
-                       _("The peer did not accept the transfer within %u s"),
-                       op->engine->offer_timeout_s);
+  if (op->pending)
+    error = g_error_new (FERRY_ERROR, FERRY_ERROR_TIMEOUT,
+                         _("The peer did not accept the transfer within %u s"),
+                         op->engine->offer_timeout_s);
+  else
+    error = g_error_new (FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT,
+                         _("The peer did not answer the offer within %u s"),
+                         MIN (FERRY_ANSWER_TIMEOUT_MS / 1000, op->engine->offer_timeout_s));
   outgoing_fail (op, error);
   return G_SOURCE_REMOVE;
+}
+
+/* The receiver shows the offer to its user: stop re-sending it, and wait
+ * for the answer as long as the user may take. */
+void
+_ferry_engine_outgoing_pending (FerryEngine   *self,
+                                FerryEnvelope *envelope)
+{
+  const char *id = json_object_get_string_member_with_default (envelope->body, "transfer", NULL);
+  FerryOutgoing *op = id ? g_hash_table_lookup (self->outgoing, id) : NULL;
+
+  if (op == NULL || op->answered || op->pending ||
+      !g_str_equal (envelope->from_device, ferry_device_get_device_id (op->device)) ||
+      !g_str_equal (envelope->from_account, ferry_device_get_account_id (op->device)))
+    return;
+  op->pending = TRUE;
+  g_clear_pointer (&op->offer_retry, _ferry_retry_free);
+  _ferry_clear_source (&op->answer_source);
+  op->answer_source = _ferry_engine_timeout_add_seconds (self, self->offer_timeout_s,
+                                                         outgoing_answer_timeout_cb, op);
 }
 
 static void
@@ -294,10 +319,10 @@ outgoing_described_cb (GObject      *source,
       return;
     }
 
-  /* The receiver answers once its user said yes: wait as long as it may
-   * take them. */
-  op->answer_source = _ferry_engine_timeout_add_seconds (self, self->offer_timeout_s,
-                                                         outgoing_answer_timeout_cb, op);
+  /* A sign of life first ("pending"), then the answer once the user said
+   * yes (see _ferry_engine_outgoing_pending()). */
+  op->answer_source = _ferry_engine_timeout_add (self, MIN (FERRY_ANSWER_TIMEOUT_MS, self->offer_timeout_s * 1000),
+                                                 outgoing_answer_timeout_cb, op);
   op->offer_retry = _ferry_engine_send_repeatedly (self, op->signaling, op->route, op->offer,
                                                    FERRY_RETRY_OFFER);
 }
