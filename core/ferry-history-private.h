@@ -47,8 +47,22 @@ JsonObject *_ferry_history_load      (const char  *home,
 /* Every readable record, newest first; unreadable ones are skipped. */
 JsonArray  *_ferry_history_list      (const char  *home);
 /* The outgoing record one of whose "devices" has sub-transfer @sub_id,
- * or the record @sub_id itself. */
+ * or the record @sub_id itself: read through an index of sub-transfer
+ * ids (<home>/history-index/), never by reading every record. Blocking:
+ * call it from a worker thread. */
 JsonObject *_ferry_history_find_sent (const char  *home,
                                       const char  *sub_id);
+
+/* At start-up, before any transfer runs: records of transfers that were
+ * still running when their process ended become "error" with code
+ * "interrupted"; the .part files of records last updated more than
+ * @part_max_age_ms ago are removed (and forgotten); records beyond the
+ * @max_records newest, or created more than @max_age_ms ago, are removed
+ * with their .part files. A limit of 0 keeps everything. */
+void        _ferry_history_maintain  (const char  *home,
+                                      gint64       now_ms,
+                                      guint        max_records,
+                                      gint64       max_age_ms,
+                                      gint64       part_max_age_ms);
 
 G_END_DECLS

@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
@@ -32,6 +34,48 @@ static char *
 history_dir (const char *home)
 {
   return g_build_filename (home, HISTORY_DIR, NULL);
+}
+
+/* The index of sent transfers: <home>/history-index/<sub id> holds the id
+ * of the outgoing record that lists that sub-transfer, so that a request
+ * for it reads one small file and one record, never the whole history. */
+#define SENT_INDEX_DIR "history-index"
+#define SENT_INDEX_COMPLETE ".complete"
+
+static GMutex index_lock;
+
+static char *
+sent_index_path (const char *home,
+                 const char *sub_id)
+{
+  return g_build_filename (home, SENT_INDEX_DIR, sub_id, NULL);
+}
+
+static void
+index_sub_transfers (const char *home,
+                     JsonObject *record)
+{
+  const char *id = json_object_get_string_member_with_default (record, "id", NULL);
+  JsonNode *devices = json_object_get_member (record, "devices");
+  g_autofree char *dir = g_build_filename (home, SENT_INDEX_DIR, NULL);
+
+  if (!g_str_equal (json_object_get_string_member_with_default (record, "direction", ""), "outgoing") ||
+      devices == NULL || !JSON_NODE_HOLDS_ARRAY (devices) || g_mkdir_with_parents (dir, 0700) != 0)
+    return;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (devices)); i++)
+    {
+      JsonNode *entry = json_array_get_element (json_node_get_array (devices), i);
+      const char *sub = JSON_NODE_HOLDS_OBJECT (entry)
+                        ? json_object_get_string_member_with_default (json_node_get_object (entry), "transfer", NULL)
+                        : NULL;
+      g_autofree char *path = NULL;
+
+      if (!valid_id (sub) || g_strcmp0 (sub, id) == 0)
+        continue;
+      path = sent_index_path (home, sub);
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        g_file_set_contents_full (path, id, -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL);
+    }
 }
 
 gboolean
@@ -64,14 +108,18 @@ _ferry_history_save (const char  *home,
 
   json_object_set_int_member (record, "version", FERRY_HISTORY_VERSION);
   json_object_set_int_member (record, "updated", g_get_real_time () / 1000);
+  json_object_set_int_member (record, "pid", (gint64) getpid ());
   node = json_node_init_object (json_node_alloc (), record);
   text = json_to_string (node, TRUE);
   len = strlen (text);
   name = g_strconcat (id, ".json", NULL);
   path = g_build_filename (dir, name, NULL);
 
-  return g_file_set_contents_full (path, text, len, G_FILE_SET_CONTENTS_CONSISTENT,
-                                   0600, error);
+  if (!g_file_set_contents_full (path, text, len, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0600, error))
+    return FALSE;
+  index_sub_transfers (home, record);
+  return TRUE;
 }
 
 static JsonObject *
@@ -185,32 +233,226 @@ _ferry_history_list (const char *home)
   return list;
 }
 
+static gboolean
+record_lists_sub (JsonObject *record,
+                  const char *sub_id)
+{
+  JsonNode *devices = json_object_get_member (record, "devices");
+
+  if (!g_str_equal (json_object_get_string_member_with_default (record, "direction", ""), "outgoing"))
+    return FALSE;
+  if (g_strcmp0 (json_object_get_string_member_with_default (record, "id", NULL), sub_id) == 0)
+    return TRUE;
+  if (devices == NULL || !JSON_NODE_HOLDS_ARRAY (devices))
+    return FALSE;
+  for (guint j = 0; j < json_array_get_length (json_node_get_array (devices)); j++)
+    {
+      JsonNode *entry = json_array_get_element (json_node_get_array (devices), j);
+
+      if (JSON_NODE_HOLDS_OBJECT (entry) &&
+          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (entry),
+                                                                 "transfer", NULL), sub_id) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Records written before the index existed are indexed once. */
+static void
+sent_index_build (const char *home)
+{
+  g_autofree char *complete = g_build_filename (home, SENT_INDEX_DIR, SENT_INDEX_COMPLETE, NULL);
+  g_autofree char *dir = g_build_filename (home, SENT_INDEX_DIR, NULL);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&index_lock);
+  g_autoptr(JsonArray) list = NULL;
+
+  if (g_file_test (complete, G_FILE_TEST_EXISTS))
+    return;
+  list = _ferry_history_list (home);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    index_sub_transfers (home, json_array_get_object_element (list, i));
+  if (g_mkdir_with_parents (dir, 0700) == 0)
+    g_file_set_contents_full (complete, "", 0, G_FILE_SET_CONTENTS_NONE, 0600, NULL);
+}
+
 JsonObject *
 _ferry_history_find_sent (const char *home,
                           const char *sub_id)
+{
+  g_autoptr(JsonObject) record = NULL;
+  g_autofree char *index = NULL;
+  g_autofree char *parent = NULL;
+
+  if (!valid_id (sub_id))
+    return NULL;
+  record = _ferry_history_load (home, sub_id, NULL);
+  if (record != NULL && record_lists_sub (record, sub_id))
+    return g_steal_pointer (&record);
+
+  sent_index_build (home);
+  index = sent_index_path (home, sub_id);
+  if (!g_file_get_contents (index, &parent, NULL, NULL) || !valid_id (g_strstrip (parent)))
+    return NULL;
+  g_clear_pointer (&record, json_object_unref);
+  record = _ferry_history_load (home, parent, NULL);
+  if (record != NULL && record_lists_sub (record, sub_id))
+    return g_steal_pointer (&record);
+  return NULL;
+}
+
+/* Removes <directory>/<part> when it is a regular .part file there. */
+static void
+remove_part (const char *directory,
+             const char *part)
+{
+  g_autofree char *path = NULL;
+  GStatBuf st;
+
+  if (directory == NULL || part == NULL || strchr (part, '/') != NULL ||
+      !g_str_has_suffix (part, ".part") || part[0] == '.')
+    return;
+  path = g_build_filename (directory, part, NULL);
+  if (g_lstat (path, &st) == 0 && S_ISREG (st.st_mode))
+    {
+      g_debug ("removing %s, kept longer than allowed", path);
+      g_unlink (path);
+    }
+}
+
+/* Whether the process that last wrote @record still runs (another Ferry
+ * process may share the home directory). */
+static gboolean
+writer_alive (JsonObject *record)
+{
+  gint64 pid = json_object_get_int_member_with_default (record, "pid", 0);
+
+  if (pid <= 0 || pid > G_MAXINT || pid == (gint64) getpid ())
+    return FALSE;
+  return kill ((pid_t) pid, 0) == 0 || errno == EPERM;
+}
+
+static gboolean
+state_is_running (const char *state)
+{
+  return g_str_equal (state, "ongoing") || g_str_equal (state, "awaiting-peer") ||
+         g_str_equal (state, "awaiting-host") || g_str_equal (state, "created");
+}
+
+static JsonObject *
+interrupted_error (void)
+{
+  JsonObject *error = json_object_new ();
+
+  json_object_set_string_member (error, "code", "interrupted");
+  json_object_set_string_member (error, "message", _("Interrupted: Ferry stopped before the transfer ended"));
+  return error;
+}
+
+/* A record of a transfer that was still running when its process ended
+ * says so; returns TRUE when it changed. */
+static gboolean
+mark_interrupted (JsonObject *record)
+{
+  JsonNode *devices = json_object_get_member (record, "devices");
+  gboolean changed = FALSE;
+
+  if (state_is_running (json_object_get_string_member_with_default (record, "state", "")))
+    {
+      json_object_set_string_member (record, "state", "error");
+      json_object_set_object_member (record, "error", interrupted_error ());
+      changed = TRUE;
+    }
+  for (guint i = 0; devices != NULL && JSON_NODE_HOLDS_ARRAY (devices) &&
+                    i < json_array_get_length (json_node_get_array (devices)); i++)
+    {
+      JsonNode *node = json_array_get_element (json_node_get_array (devices), i);
+      JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+
+      if (entry != NULL && state_is_running (json_object_get_string_member_with_default (entry, "state", "")))
+        {
+          json_object_set_string_member (entry, "state", "error");
+          json_object_set_object_member (entry, "error", interrupted_error ());
+          changed = TRUE;
+        }
+    }
+  return changed;
+}
+
+/* Forgets the .part files of @record kept longer than @part_max_age_ms;
+ * returns TRUE when it changed. */
+static gboolean
+expire_parts (JsonObject *record,
+              gint64      now_ms,
+              gint64      part_max_age_ms)
+{
+  JsonNode *files = json_object_get_member (record, "files");
+  const char *directory = json_object_get_string_member_with_default (record, "directory", NULL);
+  gint64 updated = json_object_get_int_member_with_default (record, "updated", now_ms);
+  gboolean changed = FALSE;
+
+  if (part_max_age_ms <= 0 || now_ms - updated < part_max_age_ms ||
+      files == NULL || !JSON_NODE_HOLDS_ARRAY (files))
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (files)); i++)
+    {
+      JsonNode *node = json_array_get_element (json_node_get_array (files), i);
+      JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+
+      if (entry == NULL || !json_object_has_member (entry, "part"))
+        continue;
+      remove_part (directory, json_object_get_string_member_with_default (entry, "part", NULL));
+      json_object_remove_member (entry, "part");
+      json_object_remove_member (entry, "part-bytes");
+      changed = TRUE;
+    }
+  return changed;
+}
+
+static void
+remove_record (const char *home,
+               JsonObject *record)
+{
+  g_autofree char *name = g_strconcat (json_object_get_string_member (record, "id"), ".json", NULL);
+  g_autofree char *path = g_build_filename (home, HISTORY_DIR, name, NULL);
+
+  g_unlink (path);
+}
+
+void
+_ferry_history_maintain (const char *home,
+                         gint64      now_ms,
+                         guint       max_records,
+                         gint64      max_age_ms,
+                         gint64      part_max_age_ms)
 {
   g_autoptr(JsonArray) list = _ferry_history_list (home);
 
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *record = json_array_get_object_element (list, i);
-      JsonNode *devices = json_object_get_member (record, "devices");
+      gint64 created = json_object_get_int_member_with_default (record, "created", now_ms);
+      gboolean too_many = max_records > 0 && i >= max_records;
+      gboolean too_old = max_age_ms > 0 && now_ms - created > max_age_ms;
+      gboolean changed;
 
-      if (!g_str_equal (json_object_get_string_member_with_default (record, "direction", ""), "outgoing"))
+      if (writer_alive (record))
         continue;
-      if (g_strcmp0 (json_object_get_string_member_with_default (record, "id", NULL), sub_id) == 0)
-        return json_object_ref (record);
-      if (devices == NULL || !JSON_NODE_HOLDS_ARRAY (devices))
-        continue;
-      for (guint j = 0; j < json_array_get_length (json_node_get_array (devices)); j++)
+      changed = mark_interrupted (record);
+      changed |= expire_parts (record, now_ms, (too_many || too_old) ? 1 : part_max_age_ms);
+      if (too_many || too_old)
         {
-          JsonNode *entry = json_array_get_element (json_node_get_array (devices), j);
+          remove_record (home, record);
+          continue;
+        }
+      if (changed)
+        {
+          g_autoptr(GError) error = NULL;
+          gint64 updated = json_object_get_int_member_with_default (record, "updated", now_ms);
 
-          if (JSON_NODE_HOLDS_OBJECT (entry) &&
-              g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (entry),
-                                                                     "transfer", NULL), sub_id) == 0)
-            return json_object_ref (record);
+          if (!_ferry_history_save (home, record, &error))
+            g_debug ("could not update history record: %s", error->message);
+          /* Saving stamps it now: keep when it last changed. */
+          json_object_set_int_member (record, "updated", updated);
         }
     }
-  return NULL;
 }

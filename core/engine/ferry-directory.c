@@ -11,6 +11,75 @@
 
 /* ------------------------------------------------------------------- peers */
 
+/* Whether a transfer, a fetch or this device's own account holds @account. */
+static gboolean
+peer_in_use (FerryEngine *self,
+             const char  *account)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (g_str_equal (account, ferry_identity_get_account_id (self->identity)))
+    return TRUE;
+  g_hash_table_iter_init (&iter, self->incoming);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_str_equal (ferry_device_get_account_id (((FerryIncoming *) value)->device), account))
+      return TRUE;
+  g_hash_table_iter_init (&iter, self->outgoing);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_str_equal (ferry_device_get_account_id (((FerryOutgoing *) value)->device), account))
+      return TRUE;
+  return FALSE;
+}
+
+/* Peers are remembered up to max-peers: past it, the one seen least
+ * recently (and not in use) is forgotten with its devices. */
+static void
+forget_stale_peers (FerryEngine *self)
+{
+  while (g_hash_table_size (self->peers_by_account) > self->max_peers)
+    {
+      GHashTableIter iter;
+      gpointer key, value;
+      const char *oldest = NULL;
+      gint64 oldest_seen = G_MAXINT64;
+      guint position;
+
+      g_hash_table_iter_init (&iter, self->peer_seen);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          gint64 seen = *(gint64 *) value;
+
+          if (seen < oldest_seen && !peer_in_use (self, key))
+            {
+              oldest = key;
+              oldest_seen = seen;
+            }
+        }
+      if (oldest == NULL)
+        return;
+      g_debug ("forgetting peer %.12s, seen least recently", oldest);
+      if (g_list_store_find (self->peers, g_hash_table_lookup (self->peers_by_account, oldest), &position))
+        g_list_store_remove (self->peers, position);
+      g_hash_table_remove (self->peers_by_account, oldest);
+      g_hash_table_remove (self->peer_seen, oldest);
+    }
+}
+
+static void
+note_peer_seen (FerryEngine *self,
+                const char  *account)
+{
+  gint64 *seen = g_hash_table_lookup (self->peer_seen, account);
+
+  if (seen == NULL)
+    {
+      seen = g_new (gint64, 1);
+      g_hash_table_insert (self->peer_seen, g_strdup (account), seen);
+    }
+  *seen = g_get_monotonic_time ();
+}
+
 FerryDevice *
 _ferry_engine_remember_device (FerryEngine    *self,
                                FerryEnvelope  *envelope,
@@ -33,7 +102,13 @@ _ferry_engine_remember_device (FerryEngine    *self,
       g_hash_table_insert (self->peers_by_account, g_strdup (envelope->from_account), peer);
       _ferry_peer_set_name (peer, envelope->from_name);
       g_list_store_append (self->peers, peer);
+      note_peer_seen (self, envelope->from_account);
+      forget_stale_peers (self);
+      peer = g_hash_table_lookup (self->peers_by_account, envelope->from_account);
+      if (peer == NULL)
+        return NULL;
     }
+  note_peer_seen (self, envelope->from_account);
 
   device = _ferry_peer_lookup_device (peer, envelope->from_device);
   if (device == NULL)

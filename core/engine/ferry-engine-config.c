@@ -104,6 +104,22 @@ _ferry_engine_initable_init (GInitable     *initable,
                                       FERRY_DEFAULT_STAGGER_MS, 0, 60000);
   self->stall_timeout_s = config_get_uint (self->config, "core", "stall-timeout",
                                            FERRY_DEFAULT_STALL_TIMEOUT_S, 0, 24 * 3600);
+  self->max_pending_offers = config_get_uint (self->config, "core", "max-pending-offers",
+                                              FERRY_DEFAULT_MAX_PENDING_OFFERS, 1, 100000);
+  self->max_pending_offers_per_account = config_get_uint (self->config, "core", "max-pending-offers-per-account",
+                                                          FERRY_DEFAULT_MAX_PENDING_OFFERS_PER_ACCOUNT, 1, 100000);
+  self->max_transfers = config_get_uint (self->config, "core", "max-transfers",
+                                         FERRY_DEFAULT_MAX_TRANSFERS, 1, 100000);
+  self->max_transfers_per_peer = config_get_uint (self->config, "core", "max-transfers-per-peer",
+                                                  FERRY_DEFAULT_MAX_TRANSFERS_PER_PEER, 1, 100000);
+  self->max_peers = config_get_uint (self->config, "core", "max-peers",
+                                     FERRY_DEFAULT_MAX_PEERS, 1, 1000000);
+  self->history_max_records = config_get_uint (self->config, "core", "history-max-records",
+                                               FERRY_DEFAULT_HISTORY_MAX_RECORDS, 0, G_MAXINT);
+  self->history_max_age_days = config_get_uint (self->config, "core", "history-max-age",
+                                                FERRY_DEFAULT_HISTORY_MAX_AGE_DAYS, 0, 100000);
+  self->part_max_age_days = config_get_uint (self->config, "core", "part-max-age",
+                                             FERRY_DEFAULT_PART_MAX_AGE_DAYS, 0, 100000);
 
   self->identity = ferry_identity_new (self->home, cancellable, error);
   if (self->identity == NULL)

@@ -32,6 +32,7 @@
 #include "ferry-history-private.h"
 #include "ferry-identity-private.h"
 #include "negotiation/ferry-negotiation-private.h"
+#include "negotiation/ferry-offer-private.h"
 #include "ferry-peer-private.h"
 #include "ferry-plugin.h"
 #include "ferry-session-private.h"
@@ -48,8 +49,20 @@ G_BEGIN_DECLS
 #define FERRY_DEFAULT_STAGGER_MS         150
 /* A receiving transfer with no byte for this long counts as cut off. */
 #define FERRY_DEFAULT_STALL_TIMEOUT_S    60
-/* How long a sender waits for the answer to its offer. */
+/* How long a sender waits for a sign of life (a "pending" or an answer)
+ * before it gives up on a device; then it waits for the answer as long as
+ * the offer timeout. */
 #define FERRY_ANSWER_TIMEOUT_MS          15000
+
+/* Bounds on what strangers can make this device keep (ferry.conf [core]). */
+#define FERRY_DEFAULT_MAX_PENDING_OFFERS              32
+#define FERRY_DEFAULT_MAX_PENDING_OFFERS_PER_ACCOUNT  4
+#define FERRY_DEFAULT_MAX_TRANSFERS                   16
+#define FERRY_DEFAULT_MAX_TRANSFERS_PER_PEER          4
+#define FERRY_DEFAULT_MAX_PEERS                       256
+#define FERRY_DEFAULT_HISTORY_MAX_RECORDS             1000
+#define FERRY_DEFAULT_HISTORY_MAX_AGE_DAYS            365
+#define FERRY_DEFAULT_PART_MAX_AGE_DAYS               30
 
 typedef struct _FerryOutgoing FerryOutgoing;
 typedef struct _FerryIncoming FerryIncoming;
@@ -75,6 +88,7 @@ struct _FerryEngine
   GListStore       *peers;
   GListStore       *transfers;
   GHashTable       *peers_by_account;   /* account id → FerryPeer */
+  GHashTable       *peer_seen;          /* account id → gint64 last seen (monotonic) */
 
   FerryReplayCache *replay;
   GBytes           *announcement;
@@ -94,6 +108,14 @@ struct _FerryEngine
   guint             stall_timeout_s;
   guint             connect_timeout_s;
   guint             stagger_ms;
+  guint             max_pending_offers;
+  guint             max_pending_offers_per_account;
+  guint             max_transfers;
+  guint             max_transfers_per_peer;
+  guint             max_peers;
+  guint             history_max_records;
+  guint             history_max_age_days;
+  guint             part_max_age_days;
 
   GHashTable       *inactive;           /* feature name → reason */
   char             *inactive_summary;
@@ -131,6 +153,7 @@ gboolean       _ferry_engine_initable_init     (GInitable     *initable,
                                                 GError       **error);
 
 /* ferry-plugin-instances.c */
+gboolean       _ferry_engine_uses_loopback     (FerryEngine   *self);
 gboolean       _ferry_engine_start_feature     (FerryEngine   *self,
                                                 GType          base_type,
                                                 const char    *name,
@@ -169,6 +192,12 @@ void           _ferry_engine_send_message      (FerryEngine    *self,
                                                 const char     *route,
                                                 GBytes         *message);
 void           _ferry_engine_send_cancel       (FerryEngine    *self,
+                                                FerrySignaling *signaling,
+                                                const char     *route,
+                                                const char     *to,
+                                                const char     *transfer_id,
+                                                const char     *reason);
+void           _ferry_engine_send_reject       (FerryEngine    *self,
                                                 FerrySignaling *signaling,
                                                 const char     *route,
                                                 const char     *to,
@@ -247,6 +276,7 @@ struct _FerryOutgoing
   GSource        *answer_source;
   GSource        *accept_source;
   gboolean        answered;
+  gboolean        pending;      /* the receiver shows the offer to its user */
 };
 
 void           _ferry_outgoing_free            (FerryOutgoing *op);
@@ -258,6 +288,10 @@ void           _ferry_engine_send_one          (FerryEngine   *self,
                                                 const char    *sub_id,
                                                 gboolean       resume);
 void           _ferry_engine_outgoing_answer   (FerryEngine   *self,
+                                                FerryEnvelope *envelope);
+gboolean       _ferry_engine_outgoing_refused  (FerryEngine   *self,
+                                                FerryEnvelope *envelope);
+void           _ferry_engine_outgoing_pending  (FerryEngine   *self,
                                                 FerryEnvelope *envelope);
 
 /* ferry-send.c */
@@ -288,7 +322,10 @@ struct _FerryIncoming
   GSource        *timeout_source;
   GFile          *directory;    /* once accepted */
   char          **parts;        /* the .part names recorded so far */
-  FerryRetry     *answer_retry; /* until a channel is up */
+  FerryRetry     *answer_retry; /* "pending" until decided, then the answer until a channel is up */
+  FerryOfferFiles *offer;       /* what the offer said, held to the header */
+  gboolean        accepted;     /* consent given: answer, connect, record */
+  JsonObject     *resume;       /* a fetch's record: the .part files to resume */
 };
 
 void           _ferry_incoming_free            (FerryIncoming  *op);
@@ -304,6 +341,8 @@ void           _ferry_engine_fetch_device_seen (FerryEngine    *self,
                                                 FerryDevice    *device);
 gboolean       _ferry_engine_fetch_arrived     (FerryEngine    *self,
                                                 FerryIncoming  *op);
+void           _ferry_engine_fetch_resume_parts (JsonObject    *record,
+                                                 GPtrArray     *session_files);
 void           _ferry_engine_fetch_complete    (FerryEngine    *self,
                                                 GTask          *task,
                                                 FerryTransfer  *transfer,

@@ -159,6 +159,7 @@ ferry_engine_finalize (GObject *object)
   g_clear_object (&self->peers);
   g_clear_object (&self->transfers);
   g_clear_pointer (&self->peers_by_account, g_hash_table_unref);
+  g_clear_pointer (&self->peer_seen, g_hash_table_unref);
   g_clear_pointer (&self->replay, _ferry_replay_cache_free);
   g_clear_pointer (&self->announcement, g_bytes_unref);
   g_clear_pointer (&self->outgoing, g_hash_table_unref);
@@ -306,6 +307,7 @@ ferry_engine_init (FerryEngine *self)
   self->peers = g_list_store_new (FERRY_TYPE_PEER);
   self->transfers = g_list_store_new (FERRY_TYPE_TRANSFER);
   self->peers_by_account = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->peer_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->replay = _ferry_replay_cache_new ();
   self->outgoing = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) _ferry_outgoing_free);
   self->incoming = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) _ferry_incoming_free);
@@ -318,6 +320,11 @@ ferry_engine_init (FerryEngine *self)
   self->revoked_mtime = -1;
   self->inactive = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->offer_timeout_s = FERRY_DEFAULT_OFFER_TIMEOUT_S;
+  self->max_pending_offers = FERRY_DEFAULT_MAX_PENDING_OFFERS;
+  self->max_pending_offers_per_account = FERRY_DEFAULT_MAX_PENDING_OFFERS_PER_ACCOUNT;
+  self->max_transfers = FERRY_DEFAULT_MAX_TRANSFERS;
+  self->max_transfers_per_peer = FERRY_DEFAULT_MAX_TRANSFERS_PER_PEER;
+  self->max_peers = FERRY_DEFAULT_MAX_PEERS;
   self->stall_timeout_s = FERRY_DEFAULT_STALL_TIMEOUT_S;
   self->connect_timeout_s = FERRY_DEFAULT_CONNECT_TIMEOUT_S;
   self->stagger_ms = FERRY_DEFAULT_STAGGER_MS;
@@ -476,6 +483,19 @@ _ferry_engine_announcement_received_cb (FerrySignaling *signaling,
   _ferry_engine_find_peer_check_all (self);
 }
 
+/* Whether this device uses the loopback interface itself (as tests and
+ * demos on one machine do): only then may a peer have it connect there. */
+gboolean
+_ferry_engine_uses_loopback (FerryEngine *self)
+{
+  g_autoptr(GPtrArray) addresses = ferry_engine_get_local_addresses (self);
+
+  for (guint i = 0; i < addresses->len; i++)
+    if (g_inet_address_get_is_loopback (g_ptr_array_index (addresses, i)))
+      return TRUE;
+  return FALSE;
+}
+
 void
 _ferry_engine_message_received_cb (FerrySignaling *signaling,
                                    GBytes         *message,
@@ -500,8 +520,15 @@ _ferry_engine_message_received_cb (FerrySignaling *signaling,
     _ferry_engine_incoming_offer (self, envelope, signaling, route);
   else if (g_str_equal (envelope->type, "answer"))
     _ferry_engine_outgoing_answer (self, envelope);
+  else if (g_str_equal (envelope->type, "pending"))
+    _ferry_engine_outgoing_pending (self, envelope);
+  else if (g_str_equal (envelope->type, "reject"))
+    _ferry_engine_outgoing_refused (self, envelope);
   else if (g_str_equal (envelope->type, "cancel"))
-    _ferry_engine_incoming_cancel (self, envelope);
+    {
+      if (!_ferry_engine_outgoing_refused (self, envelope))
+        _ferry_engine_incoming_cancel (self, envelope);
+    }
   else if (g_str_equal (envelope->type, "request"))
     _ferry_engine_request_received (self, envelope, signaling, route);
   else if (g_str_equal (envelope->type, "request-refused"))
@@ -574,6 +601,12 @@ ferry_engine_start (FerryEngine  *self,
                    _ferry_engine_inactive_summary (self));
       goto fail;
     }
+
+  /* Before any transfer of this engine can run (once, at start-up; the
+   * history is bounded, so this is quick). */
+  _ferry_history_maintain (self->home, g_get_real_time () / 1000, self->history_max_records,
+                           (gint64) self->history_max_age_days * 24 * 3600 * 1000,
+                           (gint64) self->part_max_age_days * 24 * 3600 * 1000);
 
   for (guint i = 0; self->signaling_names[i] != NULL; i++)
     {

@@ -173,23 +173,15 @@ fetch_cancelled_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* The offer a fetch asked for arrived: resume from the recorded .part
- * files, accept into the recorded folder. */
-gboolean
-_ferry_engine_fetch_arrived (FerryEngine   *self,
-                             FerryIncoming *op)
+/* Points each file of @session_files at the .part the fetch's @record
+ * kept for it (same name and size), to resume from. */
+void
+_ferry_engine_fetch_resume_parts (JsonObject *record,
+                                  GPtrArray  *session_files)
 {
-  GTask *task = engine_find_fetch (self, op->id);
-  FetchData *data = task ? g_task_get_task_data (task) : NULL;
-  GPtrArray *session_files;
-  JsonNode *files_node;
+  JsonNode *files_node = json_object_get_member (record, "files");
   JsonArray *recorded = NULL;
 
-  if (data == NULL || !g_str_equal (ferry_device_get_account_id (op->device), data->account))
-    return FALSE;
-
-  session_files = _ferry_session_get_files (op->session);
-  files_node = json_object_get_member (data->record, "files");
   if (files_node != NULL && JSON_NODE_HOLDS_ARRAY (files_node))
     recorded = json_node_get_array (files_node);
   for (guint i = 0; session_files != NULL && recorded != NULL && i < session_files->len &&
@@ -212,7 +204,21 @@ _ferry_engine_fetch_arrived (FerryEngine   *self,
           sf->part_name = g_strdup (part);
         }
     }
+}
 
+/* The offer a fetch asked for arrived: accept it into the recorded
+ * folder; once connected, resume from the recorded .part files. */
+gboolean
+_ferry_engine_fetch_arrived (FerryEngine   *self,
+                             FerryIncoming *op)
+{
+  GTask *task = engine_find_fetch (self, op->id);
+  FetchData *data = task ? g_task_get_task_data (task) : NULL;
+
+  if (data == NULL || !g_str_equal (ferry_device_get_account_id (op->device), data->account))
+    return FALSE;
+
+  op->resume = json_object_ref (data->record);
   ferry_transfer_accept (op->transfer, data->directory);
   _ferry_engine_fetch_complete (self, task, op->transfer, NULL);
   return TRUE;
@@ -376,6 +382,92 @@ request_is_late_duplicate (FerryEngine *self,
   return when != NULL && g_get_monotonic_time () - *when < FERRY_REQUEST_QUIET_US;
 }
 
+typedef struct {
+  char        *home;
+  char        *id;
+  char        *account;
+  FerryDevice *device;
+  /* results */
+  JsonObject  *resend;
+  GPtrArray   *files;      /* GFile */
+  const char  *reason;     /* static */
+} RequestData;
+
+static void
+request_data_free (RequestData *data)
+{
+  g_free (data->home);
+  g_free (data->id);
+  g_free (data->account);
+  g_clear_object (&data->device);
+  g_clear_pointer (&data->resend, json_object_unref);
+  g_clear_pointer (&data->files, g_ptr_array_unref);
+  g_free (data);
+}
+
+/* Off the engine's context: the record (found through the history's
+ * index, not by reading every record) and each of its files. */
+static void
+request_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  RequestData *data = task_data;
+  g_autoptr(JsonObject) record = _ferry_history_find_sent (data->home, data->id);
+
+  if (record == NULL)
+    data->reason = "unknown transfer";
+  else
+    data->resend = request_prepare (record, data->id, data->account, data->files, &data->reason);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+request_checked_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  FerryEngine *self = FERRY_ENGINE (source);
+  RequestData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(FerryTransfer) transfer = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 *when;
+
+  if (!self->started || g_hash_table_contains (self->outgoing, data->id) ||
+      request_is_late_duplicate (self, data->id))
+    return;
+  if (data->resend == NULL)
+    {
+      engine_refuse_request (self, data->device, data->id, data->reason);
+      return;
+    }
+
+  g_ptr_array_add (devices, g_object_ref (data->device));
+  transfer = _ferry_engine_send_devices (self, devices, NULL, (GFile **) data->files->pdata, data->files->len,
+                                         data->resend, &error);
+  if (transfer == NULL)
+    {
+      engine_refuse_request (self, data->device, data->id, error->message);
+      return;
+    }
+  /* Only recent re-sends matter: forget the others. */
+  {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, self->resent);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      if (g_get_monotonic_time () - *(gint64 *) value >= FERRY_REQUEST_QUIET_US)
+        g_hash_table_iter_remove (&iter);
+  }
+  when = g_new (gint64, 1);
+  *when = g_get_monotonic_time ();
+  g_hash_table_replace (self->resent, g_strdup (data->id), when);
+  g_debug ("sending %s again to %.12s", data->id, ferry_device_get_device_id (data->device));
+}
+
 void
 _ferry_engine_request_received (FerryEngine    *self,
                                 FerryEnvelope  *envelope,
@@ -383,15 +475,9 @@ _ferry_engine_request_received (FerryEngine    *self,
                                 const char     *route)
 {
   const char *id = json_object_get_string_member_with_default (envelope->body, "transfer", NULL);
-  g_autoptr(JsonObject) record = NULL;
-  g_autoptr(JsonObject) resend = NULL;
-  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(FerryTransfer) transfer = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *reason = NULL;
+  g_autoptr(GTask) task = NULL;
+  RequestData *data;
   FerryDevice *device;
-  gint64 *when;
 
   if (!_ferry_transfer_id_is_valid (id))
     {
@@ -407,30 +493,19 @@ _ferry_engine_request_received (FerryEngine    *self,
   if (request_is_late_duplicate (self, id))
     return;
 
-  record = _ferry_history_find_sent (self->home, id);
-  if (record == NULL)
-    {
-      engine_refuse_request (self, device, id, "unknown transfer");
-      return;
-    }
-  resend = request_prepare (record, id, envelope->from_account, files, &reason);
-  if (resend == NULL)
-    {
-      engine_refuse_request (self, device, id, reason);
-      return;
-    }
-
-  g_ptr_array_add (devices, g_object_ref (device));
-  transfer = _ferry_engine_send_devices (self, devices, NULL, (GFile **) files->pdata, files->len, resend, &error);
-  if (transfer == NULL)
-    {
-      engine_refuse_request (self, device, id, error->message);
-      return;
-    }
-  when = g_new (gint64, 1);
-  *when = g_get_monotonic_time ();
-  g_hash_table_replace (self->resent, g_strdup (id), when);
-  g_debug ("sending %s again to %.12s", id, ferry_device_get_device_id (device));
+  data = g_new0 (RequestData, 1);
+  data->home = g_strdup (self->home);
+  data->id = g_strdup (id);
+  data->account = g_strdup (envelope->from_account);
+  data->device = g_object_ref (device);
+  data->files = g_ptr_array_new_with_free_func (g_object_unref);
+  /* The answer comes back on the engine's context. */
+  g_main_context_push_thread_default (self->context);
+  task = g_task_new (self, NULL, request_checked_cb, NULL);
+  g_main_context_pop_thread_default (self->context);
+  g_task_set_source_tag (task, _ferry_engine_request_received);
+  g_task_set_task_data (task, data, (GDestroyNotify) request_data_free);
+  g_task_run_in_thread (task, request_thread);
 }
 
 /**

@@ -29,6 +29,8 @@ _ferry_incoming_free (FerryIncoming *op)
   g_clear_pointer (&op->transports, g_ptr_array_unref);
   g_clear_object (&op->cancellable);
   g_clear_pointer (&op->offered, json_array_unref);
+  g_clear_pointer (&op->offer, _ferry_offer_files_free);
+  g_clear_pointer (&op->resume, json_object_unref);
   g_clear_object (&op->transfer);
   if (op->session != NULL)
     g_signal_handlers_disconnect_by_data (op->session, op);
@@ -83,6 +85,8 @@ incoming_end (FerryIncoming      *op,
 {
   FerryEngine *self = op->engine;
   g_autoptr(FerryTransfer) transfer = op->transfer ? g_object_ref (op->transfer) : NULL;
+  gboolean accepted;
+  guint position;
 
   if (transfer != NULL && op->session != NULL)
     {
@@ -93,11 +97,16 @@ incoming_end (FerryIncoming      *op,
       incoming_record_parts (op, base, state);
     }
 
+  accepted = op->accepted;
   g_hash_table_remove (self->incoming, op->id);
   if (transfer != NULL)
     {
       _ferry_transfer_set_state (transfer, state, error);
-      _ferry_engine_history_write (self, transfer);
+      /* An offer nobody accepted leaves no record, and is not kept. */
+      if (accepted)
+        _ferry_engine_history_write (self, transfer);
+      else if (g_list_store_find (self->transfers, transfer, &position))
+        g_list_store_remove (self->transfers, position);
     }
 }
 
@@ -171,77 +180,49 @@ incoming_received_cb (GObject      *source,
     incoming_end (op, _ferry_engine_state_for_error (error), error);
 }
 
+/* Counts the offers waiting for a decision, and the accepted transfers,
+ * of @account (NULL: of everyone). */
 static void
-incoming_op_accept (FerryTransfer *transfer,
-                    GFile         *directory,
-                    gpointer       user_data)
+incoming_count (FerryEngine *self,
+                const char  *account,
+                guint       *pending,
+                guint       *running)
 {
-  FerryIncoming *op = user_data;
-  g_autofree char *path = g_file_get_path (directory);
+  GHashTableIter iter;
+  gpointer value;
 
-  _ferry_clear_source (&op->timeout_source);
-  g_set_object (&op->directory, directory);
-  if (path != NULL)
-    json_object_set_string_member (_ferry_engine_history_base (op->engine, transfer), "directory", path);
-  _ferry_session_set_keep_parts (op->session, TRUE);
-  _ferry_session_set_stall_timeout (op->session, op->engine->stall_timeout_s);
-  _ferry_transfer_set_state (transfer, FERRY_TRANSFER_STATE_ONGOING, NULL);
-  _ferry_engine_history_write (op->engine, transfer);
-  g_signal_connect (op->session, "progress", G_CALLBACK (incoming_progress_cb), op);
-  _ferry_session_receive_async (op->session, directory, op->cancellable,
-                                incoming_received_cb, _ferry_op_ref_new (op->engine, op->id));
+  *pending = *running = 0;
+  g_hash_table_iter_init (&iter, self->incoming);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      FerryIncoming *other = value;
+
+      if (account != NULL && !g_str_equal (ferry_device_get_account_id (other->device), account))
+        continue;
+      if (other->accepted)
+        (*running)++;
+      else
+        (*pending)++;
+    }
 }
 
-static void
-incoming_op_reject (FerryTransfer *transfer,
-                    const char    *reason,
-                    gpointer       user_data)
-{
-  FerryIncoming *op = user_data;
-  g_autoptr(GError) error = NULL;
-
-  error = g_error_new (FERRY_ERROR, FERRY_ERROR_REJECTED, _("Rejected: %s"),
-                       reason ? reason : _("no reason given"));
-  _ferry_session_reject (op->session, reason ? reason : "rejected");
-  incoming_end (op, FERRY_TRANSFER_STATE_CANCELLED, error);
-}
-
-static void
-incoming_op_cancel (FerryTransfer *transfer,
-                    const char    *reason,
-                    gpointer       user_data)
-{
-  FerryIncoming *op = user_data;
-  g_autoptr(GError) error = NULL;
-
-  error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled: %s"),
-                       reason ? reason : _("no reason given"));
-  if (ferry_transfer_get_state (transfer) == FERRY_TRANSFER_STATE_AWAITING_HOST)
-    _ferry_session_reject (op->session, reason ? reason : "cancelled");
-  else
-    _ferry_session_cancel (op->session, reason ? reason : "cancelled");
-  incoming_end (op, FERRY_TRANSFER_STATE_CANCELLED, error);
-}
-
-static const FerryTransferOps incoming_ops = {
-  incoming_op_accept,
-  incoming_op_reject,
-  incoming_op_cancel,
-};
-
+/* The session's header must list the files the user accepted. */
 static gboolean
-incoming_timeout_cb (gpointer user_data)
+incoming_check_header (FerryIncoming *op,
+                       GPtrArray     *files)
 {
-  FerryIncoming *op = user_data;
-  g_autoptr(GError) error = NULL;
+  guint listed = g_list_model_get_n_items (ferry_transfer_get_files (op->transfer));
 
-  g_clear_pointer (&op->timeout_source, g_source_unref);
-  error = g_error_new (FERRY_ERROR, FERRY_ERROR_TIMEOUT,
-                       _("Nobody accepted the transfer within %u s"), op->engine->offer_timeout_s);
-  if (op->session != NULL)
-    _ferry_session_reject (op->session, "offer expired");
-  incoming_end (op, FERRY_TRANSFER_STATE_TIMEOUT_EXPIRED, error);
-  return G_SOURCE_REMOVE;
+  if (!_ferry_offer_matches (op->offer, files))
+    return FALSE;
+  for (guint i = listed; i < files->len; i++)
+    {
+      FerrySessionFile *sf = g_ptr_array_index (files, i);
+      g_autoptr(FerryTransferFile) file = _ferry_transfer_file_new (sf->name, sf->size, sf->mime_type, NULL);
+
+      _ferry_transfer_add_file (op->transfer, file);
+    }
+  return TRUE;
 }
 
 static void
@@ -272,32 +253,26 @@ incoming_race_cb (GObject      *source,
 
   op->session = g_steal_pointer (&race->session);
   _ferry_session_set_group (op->session, self->sessions);
-  op->transfer = _ferry_transfer_new (op->id, FERRY_TRANSFER_DIRECTION_INCOMING, op->device);
-  for (guint i = 0; i < race->files->len; i++)
-    {
-      FerrySessionFile *sf = g_ptr_array_index (race->files, i);
-      g_autoptr(FerryTransferFile) file = _ferry_transfer_file_new (sf->name, sf->size, sf->mime_type, NULL);
-
-      _ferry_transfer_add_file (op->transfer, file);
-    }
   chain = _ferry_engine_chain_text (op->signaling, race->chain);
   _ferry_transfer_set_chain (op->transfer, chain);
-  _ferry_transfer_set_ops (op->transfer, &incoming_ops, op);
-  _ferry_transfer_set_state (op->transfer, FERRY_TRANSFER_STATE_AWAITING_HOST, NULL);
-  op->timeout_source = _ferry_engine_timeout_add_seconds (self, self->offer_timeout_s,
-                                                          incoming_timeout_cb, op);
-  g_list_store_append (self->transfers, op->transfer);
+  if (!incoming_check_header (op, _ferry_session_get_files (op->session)))
+    {
+      error = g_error_new (FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                           _("The sender sent other files than it offered"));
+      _ferry_session_reject (op->session, "the files differ from the offer");
+      incoming_end (op, FERRY_TRANSFER_STATE_ERROR, error);
+      return;
+    }
+  if (op->resume != NULL)
+    _ferry_engine_fetch_resume_parts (op->resume, _ferry_session_get_files (op->session));
+
+  /* Consent was given before the connection: the session accepts. */
+  _ferry_session_set_keep_parts (op->session, TRUE);
+  _ferry_session_set_stall_timeout (op->session, self->stall_timeout_s);
   _ferry_engine_history_write (self, op->transfer);
-
-  /* What this device asked for itself is accepted, and resumed. */
-  if (_ferry_engine_fetch_arrived (self, op))
-    return;
-
-  {
-    g_autoptr(FerryTransfer) transfer = g_object_ref (op->transfer);
-
-    _ferry_engine_emit_transfer_requested (self, transfer);
-  }
+  g_signal_connect (op->session, "progress", G_CALLBACK (incoming_progress_cb), op);
+  _ferry_session_receive_async (op->session, op->directory, op->cancellable,
+                                incoming_received_cb, _ferry_op_ref_new (self, op->id));
 }
 
 static void
@@ -357,10 +332,147 @@ incoming_described_cb (GObject      *source,
   params.peer_device_id = ferry_device_get_device_id (op->device);
   params.stagger_ms = self->stagger_ms;
   params.attempt_timeout_ms = self->connect_timeout_s * 1000;
+  params.loopback = _ferry_engine_uses_loopback (self);
   _ferry_negotiation_race_async (entries, &params, op->cancellable,
                                  incoming_race_cb, _ferry_op_ref_new (self, op->id));
 }
 
+/* After consent only: describes this end, answers, connects. */
+static void
+incoming_connect (FerryIncoming *op)
+{
+  FerryEngine *self = op->engine;
+  g_autoptr(GPtrArray) selected = NULL;
+  g_autoptr(GPtrArray) usable = NULL;
+
+  g_clear_pointer (&op->answer_retry, _ferry_retry_free);   /* the "pending" */
+  op->transports = _ferry_engine_list_transports (self);
+  /* Describe only the transports we share, best first. */
+  selected = _ferry_negotiation_select (op->offered, op->transports);
+  usable = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < selected->len; i++)
+    g_ptr_array_add (usable, g_object_ref (((FerryRaceEntry *) g_ptr_array_index (selected, i))->transport));
+
+  _ferry_negotiation_describe_async (self->context, usable, op->id, FALSE, self->connect_timeout_s * 1000,
+                                     op->cancellable, incoming_described_cb, _ferry_op_ref_new (self, op->id));
+}
+
+static void
+incoming_op_accept (FerryTransfer *transfer,
+                    GFile         *directory,
+                    gpointer       user_data)
+{
+  FerryIncoming *op = user_data;
+  FerryEngine *self = op->engine;
+  g_autofree char *path = g_file_get_path (directory);
+  guint pending, running, peer_running;
+
+  _ferry_clear_source (&op->timeout_source);
+  incoming_count (self, NULL, &pending, &running);
+  incoming_count (self, ferry_device_get_account_id (op->device), &pending, &peer_running);
+  if (running >= self->max_transfers || peer_running >= self->max_transfers_per_peer)
+    {
+      g_autoptr(GError) error = g_error_new (FERRY_ERROR, FERRY_ERROR_FAILED,
+                                             _("Too many transfers at once (%u running, %u from this peer)"),
+                                             running, peer_running);
+
+      _ferry_engine_send_reject (self, op->signaling, op->route, ferry_device_get_device_id (op->device),
+                                 op->id, "busy");
+      incoming_end (op, FERRY_TRANSFER_STATE_CANCELLED, error);
+      return;
+    }
+
+  op->accepted = TRUE;
+  g_set_object (&op->directory, directory);
+  if (path != NULL)
+    json_object_set_string_member (_ferry_engine_history_base (self, transfer), "directory", path);
+  _ferry_transfer_set_state (transfer, FERRY_TRANSFER_STATE_ONGOING, NULL);
+  _ferry_engine_history_write (self, transfer);
+  incoming_connect (op);
+}
+
+/* Tells the sender no, in the way that fits how far the transfer got. */
+static void
+incoming_say_no (FerryIncoming *op,
+                 const char    *reason)
+{
+  if (op->session != NULL && ferry_transfer_get_state (op->transfer) == FERRY_TRANSFER_STATE_AWAITING_HOST)
+    _ferry_session_reject (op->session, reason);
+  else if (op->session != NULL)
+    _ferry_session_cancel (op->session, reason);
+  else if (!op->accepted)
+    _ferry_engine_send_reject (op->engine, op->signaling, op->route,
+                               ferry_device_get_device_id (op->device), op->id, reason);
+  else
+    _ferry_engine_send_cancel (op->engine, op->signaling, op->route,
+                               ferry_device_get_device_id (op->device), op->id, reason);
+}
+
+static void
+incoming_op_reject (FerryTransfer *transfer,
+                    const char    *reason,
+                    gpointer       user_data)
+{
+  FerryIncoming *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  error = g_error_new (FERRY_ERROR, FERRY_ERROR_REJECTED, _("Rejected: %s"),
+                       reason ? reason : _("no reason given"));
+  incoming_say_no (op, reason ? reason : "rejected");
+  incoming_end (op, FERRY_TRANSFER_STATE_CANCELLED, error);
+}
+
+static void
+incoming_op_cancel (FerryTransfer *transfer,
+                    const char    *reason,
+                    gpointer       user_data)
+{
+  FerryIncoming *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled: %s"),
+                       reason ? reason : _("no reason given"));
+  incoming_say_no (op, reason ? reason : "cancelled");
+  incoming_end (op, FERRY_TRANSFER_STATE_CANCELLED, error);
+}
+
+static const FerryTransferOps incoming_ops = {
+  incoming_op_accept,
+  incoming_op_reject,
+  incoming_op_cancel,
+};
+
+static gboolean
+incoming_timeout_cb (gpointer user_data)
+{
+  FerryIncoming *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&op->timeout_source, g_source_unref);
+  error = g_error_new (FERRY_ERROR, FERRY_ERROR_TIMEOUT,
+                       _("Nobody accepted the transfer within %u s"), op->engine->offer_timeout_s);
+  incoming_say_no (op, "offer expired");
+  incoming_end (op, FERRY_TRANSFER_STATE_TIMEOUT_EXPIRED, error);
+  return G_SOURCE_REMOVE;
+}
+
+/* Whether one more offer from @account may wait for a decision. */
+static gboolean
+incoming_offer_allowed (FerryEngine *self,
+                        const char  *account)
+{
+  guint pending, running;
+
+  incoming_count (self, NULL, &pending, &running);
+  if (pending >= self->max_pending_offers)
+    return FALSE;
+  incoming_count (self, account, &pending, &running);
+  return pending < self->max_pending_offers_per_account;
+}
+
+/* An offer is decided on before any network work: it becomes an incoming
+ * transfer awaiting the host, built from the offer alone. Nothing is
+ * described, answered, connected or recorded until it is accepted. */
 void
 _ferry_engine_incoming_offer (FerryEngine    *self,
                               FerryEnvelope  *envelope,
@@ -369,19 +481,26 @@ _ferry_engine_incoming_offer (FerryEngine    *self,
 {
   const char *id = json_object_get_string_member_with_default (envelope->body, "transfer", NULL);
   JsonNode *transports_node = json_object_get_member (envelope->body, "transports");
-  g_autoptr(GPtrArray) selected = NULL;
-  g_autoptr(GPtrArray) usable = NULL;
+  g_autoptr(FerryOfferFiles) offer = NULL;
+  g_autoptr(GError) error = NULL;
   FerryDevice *device;
   FerryIncoming *op;
 
-  if (!_ferry_transfer_id_is_valid (id) || transports_node == NULL || !JSON_NODE_HOLDS_ARRAY (transports_node))
+  if (!_ferry_transfer_id_is_valid (id) || transports_node == NULL || !JSON_NODE_HOLDS_ARRAY (transports_node) ||
+      (offer = _ferry_offer_parse_files (envelope->body, id, &error)) == NULL)
     {
       self->dropped_messages++;
-      g_debug ("malformed offer dropped");
+      g_debug ("malformed offer dropped%s%s", error ? ": " : "", error ? error->message : "");
       return;
     }
   if (g_hash_table_contains (self->incoming, id) || g_hash_table_contains (self->outgoing, id))
     return;
+  if (!incoming_offer_allowed (self, envelope->from_account))
+    {
+      self->dropped_messages++;
+      g_debug ("offer %s from %.12s dropped: too many offers waiting", id, envelope->from_account);
+      return;
+    }
 
   device = _ferry_engine_remember_device (self, envelope, signaling, route);
   if (device == NULL)
@@ -395,17 +514,44 @@ _ferry_engine_incoming_offer (FerryEngine    *self,
   op->route = g_strdup (route);
   op->cancellable = g_cancellable_new ();
   op->offered = json_array_ref (json_node_get_array (transports_node));
-  op->transports = _ferry_engine_list_transports (self);
+  op->offer = g_steal_pointer (&offer);
   g_hash_table_insert (self->incoming, op->id, op);
 
-  /* Describe only the transports we share, best first. */
-  selected = _ferry_negotiation_select (op->offered, op->transports);
-  usable = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint i = 0; i < selected->len; i++)
-    g_ptr_array_add (usable, g_object_ref (((FerryRaceEntry *) g_ptr_array_index (selected, i))->transport));
+  op->transfer = _ferry_transfer_new (op->id, FERRY_TRANSFER_DIRECTION_INCOMING, op->device);
+  for (guint i = 0; i < op->offer->files->len; i++)
+    {
+      FerrySessionFile *sf = g_ptr_array_index (op->offer->files, i);
+      g_autoptr(FerryTransferFile) file = _ferry_transfer_file_new (sf->name, sf->size, sf->mime_type, NULL);
 
-  _ferry_negotiation_describe_async (self->context, usable, op->id, FALSE, self->connect_timeout_s * 1000,
-                                     op->cancellable, incoming_described_cb, _ferry_op_ref_new (self, op->id));
+      _ferry_transfer_add_file (op->transfer, file);
+    }
+  _ferry_transfer_set_ops (op->transfer, &incoming_ops, op);
+  _ferry_transfer_set_state (op->transfer, FERRY_TRANSFER_STATE_AWAITING_HOST, NULL);
+  op->timeout_source = _ferry_engine_timeout_add_seconds (self, self->offer_timeout_s,
+                                                          incoming_timeout_cb, op);
+  g_list_store_append (self->transfers, op->transfer);
+
+  /* Tells the sender the offer is shown, until it is decided. */
+  {
+    g_autoptr(JsonObject) body = json_object_new ();
+    g_autoptr(GBytes) pending = NULL;
+
+    json_object_set_string_member (body, "transfer", op->id);
+    pending = _ferry_engine_build_message (self, "pending", ferry_device_get_device_id (op->device), body);
+    if (pending != NULL)
+      op->answer_retry = _ferry_engine_send_repeatedly (self, op->signaling, op->route, pending,
+                                                        FERRY_RETRY_ANSWER);
+  }
+
+  /* What this device asked for itself is accepted, and resumed. */
+  if (_ferry_engine_fetch_arrived (self, op))
+    return;
+
+  {
+    g_autoptr(FerryTransfer) transfer = g_object_ref (op->transfer);
+
+    _ferry_engine_emit_transfer_requested (self, transfer);
+  }
 }
 
 void
@@ -419,7 +565,7 @@ _ferry_engine_incoming_cancel (FerryEngine   *self,
 
   if (op == NULL || !g_str_equal (envelope->from_device, ferry_device_get_device_id (op->device)))
     return;
-  if (op->transfer != NULL && ferry_transfer_get_state (op->transfer) == FERRY_TRANSFER_STATE_ONGOING)
+  if (op->session != NULL && ferry_transfer_get_state (op->transfer) == FERRY_TRANSFER_STATE_ONGOING)
     return; /* the session itself reports it */
 
   error = g_error_new (FERRY_ERROR, FERRY_ERROR_CANCELLED_BY_PEER, _("Cancelled by peer: %s"), reason);

@@ -68,6 +68,25 @@ _ferry_engine_build_message (FerryEngine *self,
   return message;
 }
 
+static void
+send_ending (FerryEngine    *self,
+             const char     *type,
+             FerrySignaling *signaling,
+             const char     *route,
+             const char     *to,
+             const char     *transfer_id,
+             const char     *reason)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(GBytes) message = NULL;
+
+  json_object_set_string_member (body, "transfer", transfer_id);
+  json_object_set_string_member (body, "reason", reason ? reason : "");
+  message = _ferry_engine_build_message (self, type, to, body);
+  if (message != NULL)
+    _ferry_engine_send_message (self, signaling, route, message);
+}
+
 void
 _ferry_engine_send_cancel (FerryEngine    *self,
                            FerrySignaling *signaling,
@@ -76,14 +95,20 @@ _ferry_engine_send_cancel (FerryEngine    *self,
                            const char     *transfer_id,
                            const char     *reason)
 {
-  g_autoptr(JsonObject) body = json_object_new ();
-  g_autoptr(GBytes) message = NULL;
+  send_ending (self, "cancel", signaling, route, to, transfer_id, reason);
+}
 
-  json_object_set_string_member (body, "transfer", transfer_id);
-  json_object_set_string_member (body, "reason", reason ? reason : "");
-  message = _ferry_engine_build_message (self, "cancel", to, body);
-  if (message != NULL)
-    _ferry_engine_send_message (self, signaling, route, message);
+/* The receiver's "no" to an offer it never answered: no connection was
+ * made, so this message is all the sender hears. */
+void
+_ferry_engine_send_reject (FerryEngine    *self,
+                           FerrySignaling *signaling,
+                           const char     *route,
+                           const char     *to,
+                           const char     *transfer_id,
+                           const char     *reason)
+{
+  send_ending (self, "reject", signaling, route, to, transfer_id, reason);
 }
 
 /* ---------------------------------------------------------------- re-sending

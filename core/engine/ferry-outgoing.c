@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ferry-engine-private.h"
+#include "ferry-session-protocol-private.h"
 
 /* --------------------------------------------------------------- outgoing */
 
@@ -208,8 +209,41 @@ _ferry_engine_outgoing_answer (FerryEngine   *self,
   params.peer_device_id = ferry_device_get_device_id (op->device);
   params.stagger_ms = self->stagger_ms;
   params.attempt_timeout_ms = self->connect_timeout_s * 1000;
+  params.loopback = _ferry_engine_uses_loopback (self);
   _ferry_negotiation_race_async (entries, &params, op->cancellable,
                                  outgoing_race_cb, _ferry_op_ref_new (self, op->id));
+}
+
+/* A "reject" (the receiver said no, or its offer expired, before any
+ * connection) or a "cancel" from the device the transfer was offered to.
+ * Returns FALSE when no outgoing transfer has that id. */
+gboolean
+_ferry_engine_outgoing_refused (FerryEngine   *self,
+                                FerryEnvelope *envelope)
+{
+  const char *id = json_object_get_string_member_with_default (envelope->body, "transfer", NULL);
+  const char *reason = json_object_get_string_member_with_default (envelope->body, "reason", "");
+  FerryOutgoing *op = id ? g_hash_table_lookup (self->outgoing, id) : NULL;
+  g_autofree char *clean = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (op == NULL)
+    return FALSE;
+  if (!g_str_equal (envelope->from_device, ferry_device_get_device_id (op->device)) ||
+      !g_str_equal (envelope->from_account, ferry_device_get_account_id (op->device)))
+    return TRUE;
+  if (op->session != NULL && ferry_transfer_get_state (op->transfer) == FERRY_TRANSFER_STATE_ONGOING)
+    return TRUE; /* the session itself reports it */
+
+  clean = _ferry_protocol_clean_reason (reason);
+  if (g_str_equal (envelope->type, "reject"))
+    error = g_error_new (FERRY_ERROR, FERRY_ERROR_REJECTED, _("Rejected: %s"), clean);
+  else
+    error = g_error_new (FERRY_ERROR, FERRY_ERROR_CANCELLED_BY_PEER, _("Cancelled by peer: %s"), clean);
+  if (op->session != NULL)
+    _ferry_session_cancel (op->session, "cancelled by peer");
+  outgoing_fail (op, error);
+  return TRUE;
 }
 
 static gboolean
@@ -219,11 +253,36 @@ outgoing_answer_timeout_cb (gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   g_clear_pointer (&op->answer_source, g_source_unref);
-  error = g_error_new (FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT,
-                       _("The peer did not answer the offer within %u s"),
-                       FERRY_ANSWER_TIMEOUT_MS / 1000);
+  if (op->pending)
+    error = g_error_new (FERRY_ERROR, FERRY_ERROR_TIMEOUT,
+                         _("The peer did not accept the transfer within %u s"),
+                         op->engine->offer_timeout_s);
+  else
+    error = g_error_new (FERRY_ERROR, FERRY_ERROR_NO_TRANSPORT,
+                         _("The peer did not answer the offer within %u s"),
+                         MIN (FERRY_ANSWER_TIMEOUT_MS / 1000, op->engine->offer_timeout_s));
   outgoing_fail (op, error);
   return G_SOURCE_REMOVE;
+}
+
+/* The receiver shows the offer to its user: stop re-sending it, and wait
+ * for the answer as long as the user may take. */
+void
+_ferry_engine_outgoing_pending (FerryEngine   *self,
+                                FerryEnvelope *envelope)
+{
+  const char *id = json_object_get_string_member_with_default (envelope->body, "transfer", NULL);
+  FerryOutgoing *op = id ? g_hash_table_lookup (self->outgoing, id) : NULL;
+
+  if (op == NULL || op->answered || op->pending ||
+      !g_str_equal (envelope->from_device, ferry_device_get_device_id (op->device)) ||
+      !g_str_equal (envelope->from_account, ferry_device_get_account_id (op->device)))
+    return;
+  op->pending = TRUE;
+  g_clear_pointer (&op->offer_retry, _ferry_retry_free);
+  _ferry_clear_source (&op->answer_source);
+  op->answer_source = _ferry_engine_timeout_add_seconds (self, self->offer_timeout_s,
+                                                         outgoing_answer_timeout_cb, op);
 }
 
 static void
@@ -250,7 +309,10 @@ outgoing_described_cb (GObject      *source,
   body = json_object_new ();
   json_object_set_string_member (body, "transfer", op->id);
   json_object_set_array_member (body, "transports", json_array_ref (transports));
-  op->offer = _ferry_engine_build_message (self, "offer", ferry_device_get_device_id (op->device), body);
+  /* What the receiver decides on, before it connects anywhere. */
+  if (_ferry_offer_describe_files (body, op->id, op->session_files, &error))
+    op->offer = _ferry_engine_build_message (self, "offer", ferry_device_get_device_id (op->device), body);
+  g_clear_error (&error);
   if (op->offer == NULL)
     {
       g_autoptr(GError) build_error = g_error_new (FERRY_ERROR, FERRY_ERROR_FAILED,
@@ -259,7 +321,9 @@ outgoing_described_cb (GObject      *source,
       return;
     }
 
-  op->answer_source = _ferry_engine_timeout_add (self, FERRY_ANSWER_TIMEOUT_MS,
+  /* A sign of life first ("pending"), then the answer once the user said
+   * yes (see _ferry_engine_outgoing_pending()). */
+  op->answer_source = _ferry_engine_timeout_add (self, MIN (FERRY_ANSWER_TIMEOUT_MS, self->offer_timeout_s * 1000),
                                                  outgoing_answer_timeout_cb, op);
   op->offer_retry = _ferry_engine_send_repeatedly (self, op->signaling, op->route, op->offer,
                                                    FERRY_RETRY_OFFER);

@@ -51,7 +51,11 @@ typedef struct {
   const char    *peer_device_id;
   guint          stagger_ms;        /* between attempt starts */
   guint          attempt_timeout_ms;
+  gboolean       loopback;          /* this device uses loopback: so may the peer */
 } FerryRaceParams;
+
+JsonObject *_ferry_negotiation_filter_scope    (JsonObject          *remote,
+                                                gboolean             loopback);
 
 typedef struct {
   GIOStream    *stream;       /* the secure channel (offerer) */

@@ -701,6 +701,13 @@ _ferry_negotiation_race_async (GPtrArray              *entries,
       attempt->race = race;
       attempt->index = i;
       attempt->entry = g_ptr_array_index (entries, i);
+      if (attempt->entry->remote != NULL)
+        {
+          JsonObject *filtered = _ferry_negotiation_filter_scope (attempt->entry->remote, params->loopback);
+
+          json_object_unref (attempt->entry->remote);
+          attempt->entry->remote = filtered;
+        }
       attempt->cancellable = g_cancellable_new ();
       g_ptr_array_add (race->attempts, attempt);
     }
