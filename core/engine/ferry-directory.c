@@ -268,15 +268,6 @@ ferry_engine_find_peer_async (FerryEngine         *self,
   data->cancel_id = _ferry_engine_task_on_cancel (self, task, find_peer_cancelled_cb);
 }
 
-/**
- * ferry_engine_find_peer_finish:
- * @self: a #FerryEngine
- * @result: the #GAsyncResult
- * @error: return location for a #GError
- *
- * Returns: (transfer full): the peer, or %NULL with %FERRY_ERROR_PEER_NOT_FOUND
- *   or %FERRY_ERROR_PEER_AMBIGUOUS
- */
 FerryPeer *
 ferry_engine_find_peer_finish (FerryEngine   *self,
                                GAsyncResult  *result,

@@ -196,13 +196,6 @@ ferry_engine_set_interfaces (FerryEngine        *self,
   replace_strv (&self->interfaces, names);
 }
 
-/**
- * ferry_engine_get_interfaces:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none) (array zero-terminated=1): the chosen interface
- *   names; empty means every non-loopback interface that is up
- */
 const char * const *
 ferry_engine_get_interfaces (FerryEngine *self)
 {

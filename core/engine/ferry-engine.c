@@ -353,12 +353,6 @@ ferry_engine_new (const char    *home,
   return g_initable_new (FERRY_TYPE_ENGINE, cancellable, error, "home", home, NULL);
 }
 
-/**
- * ferry_engine_get_home:
- * @self: a #FerryEngine
- *
- * Returns: (type filename): the home directory
- */
 const char *
 ferry_engine_get_home (FerryEngine *self)
 {
@@ -366,12 +360,6 @@ ferry_engine_get_home (FerryEngine *self)
   return self->home;
 }
 
-/**
- * ferry_engine_get_identity:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the identity of this device
- */
 FerryIdentity *
 ferry_engine_get_identity (FerryEngine *self)
 {
@@ -379,12 +367,6 @@ ferry_engine_get_identity (FerryEngine *self)
   return self->identity;
 }
 
-/**
- * ferry_engine_get_registry:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the plugin registry
- */
 FerryRegistry *
 ferry_engine_get_registry (FerryEngine *self)
 {
@@ -392,12 +374,6 @@ ferry_engine_get_registry (FerryEngine *self)
   return self->registry;
 }
 
-/**
- * ferry_engine_get_signalings:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the running #FerrySignaling instances
- */
 GListModel *
 ferry_engine_get_signalings (FerryEngine *self)
 {
@@ -405,12 +381,6 @@ ferry_engine_get_signalings (FerryEngine *self)
   return G_LIST_MODEL (self->signalings);
 }
 
-/**
- * ferry_engine_get_transports:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the running #FerryTransport instances
- */
 GListModel *
 ferry_engine_get_transports (FerryEngine *self)
 {
@@ -418,12 +388,6 @@ ferry_engine_get_transports (FerryEngine *self)
   return G_LIST_MODEL (self->transports);
 }
 
-/**
- * ferry_engine_get_peers:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the peers seen so far, a #GListModel of #FerryPeer
- */
 GListModel *
 ferry_engine_get_peers (FerryEngine *self)
 {
@@ -431,12 +395,6 @@ ferry_engine_get_peers (FerryEngine *self)
   return G_LIST_MODEL (self->peers);
 }
 
-/**
- * ferry_engine_get_transfers:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the transfers, a #GListModel of #FerryTransfer
- */
 GListModel *
 ferry_engine_get_transfers (FerryEngine *self)
 {
@@ -720,14 +678,6 @@ ferry_engine_close_async (FerryEngine         *self,
   g_task_run_in_thread (task, close_thread);
 }
 
-/**
- * ferry_engine_close_finish:
- * @self: a #FerryEngine
- * @result: the #GAsyncResult
- * @error: return location for a #GError
- *
- * Returns: %TRUE once closed; %FALSE when the wait was cancelled
- */
 gboolean
 ferry_engine_close_finish (FerryEngine   *self,
                            GAsyncResult  *result,

@@ -150,14 +150,6 @@ ferry_engine_check_feature (FerryEngine   *self,
   return instance_check (instance, error);
 }
 
-/**
- * ferry_engine_get_inactive_reason:
- * @self: a started #FerryEngine
- * @name: a feature name
- *
- * Returns: (nullable): why the enabled feature @name was left inactive at
- *   start, or %NULL when it runs (or was not enabled)
- */
 const char *
 ferry_engine_get_inactive_reason (FerryEngine *self,
                                   const char  *name)
