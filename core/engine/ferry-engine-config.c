@@ -11,8 +11,9 @@
 
 #include "ferry-engine-private.h"
 
-static char **
-config_get_list (GKeyFile   *config,
+
+char **
+_ferry_config_get_list (GKeyFile   *config,
                  const char *group,
                  const char *key,
                  const char *fallback)
@@ -93,9 +94,9 @@ _ferry_engine_initable_init (GInitable     *initable,
       return FALSE;
     }
 
-  self->signaling_names = config_get_list (self->config, "core", "signalings", "local-broadcast");
-  self->transport_names = config_get_list (self->config, "core", "transports", "lan");
-  self->interfaces = config_get_list (self->config, "core", "interfaces", "");
+  self->signaling_names = _ferry_config_get_list (self->config, "core", "signalings", "local-broadcast");
+  self->transport_names = _ferry_config_get_list (self->config, "core", "transports", "lan");
+  self->interfaces = _ferry_config_get_list (self->config, "core", "interfaces", "");
   self->offer_timeout_s = config_get_uint (self->config, "core", "offer-timeout",
                                            FERRY_DEFAULT_OFFER_TIMEOUT_S, 1, G_MAXINT / 1000);
   self->connect_timeout_s = config_get_uint (self->config, "core", "connect-timeout",
@@ -104,6 +105,8 @@ _ferry_engine_initable_init (GInitable     *initable,
                                       FERRY_DEFAULT_STAGGER_MS, 0, 60000);
   self->stall_timeout_s = config_get_uint (self->config, "core", "stall-timeout",
                                            FERRY_DEFAULT_STALL_TIMEOUT_S, 0, 24 * 3600);
+  self->peer_expiry_s = config_get_uint (self->config, "core", "peer-expiry",
+                                         FERRY_DEFAULT_PEER_EXPIRY_S, 0, G_MAXINT / 1000);
 
   self->identity = ferry_identity_new (self->home, cancellable, error);
   if (self->identity == NULL)
@@ -151,14 +154,17 @@ replace_strv (char               ***target,
  *
  * Chooses the signalings to start, overriding `ferry.conf`. Call it before
  * ferry_engine_start().
+ *
+ * Set property: [property@Ferry.Engine:signaling-names]
  */
 void
 ferry_engine_set_signalings (FerryEngine        *self,
                              const char * const *names)
 {
   g_return_if_fail (FERRY_IS_ENGINE (self));
-  g_return_if_fail (!self->started);
+  g_return_if_fail (!self->started && !self->starting);
   replace_strv (&self->signaling_names, names);
+  _ferry_engine_notify_setting (self, FERRY_ENGINE_PROP_SIGNALING_NAMES);
 }
 
 /**
@@ -168,14 +174,17 @@ ferry_engine_set_signalings (FerryEngine        *self,
  *
  * Chooses the transports to start, overriding `ferry.conf`. Call it before
  * ferry_engine_start().
+ *
+ * Set property: [property@Ferry.Engine:transport-names]
  */
 void
 ferry_engine_set_transports (FerryEngine        *self,
                              const char * const *names)
 {
   g_return_if_fail (FERRY_IS_ENGINE (self));
-  g_return_if_fail (!self->started);
+  g_return_if_fail (!self->started && !self->starting);
   replace_strv (&self->transport_names, names);
+  _ferry_engine_notify_setting (self, FERRY_ENGINE_PROP_TRANSPORT_NAMES);
 }
 
 /**
@@ -192,8 +201,9 @@ ferry_engine_set_interfaces (FerryEngine        *self,
                              const char * const *names)
 {
   g_return_if_fail (FERRY_IS_ENGINE (self));
-  g_return_if_fail (!self->started);
+  g_return_if_fail (!self->started && !self->starting);
   replace_strv (&self->interfaces, names);
+  _ferry_engine_notify_setting (self, FERRY_ENGINE_PROP_INTERFACES);
 }
 
 const char * const *

@@ -170,6 +170,7 @@ ferry_engine_finalize (GObject *object)
   g_clear_pointer (&self->revoked, g_hash_table_unref);
   g_clear_pointer (&self->finds, g_ptr_array_unref);
   g_clear_pointer (&self->inactive, g_hash_table_unref);
+  g_clear_object (&self->download_dir);
   g_free (self->inactive_summary);
 
   G_OBJECT_CLASS (ferry_engine_parent_class)->finalize (object);
@@ -201,7 +202,8 @@ ferry_engine_get_property (GObject    *object,
       g_value_set_object (value, self->transfers);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!_ferry_engine_config_get_property (self, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -219,7 +221,8 @@ ferry_engine_set_property (GObject      *object,
       self->home = g_value_dup_string (value);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!_ferry_engine_config_set_property (self, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -276,6 +279,7 @@ ferry_engine_class_init (FerryEngineClass *klass)
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, props);
+  _ferry_engine_config_install_properties (object_class);
 
   /**
    * FerryEngine::transfer-requested:
@@ -321,6 +325,7 @@ ferry_engine_init (FerryEngine *self)
   self->stall_timeout_s = FERRY_DEFAULT_STALL_TIMEOUT_S;
   self->connect_timeout_s = FERRY_DEFAULT_CONNECT_TIMEOUT_S;
   self->stagger_ms = FERRY_DEFAULT_STAGGER_MS;
+  self->peer_expiry_s = FERRY_DEFAULT_PEER_EXPIRY_S;
 }
 
 static void
@@ -500,63 +505,122 @@ gboolean
 ferry_engine_start (FerryEngine  *self,
                     GError      **error)
 {
+  g_autoptr(GPtrArray) pending = NULL;
+
   g_return_val_if_fail (FERRY_IS_ENGINE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (!self->starting, FALSE);
 
   if (self->started)
     return TRUE;
 
-  if (self->signaling_names[0] == NULL)
+  pending = _ferry_engine_prepare_features (self, error);
+  if (pending == NULL)
+    return FALSE;
+  _ferry_engine_check_features (pending);
+  return _ferry_engine_activate_features (self, pending, error);
+}
+
+static void
+start_check_thread (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  _ferry_engine_check_features (task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+start_checked_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  FerryEngine *self = FERRY_ENGINE (source);
+  g_autoptr(GTask) task = user_data;
+  GTask *check = G_TASK (result);
+  GError *error = NULL;
+  gboolean starting = self->starting;
+
+  self->starting = FALSE;
+  if (!starting || g_task_return_error_if_cancelled (task))
     {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No signaling is enabled"));
-      return FALSE;
+      if (!g_task_had_error (task))
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The engine stopped"));
+      return;
     }
-  if (self->transport_names[0] == NULL)
+  if (_ferry_engine_activate_features (self, g_task_get_task_data (check), &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * ferry_engine_start_async:
+ * @self: a #FerryEngine
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the engine runs, or could not start
+ * @user_data: data for @callback
+ *
+ * Starts the engine like ferry_engine_start(), without blocking: the
+ * checks of the features (for example, whether an OpenDHT proxy answers)
+ * run on a worker thread, and the features start on the engine's context.
+ * Call it on the engine's context; @callback runs there.
+ *
+ * Cancelling @cancellable (or calling ferry_engine_stop()) before the
+ * checks end leaves the engine stopped and ends with
+ * %G_IO_ERROR_CANCELLED.
+ */
+void
+ferry_engine_start_async (FerryEngine         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) check = NULL;
+  GPtrArray *pending;
+  GError *error = NULL;
+
+  g_return_if_fail (FERRY_IS_ENGINE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ferry_engine_start_async);
+
+  if (self->starting)
     {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No transport is enabled"));
-      return FALSE;
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING, _("The engine is already starting"));
+      return;
+    }
+  if (self->started)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  pending = _ferry_engine_prepare_features (self, &error);
+  if (pending == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
     }
 
-  for (guint i = 0; self->transport_names[i] != NULL; i++)
-    {
-      g_autoptr(GObject) instance = NULL;
+  self->starting = TRUE;
+  check = g_task_new (self, NULL, start_checked_cb, g_steal_pointer (&task));
+  g_task_set_source_tag (check, ferry_engine_start_async);
+  g_task_set_task_data (check, pending, (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (check, start_check_thread);
+}
 
-      if (!_ferry_engine_start_feature (self, FERRY_TYPE_TRANSPORT, self->transport_names[i], &instance, error))
-        goto fail;
-      if (instance != NULL)
-        g_list_store_append (self->transports, instance);
-    }
-  if (g_list_model_get_n_items (G_LIST_MODEL (self->transports)) == 0)
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No transport can work: %s"),
-                   _ferry_engine_inactive_summary (self));
-      goto fail;
-    }
-
-  for (guint i = 0; self->signaling_names[i] != NULL; i++)
-    {
-      g_autoptr(GObject) instance = NULL;
-
-      if (!_ferry_engine_start_feature (self, FERRY_TYPE_SIGNALING, self->signaling_names[i], &instance, error))
-        goto fail;
-      if (instance != NULL)
-        g_list_store_append (self->signalings, instance);
-    }
-  if (g_list_model_get_n_items (G_LIST_MODEL (self->signalings)) == 0)
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No signaling can work: %s"),
-                   _ferry_engine_inactive_summary (self));
-      goto fail;
-    }
-
-  self->started = TRUE;
-  return TRUE;
-
-fail:
-  self->started = TRUE;
-  ferry_engine_stop (self);
-  self->started = FALSE;
-  return FALSE;
+gboolean
+ferry_engine_start_finish (FerryEngine   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, ferry_engine_start_async), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
@@ -573,8 +637,12 @@ ferry_engine_stop (FerryEngine *self)
 
   g_return_if_fail (FERRY_IS_ENGINE (self));
 
+  /* A start under way ends cancelled once its checks are done. */
+  self->starting = FALSE;
   if (!self->started)
     return;
+
+  _ferry_clear_source (&self->expiry_source);
 
   {
     g_autoptr(GPtrArray) transfers = g_ptr_array_new_with_free_func (g_object_unref);

@@ -13,6 +13,7 @@
 # include "ferry-plugin.h"
 # include "ferry-registry.h"
 # include "ferry-peer.h"
+# include "ferry-chain.h"
 # include "ferry-transfer.h"
 # include "ferry-signaling.h"
 # include "ferry-transport.h"
