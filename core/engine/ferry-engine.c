@@ -407,6 +407,36 @@ ferry_engine_get_transfers (FerryEngine *self)
   return G_LIST_MODEL (self->transfers);
 }
 
+/**
+ * ferry_engine_clear_finished_transfers:
+ * @self: a #FerryEngine
+ *
+ * Removes the transfers that are done (finished, failed, rejected or
+ * cancelled) from [property@Ferry.Engine:transfers]; the history keeps
+ * them.
+ *
+ * Returns: how many transfers were removed
+ */
+guint
+ferry_engine_clear_finished_transfers (FerryEngine *self)
+{
+  guint removed = 0;
+
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), 0);
+
+  for (guint i = g_list_model_get_n_items (G_LIST_MODEL (self->transfers)); i > 0; i--)
+    {
+      g_autoptr(FerryTransfer) transfer = g_list_model_get_item (G_LIST_MODEL (self->transfers), i - 1);
+
+      if (ferry_transfer_is_done (transfer))
+        {
+          g_list_store_remove (self->transfers, i - 1);
+          removed++;
+        }
+    }
+  return removed;
+}
+
 void
 _ferry_engine_announcement_received_cb (FerrySignaling *signaling,
                                         GBytes         *announcement,

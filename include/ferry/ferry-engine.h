@@ -240,6 +240,8 @@ GListModel    *ferry_engine_get_peers              (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 GListModel    *ferry_engine_get_transfers          (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
+guint          ferry_engine_clear_finished_transfers (FerryEngine        *self);
+FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_find_peer_async        (FerryEngine          *self,
                                                     const char           *query,
                                                     guint                 timeout_ms,
