@@ -269,6 +269,55 @@ check_segments (FerryTransfer *transfer)
   g_assert_cmpstr (ferry_transfer_get_chain (transfer), ==, joined);
 }
 
+static void
+history_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  GTask *out = user_data;
+  GError *error = NULL;
+  GListModel *history = ferry_engine_list_history_finish (FERRY_ENGINE (source), result, &error);
+
+  if (history != NULL)
+    g_task_return_pointer (out, history, g_object_unref);
+  else
+    g_task_return_error (out, error);
+  g_object_unref (out);
+}
+
+static void
+check_history (FerryEngine   *engine,
+               FerryTransfer *transfer,
+               FerryEngine   *peer)
+{
+  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
+  g_autoptr(GListModel) history = NULL;
+  g_autoptr(FerryHistoryRecord) record = NULL;
+  g_autoptr(FerryTransferFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ferry_engine_list_history_async (engine, NULL, history_cb, g_object_ref (out));
+  ferry_test_wait_until (task_done, out, 15000, "the history");
+  history = g_task_propagate_pointer (out, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (history), ==, 1);
+  record = g_list_model_get_item (history, 0);
+  g_assert_cmpstr (ferry_history_record_get_id (record), ==, ferry_transfer_get_id (transfer));
+  g_assert_cmpint (ferry_history_record_get_direction (record), ==, ferry_transfer_get_direction (transfer));
+  g_assert_cmpint (ferry_history_record_get_state (record), ==, FERRY_TRANSFER_STATE_FINISHED);
+  g_assert_null (ferry_history_record_get_error_message (record));
+  g_assert_nonnull (ferry_history_record_get_created (record));
+  g_assert_cmpstr (ferry_history_record_get_peer_account_id (record), ==,
+                   ferry_identity_get_account_id (ferry_engine_get_identity (peer)));
+  g_assert_cmpstr (ferry_history_record_get_chain (record), ==, ferry_transfer_get_chain (transfer));
+  g_assert_cmpuint (ferry_history_record_get_total_size (record), ==, ferry_transfer_get_total_size (transfer));
+  g_assert_cmpuint (ferry_history_record_get_bytes (record), ==, ferry_transfer_get_bytes (transfer));
+  g_assert_cmpuint (g_list_model_get_n_items (ferry_history_record_get_files (record)), ==, 1);
+  file = g_list_model_get_item (ferry_history_record_get_files (record), 0);
+  g_assert_cmpstr (ferry_transfer_file_get_name (file), ==, "payload.bin");
+  g_assert_nonnull (ferry_transfer_file_get_sha3_256 (file));
+}
+
 static gboolean
 no_peer (gpointer user_data)
 {
@@ -320,6 +369,9 @@ test_models (void)
   check_segments (receiver.incoming);
   received = g_build_filename (receiver.download, "payload.bin", NULL);
   g_assert_true (ferry_test_files_equal (payload, received));
+
+  check_history (a, transfer, b);
+  check_history (b, receiver.incoming, a);
 
   /* Finished transfers can be cleared. */
   g_assert_cmpuint (g_list_model_get_n_items (ferry_engine_get_transfers (a)), ==, 1);

@@ -168,6 +168,18 @@ def transfer(base):
     assert segments[1].props.bytes == outgoing.props.bytes
     assert " → ".join(s.to_string() for s in segments) == outgoing.props.chain
 
+    # The history as objects, read on a worker thread.
+    listed = []
+    bob.list_history_async(None, guarded(lambda e, r: listed.append(e.list_history_finish(r))))
+    wait_until(lambda: listed, 15000, "the history")
+    records = list(listed[0])
+    assert len(records) == 1, records
+    assert records[0].props.id == incoming.get_id()
+    assert records[0].props.direction == Ferry.TransferDirection.INCOMING
+    assert records[0].props.state == Ferry.TransferState.FINISHED
+    assert records[0].props.peer_account_id == alice.get_identity().get_account_id()
+    assert records[0].get_files().get_item(0).get_sha3_256() == sent.get_sha3_256()
+
     # Finished transfers can be cleared from the model.
     assert alice.clear_finished_transfers() == 1
     assert len(alice.get_transfers()) == 0

@@ -272,6 +272,15 @@ FerryTransfer *ferry_engine_send                   (FerryEngine          *self,
 FERRY_AVAILABLE_IN_ALL
 JsonArray     *ferry_engine_get_history            (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_list_history_async     (FerryEngine          *self,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+FERRY_AVAILABLE_IN_ALL
+GListModel    *ferry_engine_list_history_finish    (FerryEngine          *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_fetch_async            (FerryEngine          *self,
                                                     const char           *transfer_id,
                                                     guint                 timeout_ms,

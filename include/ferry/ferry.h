@@ -17,6 +17,7 @@
 # include "ferry-transfer.h"
 # include "ferry-signaling.h"
 # include "ferry-transport.h"
+# include "ferry-history-record.h"
 # include "ferry-engine.h"
 # include "ferry-account.h"
 #undef FERRY_INSIDE
