@@ -151,7 +151,8 @@ static void
 test_start_async (void)
 {
   g_autofree char *dir = ferry_test_make_dir ("start");
-  g_autofree char *conf = g_strdup_printf ("[local-broadcast]\nport=%u\n", ferry_test_free_udp_port ());
+  guint16 conf_port = ferry_test_free_udp_port ();
+  g_autofree char *conf = g_strdup_printf ("[local-broadcast]\nport=%u\n", conf_port);
   g_autoptr(FerryEngine) engine = new_engine (dir, "one", conf);
   g_autoptr(FerryEngine) unknown = new_engine (dir, "two", "");
   g_autoptr(FerryEngine) dht = new_engine (dir, "three", "");
@@ -165,6 +166,33 @@ test_start_async (void)
   g_assert_no_error (error);
   g_assert_cmpuint (g_list_model_get_n_items (ferry_engine_get_signalings (engine)), ==, 1);
   g_assert_cmpuint (g_list_model_get_n_items (ferry_engine_get_transports (engine)), ==, 1);
+
+  /* What the plugins may ask of the engine, off FerryEngine. */
+  {
+    g_autoptr(FerrySignaling) signaling = g_list_model_get_item (ferry_engine_get_signalings (engine), 0);
+    g_autoptr(FerryTransport) transport = g_list_model_get_item (ferry_engine_get_transports (engine), 0);
+    FerryPluginContext *context = ferry_signaling_get_plugin_context (signaling);
+    g_autofree char *port = g_strdup_printf ("%u", conf_port);
+    g_autofree char *setting = ferry_plugin_context_dup_setting (context, "port");
+    g_autoptr(GBytes) announcement = ferry_plugin_context_get_announcement (context);
+    g_autoptr(GPtrArray) addresses = NULL;
+    g_auto(GStrv) interfaces = ferry_plugin_context_dup_interfaces (context);
+    g_autofree char *first = NULL;
+
+    g_assert_true (context == ferry_signaling_get_plugin_context (signaling));
+    g_assert_cmpstr (ferry_plugin_context_get_name (context), ==, "local-broadcast");
+    g_assert_true (ferry_plugin_context_get_main_context (context) == g_main_context_ref_thread_default ());
+    g_main_context_unref (ferry_plugin_context_get_main_context (context));
+    g_assert_cmpstr (setting, ==, port);
+    g_assert_cmpuint (g_bytes_get_size (announcement), >, 0);
+    g_assert_cmpstrv (interfaces, ((const char *[]) { "lo", NULL }));
+    context = ferry_transport_get_plugin_context (transport);
+    g_assert_cmpstr (ferry_plugin_context_get_name (context), ==, "lan");
+    addresses = ferry_plugin_context_get_local_addresses (context);
+    g_assert_cmpuint (addresses->len, >=, 1);
+    first = g_inet_address_to_string (g_ptr_array_index (addresses, 0));
+    g_assert_true (g_str_has_prefix (first, "127."));
+  }
 
   ferry_engine_set_signalings (unknown, nothing);
   g_assert_false (start_async (unknown, &error));

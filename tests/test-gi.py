@@ -132,6 +132,12 @@ def transfer(base):
     assert start(alice)
     assert start(bob)
 
+    context = alice.get_signalings().get_item(0).get_plugin_context()
+    assert context.get_name() == "local-broadcast"
+    assert context.get_announcement().get_size() > 0
+    assert list(context.dup_interfaces()) == ["lo"]
+    assert context.dup_setting("port") == str(port)
+
     found = []
     alice.find_peer_async("bob", 10000, None,
                           guarded(lambda engine, result: found.append(engine.find_peer_finish(result))))

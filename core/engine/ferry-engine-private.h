@@ -8,6 +8,7 @@
  *   ferry-engine-config.c     ferry.conf, home directory, chosen features
  *   ferry-engine-settings.c   the settings as typed properties
  *   ferry-plugin-instances.c  signaling/transport instances, plugin calls
+ *   ferry-plugin-context.c    FerryPluginContext: what plugins ask of it
  *   ferry-directory.c         peers and devices seen, find_peer
  *   ferry-revocations.c       revoked devices
  *   ferry-messenger.c         build, seal and send messages; re-sending

@@ -19,5 +19,6 @@
 # include "ferry-transport.h"
 # include "ferry-history-record.h"
 # include "ferry-engine.h"
+# include "ferry-plugin-context.h"
 # include "ferry-account.h"
 #undef FERRY_INSIDE
