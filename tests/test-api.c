@@ -401,6 +401,20 @@ test_models (void)
   check_history (a, transfer, b);
   check_history (b, receiver.incoming, a);
 
+  /* The account's devices, as objects: this one first. */
+  {
+    g_autoptr(GListModel) devices = ferry_engine_list_account_devices (a);
+    g_autoptr(FerryAccountDevice) own = NULL;
+
+    g_assert_cmpuint (g_list_model_get_n_items (devices), >=, 1);
+    own = g_list_model_get_item (devices, 0);
+    g_assert_true (ferry_account_device_get_is_this (own));
+    g_assert_false (ferry_account_device_get_revoked (own));
+    g_assert_cmpstr (ferry_account_device_get_device_id (own), ==,
+                     ferry_identity_get_device_id (ferry_engine_get_identity (a)));
+    g_assert_nonnull (ferry_account_device_get_last_seen (own));
+  }
+
   /* Finished transfers can be cleared. */
   g_assert_cmpuint (g_list_model_get_n_items (ferry_engine_get_transfers (a)), ==, 1);
   g_assert_cmpuint (ferry_engine_clear_finished_transfers (a), ==, 1);

@@ -216,6 +216,9 @@ def settings(base):
     assert engine.get_download_dir().equal(folder)
     engine.set_download_dir(None)
     assert engine.props.download_dir.get_path() is not None
+    devices = list(engine.list_account_devices())
+    assert devices[0].props.is_this and not devices[0].props.revoked
+    assert devices[0].get_device_id() == engine.get_identity().get_device_id()
     engine.set_plugin_setting("lan", "port", "4444")
     assert engine.dup_plugin_setting("lan", "port") == "4444"
 

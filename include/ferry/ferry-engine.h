@@ -277,6 +277,8 @@ void           ferry_engine_list_history_async     (FerryEngine          *self,
                                                     GAsyncReadyCallback   callback,
                                                     gpointer              user_data);
 FERRY_AVAILABLE_IN_ALL
+GListModel    *ferry_engine_list_account_devices   (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
 GListModel    *ferry_engine_list_history_finish    (FerryEngine          *self,
                                                     GAsyncResult         *result,
                                                     GError              **error);

@@ -21,4 +21,5 @@
 # include "ferry-engine.h"
 # include "ferry-plugin-context.h"
 # include "ferry-account.h"
+# include "ferry-account-device.h"
 #undef FERRY_INSIDE
