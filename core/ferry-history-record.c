@@ -81,17 +81,39 @@ ferry_history_record_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_ID: g_value_set_string (value, self->id); break;
-    case PROP_DIRECTION: g_value_set_enum (value, self->direction); break;
-    case PROP_STATE: g_value_set_enum (value, self->state); break;
-    case PROP_ERROR_MESSAGE: g_value_set_string (value, self->error_message); break;
-    case PROP_CREATED: g_value_set_boxed (value, self->created); break;
-    case PROP_PEER_ACCOUNT_ID: g_value_set_string (value, self->peer_account_id); break;
-    case PROP_PEER_NAME: g_value_set_string (value, self->peer_name); break;
-    case PROP_CHAIN: g_value_set_string (value, self->chain); break;
-    case PROP_BYTES: g_value_set_uint64 (value, self->bytes); break;
-    case PROP_TOTAL_SIZE: g_value_set_uint64 (value, self->total_size); break;
-    case PROP_FILES: g_value_set_object (value, self->files); break;
+    case PROP_ID:
+      g_value_set_string (value, self->id);
+      break;
+    case PROP_DIRECTION:
+      g_value_set_enum (value, self->direction);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_ERROR_MESSAGE:
+      g_value_set_string (value, self->error_message);
+      break;
+    case PROP_CREATED:
+      g_value_set_boxed (value, self->created);
+      break;
+    case PROP_PEER_ACCOUNT_ID:
+      g_value_set_string (value, self->peer_account_id);
+      break;
+    case PROP_PEER_NAME:
+      g_value_set_string (value, self->peer_name);
+      break;
+    case PROP_CHAIN:
+      g_value_set_string (value, self->chain);
+      break;
+    case PROP_BYTES:
+      g_value_set_uint64 (value, self->bytes);
+      break;
+    case PROP_TOTAL_SIZE:
+      g_value_set_uint64 (value, self->total_size);
+      break;
+    case PROP_FILES:
+      g_value_set_object (value, self->files);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }

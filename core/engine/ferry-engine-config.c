@@ -127,6 +127,11 @@ _ferry_engine_initable_init (GInitable     *initable,
  * The settings read from `ferry.conf` in the home directory. Plugins read
  * their own group (named after the plugin) from it.
  *
+ * Applications should not edit it: they set the engine's typed properties
+ * (e.g. [property@Ferry.Engine:dht-proxies]) or
+ * ferry_engine_set_plugin_setting() instead; plugins read their settings
+ * with ferry_plugin_context_dup_setting().
+ *
  * Returns: (transfer none): the configuration
  */
 GKeyFile *

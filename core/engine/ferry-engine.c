@@ -529,6 +529,9 @@ _ferry_engine_message_received_cb (FerrySignaling *signaling,
  * ferry_engine_get_inactive_reason(); when no signaling or no transport is
  * left, that is an error too.
  *
+ * The checks may block (the dht check connects to its proxies): an
+ * application with a user interface calls ferry_engine_start_async().
+ *
  * Returns: %TRUE on success
  */
 gboolean

@@ -21,6 +21,8 @@
  * ferry_engine_set_interfaces()), in the order of the system's interface
  * list.
  *
+ * Plugins should call ferry_plugin_context_get_local_addresses() instead.
+ *
  * Returns: (transfer full) (element-type GInetAddress): the addresses
  */
 GPtrArray *
@@ -67,6 +69,8 @@ ferry_engine_get_local_addresses (FerryEngine *self)
  * The signed announcement of this device (its ids, name and certificate
  * chain), for signaling plugins to publish. It is renewed every minute, so
  * ask again each time it is sent.
+ *
+ * Plugins should call ferry_plugin_context_get_announcement() instead.
  *
  * Returns: (transfer full): the announcement, an opaque blob
  */

@@ -76,7 +76,8 @@ void           ferry_engine_set_interfaces         (FerryEngine          *self,
  * @self: a #FerryEngine
  *
  * Gets the network interfaces set with ferry_engine_set_interfaces() or in
- * `ferry.conf`.
+ * `ferry.conf`. Plugins should call ferry_plugin_context_dup_interfaces()
+ * instead.
  *
  * Returns: (transfer none) (array zero-terminated=1): the chosen interface
  *   names; empty means every non-loopback interface that is up
