@@ -33,5 +33,7 @@ void            _ferry_peer_add_device      (FerryPeer      *self,
 FerryDevice    *_ferry_peer_lookup_device   (FerryPeer      *self,
                                              const char     *device_id);
 FerryDevice    *_ferry_peer_get_latest_device (FerryPeer    *self);
+guint           _ferry_peer_forget_devices  (FerryPeer      *self,
+                                             gint64          before);
 
 G_END_DECLS

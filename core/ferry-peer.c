@@ -26,6 +26,7 @@ struct _FerryDevice
   char           *chain_pem;
   gint64          last_seen;
   gint64          timestamp_ms;   /* of the newest message accepted, 0 before */
+  gint64          last_seen_real;   /* µs since the epoch */
 };
 
 G_DEFINE_FINAL_TYPE (FerryDevice, ferry_device, G_TYPE_OBJECT)
@@ -37,6 +38,7 @@ enum {
   DEVICE_PROP_NAME,
   DEVICE_PROP_SIGNALING,
   DEVICE_PROP_LAST_SEEN,
+  DEVICE_PROP_LAST_SEEN_TIME,
   N_DEVICE_PROPS
 };
 
@@ -82,6 +84,9 @@ ferry_device_get_property (GObject    *object,
       break;
     case DEVICE_PROP_LAST_SEEN:
       g_value_set_int64 (value, self->last_seen);
+      break;
+    case DEVICE_PROP_LAST_SEEN_TIME:
+      g_value_take_boxed (value, ferry_device_dup_last_seen_time (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -135,6 +140,15 @@ ferry_device_class_init (FerryDeviceClass *klass)
    */
   device_props[DEVICE_PROP_LAST_SEEN] =
     g_param_spec_int64 ("last-seen", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryDevice:last-seen-time: (getter dup_last_seen_time)
+   *
+   * When the device was last heard of, by the wall clock (local time), to
+   * show to a person. Notified together with [property@Ferry.Device:last-seen].
+   */
+  device_props[DEVICE_PROP_LAST_SEEN_TIME] =
+    g_param_spec_boxed ("last-seen-time", NULL, NULL, G_TYPE_DATE_TIME,
                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_DEVICE_PROPS, device_props);
@@ -190,7 +204,9 @@ _ferry_device_update (FerryDevice    *self,
   if (chain_pem != NULL)
     _ferry_set_str (&self->chain_pem, chain_pem);
   self->last_seen = g_get_monotonic_time ();
+  self->last_seen_real = g_get_real_time ();
   g_object_notify_by_pspec (G_OBJECT (self), device_props[DEVICE_PROP_LAST_SEEN]);
+  g_object_notify_by_pspec (G_OBJECT (self), device_props[DEVICE_PROP_LAST_SEEN_TIME]);
 
   return TRUE;
 }
@@ -288,6 +304,30 @@ ferry_device_get_last_seen (FerryDevice *self)
 {
   g_return_val_if_fail (FERRY_IS_DEVICE (self), 0);
   return self->last_seen;
+}
+
+/**
+ * ferry_device_dup_last_seen_time:
+ * @self: a #FerryDevice
+ *
+ * Gets when the device was last heard of, by the wall clock. Use
+ * ferry_device_get_last_seen() to measure how long ago: the wall clock may
+ * jump.
+ *
+ * Returns: (transfer full) (nullable): the local time the device was last
+ *   heard of, or %NULL if it never was
+ */
+GDateTime *
+ferry_device_dup_last_seen_time (FerryDevice *self)
+{
+  g_autoptr(GDateTime) seconds = NULL;
+
+  g_return_val_if_fail (FERRY_IS_DEVICE (self), NULL);
+
+  if (self->last_seen_real == 0)
+    return NULL;
+  seconds = g_date_time_new_from_unix_local (self->last_seen_real / G_USEC_PER_SEC);
+  return seconds != NULL ? g_date_time_add (seconds, self->last_seen_real % G_USEC_PER_SEC) : NULL;
 }
 
 /**
@@ -432,6 +472,24 @@ _ferry_peer_lookup_device (FerryPeer  *self,
         return device;
     }
   return NULL;
+}
+
+/* Removes the devices last seen before @before (monotonic µs); returns how
+ * many are left. */
+guint
+_ferry_peer_forget_devices (FerryPeer *self,
+                            gint64     before)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->devices));
+
+  for (guint i = n; i > 0; i--)
+    {
+      g_autoptr(FerryDevice) device = g_list_model_get_item (G_LIST_MODEL (self->devices), i - 1);
+
+      if (device->last_seen < before)
+        g_list_store_remove (self->devices, i - 1);
+    }
+  return g_list_model_get_n_items (G_LIST_MODEL (self->devices));
 }
 
 FerryDevice *

@@ -6,9 +6,11 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "ferry-chain-private.h"
 #include "ferry-enum-types.h"
 #include "ferry-error.h"
 #include "ferry-transfer-private.h"
+#include "ferry-peer-private.h"
 #include "ferry-utils-private.h"
 
 /**
@@ -276,6 +278,7 @@ struct _FerryTransfer
   guint64                 bytes;
   double                  rate;
   char                   *chain;
+  GListStore             *chain_segments;
   GError                 *error;
 
   gint64                  rate_time;
@@ -304,6 +307,7 @@ enum {
   PROP_CHAIN,
   PROP_ERROR,
   PROP_SUB_TRANSFERS,
+  PROP_CHAIN_SEGMENTS,
   N_PROPS
 };
 
@@ -325,6 +329,7 @@ ferry_transfer_finalize (GObject *object)
   g_clear_object (&self->device);
   g_clear_object (&self->files);
   g_free (self->chain);
+  g_clear_object (&self->chain_segments);
   g_clear_error (&self->error);
   g_ptr_array_unref (self->waiters);
 
@@ -373,6 +378,9 @@ ferry_transfer_get_property (GObject    *object,
       break;
     case PROP_SUB_TRANSFERS:
       g_value_set_object (value, self->sub_transfers);
+      break;
+    case PROP_CHAIN_SEGMENTS:
+      g_value_set_object (value, self->chain_segments);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -488,6 +496,16 @@ ferry_transfer_class_init (FerryTransferClass *klass)
   props[PROP_SUB_TRANSFERS] =
     g_param_spec_object ("sub-transfers", NULL, NULL, G_TYPE_LIST_MODEL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * FerryTransfer:chain-segments: (getter get_chain_segments)
+   *
+   * The chain as a #GListModel of #FerryChainSegment: the signaling, the
+   * transport and the secure channel. [property@Ferry.Transfer:chain] is
+   * its display string.
+   */
+  props[PROP_CHAIN_SEGMENTS] =
+    g_param_spec_object ("chain-segments", NULL, NULL, G_TYPE_LIST_MODEL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
@@ -498,6 +516,7 @@ ferry_transfer_init (FerryTransfer *self)
   self->files = g_list_store_new (FERRY_TYPE_TRANSFER_FILE);
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->sub_transfers = g_list_store_new (FERRY_TYPE_TRANSFER);
+  self->chain_segments = g_list_store_new (FERRY_TYPE_CHAIN_SEGMENT);
 }
 
 FerryTransfer *
@@ -614,14 +633,34 @@ _ferry_transfer_set_bytes (FerryTransfer *self,
     }
   self->bytes = bytes;
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_BYTES]);
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->chain_segments)); i++)
+    {
+      g_autoptr(FerryChainSegment) segment = g_list_model_get_item (G_LIST_MODEL (self->chain_segments), i);
+
+      _ferry_chain_segment_set_bytes (segment, bytes);
+    }
   g_object_thaw_notify (G_OBJECT (self));
 }
 
+/* The chain's segments are parsed from the text the negotiation gives;
+ * the display string is made from them again. */
 void
 _ferry_transfer_set_chain (FerryTransfer *self,
                            const char    *chain)
 {
-  if (_ferry_set_str (&self->chain, chain))
+  g_autoptr(GPtrArray) segments = NULL;
+  g_autofree char *text = NULL;
+
+  if (g_strcmp0 (self->chain, chain) == 0)
+    return;
+  segments = _ferry_chain_parse (chain, self->device ? _ferry_device_get_route (self->device) : NULL);
+  for (guint i = 0; i < segments->len; i++)
+    _ferry_chain_segment_set_bytes (g_ptr_array_index (segments, i), self->bytes);
+  g_list_store_splice (self->chain_segments, 0,
+                       g_list_model_get_n_items (G_LIST_MODEL (self->chain_segments)),
+                       segments->pdata, segments->len);
+  text = _ferry_chain_to_string (G_LIST_MODEL (self->chain_segments));
+  if (_ferry_set_str (&self->chain, text))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CHAIN]);
 }
 
@@ -858,6 +897,23 @@ ferry_transfer_get_chain (FerryTransfer *self)
 {
   g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
   return self->chain;
+}
+
+/**
+ * ferry_transfer_get_chain_segments:
+ * @self: a #FerryTransfer
+ *
+ * Gets the chain that carries the transfer as objects: the signaling, the
+ * transport and the secure channel, each with its name, details, peer
+ * addresses and the bytes it carried. Empty until the transfer connects.
+ *
+ * Returns: (transfer none): a #GListModel of #FerryChainSegment
+ */
+GListModel *
+ferry_transfer_get_chain_segments (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
+  return G_LIST_MODEL (self->chain_segments);
 }
 
 /**

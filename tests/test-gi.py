@@ -73,6 +73,15 @@ def wait_until(condition, timeout_ms, what):
         raise AssertionError("timed out waiting for " + what)
 
 
+def start(engine):
+    """Starts @engine with start_async, as an application would."""
+    done = []
+    engine.start_async(None, guarded(lambda e, r: done.append(e.start_finish(r))))
+    assert not done  # never before start_async returns
+    wait_until(lambda: done, 30000, "the engine to start")
+    return done[0]
+
+
 def make_engine(base, name, port):
     home = os.path.join(base, name)
     os.makedirs(home)
@@ -120,8 +129,14 @@ def transfer(base):
         transfer.accept(Gio.File.new_for_path(download))
 
     bob.connect("transfer-requested", on_requested)
-    alice.start()
-    bob.start()
+    assert start(alice)
+    assert start(bob)
+
+    context = alice.get_signalings().get_item(0).get_plugin_context()
+    assert context.get_name() == "local-broadcast"
+    assert context.get_announcement().get_size() > 0
+    assert list(context.dup_interfaces()) == ["lo"]
+    assert context.dup_setting("port") == str(port)
 
     found = []
     alice.find_peer_async("bob", 10000, None,
@@ -129,6 +144,8 @@ def transfer(base):
     wait_until(lambda: found, 15000, "bob to be found")
     peer = found[0]
     assert peer.get_account_id() == bob.get_identity().get_account_id()
+    seen = peer.get_devices().get_item(0).props.last_seen_time
+    assert seen is not None and seen.to_unix() > 0
 
     outgoing = alice.send(peer, [Gio.File.new_for_path(payload)])
     assert outgoing.get_direction() == Ferry.TransferDirection.OUTGOING
@@ -146,10 +163,64 @@ def transfer(base):
         assert a.read() == b.read()
     assert list(alice.get_transfers())[0] == outgoing
 
+    # The chain as objects; its display string is made of them.
+    segments = list(outgoing.get_chain_segments())
+    kinds = [segment.props.kind for segment in segments]
+    assert kinds == [Ferry.ChainSegmentKind.SIGNALING, Ferry.ChainSegmentKind.TRANSPORT,
+                     Ferry.ChainSegmentKind.CHANNEL], kinds
+    assert segments[0].get_name() == "local-broadcast"
+    assert segments[1].get_name() == "lan"
+    assert segments[1].get_addresses()[0].startswith("127.0.0.1:"), segments[1].props.addresses
+    assert segments[1].props.bytes == outgoing.props.bytes
+    assert " → ".join(s.to_string() for s in segments) == outgoing.props.chain
+
+    # The history as objects, read on a worker thread.
+    listed = []
+    bob.list_history_async(None, guarded(lambda e, r: listed.append(e.list_history_finish(r))))
+    wait_until(lambda: listed, 15000, "the history")
+    records = list(listed[0])
+    assert len(records) == 1, records
+    assert records[0].props.id == incoming.get_id()
+    assert records[0].props.direction == Ferry.TransferDirection.INCOMING
+    assert records[0].props.state == Ferry.TransferState.FINISHED
+    assert records[0].props.peer_account_id == alice.get_identity().get_account_id()
+    assert records[0].get_files().get_item(0).get_sha3_256() == sent.get_sha3_256()
+
+    # Finished transfers can be cleared from the model.
+    assert alice.clear_finished_transfers() == 1
+    assert len(alice.get_transfers()) == 0
+
     closed = []
     alice.close_async(None, guarded(lambda e, r: closed.append(e.close_finish(r))))
     bob.close_async(None, guarded(lambda e, r: closed.append(e.close_finish(r))))
     wait_until(lambda: len(closed) == 2, 15000, "the engines to close")
+
+
+@test
+def settings(base):
+    engine = make_engine(base, "settings", free_udp_port())
+    assert list(engine.props.signaling_names) == ["local-broadcast"]
+    assert list(engine.get_transport_names()) == ["lan"]
+    engine.props.dht_proxies = ["http://127.0.0.1:8000"]
+    assert list(engine.dup_dht_proxies()) == ["http://127.0.0.1:8000"]
+    engine.set_turn_servers(["turn:u:p@127.0.0.1:3478"])
+    assert list(engine.props.turn_servers) == ["turn:u:p@127.0.0.1:3478"]
+    engine.props.stun_server = "127.0.0.1:3479"
+    assert engine.dup_stun_server() == "127.0.0.1:3479"
+    engine.props.offer_timeout = 30
+    assert engine.get_offer_timeout() == 30
+    engine.props.peer_expiry = 5
+    assert engine.props.peer_expiry == 5
+    folder = Gio.File.new_for_path(os.path.join(base, "in"))
+    engine.props.download_dir = folder
+    assert engine.get_download_dir().equal(folder)
+    engine.set_download_dir(None)
+    assert engine.props.download_dir.get_path() is not None
+    devices = list(engine.list_account_devices())
+    assert devices[0].props.is_this and not devices[0].props.revoked
+    assert devices[0].get_device_id() == engine.get_identity().get_device_id()
+    engine.set_plugin_setting("lan", "port", "4444")
+    assert engine.dup_plugin_setting("lan", "port") == "4444"
 
 
 def main():

@@ -348,34 +348,14 @@ on_transfer_requested (FerryEngine   *engine,
 
 /* The download folder {{{1 */
 
-static char *
-expand_home (const char *path)
-{
-  if (path[0] == '~' && (path[1] == '/' || path[1] == '\0'))
-    return g_build_filename (g_get_home_dir (), path + 1, NULL);
-  return g_strdup (path);
-}
-
-/* --dir, else download-dir of ferry.conf, else XDG's, else ~/Downloads */
+/* --dir, else the engine's: download-dir of ferry.conf, else XDG's, else
+ * ~/Downloads */
 static char *
 choose_download_dir (Receive *rc)
 {
-  GKeyFile *config = ferry_engine_get_config (rc->tool->engine);
-  g_autofree char *value = NULL;
-  const char *special;
-
   if (rc->dir != NULL)
     return g_strdup (rc->dir);
-
-  if (config != NULL)
-    value = g_key_file_get_string (config, "core", "download-dir", NULL);
-  if (value != NULL && value[0] != '\0')
-    return expand_home (value);
-
-  special = g_get_user_special_dir (G_USER_DIRECTORY_DOWNLOAD);
-  if (special != NULL && g_strcmp0 (special, g_get_home_dir ()) != 0)
-    return g_strdup (special);
-  return g_build_filename (g_get_home_dir (), "Downloads", NULL);
+  return g_file_get_path (ferry_engine_get_download_dir (rc->tool->engine));
 }
 
 static gboolean

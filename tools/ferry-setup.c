@@ -48,22 +48,17 @@ tool_check_plugin_names (FerryTool *tool)
   return code;
 }
 
-/* The names of a comma-separated list of ferry.conf (or @fallback), with
+/* The names @engine starts (from ferry.conf, or its defaults), with
  * @add_a and @add_b (when not NULL) added unless present. */
 static GPtrArray *
-config_names_with (GKeyFile   *config,
-                   const char *key,
-                   const char *fallback,
-                   const char *add_a,
-                   const char *add_b)
+names_with (const char * const *current,
+            const char         *add_a,
+            const char         *add_b)
 {
-  g_autofree char *value = g_key_file_get_string (config, "core", key, NULL);
-  g_auto(GStrv) parts = g_strsplit_set (value ? value : fallback, ",;", -1);
   GPtrArray *names = g_ptr_array_new_null_terminated (4, g_free, TRUE);
 
-  for (guint i = 0; parts[i] != NULL; i++)
-    if (*g_strstrip (parts[i]) != '\0')
-      g_ptr_array_add (names, g_strdup (parts[i]));
+  for (guint i = 0; current[i] != NULL; i++)
+    g_ptr_array_add (names, g_strdup (current[i]));
   if (add_a != NULL && !g_ptr_array_find_with_equal_func (names, add_a, g_str_equal, NULL))
     g_ptr_array_add (names, g_strdup (add_a));
   if (add_b != NULL && !g_ptr_array_find_with_equal_func (names, add_b, g_str_equal, NULL))
@@ -76,15 +71,11 @@ config_names_with (GKeyFile   *config,
 static void
 apply_dht_proxies (FerryTool *tool)
 {
-  GKeyFile *config = ferry_engine_get_config (tool->engine);
-
-  g_key_file_set_string_list (config, "dht", "proxies",
-                              (const char * const *) tool->dht_proxies->pdata,
-                              tool->dht_proxies->len);
+  ferry_engine_set_dht_proxies (tool->engine, (const char * const *) tool->dht_proxies->pdata);
   if (tool->signalings == NULL)
     {
-      g_autoptr(GPtrArray) names = config_names_with (config, "signalings", "local-broadcast",
-                                                      "dht", NULL);
+      g_autoptr(GPtrArray) names = names_with (ferry_engine_get_signaling_names (tool->engine),
+                                               "dht", NULL);
 
       ferry_engine_set_signalings (tool->engine, (const char * const *) names->pdata);
     }
@@ -96,20 +87,16 @@ apply_dht_proxies (FerryTool *tool)
 static void
 apply_relays (FerryTool *tool)
 {
-  GKeyFile *config = ferry_engine_get_config (tool->engine);
-
   if (tool->turn_servers != NULL)
-    g_key_file_set_string_list (config, "turn", "servers",
-                                (const char * const *) tool->turn_servers->pdata,
-                                tool->turn_servers->len);
+    ferry_engine_set_turn_servers (tool->engine, (const char * const *) tool->turn_servers->pdata);
   if (tool->stun_server != NULL)
-    g_key_file_set_string (config, "ice", "stun-server", tool->stun_server);
+    ferry_engine_set_stun_server (tool->engine, tool->stun_server);
   if (tool->transports == NULL)
     {
       g_autoptr(GPtrArray) names =
-        config_names_with (config, "transports", "lan",
-                           tool->stun_server != NULL ? "ice" : NULL,
-                           tool->turn_servers != NULL ? "turn" : NULL);
+        names_with (ferry_engine_get_transport_names (tool->engine),
+                    tool->stun_server != NULL ? "ice" : NULL,
+                    tool->turn_servers != NULL ? "turn" : NULL);
 
       ferry_engine_set_transports (tool->engine, (const char * const *) names->pdata);
     }

@@ -130,6 +130,40 @@ _ferry_engine_remember_device (FerryEngine    *self,
   return device;
 }
 
+/* Forgets the devices not seen for the peer expiry, and the peers left
+ * with no device. */
+static gboolean
+expiry_cb (gpointer data)
+{
+  FerryEngine *self = data;
+  gint64 before = g_get_monotonic_time () - (gint64) self->peer_expiry_s * G_USEC_PER_SEC;
+
+  for (guint i = g_list_model_get_n_items (G_LIST_MODEL (self->peers)); i > 0; i--)
+    {
+      g_autoptr(FerryPeer) peer = g_list_model_get_item (G_LIST_MODEL (self->peers), i - 1);
+
+      if (_ferry_peer_forget_devices (peer, before) > 0)
+        continue;
+      g_debug ("forgetting peer %.12s: no device seen for %u s",
+               ferry_peer_get_account_id (peer), self->peer_expiry_s);
+      g_list_store_remove (self->peers, i - 1);
+      g_hash_table_remove (self->peers_by_account, ferry_peer_get_account_id (peer));
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* (Re)arms the expiry check while the engine runs: a few times per expiry
+ * period, at most every minute. */
+void
+_ferry_engine_schedule_expiry (FerryEngine *self)
+{
+  _ferry_clear_source (&self->expiry_source);
+  if (!self->started || self->peer_expiry_s == 0)
+    return;
+  self->expiry_source = _ferry_engine_timeout_add_seconds (self, CLAMP (self->peer_expiry_s / 4, 1, 60),
+                                                           expiry_cb, self);
+}
+
 /* ------------------------------------------------------------- find peers */
 
 /* Returns the matching peer, or NULL; sets @ambiguous when several match. */
@@ -343,15 +377,6 @@ ferry_engine_find_peer_async (FerryEngine         *self,
   data->cancel_id = _ferry_engine_task_on_cancel (self, task, find_peer_cancelled_cb);
 }
 
-/**
- * ferry_engine_find_peer_finish:
- * @self: a #FerryEngine
- * @result: the #GAsyncResult
- * @error: return location for a #GError
- *
- * Returns: (transfer full): the peer, or %NULL with %FERRY_ERROR_PEER_NOT_FOUND
- *   or %FERRY_ERROR_PEER_AMBIGUOUS
- */
 FerryPeer *
 ferry_engine_find_peer_finish (FerryEngine   *self,
                                GAsyncResult  *result,

@@ -11,8 +11,9 @@
 
 #include "ferry-engine-private.h"
 
-static char **
-config_get_list (GKeyFile   *config,
+
+char **
+_ferry_config_get_list (GKeyFile   *config,
                  const char *group,
                  const char *key,
                  const char *fallback)
@@ -93,9 +94,9 @@ _ferry_engine_initable_init (GInitable     *initable,
       return FALSE;
     }
 
-  self->signaling_names = config_get_list (self->config, "core", "signalings", "local-broadcast");
-  self->transport_names = config_get_list (self->config, "core", "transports", "lan");
-  self->interfaces = config_get_list (self->config, "core", "interfaces", "");
+  self->signaling_names = _ferry_config_get_list (self->config, "core", "signalings", "local-broadcast");
+  self->transport_names = _ferry_config_get_list (self->config, "core", "transports", "lan");
+  self->interfaces = _ferry_config_get_list (self->config, "core", "interfaces", "");
   self->offer_timeout_s = config_get_uint (self->config, "core", "offer-timeout",
                                            FERRY_DEFAULT_OFFER_TIMEOUT_S, 1, G_MAXINT / 1000);
   self->connect_timeout_s = config_get_uint (self->config, "core", "connect-timeout",
@@ -120,6 +121,8 @@ _ferry_engine_initable_init (GInitable     *initable,
                                                 FERRY_DEFAULT_HISTORY_MAX_AGE_DAYS, 0, 100000);
   self->part_max_age_days = config_get_uint (self->config, "core", "part-max-age",
                                              FERRY_DEFAULT_PART_MAX_AGE_DAYS, 0, 100000);
+  self->peer_expiry_s = config_get_uint (self->config, "core", "peer-expiry",
+                                         FERRY_DEFAULT_PEER_EXPIRY_S, 0, G_MAXINT / 1000);
 
   self->identity = ferry_identity_new (self->home, cancellable, error);
   if (self->identity == NULL)
@@ -139,6 +142,11 @@ _ferry_engine_initable_init (GInitable     *initable,
  *
  * The settings read from `ferry.conf` in the home directory. Plugins read
  * their own group (named after the plugin) from it.
+ *
+ * Applications should not edit it: they set the engine's typed properties
+ * (e.g. [property@Ferry.Engine:dht-proxies]) or
+ * ferry_engine_set_plugin_setting() instead; plugins read their settings
+ * with ferry_plugin_context_dup_setting().
  *
  * Returns: (transfer none): the configuration
  */
@@ -167,14 +175,17 @@ replace_strv (char               ***target,
  *
  * Chooses the signalings to start, overriding `ferry.conf`. Call it before
  * ferry_engine_start().
+ *
+ * Set property: [property@Ferry.Engine:signaling-names]
  */
 void
 ferry_engine_set_signalings (FerryEngine        *self,
                              const char * const *names)
 {
   g_return_if_fail (FERRY_IS_ENGINE (self));
-  g_return_if_fail (!self->started);
+  g_return_if_fail (!self->started && !self->starting);
   replace_strv (&self->signaling_names, names);
+  _ferry_engine_notify_setting (self, FERRY_ENGINE_PROP_SIGNALING_NAMES);
 }
 
 /**
@@ -184,14 +195,17 @@ ferry_engine_set_signalings (FerryEngine        *self,
  *
  * Chooses the transports to start, overriding `ferry.conf`. Call it before
  * ferry_engine_start().
+ *
+ * Set property: [property@Ferry.Engine:transport-names]
  */
 void
 ferry_engine_set_transports (FerryEngine        *self,
                              const char * const *names)
 {
   g_return_if_fail (FERRY_IS_ENGINE (self));
-  g_return_if_fail (!self->started);
+  g_return_if_fail (!self->started && !self->starting);
   replace_strv (&self->transport_names, names);
+  _ferry_engine_notify_setting (self, FERRY_ENGINE_PROP_TRANSPORT_NAMES);
 }
 
 /**
@@ -208,17 +222,11 @@ ferry_engine_set_interfaces (FerryEngine        *self,
                              const char * const *names)
 {
   g_return_if_fail (FERRY_IS_ENGINE (self));
-  g_return_if_fail (!self->started);
+  g_return_if_fail (!self->started && !self->starting);
   replace_strv (&self->interfaces, names);
+  _ferry_engine_notify_setting (self, FERRY_ENGINE_PROP_INTERFACES);
 }
 
-/**
- * ferry_engine_get_interfaces:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none) (array zero-terminated=1): the chosen interface
- *   names; empty means every non-loopback interface that is up
- */
 const char * const *
 ferry_engine_get_interfaces (FerryEngine *self)
 {

@@ -6,7 +6,9 @@
  *
  *   ferry-engine.c            the object, start/stop/close, message dispatch
  *   ferry-engine-config.c     ferry.conf, home directory, chosen features
+ *   ferry-engine-settings.c   the settings as typed properties
  *   ferry-plugin-instances.c  signaling/transport instances, plugin calls
+ *   ferry-plugin-context.c    FerryPluginContext: what plugins ask of it
  *   ferry-directory.c         peers and devices seen, find_peer
  *   ferry-revocations.c       revoked devices
  *   ferry-messenger.c         build, seal and send messages; re-sending
@@ -49,6 +51,8 @@ G_BEGIN_DECLS
 #define FERRY_DEFAULT_STAGGER_MS         150
 /* A receiving transfer with no byte for this long counts as cut off. */
 #define FERRY_DEFAULT_STALL_TIMEOUT_S    60
+/* Devices not seen for this long are forgotten (`peer-expiry`). */
+#define FERRY_DEFAULT_PEER_EXPIRY_S      600
 /* How long a sender waits for a sign of life (a "pending" or an answer)
  * before it gives up on a device; then it waits for the answer as long as
  * the offer timeout. */
@@ -117,6 +121,11 @@ struct _FerryEngine
   guint             history_max_age_days;
   guint             part_max_age_days;
 
+  GFile            *download_dir;       /* set, or resolved on first use */
+  guint             peer_expiry_s;      /* 0: peers are never forgotten */
+  GSource          *expiry_source;
+  gboolean          starting;           /* a start_async is under way */
+
   GHashTable       *inactive;           /* feature name → reason */
   char             *inactive_summary;
 
@@ -151,13 +160,45 @@ void           _ferry_engine_message_received_cb (FerrySignaling *signaling,
 gboolean       _ferry_engine_initable_init     (GInitable     *initable,
                                                 GCancellable  *cancellable,
                                                 GError       **error);
+char         **_ferry_config_get_list          (GKeyFile      *config,
+                                                const char    *group,
+                                                const char    *key,
+                                                const char    *fallback);
+
+/* ferry-engine-settings.c: property ids of the settings, after the
+ * engine's own */
+#define FERRY_ENGINE_CONFIG_PROP_BASE 100
+enum {
+  FERRY_ENGINE_PROP_0 = FERRY_ENGINE_CONFIG_PROP_BASE,
+  FERRY_ENGINE_PROP_SIGNALING_NAMES,
+  FERRY_ENGINE_PROP_TRANSPORT_NAMES,
+  FERRY_ENGINE_PROP_INTERFACES,
+  FERRY_ENGINE_PROP_DHT_PROXIES,
+  FERRY_ENGINE_PROP_TURN_SERVERS,
+  FERRY_ENGINE_PROP_STUN_SERVER,
+  FERRY_ENGINE_PROP_OFFER_TIMEOUT,
+  FERRY_ENGINE_PROP_CONNECT_TIMEOUT,
+  FERRY_ENGINE_PROP_PEER_EXPIRY,
+  FERRY_ENGINE_PROP_DOWNLOAD_DIR,
+  FERRY_ENGINE_N_PROPS
+};
+void           _ferry_engine_notify_setting    (FerryEngine  *self,
+                                                guint         prop_id);
+void           _ferry_engine_config_install_properties (GObjectClass *klass);
+gboolean       _ferry_engine_config_get_property (FerryEngine  *self,
+                                                  guint         prop_id,
+                                                  GValue       *value);
+gboolean       _ferry_engine_config_set_property (FerryEngine  *self,
+                                                  guint         prop_id,
+                                                  const GValue *value);
 
 /* ferry-plugin-instances.c */
 gboolean       _ferry_engine_uses_loopback     (FerryEngine   *self);
-gboolean       _ferry_engine_start_feature     (FerryEngine   *self,
-                                                GType          base_type,
-                                                const char    *name,
-                                                GObject      **out,
+GPtrArray     *_ferry_engine_prepare_features  (FerryEngine   *self,
+                                                GError       **error);
+void           _ferry_engine_check_features    (GPtrArray     *pending);
+gboolean       _ferry_engine_activate_features (FerryEngine   *self,
+                                                GPtrArray     *pending,
                                                 GError       **error);
 const char    *_ferry_engine_inactive_summary  (FerryEngine   *self);
 
@@ -171,6 +212,7 @@ void           _ferry_engine_revocations_received (FerryEngine   *self,
                                                    FerryEnvelope *envelope);
 
 /* ferry-directory.c */
+void           _ferry_engine_schedule_expiry   (FerryEngine    *self);
 FerryDevice   *_ferry_engine_remember_device   (FerryEngine    *self,
                                                 FerryEnvelope  *envelope,
                                                 FerrySignaling *signaling,

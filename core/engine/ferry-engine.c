@@ -171,6 +171,7 @@ ferry_engine_finalize (GObject *object)
   g_clear_pointer (&self->revoked, g_hash_table_unref);
   g_clear_pointer (&self->finds, g_ptr_array_unref);
   g_clear_pointer (&self->inactive, g_hash_table_unref);
+  g_clear_object (&self->download_dir);
   g_free (self->inactive_summary);
 
   G_OBJECT_CLASS (ferry_engine_parent_class)->finalize (object);
@@ -202,7 +203,8 @@ ferry_engine_get_property (GObject    *object,
       g_value_set_object (value, self->transfers);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!_ferry_engine_config_get_property (self, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -220,7 +222,8 @@ ferry_engine_set_property (GObject      *object,
       self->home = g_value_dup_string (value);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!_ferry_engine_config_set_property (self, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -277,6 +280,7 @@ ferry_engine_class_init (FerryEngineClass *klass)
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, props);
+  _ferry_engine_config_install_properties (object_class);
 
   /**
    * FerryEngine::transfer-requested:
@@ -328,6 +332,7 @@ ferry_engine_init (FerryEngine *self)
   self->stall_timeout_s = FERRY_DEFAULT_STALL_TIMEOUT_S;
   self->connect_timeout_s = FERRY_DEFAULT_CONNECT_TIMEOUT_S;
   self->stagger_ms = FERRY_DEFAULT_STAGGER_MS;
+  self->peer_expiry_s = FERRY_DEFAULT_PEER_EXPIRY_S;
 }
 
 static void
@@ -360,12 +365,6 @@ ferry_engine_new (const char    *home,
   return g_initable_new (FERRY_TYPE_ENGINE, cancellable, error, "home", home, NULL);
 }
 
-/**
- * ferry_engine_get_home:
- * @self: a #FerryEngine
- *
- * Returns: (type filename): the home directory
- */
 const char *
 ferry_engine_get_home (FerryEngine *self)
 {
@@ -373,12 +372,6 @@ ferry_engine_get_home (FerryEngine *self)
   return self->home;
 }
 
-/**
- * ferry_engine_get_identity:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the identity of this device
- */
 FerryIdentity *
 ferry_engine_get_identity (FerryEngine *self)
 {
@@ -386,12 +379,6 @@ ferry_engine_get_identity (FerryEngine *self)
   return self->identity;
 }
 
-/**
- * ferry_engine_get_registry:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the plugin registry
- */
 FerryRegistry *
 ferry_engine_get_registry (FerryEngine *self)
 {
@@ -399,12 +386,6 @@ ferry_engine_get_registry (FerryEngine *self)
   return self->registry;
 }
 
-/**
- * ferry_engine_get_signalings:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the running #FerrySignaling instances
- */
 GListModel *
 ferry_engine_get_signalings (FerryEngine *self)
 {
@@ -412,12 +393,6 @@ ferry_engine_get_signalings (FerryEngine *self)
   return G_LIST_MODEL (self->signalings);
 }
 
-/**
- * ferry_engine_get_transports:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the running #FerryTransport instances
- */
 GListModel *
 ferry_engine_get_transports (FerryEngine *self)
 {
@@ -425,12 +400,6 @@ ferry_engine_get_transports (FerryEngine *self)
   return G_LIST_MODEL (self->transports);
 }
 
-/**
- * ferry_engine_get_peers:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the peers seen so far, a #GListModel of #FerryPeer
- */
 GListModel *
 ferry_engine_get_peers (FerryEngine *self)
 {
@@ -438,17 +407,41 @@ ferry_engine_get_peers (FerryEngine *self)
   return G_LIST_MODEL (self->peers);
 }
 
-/**
- * ferry_engine_get_transfers:
- * @self: a #FerryEngine
- *
- * Returns: (transfer none): the transfers, a #GListModel of #FerryTransfer
- */
 GListModel *
 ferry_engine_get_transfers (FerryEngine *self)
 {
   g_return_val_if_fail (FERRY_IS_ENGINE (self), NULL);
   return G_LIST_MODEL (self->transfers);
+}
+
+/**
+ * ferry_engine_clear_finished_transfers:
+ * @self: a #FerryEngine
+ *
+ * Removes the transfers that are done (finished, failed, rejected or
+ * cancelled) from [property@Ferry.Engine:transfers]; the history keeps
+ * them.
+ *
+ * Returns: how many transfers were removed
+ */
+guint
+ferry_engine_clear_finished_transfers (FerryEngine *self)
+{
+  guint removed = 0;
+
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), 0);
+
+  for (guint i = g_list_model_get_n_items (G_LIST_MODEL (self->transfers)); i > 0; i--)
+    {
+      g_autoptr(FerryTransfer) transfer = g_list_model_get_item (G_LIST_MODEL (self->transfers), i - 1);
+
+      if (ferry_transfer_is_done (transfer))
+        {
+          g_list_store_remove (self->transfers, i - 1);
+          removed++;
+        }
+    }
+  return removed;
 }
 
 void
@@ -563,75 +556,131 @@ _ferry_engine_message_received_cb (FerrySignaling *signaling,
  * ferry_engine_get_inactive_reason(); when no signaling or no transport is
  * left, that is an error too.
  *
+ * The checks may block (the dht check connects to its proxies): an
+ * application with a user interface calls ferry_engine_start_async().
+ *
  * Returns: %TRUE on success
  */
 gboolean
 ferry_engine_start (FerryEngine  *self,
                     GError      **error)
 {
+  g_autoptr(GPtrArray) pending = NULL;
+
   g_return_val_if_fail (FERRY_IS_ENGINE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (!self->starting, FALSE);
 
   if (self->started)
     return TRUE;
 
-  if (self->signaling_names[0] == NULL)
+  pending = _ferry_engine_prepare_features (self, error);
+  if (pending == NULL)
+    return FALSE;
+  _ferry_engine_check_features (pending);
+  return _ferry_engine_activate_features (self, pending, error);
+}
+
+static void
+start_check_thread (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  _ferry_engine_check_features (task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+start_checked_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  FerryEngine *self = FERRY_ENGINE (source);
+  g_autoptr(GTask) task = user_data;
+  GTask *check = G_TASK (result);
+  GError *error = NULL;
+  gboolean starting = self->starting;
+
+  self->starting = FALSE;
+  if (!starting || g_task_return_error_if_cancelled (task))
     {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No signaling is enabled"));
-      return FALSE;
+      if (!g_task_had_error (task))
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The engine stopped"));
+      return;
     }
-  if (self->transport_names[0] == NULL)
+  if (_ferry_engine_activate_features (self, g_task_get_task_data (check), &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * ferry_engine_start_async:
+ * @self: a #FerryEngine
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the engine runs, or could not start
+ * @user_data: data for @callback
+ *
+ * Starts the engine like ferry_engine_start(), without blocking: the
+ * checks of the features (for example, whether an OpenDHT proxy answers)
+ * run on a worker thread, and the features start on the engine's context.
+ * Call it on the engine's context; @callback runs there.
+ *
+ * Cancelling @cancellable (or calling ferry_engine_stop()) before the
+ * checks end leaves the engine stopped and ends with
+ * %G_IO_ERROR_CANCELLED.
+ */
+void
+ferry_engine_start_async (FerryEngine         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) check = NULL;
+  GPtrArray *pending;
+  GError *error = NULL;
+
+  g_return_if_fail (FERRY_IS_ENGINE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ferry_engine_start_async);
+
+  if (self->starting)
     {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No transport is enabled"));
-      return FALSE;
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING, _("The engine is already starting"));
+      return;
     }
-
-  for (guint i = 0; self->transport_names[i] != NULL; i++)
+  if (self->started)
     {
-      g_autoptr(GObject) instance = NULL;
-
-      if (!_ferry_engine_start_feature (self, FERRY_TYPE_TRANSPORT, self->transport_names[i], &instance, error))
-        goto fail;
-      if (instance != NULL)
-        g_list_store_append (self->transports, instance);
+      g_task_return_boolean (task, TRUE);
+      return;
     }
-  if (g_list_model_get_n_items (G_LIST_MODEL (self->transports)) == 0)
+  pending = _ferry_engine_prepare_features (self, &error);
+  if (pending == NULL)
     {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No transport can work: %s"),
-                   _ferry_engine_inactive_summary (self));
-      goto fail;
+      g_task_return_error (task, error);
+      return;
     }
 
-  /* Before any transfer of this engine can run (once, at start-up; the
-   * history is bounded, so this is quick). */
-  _ferry_history_maintain (self->home, g_get_real_time () / 1000, self->history_max_records,
-                           (gint64) self->history_max_age_days * 24 * 3600 * 1000,
-                           (gint64) self->part_max_age_days * 24 * 3600 * 1000);
+  self->starting = TRUE;
+  check = g_task_new (self, NULL, start_checked_cb, g_steal_pointer (&task));
+  g_task_set_source_tag (check, ferry_engine_start_async);
+  g_task_set_task_data (check, pending, (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (check, start_check_thread);
+}
 
-  for (guint i = 0; self->signaling_names[i] != NULL; i++)
-    {
-      g_autoptr(GObject) instance = NULL;
-
-      if (!_ferry_engine_start_feature (self, FERRY_TYPE_SIGNALING, self->signaling_names[i], &instance, error))
-        goto fail;
-      if (instance != NULL)
-        g_list_store_append (self->signalings, instance);
-    }
-  if (g_list_model_get_n_items (G_LIST_MODEL (self->signalings)) == 0)
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No signaling can work: %s"),
-                   _ferry_engine_inactive_summary (self));
-      goto fail;
-    }
-
-  self->started = TRUE;
-  return TRUE;
-
-fail:
-  self->started = TRUE;
-  ferry_engine_stop (self);
-  self->started = FALSE;
-  return FALSE;
+gboolean
+ferry_engine_start_finish (FerryEngine   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, ferry_engine_start_async), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
@@ -648,8 +697,12 @@ ferry_engine_stop (FerryEngine *self)
 
   g_return_if_fail (FERRY_IS_ENGINE (self));
 
+  /* A start under way ends cancelled once its checks are done. */
+  self->starting = FALSE;
   if (!self->started)
     return;
+
+  _ferry_clear_source (&self->expiry_source);
 
   {
     g_autoptr(GPtrArray) transfers = g_ptr_array_new_with_free_func (g_object_unref);
@@ -753,14 +806,6 @@ ferry_engine_close_async (FerryEngine         *self,
   g_task_run_in_thread (task, close_thread);
 }
 
-/**
- * ferry_engine_close_finish:
- * @self: a #FerryEngine
- * @result: the #GAsyncResult
- * @error: return location for a #GError
- *
- * Returns: %TRUE once closed; %FALSE when the wait was cancelled
- */
 gboolean
 ferry_engine_close_finish (FerryEngine   *self,
                            GAsyncResult  *result,

@@ -603,17 +603,6 @@ ferry_engine_fetch_async (FerryEngine         *self,
   data->cancel_id = _ferry_engine_task_on_cancel (self, task, fetch_cancelled_cb);
 }
 
-/**
- * ferry_engine_fetch_finish:
- * @self: a #FerryEngine
- * @result: the #GAsyncResult
- * @error: return location for a #GError
- *
- * Returns: (transfer full): the incoming transfer, accepted and running
- *   (follow it until it is done), or %NULL with %FERRY_ERROR_REJECTED when
- *   the sender refused, %FERRY_ERROR_TIMEOUT, or %G_IO_ERROR_NOT_FOUND when
- *   the history has no such transfer
- */
 FerryTransfer *
 ferry_engine_fetch_finish (FerryEngine   *self,
                            GAsyncResult  *result,

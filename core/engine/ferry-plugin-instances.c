@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 
 #include "ferry-engine-private.h"
+#include "ferry-history-private.h"
 
 /**
  * ferry_engine_get_local_addresses:
@@ -20,6 +21,8 @@
  * The IPv4 addresses of the chosen interfaces (see
  * ferry_engine_set_interfaces()), in the order of the system's interface
  * list.
+ *
+ * Plugins should call ferry_plugin_context_get_local_addresses() instead.
  *
  * Returns: (transfer full) (element-type GInetAddress): the addresses
  */
@@ -67,6 +70,8 @@ ferry_engine_get_local_addresses (FerryEngine *self)
  * The signed announcement of this device (its ids, name and certificate
  * chain), for signaling plugins to publish. It is renewed every minute, so
  * ask again each time it is sent.
+ *
+ * Plugins should call ferry_plugin_context_get_announcement() instead.
  *
  * Returns: (transfer full): the announcement, an opaque blob
  */
@@ -150,14 +155,6 @@ ferry_engine_check_feature (FerryEngine   *self,
   return instance_check (instance, error);
 }
 
-/**
- * ferry_engine_get_inactive_reason:
- * @self: a started #FerryEngine
- * @name: a feature name
- *
- * Returns: (nullable): why the enabled feature @name was left inactive at
- *   start, or %NULL when it runs (or was not enabled)
- */
 const char *
 ferry_engine_get_inactive_reason (FerryEngine *self,
                                   const char  *name)
@@ -183,22 +180,102 @@ _ferry_engine_inactive_summary (FerryEngine *self)
   return *self->inactive_summary ? self->inactive_summary : _("none is enabled");
 }
 
-/* Creates, checks and starts one feature. A feature whose check fails is
- * left inactive (with its reason kept) and *@out stays NULL; a feature that
- * is unknown or fails to start is an error. */
-gboolean
-_ferry_engine_start_feature (FerryEngine  *self,
-                             GType         base_type,
-                             const char   *name,
-                             GObject     **out,
-                             GError      **error)
+/* Starting: the instances are made on the engine's context, checked
+ * (which may block, e.g. the dht probe of its proxies) on the caller's
+ * thread or a worker thread, then started on the engine's context. */
+
+typedef struct {
+  gboolean  transport;
+  char     *name;
+  GObject  *instance;      /* NULL when no such feature is installed */
+  GError   *check_error;   /* why it stays inactive */
+} PendingFeature;
+
+static void
+pending_feature_free (gpointer data)
 {
-  FerryFeature *feature = ferry_registry_lookup_feature (self->registry, base_type, name);
-  gboolean transport = base_type == FERRY_TYPE_TRANSPORT;
-  g_autoptr(GObject) instance = NULL;
+  PendingFeature *pending = data;
+
+  g_free (pending->name);
+  g_clear_object (&pending->instance);
+  g_clear_error (&pending->check_error);
+  g_free (pending);
+}
+
+static void
+prepare_list (FerryEngine *self,
+              GPtrArray   *list,
+              char       **names,
+              gboolean     transport)
+{
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      PendingFeature *pending = g_new0 (PendingFeature, 1);
+      FerryFeature *feature =
+        ferry_registry_lookup_feature (self->registry,
+                                       transport ? FERRY_TYPE_TRANSPORT : FERRY_TYPE_SIGNALING,
+                                       names[i]);
+
+      pending->transport = transport;
+      pending->name = g_strdup (names[i]);
+      if (feature != NULL)
+        pending->instance = engine_new_instance (self, feature);
+      g_ptr_array_add (list, pending);
+    }
+}
+
+/* The transports, then the signalings to start, or NULL with @error when
+ * none is enabled. */
+GPtrArray *
+_ferry_engine_prepare_features (FerryEngine  *self,
+                                GError      **error)
+{
+  GPtrArray *list;
+
+  if (self->signaling_names[0] == NULL)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No signaling is enabled"));
+      return NULL;
+    }
+  if (self->transport_names[0] == NULL)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("No transport is enabled"));
+      return NULL;
+    }
+
+  list = g_ptr_array_new_with_free_func (pending_feature_free);
+  prepare_list (self, list, self->transport_names, TRUE);
+  prepare_list (self, list, self->signaling_names, FALSE);
+  return list;
+}
+
+/* Runs the checks; may run on a worker thread: a check reads only the
+ * configuration, which does not change while the engine starts. */
+void
+_ferry_engine_check_features (GPtrArray *pending)
+{
+  for (guint i = 0; i < pending->len; i++)
+    {
+      PendingFeature *feature = g_ptr_array_index (pending, i);
+
+      if (feature->instance != NULL)
+        instance_check (feature->instance, &feature->check_error);
+    }
+}
+
+/* Starts one checked feature and adds it to its list. A feature whose check
+ * failed is left inactive (with its reason kept); a feature that is
+ * unknown or fails to start is an error. */
+static gboolean
+activate_feature (FerryEngine     *self,
+                  PendingFeature  *pending,
+                  GError         **error)
+{
+  const char *name = pending->name;
+  gboolean transport = pending->transport;
   g_autoptr(GError) local_error = NULL;
 
-  if (feature == NULL)
+  if (pending->instance == NULL)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
                    transport ? _("No transport called “%s” is installed (see “ferry plugins”)")
@@ -206,34 +283,72 @@ _ferry_engine_start_feature (FerryEngine  *self,
                    name);
       return FALSE;
     }
-
-  instance = engine_new_instance (self, feature);
-  if (!instance_check (instance, &local_error))
+  if (pending->check_error != NULL)
     {
-      g_info ("%s stays inactive: %s", name, local_error->message);
-      g_hash_table_replace (self->inactive, g_strdup (name), g_strdup (local_error->message));
+      g_info ("%s stays inactive: %s", name, pending->check_error->message);
+      g_hash_table_replace (self->inactive, g_strdup (name), g_strdup (pending->check_error->message));
       return TRUE;
     }
 
   if (!transport)
     {
-      g_signal_connect_object (instance, "announcement-received",
+      g_signal_connect_object (pending->instance, "announcement-received",
                                G_CALLBACK (_ferry_engine_announcement_received_cb), self, 0);
-      g_signal_connect_object (instance, "message-received",
+      g_signal_connect_object (pending->instance, "message-received",
                                G_CALLBACK (_ferry_engine_message_received_cb), self, 0);
     }
-  if (!(transport ? ferry_transport_start (FERRY_TRANSPORT (instance), &local_error)
-                  : ferry_signaling_start (FERRY_SIGNALING (instance), &local_error)))
+  if (!(transport ? ferry_transport_start (FERRY_TRANSPORT (pending->instance), &local_error)
+                  : ferry_signaling_start (FERRY_SIGNALING (pending->instance), &local_error)))
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
                    transport ? _("The %s transport cannot start: %s")
                              : _("The %s signaling cannot start: %s"),
                    name, local_error->message);
       if (!transport)
-        g_signal_handlers_disconnect_by_data (instance, self);
+        g_signal_handlers_disconnect_by_data (pending->instance, self);
       return FALSE;
     }
 
-  *out = g_steal_pointer (&instance);
+  g_list_store_append (transport ? self->transports : self->signalings, pending->instance);
   return TRUE;
+}
+
+/* Starts the checked features in order; on failure the engine is left
+ * stopped. */
+gboolean
+_ferry_engine_activate_features (FerryEngine  *self,
+                                 GPtrArray    *pending,
+                                 GError      **error)
+{
+  /* Before any transfer of this engine can run (once, at start-up; the
+   * history is bounded, so this is quick). */
+  _ferry_history_maintain (self->home, g_get_real_time () / 1000, self->history_max_records,
+                           (gint64) self->history_max_age_days * 24 * 3600 * 1000,
+                           (gint64) self->part_max_age_days * 24 * 3600 * 1000);
+
+  self->started = TRUE;
+  for (guint i = 0; i < pending->len; i++)
+    {
+      PendingFeature *feature = g_ptr_array_index (pending, i);
+      PendingFeature *next = i + 1 < pending->len ? g_ptr_array_index (pending, i + 1) : NULL;
+      GListStore *store = feature->transport ? self->transports : self->signalings;
+
+      if (!activate_feature (self, feature, error))
+        goto fail;
+      /* The last of its kind: at least one must work. */
+      if ((next == NULL || next->transport != feature->transport) &&
+          g_list_model_get_n_items (G_LIST_MODEL (store)) == 0)
+        {
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+                       feature->transport ? _("No transport can work: %s") : _("No signaling can work: %s"),
+                       _ferry_engine_inactive_summary (self));
+          goto fail;
+        }
+    }
+  _ferry_engine_schedule_expiry (self);
+  return TRUE;
+
+fail:
+  ferry_engine_stop (self);
+  return FALSE;
 }

@@ -221,68 +221,64 @@ set_names (FerryEngine *engine,
   setter (engine, (const char * const *) names->pdata);
 }
 
-/* --dht-proxy, --turn and --stun replace their keys of ferry.conf and,
+/* The names @current plus @extra when it is not there yet. */
+static void
+add_name (FerryEngine        *engine,
+          const char * const *current,
+          const char         *extra,
+          void              (*setter) (FerryEngine *, const char * const *))
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) names = NULL;
+
+  g_strv_builder_addv (builder, (const char **) current);
+  if (!g_strv_contains (current, extra))
+    g_strv_builder_add (builder, extra);
+  names = g_strv_builder_end (builder);
+  setter (engine, (const char * const *) names);
+}
+
+/* --dht-proxy, --turn and --stun replace their settings of ferry.conf and,
  * without --signaling or --transport, add their plugin, as `ferry` does. */
 static void
 apply_servers (FerryGtkApp *self)
 {
   FerryGtkOptions *o = &self->options;
-  GKeyFile *config = ferry_engine_get_config (self->engine);
-  g_autofree char *signalings = g_key_file_get_string (config, "core", "signalings", NULL);
-  g_autofree char *transports = g_key_file_get_string (config, "core", "transports", NULL);
 
   if (o->dht_proxies != NULL)
     {
-      g_key_file_set_string_list (config, "dht", "proxies", (const char * const *) o->dht_proxies,
-                                  g_strv_length (o->dht_proxies));
+      ferry_engine_set_dht_proxies (self->engine, (const char * const *) o->dht_proxies);
       if (o->signalings == NULL)
-        set_names (self->engine, signalings ? signalings : "local-broadcast", "dht",
-                   ferry_engine_set_signalings);
+        add_name (self->engine, ferry_engine_get_signaling_names (self->engine), "dht",
+                  ferry_engine_set_signalings);
     }
   if (o->turn_servers != NULL)
-    g_key_file_set_string_list (config, "turn", "servers", (const char * const *) o->turn_servers,
-                                g_strv_length (o->turn_servers));
+    ferry_engine_set_turn_servers (self->engine, (const char * const *) o->turn_servers);
   if (o->stun_server != NULL)
-    g_key_file_set_string (config, "ice", "stun-server", o->stun_server);
-  if (o->transports == NULL && (o->turn_servers != NULL || o->stun_server != NULL))
-    {
-      g_autofree char *list = g_strdup_printf ("%s%s", transports ? transports : "lan",
-                                               o->stun_server != NULL ? ",ice" : "");
-
-      set_names (self->engine, list, o->turn_servers != NULL ? "turn" : NULL,
-                 ferry_engine_set_transports);
-    }
+    ferry_engine_set_stun_server (self->engine, o->stun_server);
+  if (o->transports == NULL && o->stun_server != NULL)
+    add_name (self->engine, ferry_engine_get_transport_names (self->engine), "ice",
+              ferry_engine_set_transports);
+  if (o->transports == NULL && o->turn_servers != NULL)
+    add_name (self->engine, ferry_engine_get_transport_names (self->engine), "turn",
+              ferry_engine_set_transports);
 }
 
-/* --dir, then `download-dir` of ferry.conf, then the XDG download folder. */
+/* --dir, else the engine's download folder; created if needed. */
 static gboolean
 resolve_download_dir (FerryGtkApp  *self,
                       GError      **error)
 {
-  g_autofree char *dir = g_strdup (self->options.dir);
   g_autofree char *absolute = NULL;
 
-  if (dir == NULL)
+  if (self->options.dir != NULL)
     {
-      g_autofree char *value = g_key_file_get_string (ferry_engine_get_config (self->engine),
-                                                      "core", "download-dir", NULL);
+      g_autofree char *dir = g_canonicalize_filename (self->options.dir, NULL);
+      g_autoptr(GFile) file = g_file_new_for_path (dir);
 
-      if (value != NULL && value[0] == '~' && (value[1] == '/' || value[1] == '\0'))
-        dir = g_build_filename (g_get_home_dir (), value + 1, NULL);
-      else if (value != NULL && value[0] != '\0')
-        dir = g_steal_pointer (&value);
+      ferry_engine_set_download_dir (self->engine, file);
     }
-  if (dir == NULL)
-    {
-      const char *special = g_get_user_special_dir (G_USER_DIRECTORY_DOWNLOAD);
-
-      if (special != NULL && g_strcmp0 (special, g_get_home_dir ()) != 0)
-        dir = g_strdup (special);
-      else
-        dir = g_build_filename (g_get_home_dir (), "Downloads", NULL);
-    }
-
-  absolute = g_canonicalize_filename (dir, NULL);
+  absolute = g_file_get_path (ferry_engine_get_download_dir (self->engine));
   if (g_mkdir_with_parents (absolute, 0755) != 0 || !g_file_test (absolute, G_FILE_TEST_IS_DIR))
     {
       g_autofree char *display = g_filename_display_name (absolute);
@@ -291,7 +287,7 @@ resolve_download_dir (FerryGtkApp  *self,
                    _("Cannot use the download folder %s"), display);
       return FALSE;
     }
-  self->download_dir = g_file_new_for_path (absolute);
+  self->download_dir = g_object_ref (ferry_engine_get_download_dir (self->engine));
   return TRUE;
 }
 

@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The records come from ferry_engine_get_history(), newest first. They
+ * The records come from ferry_engine_list_history_async(), newest first. They
  * quote names peers chose: shown as plain text only.
  */
 
@@ -16,55 +16,48 @@
 
 typedef struct
 {
-  FerryGtkApp *app;
-  GtkWidget   *list;
-  GtkWidget   *stack;
+  FerryGtkApp  *app;
+  GtkWidget    *list;
+  GtkWidget    *stack;
+  GCancellable *cancellable;
 } HistoryPage;
 
-static const char *
-state_label (const char *nick)
+static void
+history_page_free (gpointer data)
 {
-  GEnumClass *klass = g_type_class_ref (FERRY_TYPE_TRANSFER_STATE);
-  GEnumValue *value = g_enum_get_value_by_nick (klass, nick ? nick : "");
-  const char *text = value ? ferry_gtk_state_label (value->value) : nick;
+  HistoryPage *page = data;
 
-  g_type_class_unref (klass);
-  return text ? text : _("Unknown");
+  g_cancellable_cancel (page->cancellable);
+  g_clear_object (&page->cancellable);
+  g_free (page);
 }
 
 static char *
-record_title (JsonObject *record)
+record_title (FerryHistoryRecord *record)
 {
-  JsonNode *node = json_object_get_member (record, "files");
-  JsonArray *files = node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-  guint n = files ? json_array_get_length (files) : 0;
+  GListModel *files = ferry_history_record_get_files (record);
+  guint n = g_list_model_get_n_items (files);
 
-  if (n == 1 && JSON_NODE_HOLDS_OBJECT (json_array_get_element (files, 0)))
+  if (n == 1)
     {
-      JsonObject *file = json_array_get_object_element (files, 0);
+      g_autoptr(FerryTransferFile) file = g_list_model_get_item (files, 0);
 
-      return g_strdup (json_object_get_string_member_with_default (file, "name", "?"));
+      return g_strdup (ferry_transfer_file_get_name (file));
     }
   return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u file", "%u files", n), n);
 }
 
 static char *
-record_detail (JsonObject *record)
+record_detail (FerryHistoryRecord *record)
 {
-  JsonNode *peer_node = json_object_get_member (record, "peer");
-  JsonObject *peer = peer_node && JSON_NODE_HOLDS_OBJECT (peer_node) ? json_node_get_object (peer_node) : NULL;
-  const char *name = peer ? json_object_get_string_member_with_default (peer, "name", NULL) : NULL;
-  const char *account = peer ? json_object_get_string_member_with_default (peer, "account", "") : "";
-  gint64 created = json_object_get_int_member_with_default (record, "created", 0);
-  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (created / 1000);
-  g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
-  g_autofree char *when = local ? g_date_time_format (local, "%x %X") : g_strdup ("");
-  g_autofree char *size = g_format_size (json_object_get_int_member_with_default (record, "total", 0));
-  gboolean incoming = g_strcmp0 (json_object_get_string_member_with_default (record, "direction", ""),
-                                 "incoming") == 0;
-  g_autofree char *who = g_strdup_printf ("%s (%.8s)", name ? name : _("unknown"), account);
+  const char *name = ferry_history_record_get_peer_name (record);
+  const char *account = ferry_history_record_get_peer_account_id (record);
+  GDateTime *created = ferry_history_record_get_created (record);
+  g_autofree char *when = created ? g_date_time_format (created, "%x %X") : g_strdup ("");
+  g_autofree char *size = g_format_size (ferry_history_record_get_total_size (record));
+  g_autofree char *who = g_strdup_printf ("%s (%.8s)", name ? name : _("unknown"), account ? account : "");
 
-  return incoming
+  return ferry_history_record_get_direction (record) == FERRY_TRANSFER_DIRECTION_INCOMING
     /* TRANSLATORS: when, the size, the sender */
     ? g_strdup_printf (_("%s  ·  %s from %s"), when, size, who)
     /* TRANSLATORS: when, the size, the receiver */
@@ -86,22 +79,21 @@ plain (const char *text,
 }
 
 static GtkWidget *
-record_row (JsonObject *record)
+record_row (FerryHistoryRecord *record)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   GtkWidget *top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
-  gboolean incoming = g_strcmp0 (json_object_get_string_member_with_default (record, "direction", ""),
-                                 "incoming") == 0;
+  gboolean incoming = ferry_history_record_get_direction (record) == FERRY_TRANSFER_DIRECTION_INCOMING;
   g_autofree char *title = record_title (record);
   g_autofree char *detail = record_detail (record);
-  const char *chain = json_object_get_string_member_with_default (record, "chain", NULL);
+  const char *chain = ferry_history_record_get_chain (record);
   GtkWidget *title_label = plain (title, "heading");
 
   gtk_box_append (GTK_BOX (top), gtk_image_new_from_icon_name (incoming ? "folder-download-symbolic" : "document-send-symbolic"));
   gtk_widget_set_hexpand (title_label, TRUE);
   gtk_box_append (GTK_BOX (top), title_label);
   gtk_box_append (GTK_BOX (top),
-                  plain (state_label (json_object_get_string_member_with_default (record, "state", NULL)), NULL));
+                  plain (ferry_gtk_state_label (ferry_history_record_get_state (record)), NULL));
   gtk_box_append (GTK_BOX (box), top);
   gtk_box_append (GTK_BOX (box), plain (detail, "dim-label"));
   if (chain != NULL)
@@ -119,31 +111,49 @@ record_row (JsonObject *record)
   return box;
 }
 
+static void
+history_listed_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GtkWidget) widget = user_data;
+  HistoryPage *page = g_object_get_data (G_OBJECT (widget), "ferry-history-page");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GListModel) records = ferry_engine_list_history_finish (FERRY_ENGINE (source), result, &error);
+  guint n = records ? g_list_model_get_n_items (records) : 0;
+  GtkWidget *child;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || page == NULL)
+    return;
+  while ((child = gtk_widget_get_first_child (page->list)) != NULL)
+    gtk_list_box_remove (GTK_LIST_BOX (page->list), child);
+  for (guint i = 0; i < n && i < MAX_ROWS; i++)
+    {
+      g_autoptr(FerryHistoryRecord) record = g_list_model_get_item (records, i);
+
+      gtk_list_box_append (GTK_LIST_BOX (page->list), record_row (record));
+    }
+  gtk_stack_set_visible_child_name (GTK_STACK (page->stack), n > 0 ? "list" : "empty");
+}
+
 /**
  * ferry_gtk_history_page_refresh:
  * @page: the history page
  *
- * Reads the history again. The engine has no signal for a new record, so
- * the application calls this when a transfer ends.
+ * Reads the history again, off the main thread. The engine has no signal
+ * for a new record, so the application calls this when a transfer ends.
  */
 void
 ferry_gtk_history_page_refresh (GtkWidget *widget)
 {
   HistoryPage *page = g_object_get_data (G_OBJECT (widget), "ferry-history-page");
-  g_autoptr(JsonArray) records = ferry_engine_get_history (ferry_gtk_app_get_engine (page->app));
-  guint n = records ? json_array_get_length (records) : 0;
-  GtkWidget *child;
 
-  while ((child = gtk_widget_get_first_child (page->list)) != NULL)
-    gtk_list_box_remove (GTK_LIST_BOX (page->list), child);
-  for (guint i = 0; i < n && i < MAX_ROWS; i++)
-    {
-      JsonNode *node = json_array_get_element (records, i);
-
-      if (JSON_NODE_HOLDS_OBJECT (node))
-        gtk_list_box_append (GTK_LIST_BOX (page->list), record_row (json_node_get_object (node)));
-    }
-  gtk_stack_set_visible_child_name (GTK_STACK (page->stack), n > 0 ? "list" : "empty");
+  /* Only the latest reading is shown. */
+  g_cancellable_cancel (page->cancellable);
+  g_clear_object (&page->cancellable);
+  page->cancellable = g_cancellable_new ();
+  ferry_engine_list_history_async (ferry_gtk_app_get_engine (page->app), page->cancellable,
+                                   history_listed_cb, g_object_ref (widget));
 }
 
 static void
@@ -171,7 +181,7 @@ ferry_gtk_history_page_new (FerryGtkApp *app)
   page->app = app;
   page->list = gtk_list_box_new ();
   page->stack = gtk_stack_new ();
-  g_object_set_data_full (G_OBJECT (box), "ferry-history-page", page, g_free);
+  g_object_set_data_full (G_OBJECT (box), "ferry-history-page", page, history_page_free);
 
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (page->list), GTK_SELECTION_NONE);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), page->list);

@@ -76,7 +76,8 @@ void           ferry_engine_set_interfaces         (FerryEngine          *self,
  * @self: a #FerryEngine
  *
  * Gets the network interfaces set with ferry_engine_set_interfaces() or in
- * `ferry.conf`.
+ * `ferry.conf`. Plugins should call ferry_plugin_context_dup_interfaces()
+ * instead.
  *
  * Returns: (transfer none) (array zero-terminated=1): the chosen interface
  *   names; empty means every non-loopback interface that is up
@@ -84,11 +85,79 @@ void           ferry_engine_set_interfaces         (FerryEngine          *self,
 FERRY_AVAILABLE_IN_ALL
 const char * const *ferry_engine_get_interfaces    (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
+const char * const *ferry_engine_get_signaling_names (FerryEngine      *self);
+FERRY_AVAILABLE_IN_ALL
+const char * const *ferry_engine_get_transport_names (FerryEngine      *self);
+FERRY_AVAILABLE_IN_ALL
+char         **ferry_engine_dup_dht_proxies        (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_set_dht_proxies        (FerryEngine          *self,
+                                                    const char * const   *urls);
+FERRY_AVAILABLE_IN_ALL
+char         **ferry_engine_dup_turn_servers       (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_set_turn_servers       (FerryEngine          *self,
+                                                    const char * const   *urls);
+FERRY_AVAILABLE_IN_ALL
+char          *ferry_engine_dup_stun_server        (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_set_stun_server        (FerryEngine          *self,
+                                                    const char           *server);
+FERRY_AVAILABLE_IN_ALL
+guint          ferry_engine_get_offer_timeout      (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_set_offer_timeout      (FerryEngine          *self,
+                                                    guint                 seconds);
+FERRY_AVAILABLE_IN_ALL
+guint          ferry_engine_get_connect_timeout    (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_set_connect_timeout    (FerryEngine          *self,
+                                                    guint                 seconds);
+FERRY_AVAILABLE_IN_ALL
+guint          ferry_engine_get_peer_expiry        (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_set_peer_expiry        (FerryEngine          *self,
+                                                    guint                 seconds);
+FERRY_AVAILABLE_IN_ALL
+GFile         *ferry_engine_get_download_dir       (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_set_download_dir       (FerryEngine          *self,
+                                                    GFile                *dir);
+FERRY_AVAILABLE_IN_ALL
+char          *ferry_engine_dup_plugin_setting     (FerryEngine          *self,
+                                                    const char           *plugin,
+                                                    const char           *key);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_set_plugin_setting     (FerryEngine          *self,
+                                                    const char           *plugin,
+                                                    const char           *key,
+                                                    const char           *value);
+FERRY_AVAILABLE_IN_ALL
 GPtrArray     *ferry_engine_get_local_addresses    (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 GBytes        *ferry_engine_get_announcement       (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 gboolean       ferry_engine_start                  (FerryEngine          *self,
+                                                    GError              **error);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_start_async            (FerryEngine          *self,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+/**
+ * ferry_engine_start_finish:
+ * @self: a #FerryEngine
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes an operation started with ferry_engine_start_async().
+ *
+ * Returns: %TRUE when the engine runs; %FALSE with the errors of
+ *   ferry_engine_start(), or %G_IO_ERROR_CANCELLED
+ */
+FERRY_AVAILABLE_IN_ALL
+gboolean       ferry_engine_start_finish           (FerryEngine          *self,
+                                                    GAsyncResult         *result,
                                                     GError              **error);
 FERRY_AVAILABLE_IN_ALL
 gboolean       ferry_engine_check_feature          (FerryEngine          *self,
@@ -172,6 +241,8 @@ GListModel    *ferry_engine_get_peers              (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 GListModel    *ferry_engine_get_transfers          (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
+guint          ferry_engine_clear_finished_transfers (FerryEngine        *self);
+FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_find_peer_async        (FerryEngine          *self,
                                                     const char           *query,
                                                     guint                 timeout_ms,
@@ -201,6 +272,17 @@ FerryTransfer *ferry_engine_send                   (FerryEngine          *self,
                                                     GError              **error);
 FERRY_AVAILABLE_IN_ALL
 JsonArray     *ferry_engine_get_history            (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_list_history_async     (FerryEngine          *self,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+FERRY_AVAILABLE_IN_ALL
+GListModel    *ferry_engine_list_account_devices   (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+GListModel    *ferry_engine_list_history_finish    (FerryEngine          *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
 FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_fetch_async            (FerryEngine          *self,
                                                     const char           *transfer_id,

@@ -67,4 +67,20 @@ typedef enum {
   FERRY_TRANSFER_DIRECTION_INCOMING,
 } FerryTransferDirection;
 
+/**
+ * FerryChainSegmentKind:
+ * @FERRY_CHAIN_SEGMENT_SIGNALING: the signaling that carried the offer
+ *   and the answer
+ * @FERRY_CHAIN_SEGMENT_TRANSPORT: the transport that carries the bytes
+ * @FERRY_CHAIN_SEGMENT_CHANNEL: the secure channel over the transport
+ *   (TLS 1.3)
+ *
+ * What a [class@Ferry.ChainSegment] of a transfer's chain is.
+ */
+typedef enum {
+  FERRY_CHAIN_SEGMENT_SIGNALING,
+  FERRY_CHAIN_SEGMENT_TRANSPORT,
+  FERRY_CHAIN_SEGMENT_CHANNEL,
+} FerryChainSegmentKind;
+
 G_END_DECLS

@@ -33,6 +33,8 @@ FERRY_AVAILABLE_IN_ALL
 const char *ferry_device_get_signaling  (FerryDevice *self);
 FERRY_AVAILABLE_IN_ALL
 gint64      ferry_device_get_last_seen  (FerryDevice *self);
+FERRY_AVAILABLE_IN_ALL
+GDateTime  *ferry_device_dup_last_seen_time (FerryDevice *self);
 
 FERRY_AVAILABLE_IN_ALL
 const char *ferry_peer_get_account_id   (FerryPeer   *self);

@@ -55,6 +55,8 @@ double                  ferry_transfer_get_rate           (FerryTransfer      *s
 FERRY_AVAILABLE_IN_ALL
 const char             *ferry_transfer_get_chain          (FerryTransfer      *self);
 FERRY_AVAILABLE_IN_ALL
+GListModel             *ferry_transfer_get_chain_segments (FerryTransfer      *self);
+FERRY_AVAILABLE_IN_ALL
 const GError           *ferry_transfer_get_error          (FerryTransfer      *self);
 FERRY_AVAILABLE_IN_ALL
 gboolean                ferry_transfer_is_done            (FerryTransfer      *self);

@@ -13,9 +13,13 @@
 # include "ferry-plugin.h"
 # include "ferry-registry.h"
 # include "ferry-peer.h"
+# include "ferry-chain.h"
 # include "ferry-transfer.h"
 # include "ferry-signaling.h"
 # include "ferry-transport.h"
+# include "ferry-history-record.h"
 # include "ferry-engine.h"
+# include "ferry-plugin-context.h"
 # include "ferry-account.h"
+# include "ferry-account-device.h"
 #undef FERRY_INSIDE
