@@ -132,10 +132,10 @@ print_proxies (Doctor *doctor)
       g_autofree char *error = tool_escape (check->error, TOOL_MESSAGE_WIDTH);
 
       if (check->get)
-        g_print (_("  %s  reachable (%" G_GINT64_FORMAT " ms), a test value put and read back\n"),
-                 check->url, check->rtt_ms);
+        g_print (_("  %s  reachable (%lld ms), a test value put and read back\n"),
+                 check->url, (long long) check->rtt_ms);
       else if (check->reachable)
-        g_print (_("  %s  reachable (%" G_GINT64_FORMAT " ms), but %s\n"), check->url, check->rtt_ms, error);
+        g_print (_("  %s  reachable (%lld ms), but %s\n"), check->url, (long long) check->rtt_ms, error);
       else
         g_print (_("  %s  unreachable: %s\n"), check->url, error);
     }
@@ -153,8 +153,8 @@ print_stun (Doctor *doctor)
       g_autofree char *error = tool_escape (check->error, TOOL_MESSAGE_WIDTH);
 
       if (check->answered)
-        g_print (_("  %s  sees this device as %s (%" G_GINT64_FORMAT " ms)\n"),
-                 check->server, check->mapped, check->rtt_ms);
+        g_print (_("  %s  sees this device as %s (%lld ms)\n"),
+                 check->server, check->mapped, (long long) check->rtt_ms);
       else
         g_print (_("  %s  %s\n"), check->server, error);
     }
