@@ -159,6 +159,12 @@ mkdir -p "$work/outbox/notes"
 head -c $((96 * 1024 * 1024)) /dev/urandom > "$work/outbox/from-gui.bin"
 head -c 4096 /dev/urandom > "$work/outbox/notes/note.bin"
 
+# Names of their own, so that screenshots show no host name.
+for pair in gui-home:desktop receiver-home:laptop sender-home:phone; do
+  mkdir -p "$work/${pair%%:*}"
+  printf '[core]\nname=%s\n' "${pair#*:}" > "$work/${pair%%:*}/ferry.conf"
+done
+
 mkfifo "$work/gui.fifo" "$work/receiver.fifo"
 "$gui" --home "$work/gui-home" --dir "$work/gui-dl" --interface lo --json \
   --app-id "$app_id" > "$work/gui.fifo" 2> "$work/gui.err" &
