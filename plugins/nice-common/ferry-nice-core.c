@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <gnutls/crypto.h>
 
 #include "ferry-nice-channel-private.h"
 
@@ -223,8 +224,9 @@ probe_server (FerryNiceServer *server)
   g_autoptr(GSocket) socket = NULL;
   gssize n;
 
-  for (guint i = 8; i < 20; i++)
-    request[i] = (guint8) g_random_int_range (0, 256);
+  /* The transaction id: unpredictable, from gnutls' generator. */
+  if (gnutls_rnd (GNUTLS_RND_NONCE, request + 8, 12) != 0)
+    return FALSE;
 
   addresses = g_resolver_lookup_by_name (resolver, server->host, NULL, &error);
   if (addresses == NULL)
