@@ -918,11 +918,14 @@ _ferry_nice_channel_send_datagrams (FerryNiceChannel  *channel,
                                     const gsize       *lengths,
                                     guint              count)
 {
-  GOutputVector vectors[count];
-  NiceOutputMessage messages[count];
+  GOutputVector *vectors;
+  NiceOutputMessage *messages;
 
   if (channel->agent == NULL || count == 0)
     return;
+  /* A burst is a few packets (bounded by the QUIC layer): the stack holds it. */
+  vectors = g_newa (GOutputVector, count);
+  messages = g_newa (NiceOutputMessage, count);
   for (guint i = 0; i < count; i++)
     {
       vectors[i].buffer = data[i];
