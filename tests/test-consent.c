@@ -304,7 +304,12 @@ test_accepted_connects (void)
   received = g_build_filename (fixture.download, "wanted.bin", NULL);
   g_assert_true (ferry_test_files_equal (source, received));
   g_assert_cmpuint (fixture.connected_when_asked, ==, 0);
-  g_assert_cmpuint (fixture.connected_while_running, >, 0);
+  /* The accepted transfer connected over lan: its chain says so. (The
+   * sampled count of connections is only a hint: a fast transfer can end
+   * before the first progress report, which comes with its last bytes.) */
+  g_test_message ("connections seen while running: %u", fixture.connected_while_running);
+  g_assert_nonnull (ferry_transfer_get_chain (incoming));
+  g_assert_nonnull (strstr (ferry_transfer_get_chain (incoming), "lan (tcp "));
   g_assert_cmpuint (n_history_records (fixture.receiver), ==, 1);
   fixture_tear_down (&fixture);
 }
