@@ -108,6 +108,8 @@ ring_push (Ring       *ring,
   gsize end = (ring->start + ring->length) % ring->capacity;
   gsize first = MIN (size, ring->capacity - end);
 
+  if (size == 0)
+    return; /* e.g. a stream's FIN without data: @data may be NULL */
   g_assert (size <= ring_free_space (ring));
 
   memcpy (ring->data + end, data, first);
