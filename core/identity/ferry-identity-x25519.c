@@ -13,6 +13,7 @@
 
 #include "ferry-error.h"
 #include "ferry-identity-internal.h"
+#include "ferry-utils-private.h"
 
 /* Encryption keys
  *
@@ -49,7 +50,6 @@ parse_x25519_file (const char *contents,
   g_autofree guchar *raw = NULL;
   gsize raw_len = 0;
   guint n = g_strv_length (lines);
-  const char *b64;
 
   /* Four lines and an optional final newline. */
   if (n == 5 && lines[4][0] == '\0')
@@ -60,14 +60,7 @@ parse_x25519_file (const char *contents,
       !g_str_equal (lines[3], X25519_PEM_END))
     return FALSE;
 
-  b64 = lines[2];
-  if (strlen (b64) != 44 || b64[43] != '=' || b64[42] == '=')
-    return FALSE;
-  for (guint i = 0; i < 43; i++)
-    if (!g_ascii_isalnum (b64[i]) && b64[i] != '+' && b64[i] != '/')
-      return FALSE;
-
-  raw = g_base64_decode (b64, &raw_len);
+  raw = _ferry_base64_decode_strict (lines[2], &raw_len);
   if (raw_len != FERRY_X25519_KEY_SIZE)
     {
       if (raw != NULL)
