@@ -120,4 +120,3 @@ _ferry_tls_describe (GIOStream *tls_stream)
 
   return channel != NULL ? g_strdup (channel->description) : NULL;
 }
-

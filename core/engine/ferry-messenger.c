@@ -60,7 +60,7 @@ _ferry_engine_build_message (FerryEngine *self,
                              JsonObject  *body)
 {
   g_autoptr(GError) error = NULL;
-  /* Signed, and sealed to the receiving device (see ferry-envelope.c). */
+  /* Signed, and sealed to the receiving device (see ferry-envelope-seal.c). */
   GBytes *message = _ferry_envelope_build_sealed (self->identity, type, to, body, &error);
 
   if (message == NULL)

@@ -316,4 +316,3 @@ ferry_account_list_revoked (const char *home)
     }
   return (char **) g_ptr_array_free (g_steal_pointer (&ids), FALSE);
 }
-

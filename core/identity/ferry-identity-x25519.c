@@ -19,7 +19,7 @@
  *
  * Each device also has an X25519 key pair, kept in X25519_KEY_FILE (mode
  * 0600) and created on first use. Its public half travels in every signed
- * message of the device (see ferry-envelope.c), so it is bound to the device
+ * message of the device (see ferry-envelope-seal.c), so it is bound to the device
  * by the device's signature; other devices seal their messages to it. The
  * file names the device it belongs to: when the device key is replaced, the
  * X25519 key is replaced too.

@@ -362,4 +362,3 @@ _ferry_envelope_receive (FerryIdentity     *identity,
 
   return g_steal_pointer (&envelope);
 }
-
