@@ -10,6 +10,7 @@
 #include "ferry-error.h"
 #include "ferry-offer-private.h"
 #include "ferry-session-protocol-private.h"
+#include "ferry-utils-private.h"
 
 void
 _ferry_offer_files_free (FerryOfferFiles *offer)
@@ -96,17 +97,6 @@ _ferry_offer_describe_files (JsonObject  *body,
   return TRUE;
 }
 
-static gboolean
-is_sha256_hex (const char *hex)
-{
-  if (hex == NULL || strlen (hex) != 64)
-    return FALSE;
-  for (guint i = 0; i < 64; i++)
-    if (!g_ascii_isxdigit (hex[i]) || g_ascii_isupper (hex[i]))
-      return FALSE;
-  return TRUE;
-}
-
 FerryOfferFiles *
 _ferry_offer_parse_files (JsonObject  *body,
                           const char  *transfer_id,
@@ -125,7 +115,7 @@ _ferry_offer_parse_files (JsonObject  *body,
   if (files_node == NULL || !JSON_NODE_HOLDS_ARRAY (files_node) ||
       count_node == NULL || json_node_get_value_type (count_node) != G_TYPE_INT64 ||
       total_node == NULL || json_node_get_value_type (total_node) != G_TYPE_INT64 ||
-      !is_sha256_hex (digest))
+      !_ferry_str_is_lower_hex_len (digest, 64))
     {
       g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
                            _("The offer does not describe its files"));
