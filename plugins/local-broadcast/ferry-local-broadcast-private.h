@@ -6,7 +6,7 @@
  * ferry-local-broadcast.c            the FerrySignaling object: settings,
  *                                    start, stop, sending messages
  * ferry-local-broadcast-sockets.c    the group socket, one unicast socket
- *                                    per local address, the interfaces
+ *                                    per address of the chosen interfaces
  * ferry-local-broadcast-datagrams.c  announcing, querying and answering;
  *                                    reading and checking what arrives
  */
@@ -73,10 +73,11 @@ struct _FerryLocalBroadcast
 
 /* ferry-local-broadcast-sockets.c */
 
-/* Opens the group socket and a unicast socket per local IPv4 address of
- * @locals (GInetAddress), joins the group on each and watches them all. */
+/* Opens the group socket and a unicast socket per IPv4 address of
+ * @interfaces (FerryNetworkInterface), joins the group on each and
+ * watches them all. */
 gboolean        _ferry_lb_open_sockets      (FerryLocalBroadcast  *self,
-                                             GPtrArray            *locals,
+                                             GPtrArray            *interfaces,
                                              GError              **error);
 /* Leaves the group and closes the group socket. */
 void            _ferry_lb_close_group       (FerryLocalBroadcast  *self);

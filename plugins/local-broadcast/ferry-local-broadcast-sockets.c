@@ -12,8 +12,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -66,52 +64,6 @@ set_raw_option (GSocket     *socket,
                  _("Could not set %s: %s"), what, g_strerror (saved_errno));
   }
   return FALSE;
-}
-
-/* Finds the network and the interface index of a local IPv4 address. */
-static void
-lookup_interface (GInetAddress      *address,
-                  GInetAddressMask **network,
-                  guint             *ifindex)
-{
-  struct ifaddrs *list = NULL;
-  struct in_addr wanted;
-
-  *network = NULL;
-  *ifindex = 0;
-
-  if (getifaddrs (&list) != 0)
-    return;
-
-  inet_to_in_addr (address, &wanted);
-
-  for (struct ifaddrs *ifa = list; ifa != NULL; ifa = ifa->ifa_next)
-    {
-      const struct sockaddr_in *sin = (const struct sockaddr_in *) ifa->ifa_addr;
-      const struct sockaddr_in *mask = (const struct sockaddr_in *) ifa->ifa_netmask;
-
-      if (sin == NULL || sin->sin_family != AF_INET ||
-          sin->sin_addr.s_addr != wanted.s_addr)
-        continue;
-
-      *ifindex = if_nametoindex (ifa->ifa_name);
-
-      if (mask != NULL && mask->sin_family == AF_INET)
-        {
-          guint32 bits = ntohl (mask->sin_addr.s_addr);
-          guint32 net = ntohl (wanted.s_addr) & bits;
-          guint prefix = __builtin_popcount (bits);
-          g_autoptr(GInetAddress) base = NULL;
-          guint8 bytes[4] = { net >> 24, net >> 16, net >> 8, net };
-
-          /* GInetAddressMask wants the network address, not the host's. */
-          base = g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV4);
-          *network = g_inet_address_mask_new (base, prefix, NULL);
-        }
-      break;
-    }
-
-  freeifaddrs (list);
 }
 
 static GSource *
@@ -222,16 +174,18 @@ join_group (FerryLocalBroadcast  *self,
   return TRUE;
 }
 
+/* A unicast socket bound to @local, an address of @iface. */
 static LbUnicast *
-open_unicast_socket (FerryLocalBroadcast  *self,
-                     GInetAddress         *local,
-                     GError              **error)
+open_unicast_socket (FerryLocalBroadcast    *self,
+                     FerryNetworkInterface  *iface,
+                     GInetAddress           *local,
+                     GError                **error)
 {
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketAddress) address = g_inet_socket_address_new (local, 0);
   struct in_addr interface;
   LbUnicast *unicast;
-  guint ifindex = 0;
+  guint ifindex = ferry_network_interface_get_index (iface);
 
   socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
                          G_SOCKET_PROTOCOL_UDP, error);
@@ -261,7 +215,7 @@ open_unicast_socket (FerryLocalBroadcast  *self,
       return NULL;
     }
 
-  lookup_interface (local, &unicast->network, &ifindex);
+  unicast->network = ferry_network_interface_dup_network (iface, local);
 
 #ifdef IP_UNICAST_IF
   /* Unicast replies and messages leave by this address's interface only. */
@@ -280,36 +234,51 @@ open_unicast_socket (FerryLocalBroadcast  *self,
   return unicast;
 }
 
+/* Joins the group on @local and opens its unicast socket. */
+static gboolean
+open_address (FerryLocalBroadcast    *self,
+              FerryNetworkInterface  *iface,
+              GInetAddress           *local,
+              GError                **error)
+{
+  LbUnicast *unicast;
+
+  if (g_inet_address_get_family (local) != G_SOCKET_FAMILY_IPV4)
+    {
+      g_autofree char *text = g_inet_address_to_string (local);
+
+      g_debug ("Skipping %s: local broadcast is IPv4 only", text);
+      return TRUE;
+    }
+
+  if (!join_group (self, local, error))
+    return FALSE;
+
+  unicast = open_unicast_socket (self, iface, local, error);
+  if (unicast == NULL)
+    return FALSE;
+
+  g_ptr_array_add (self->unicasts, unicast);
+  return TRUE;
+}
+
 gboolean
 _ferry_lb_open_sockets (FerryLocalBroadcast  *self,
-                        GPtrArray            *locals,
+                        GPtrArray            *interfaces,
                         GError              **error)
 {
   self->group_socket = open_group_socket (self, error);
   if (self->group_socket == NULL)
     return FALSE;
 
-  for (guint i = 0; i < locals->len; i++)
+  for (guint i = 0; i < interfaces->len; i++)
     {
-      GInetAddress *local = g_ptr_array_index (locals, i);
-      LbUnicast *unicast;
+      FerryNetworkInterface *iface = g_ptr_array_index (interfaces, i);
+      GPtrArray *addresses = ferry_network_interface_get_addresses (iface);
 
-      if (g_inet_address_get_family (local) != G_SOCKET_FAMILY_IPV4)
-        {
-          g_autofree char *text = g_inet_address_to_string (local);
-
-          g_debug ("Skipping %s: local broadcast is IPv4 only", text);
-          continue;
-        }
-
-      if (!join_group (self, local, error))
-        return FALSE;
-
-      unicast = open_unicast_socket (self, local, error);
-      if (unicast == NULL)
-        return FALSE;
-
-      g_ptr_array_add (self->unicasts, unicast);
+      for (guint j = 0; j < addresses->len; j++)
+        if (!open_address (self, iface, g_ptr_array_index (addresses, j), error))
+          return FALSE;
     }
 
   if (self->unicasts->len == 0)

@@ -80,20 +80,30 @@ read_config (FerryLocalBroadcast  *self,
   return TRUE;
 }
 
+/* The interfaces to broadcast on (FerryNetworkInterface). */
 static GPtrArray *
-dup_local_addresses (FerryLocalBroadcast *self)
+dup_interfaces (FerryLocalBroadcast *self)
 {
-  FerryEngine *engine = ferry_signaling_get_engine (FERRY_SIGNALING (self));
-  GPtrArray *addresses;
-
-  /* (transfer full) */
-  if (engine != NULL)
-    return ferry_engine_get_local_addresses (engine);
+  FerrySignaling *signaling = FERRY_SIGNALING (self);
+  gboolean alone = ferry_signaling_get_engine (signaling) == NULL;
+  GPtrArray *interfaces = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GListModel) listed = NULL;
+  guint n;
 
   /* Without an engine (tests of the plugin alone): loopback only. */
-  addresses = g_ptr_array_new_with_free_func (g_object_unref);
-  g_ptr_array_add (addresses, g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4));
-  return addresses;
+  listed = alone ? ferry_network_interface_list_all ()
+                 : ferry_plugin_context_list_interfaces (ferry_signaling_get_plugin_context (signaling));
+  n = g_list_model_get_n_items (listed);
+  for (guint i = 0; i < n; i++)
+    {
+      FerryNetworkInterface *iface = g_list_model_get_item (listed, i);
+
+      if (alone && !ferry_network_interface_get_is_loopback (iface))
+        g_object_unref (iface);
+      else
+        g_ptr_array_add (interfaces, iface);
+    }
+  return interfaces;
 }
 
 /* Sending messages ------------------------------------------------------ */
@@ -198,7 +208,7 @@ ferry_local_broadcast_start (FerrySignaling  *signaling,
                              GError         **error)
 {
   FerryLocalBroadcast *self = FERRY_LOCAL_BROADCAST (signaling);
-  g_autoptr(GPtrArray) locals = NULL;
+  g_autoptr(GPtrArray) interfaces = NULL;
   g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (!self->started, FALSE);
@@ -210,8 +220,8 @@ ferry_local_broadcast_start (FerrySignaling  *signaling,
   self->context = g_main_context_ref_thread_default ();
   self->started = TRUE;
 
-  locals = dup_local_addresses (self);
-  if (!_ferry_lb_open_sockets (self, locals, &local_error))
+  interfaces = dup_interfaces (self);
+  if (!_ferry_lb_open_sockets (self, interfaces, &local_error))
     {
       g_set_error (error, local_error->domain, local_error->code,
                    _("Could not start local broadcast on port %u: %s"),
