@@ -30,39 +30,43 @@ _ferry_lb_format_route (GSocketAddress *address)
 GSocketAddress *
 _ferry_lb_parse_route (const char *route)
 {
-  g_autofree char *host = NULL;
-  g_autofree char *canonical = NULL;
+  g_autoptr(GSocketConnectable) parsed = NULL;
   g_autoptr(GInetAddress) inet = NULL;
+  g_autofree char *canonical = NULL;
   const char *colon;
-  guint64 port;
+  const char *host;
+  guint16 port;
 
-  if (route == NULL || strlen (route) > 21)
+  if (route == NULL || route[0] == '[' || strlen (route) > 21)
     return NULL;
 
+  /* 1 to 5 digits: g_network_address_parse() would also take a service
+   * name, white space or a sign before the number, or no port at all. */
   colon = strrchr (route, ':');
-  if (colon == NULL || colon == route || colon[1] == '\0' || strlen (colon + 1) > 5)
+  if (colon == NULL || colon[1] == '\0' || strlen (colon + 1) > 5)
     return NULL;
-
   for (const char *p = colon + 1; *p != '\0'; p++)
     if (!g_ascii_isdigit (*p))
       return NULL;
 
-  port = g_ascii_strtoull (colon + 1, NULL, 10);
-  if (port == 0 || port > G_MAXUINT16)
+  parsed = g_network_address_parse (route, 0, NULL);
+  if (parsed == NULL)
     return NULL;
-
-  host = g_strndup (route, colon - route);
+  host = g_network_address_get_hostname (G_NETWORK_ADDRESS (parsed));
+  port = g_network_address_get_port (G_NETWORK_ADDRESS (parsed));
   inet = g_inet_address_new_from_string (host);
-  if (inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV4)
+  if (port == 0 || inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV4)
     return NULL;
 
+  /* g_inet_address_new_from_string() accepts inet_aton() forms such as
+   * "127.1": a route is in canonical form only. */
   canonical = g_inet_address_to_string (inet);
   if (g_strcmp0 (canonical, host) != 0 ||
       g_inet_address_get_is_any (inet) ||
       g_inet_address_get_is_multicast (inet))
     return NULL;
 
-  return g_inet_socket_address_new (inet, (guint16) port);
+  return g_inet_socket_address_new (inet, port);
 }
 
 /* Sending --------------------------------------------------------------- */
