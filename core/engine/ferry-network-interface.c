@@ -175,27 +175,23 @@ address_from_sockaddr (const struct sockaddr *addr,
 }
 
 static FerryNetworkInterface *
-lookup_or_add (GListStore           *list,
+lookup_or_add (GPtrArray            *found,
                const struct ifaddrs *ifa)
 {
-  g_autoptr(FerryNetworkInterface) self = NULL;
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (list));
+  FerryNetworkInterface *self;
 
-  for (guint i = 0; i < n; i++)
+  for (guint i = 0; i < found->len; i++)
     {
-      FerryNetworkInterface *known = g_list_model_get_item (G_LIST_MODEL (list), i);
-
-      /* The store keeps a reference. */
-      g_object_unref (known);
-      if (g_str_equal (known->name, ifa->ifa_name))
-        return known;
+      self = g_ptr_array_index (found, i);
+      if (g_str_equal (self->name, ifa->ifa_name))
+        return self;
     }
 
   self = g_object_new (FERRY_TYPE_NETWORK_INTERFACE, NULL);
   self->name = g_strdup (ifa->ifa_name);
   self->index = if_nametoindex (ifa->ifa_name);
   self->loopback = (ifa->ifa_flags & IFF_LOOPBACK) != 0;
-  g_list_store_append (list, self);
+  g_ptr_array_add (found, self);
   return self;
 }
 
@@ -207,6 +203,7 @@ list_interfaces (gboolean (*keep) (const struct ifaddrs *ifa,
                  const char * const *names)
 {
   GListStore *list = g_list_store_new (FERRY_TYPE_NETWORK_INTERFACE);
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_object_unref);
   struct ifaddrs *ifaddrs = NULL;
 
   if (getifaddrs (&ifaddrs) != 0)
@@ -224,7 +221,7 @@ list_interfaces (gboolean (*keep) (const struct ifaddrs *ifa,
       if (!(ifa->ifa_flags & IFF_UP) || (keep != NULL && !keep (ifa, names)))
         continue;
 
-      self = lookup_or_add (list, ifa);
+      self = lookup_or_add (found, ifa);
       if (ifa->ifa_addr == NULL)
         continue;
       address = address_from_sockaddr (ifa->ifa_addr, ifa->ifa_netmask, &prefix);
@@ -235,6 +232,7 @@ list_interfaces (gboolean (*keep) (const struct ifaddrs *ifa,
     }
 
   freeifaddrs (ifaddrs);
+  g_list_store_splice (list, 0, 0, found->pdata, found->len);
   return G_LIST_MODEL (list);
 }
 
