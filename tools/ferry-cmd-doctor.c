@@ -15,9 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <math.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -111,28 +109,27 @@ doctor_clear (Doctor *doctor)
 static void
 list_interfaces (Doctor *doctor)
 {
-  const char * const *chosen = ferry_engine_get_interfaces (doctor->tool->engine);
-  gboolean all = chosen == NULL || chosen[0] == NULL;
-  struct ifaddrs *list = NULL;
+  g_autoptr(GListModel) interfaces =
+    ferry_network_interface_list (ferry_engine_get_interfaces (doctor->tool->engine));
 
-  if (getifaddrs (&list) != 0)
-    return;
-  for (struct ifaddrs *ifa = list; ifa != NULL; ifa = ifa->ifa_next)
+  for (guint i = 0; i < g_list_model_get_n_items (interfaces); i++)
     {
-      InterfaceCheck *check;
-      char text[INET_ADDRSTRLEN];
+      g_autoptr(FerryNetworkInterface) iface = g_list_model_get_item (interfaces, i);
+      GPtrArray *addresses = ferry_network_interface_get_addresses (iface);
 
-      if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family != AF_INET || !(ifa->ifa_flags & IFF_UP))
-        continue;
-      if (all ? (ifa->ifa_flags & IFF_LOOPBACK) != 0 : !g_strv_contains (chosen, ifa->ifa_name))
-        continue;
-      check = g_new0 (InterfaceCheck, 1);
-      check->name = g_strdup (ifa->ifa_name);
-      inet_ntop (AF_INET, &((struct sockaddr_in *) ifa->ifa_addr)->sin_addr, text, sizeof text);
-      check->address = g_strdup (text);
-      g_ptr_array_add (doctor->interfaces, check);
+      for (guint j = 0; j < addresses->len; j++)
+        {
+          GInetAddress *address = g_ptr_array_index (addresses, j);
+          InterfaceCheck *check;
+
+          if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV4)
+            continue;
+          check = g_new0 (InterfaceCheck, 1);
+          check->name = g_strdup (ferry_network_interface_get_name (iface));
+          check->address = g_inet_address_to_string (address);
+          g_ptr_array_add (doctor->interfaces, check);
+        }
     }
-  freeifaddrs (list);
 }
 
 /* Waits for a datagram holding @token on @socket until @deadline. */
@@ -293,24 +290,28 @@ static gboolean
 is_own_address (const char *mapped,
                 guint16     port)
 {
-  struct ifaddrs *list = NULL;
-  gboolean own = FALSE;
+  g_autoptr(GListModel) interfaces = ferry_network_interface_list_all ();
 
-  if (getifaddrs (&list) != 0)
-    return FALSE;
-  for (struct ifaddrs *ifa = list; ifa != NULL && !own; ifa = ifa->ifa_next)
+  for (guint i = 0; i < g_list_model_get_n_items (interfaces); i++)
     {
-      char text[INET_ADDRSTRLEN];
-      g_autofree char *with_port = NULL;
+      g_autoptr(FerryNetworkInterface) iface = g_list_model_get_item (interfaces, i);
+      GPtrArray *addresses = ferry_network_interface_get_addresses (iface);
 
-      if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family != AF_INET)
-        continue;
-      inet_ntop (AF_INET, &((struct sockaddr_in *) ifa->ifa_addr)->sin_addr, text, sizeof text);
-      with_port = g_strdup_printf ("%s:%u", text, port);
-      own = g_str_equal (with_port, mapped);
+      for (guint j = 0; j < addresses->len; j++)
+        {
+          GInetAddress *address = g_ptr_array_index (addresses, j);
+          g_autofree char *text = NULL;
+          g_autofree char *with_port = NULL;
+
+          if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV4)
+            continue;
+          text = g_inet_address_to_string (address);
+          with_port = g_strdup_printf ("%s:%u", text, port);
+          if (g_str_equal (with_port, mapped))
+            return TRUE;
+        }
     }
-  freeifaddrs (list);
-  return own;
+  return FALSE;
 }
 
 /* From the addresses one socket got from several servers (or from the
