@@ -3,9 +3,11 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-#   host A 10.0.1.2 ── router A ──┐                    ┌── router B ── host B 10.0.2.2
-#           (10.0.1.0/24)   198.51.100.11   "internet"    198.51.100.12   (10.0.2.0/24)
+#   host A 10.0.1.2 ──┬ router A ──┐                    ┌── router B ── host B 10.0.2.2
+#   host A2 10.0.1.3 ─┘  (10.0.1.0/24)                           (10.0.2.0/24)
+#                        198.51.100.11   "internet"    198.51.100.12
 #                                     198.51.100.1: coturn, 2 × dhtnode proxy
+#                                     198.51.100.2: coturn's second address
 #
 # The routers masquerade (endpoint-independent mapping: "cone"), or with
 # --random-fully (a new port per destination: "symmetric"), and drop every
@@ -20,6 +22,12 @@
 #   public/cone, public/symmetric → direct (ice, or lan: the NATed side
 #                          may dial the public one), never the relay
 #   symmetric/symmetric  → TURN relay
+#   A and A2 behind one router → lan (or ICE host↔host), never the relay
+#   UDP blocked at A (cone), B cone → TURN relay reached over TCP
+#   UDP blocked at A, B public → ICE over TCP (or lan), never the relay
+#   ferry doctor on A behind a cone, a symmetric, a public router and with
+#                          UDP blocked → the NAT mapping and the verdict,
+#                          from two STUN servers and from one RFC 5780 server
 #   symmetric + TURN down→ the transfer fails, and the error says what each
 #                          transport tried (lan, ice, turn)
 #   cone/cone, the link cut in the middle → both sides end with an error
@@ -40,7 +48,7 @@ source "$(dirname "$0")/nat-lib.sh"
 
 ferry=${FERRY_TOOL:-}
 work=
-n_tests=9
+n_tests=16
 test_index=0
 failed=0
 
@@ -80,9 +88,18 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-nat.XXXXXX")
 
 # Transfers {{{1
 
+turn_udp="turn:test:test@198.51.100.1:3478?transport=udp"
+turn_tcp="turn:test:test@198.51.100.1:3478?transport=tcp"
 common_args=(--interface eth0 --signaling dht --dht-proxy http://198.51.100.1:8000
-             --transport "${FERRY_NAT_TRANSPORTS:-lan,ice,turn}" --stun 198.51.100.1:3478
-             --turn "turn:test:test@198.51.100.1:3478?transport=udp" --json)
+             --transport "${FERRY_NAT_TRANSPORTS:-lan,ice,turn}" --stun 198.51.100.1:3478 --json)
+
+# The sender (A) and the receiver (B): their namespaces and their own
+# options (the TURN servers they use).
+default_sides() {
+  host_a=${ns[ha]} host_b=${ns[hb]}
+  args_a=(--turn "$turn_udp") args_b=(--turn "$turn_udp")
+}
+default_sides
 
 receiver_pid=
 
@@ -92,7 +109,7 @@ start_receiver() {
   mkdir -p "$dir/b/home" "$dir/a/home" "$dir/b/received"
   printf '[core]\nname=bob\nconnect-timeout=%s\n' "${CONNECT_TIMEOUT:-10}" > "$dir/b/home/ferry.conf"
   printf '[core]\nname=alice\nconnect-timeout=%s\n' "${CONNECT_TIMEOUT:-10}" > "$dir/a/home/ferry.conf"
-  ip netns exec "${ns[hb]}" "$ferry" --home "$dir/b/home" "${common_args[@]}" \
+  ip netns exec "$host_b" "$ferry" --home "$dir/b/home" "${common_args[@]}" "${args_b[@]}" \
     receive --yes --once --dir "$dir/b/received" > "$dir/b/out.jsonl" 2> "$dir/b/err.log" &
   receiver_pid=$!
   nat_pids+=("$receiver_pid")
@@ -109,7 +126,7 @@ start_receiver() {
 send_file() {
   local dir=$work/$1 file=$2 account
   account=$(grep '^{' "$dir/b/out.jsonl" | jq -r 'select(.event == "ready") | .account')
-  ip netns exec "${ns[ha]}" "$ferry" --home "$dir/a/home" "${common_args[@]}" \
+  ip netns exec "$host_a" "$ferry" --home "$dir/a/home" "${common_args[@]}" "${args_a[@]}" \
     send --timeout 20 --to "$account" "$file" > "$dir/a/out.jsonl" 2> "$dir/a/err.log"
 }
 
@@ -140,29 +157,36 @@ report() { # OK? DESCRIPTION CASE
     failed=1
     printf 'not ok %d - %s\n' "$test_index" "$2"
     if [ -n "${3:-}" ]; then
-      for f in "$work/$3"/*/err.log "$work/$3"/*/out.jsonl; do
+      for f in "$work/$3"/*/err.log "$work/$3"/*/out.jsonl "$work/$3"/*.err "$work/$3"/*.json; do
         [ -s "$f" ] && { say "--- $f"; tail -n 15 "$f" | sed 's/^/#   /'; }
       done
     fi
   fi
 }
 
-# FERRY_NAT_ONLY=NAME runs one case (debugging).
+# FERRY_NAT_ONLY=NAME runs one case, NAME|NAME… several (debugging).
 selected() {
-  if [ -n "${FERRY_NAT_ONLY:-}" ] && [ "$FERRY_NAT_ONLY" != "$1" ]; then
+  if [ -n "${FERRY_NAT_ONLY:-}" ] && [[ ! $1 =~ ^($FERRY_NAT_ONLY)$ ]]; then
     test_index=$((test_index + 1))
     printf 'ok %d - %s # SKIP not selected\n' "$test_index" "$1"
     return 1
   fi
 }
 
+# set_router ROUTER cone|symmetric|public|cone+udp-blocked
+set_router() {
+  set_nat "$1" "${2%+udp-blocked}"
+  if [[ $2 == *+udp-blocked ]]; then block_udp "$1"; fi
+}
+
 # run_case NAME NAT_A NAT_B EXPECTED_CHAIN_REGEX DESCRIPTION: unless the
-# regex names lan, a chain with lan fails.
+# regex names lan, a chain with lan fails. The sides are those of
+# default_sides unless the caller changed them.
 run_case() {
   local name=$1 chain status=1 file=$work/$1.bin
   selected "$name" || return 0
-  set_nat "${ns[ra]}" "$2"
-  set_nat "${ns[rb]}" "$3"
+  set_router "${ns[ra]}" "$2"
+  set_router "${ns[rb]}" "$3"
   head -c 3145728 /dev/urandom > "$file"
 
   if start_receiver "$name" && send_file "$name" "$file" && wait_receiver; then
@@ -200,6 +224,79 @@ common_args=("${common_args[@]/lan,ice,turn/ice,turn}")
 run_case public-symmetric-ice public symmetric '^dht → ice \(' 'direct ICE without lan, never the relay'
 common_args=("${saved_args[@]}")
 
+# Two devices behind one router: the path stays inside the home (lan, or
+# ICE between host candidates), never the relay.
+host_b=${ns[ha2]}
+run_case same-router cone cone '^dht → (lan \(|ice \(udp, host↔host)' 'two hosts behind one router: lan or host ICE'
+default_sides
+# UDP blocked at one side (its router forwards TCP only; its device knows
+# the TURN server over TCP): the relay, reached over TCP by that side.
+args_a=(--turn "$turn_tcp")
+run_case udp-blocked-cone cone+udp-blocked cone '^dht → turn \(tcp relay via 198\.51\.100\.1:3478, relay↔relay' \
+  'UDP blocked at A → TURN over TCP'
+# … and towards a device with a public address: ICE over TCP (or lan).
+run_case udp-blocked-public cone+udp-blocked public '^dht → (ice \(tcp, |lan \()' \
+  'UDP blocked at A, B public → ICE over TCP or lan, never the relay'
+default_sides
+
+# ferry doctor {{{1
+#
+# `ferry doctor --json` on host A behind each kind of router, asking
+# coturn as two STUN servers (198.51.100.2:3478 and the TURN server on
+# 198.51.100.1:3478) and as one RFC 5780 server (198.51.100.1:3478 alone,
+# which names its other address, 198.51.100.2:3479). Each asserts the NAT
+# mapping and the verdict.
+
+# doctor_json CASE LABEL ARGS…: the report of a doctor run on host A
+doctor_json() {
+  local dir=$work/$1
+  mkdir -p "$dir/home-$2"
+  ip netns exec "${ns[ha]}" "$ferry" --home "$dir/home-$2" --interface eth0 --signaling dht \
+    --dht-proxy http://198.51.100.1:8000 --json "${@:3}" doctor --timeout 1 \
+    > "$dir/$2.json" 2> "$dir/$2.err"
+}
+
+# doctor_case ROUTER MAPPING VERDICT_CODE
+doctor_case() {
+  local name=doctor-$1 status=1 dir=$work/doctor-$1 how got answered
+  selected "$name" || return 0
+  set_router "${ns[ra]}" "$1"
+  mkdir -p "$dir"
+  if doctor_json "$name" two --stun 198.51.100.2:3478 --turn "$turn_udp" &&
+     doctor_json "$name" rfc5780 --stun 198.51.100.1:3478 --turn "$turn_udp"; then
+    status=0
+    for how in two rfc5780; do
+      got=$(jq -r '"\(.nat.mapping) \(.verdict_code) \(.udp) \(.nat.address)"' "$dir/$how.json")
+      answered=$(jq -r '[.stun[] | select(.answered) | .server] | join(" ")' "$dir/$how.json")
+      say "$name ($how): mapping, verdict, udp, address: $got; answered: $answered"
+      [[ $got == "$2 $3 works "* ]] || status=1
+    done
+    # Both ways asked two addresses of the server: the second was the
+    # other address named by the first answer in the RFC 5780 run.
+    [ "$(jq -r '[.stun[] | select(.answered)] | length' "$dir/two.json")" -eq 2 ] || status=1
+    [ "$(jq -r '.stun[1].server' "$dir/rfc5780.json")" = 198.51.100.2:3479 ] || status=1
+  fi
+  report $status "$name: behind a $1 router → mapping $2, verdict $3" "$name"
+}
+
+doctor_case cone endpoint-independent direct
+doctor_case symmetric endpoint-dependent relay
+doctor_case public none public
+
+# UDP blocked: no STUN server answers, the TURN server does over TCP.
+name=doctor-udp-blocked
+selected "$name" && {
+  status=1
+  set_router "${ns[ra]}" cone+udp-blocked
+  mkdir -p "$work/$name"
+  if doctor_json "$name" tcp --stun 198.51.100.2:3478 --turn "$turn_tcp"; then
+    got=$(jq -r '"\(.nat.mapping) \(.verdict_code) \(.udp) \(.turn[0].allocation)"' "$work/$name/tcp.json")
+    say "$name: mapping, verdict, udp, TCP allocation: $got"
+    [ "$got" = "unknown relay-tcp blocked true" ] && status=0
+  fi
+  report $status "$name: UDP blocked, TURN over TCP → verdict relay-tcp" "$name"
+}
+
 # TURN down and symmetric NATs: the clear failure.
 name=turn-down
 selected "$name" && {
@@ -234,7 +331,7 @@ selected "$name" && {
   head -c 200M /dev/zero > "$work/$name.bin"
   if start_receiver "$name"; then
     account=$(grep '^{' "$work/$name/b/out.jsonl" | jq -r 'select(.event == "ready") | .account')
-    ip netns exec "${ns[ha]}" "$ferry" --home "$work/$name/a/home" "${common_args[@]}" \
+    ip netns exec "$host_a" "$ferry" --home "$work/$name/a/home" "${common_args[@]}" "${args_a[@]}" \
       send --timeout 20 --to "$account" "$work/$name.bin" > "$work/$name/a/out.jsonl" 2> "$work/$name/a/err.log" &
     sender=$!
     nat_pids+=("$sender")
