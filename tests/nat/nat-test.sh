@@ -64,6 +64,9 @@ skip_all() {
 }
 
 cleanup() {
+  # Only the script itself cleans up: a child forked by it (and killed
+  # before its exec) inherits this trap too.
+  [ "$BASHPID" -eq "$$" ] || return 0
   nat_cleanup
   if [ -n "$work" ]; then
     if [ "$failed" -ne 0 ] || [ -n "${FERRY_NAT_KEEP:-}" ]; then
@@ -85,6 +88,49 @@ done
 reason=$(nat_check) || skip_all "$reason"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-nat.XXXXXX")
+
+# Waiting {{{1
+#
+# Every wait is for an event (a line written, a process ending); the
+# seconds given only bound a hang.
+
+# await_line FILE TEXT PID SECONDS: whether a line of FILE holds TEXT
+# before PID ends (tail follows the file through inotify).
+await_line() {
+  local file=$1 text=$2 pid=$3 line fd tailer status=1
+  exec {fd}< <(exec timeout "$4" tail -n +1 -F --pid="$pid" "$file" 2>/dev/null)
+  tailer=$!
+  while IFS= read -r line <&"$fd"; do
+    if [[ $line == *"$text"* ]]; then
+      status=0
+      break
+    fi
+  done
+  exec {fd}<&-
+  kill "$tailer" 2>/dev/null
+  wait "$tailer" 2>/dev/null
+  return $status
+}
+
+# wait_bounded PID SECONDS: waits for PID (a child) to end, killed after
+# SECONDS; returns its exit status.
+wait_bounded() {
+  local pid=$1 guard ended= status
+  sleep "$2" &
+  guard=$!
+  wait -n -p ended "$pid" "$guard"
+  status=$?
+  if [ "$ended" != "$pid" ]; then
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    status=$?
+  else
+    # (SIGKILL: the guard may still be a fork of this shell, with its traps)
+    kill -9 "$guard" 2>/dev/null
+    wait "$guard" 2>/dev/null
+  fi
+  return $status
+}
 
 # Transfers {{{1
 
@@ -113,13 +159,7 @@ start_receiver() {
     receive --yes --once --dir "$dir/b/received" > "$dir/b/out.jsonl" 2> "$dir/b/err.log" &
   receiver_pid=$!
   nat_pids+=("$receiver_pid")
-  # Up to 60 s: a bound against a hang, not a speed requirement.
-  for _ in $(seq 1200); do
-    grep -q '"event":"ready"' "$dir/b/out.jsonl" 2>/dev/null && return 0
-    kill -0 "$receiver_pid" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
+  await_line "$dir/b/out.jsonl" '"event":"ready"' "$receiver_pid" 60
 }
 
 # send_file CASE FILE: runs the sender to its end; returns its exit status
@@ -130,17 +170,9 @@ send_file() {
     send --timeout 20 --to "$account" "$file" > "$dir/a/out.jsonl" 2> "$dir/a/err.log"
 }
 
+# (up to 60 s, beyond the 40 s the link-cut case allows)
 wait_receiver() {
-  local status
-  # Up to 60 s (beyond the 40 s the link-cut case allows).
-  for _ in $(seq 600); do
-    kill -0 "$receiver_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$receiver_pid" 2>/dev/null
-  wait "$receiver_pid" 2>/dev/null
-  status=$?
-  return $status
+  wait_bounded "$receiver_pid" 60
 }
 
 event_field() { # CASE SIDE EVENT FIELD
@@ -335,13 +367,10 @@ selected "$name" && {
       send --timeout 20 --to "$account" "$work/$name.bin" > "$work/$name/a/out.jsonl" 2> "$work/$name/a/err.log" &
     sender=$!
     nat_pids+=("$sender")
-    for _ in $(seq 300); do
-      grep -q '"event":"progress"' "$work/$name/b/out.jsonl" 2>/dev/null && break
-      sleep 0.05
-    done
+    await_line "$work/$name/b/out.jsonl" '"event":"progress"' "$receiver_pid" 20
     in_ns "${ns[ra]}" ip link set wan down
     cut_at=$SECONDS
-    wait "$sender"
+    wait_bounded "$sender" 60
     sent_status=$?
     wait_receiver
     received_status=$?
@@ -370,10 +399,7 @@ selected "$name" && {
   python3 "$(dirname "$0")/../../bench/wan-link.py" "${ns[la]}" tun-a "${ns[lb]}" tun-b 20 0.01 7 \
     > "$dir/link.out" 2> "$dir/link.log" &
   nat_pids+=($!)
-  for _ in $(seq 100); do
-    grep -q ready "$dir/link.out" 2>/dev/null && break
-    sleep 0.05
-  done
+  await_line "$dir/link.out" ready $! 10
   in_ns "${ns[la]}" ip addr add 10.98.0.1/30 dev tun-a
   in_ns "${ns[lb]}" ip addr add 10.98.0.2/30 dev tun-b
   in_ns "${ns[la]}" ip link set tun-a up multicast on
@@ -384,10 +410,7 @@ selected "$name" && {
     receive --yes --once --dir "$dir/b/received" > "$dir/b/out.jsonl" 2> "$dir/b/err.log" &
   receiver_pid=$!
   nat_pids+=("$receiver_pid")
-  for _ in $(seq 200); do
-    grep -q '"event":"ready"' "$dir/b/out.jsonl" 2>/dev/null && break
-    sleep 0.05
-  done
+  await_line "$dir/b/out.jsonl" '"event":"ready"' "$receiver_pid" 20
   account=$(grep '^{' "$dir/b/out.jsonl" | jq -r 'select(.event == "ready") | .account')
   if ip netns exec "${ns[la]}" "$ferry" --home "$dir/a" "${lossy_args[@]/tun-X/tun-a}" \
        send --timeout 20 --to "$account" "$work/$name.bin" > "$dir/a/out.jsonl" 2> "$dir/a/err.log" &&
