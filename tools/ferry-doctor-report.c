@@ -83,14 +83,23 @@ doctor_judge (Doctor *doctor)
   gboolean udp_servers = doctor->stuns->len > 0;
   gboolean multicast = ANY (doctor->interfaces, InterfaceCheck, multicast);
   gboolean dht = ANY (doctor->proxies, ProxyCheck, get);
+  /* Something beyond this network answered, over UDP or TCP: when
+   * nothing did, UDP is not known to be blocked (the way out may be). */
+  gboolean beyond = doctor->udp_works || ANY (doctor->proxies, ProxyCheck, reachable) ||
+                    ANY (doctor->turns, TurnCheck, answered);
+  gboolean servers = udp_servers || doctor->proxies->len > 0 || doctor->turns->len > 0;
 
-  doctor->udp = doctor->udp_works ? "works" : udp_servers ? "blocked" : "unknown";
+  doctor->udp = doctor->udp_works ? "works" : udp_servers && beyond ? "blocked" : "unknown";
 
   if (doctor->interfaces->len == 0)
     set_verdict (doctor, "offline", _("No network interface to use: Ferry cannot reach other devices."));
   else if (!multicast && !dht)
     set_verdict (doctor, "undiscoverable", _("No local multicast comes back and no DHT proxy works: other "
                                              "devices cannot find this one."));
+  else if (servers && !beyond)
+    set_verdict (doctor, "isolated", _("No server beyond this network answers (STUN, TURN or DHT proxy): only "
+                                       "devices on this network can be reached; check the connection and the "
+                                       "servers’ addresses."));
   else if (g_str_equal (doctor->udp, "blocked") && turn_ok (doctor, TRUE))
     set_verdict (doctor, "relay-tcp", _("Outbound UDP is blocked: transfers beyond this network will go "
                                         "through the TURN relay over TCP."));
@@ -200,6 +209,8 @@ doctor_print_text (Doctor *doctor)
     g_print (_("Outbound UDP: works\n"));
   else if (g_str_equal (doctor->udp, "blocked"))
     g_print (_("Outbound UDP: blocked (no server answered over UDP)\n"));
+  else if (doctor->stuns->len > 0)
+    g_print (_("Outbound UDP: unknown (no server beyond this network answered at all)\n"));
   else
     g_print (_("Outbound UDP: unknown (no STUN or TURN server to ask)\n"));
   g_print (_("Verdict: %s\n"), doctor->verdict);

@@ -136,10 +136,10 @@ set_nat() {
   in_ns "$router" iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 }
 
-# block_udp ROUTER: the router forwards no UDP outwards (after set_nat,
-# which clears it): only TCP leaves this network.
-block_udp() {
-  in_ns "$1" iptables -I FORWARD -i lan -o wan -p udp -j DROP
+# block_outbound ROUTER [udp]: the router forwards nothing outwards (or
+# no UDP: only TCP leaves this network); set_nat clears it.
+block_outbound() {
+  in_ns "$1" iptables -I FORWARD -i lan -o wan ${2:+-p "$2"} -j DROP
 }
 
 # Servers

@@ -25,8 +25,9 @@
 #   A and A2 behind one router → lan (or ICE host↔host), never the relay
 #   UDP blocked at A (cone), B cone → TURN relay reached over TCP
 #   UDP blocked at A, B public → ICE over TCP (or lan), never the relay
-#   ferry doctor on A behind a cone, a symmetric, a public router and with
-#                          UDP blocked → the NAT mapping and the verdict,
+#   ferry doctor on A behind a cone, a symmetric, a public router, with
+#                          UDP blocked and with nothing let out → the NAT
+#                          mapping and the verdict,
 #                          from two STUN servers and from one RFC 5780 server
 #   symmetric + TURN down→ the transfer fails, and the error says what each
 #                          transport tried (lan, ice, turn)
@@ -48,7 +49,7 @@ source "$(dirname "$0")/nat-lib.sh"
 
 ferry=${FERRY_TOOL:-}
 work=
-n_tests=16
+n_tests=17
 test_index=0
 failed=0
 
@@ -205,10 +206,13 @@ selected() {
   fi
 }
 
-# set_router ROUTER cone|symmetric|public|cone+udp-blocked
+# set_router ROUTER cone|symmetric|public|cone+udp-blocked|cone+offline
 set_router() {
-  set_nat "$1" "${2%+udp-blocked}"
-  if [[ $2 == *+udp-blocked ]]; then block_udp "$1"; fi
+  set_nat "$1" "${2%+*}"
+  case $2 in
+    *+udp-blocked) block_outbound "$1" udp ;;
+    *+offline) block_outbound "$1" ;;
+  esac
 }
 
 # run_case NAME NAT_A NAT_B EXPECTED_CHAIN_REGEX DESCRIPTION: unless the
@@ -327,6 +331,21 @@ selected "$name" && {
     [ "$got" = "unknown relay-tcp blocked true" ] && status=0
   fi
   report $status "$name: UDP blocked, TURN over TCP → verdict relay-tcp" "$name"
+}
+
+# Nothing leaves the home network: no server answers, UDP is not said to
+# be blocked, the devices of this network remain (multicast works).
+name=doctor-isolated
+selected "$name" && {
+  status=1
+  set_router "${ns[ra]}" cone+offline
+  mkdir -p "$work/$name"
+  if doctor_json "$name" offline --stun 198.51.100.2:3478 --turn "$turn_udp" --turn "$turn_tcp"; then
+    got=$(jq -r '"\(.nat.mapping) \(.verdict_code) \(.udp) \(.interfaces[0].multicast)"' "$work/$name/offline.json")
+    say "$name: mapping, verdict, udp, multicast: $got"
+    [ "$got" = "unknown isolated unknown true" ] && status=0
+  fi
+  report $status "$name: nothing leaves the network → verdict isolated" "$name"
 }
 
 # TURN down and symmetric NATs: the clear failure.
