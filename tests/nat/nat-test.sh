@@ -292,32 +292,37 @@ doctor_json() {
     > "$dir/$2.json" 2> "$dir/$2.err"
 }
 
-# doctor_case ROUTER MAPPING VERDICT_CODE
+# doctor_case ROUTER MAPPING VERDICT_CODE VERDICT_CODE_WITHOUT_STUN: the
+# last run gives no STUN server (the TURN server is asked as one, but ICE
+# has none: no reflexive candidate).
 doctor_case() {
-  local name=doctor-$1 status=1 dir=$work/doctor-$1 how got answered
+  local name=doctor-$1 status=1 dir=$work/doctor-$1 how got answered verdict
   selected "$name" || return 0
   set_router "${ns[ra]}" "$1"
   mkdir -p "$dir"
   if doctor_json "$name" two --stun 198.51.100.2:3478 --turn "$turn_udp" &&
-     doctor_json "$name" rfc5780 --stun 198.51.100.1:3478 --turn "$turn_udp"; then
+     doctor_json "$name" rfc5780 --stun 198.51.100.1:3478 --turn "$turn_udp" &&
+     doctor_json "$name" no-stun --turn "$turn_udp"; then
     status=0
-    for how in two rfc5780; do
+    for how in two rfc5780 no-stun; do
       got=$(jq -r '"\(.nat.mapping) \(.verdict_code) \(.udp) \(.nat.address)"' "$dir/$how.json")
       answered=$(jq -r '[.stun[] | select(.answered) | .server] | join(" ")' "$dir/$how.json")
       say "$name ($how): mapping, verdict, udp, address: $got; answered: $answered"
-      [[ $got == "$2 $3 works "* ]] || status=1
+      verdict=$3
+      [ "$how" = no-stun ] && verdict=$4
+      [[ $got == "$2 $verdict works "* ]] || status=1
     done
     # Both ways asked two addresses of the server: the second was the
     # other address named by the first answer in the RFC 5780 run.
     [ "$(jq -r '[.stun[] | select(.answered)] | length' "$dir/two.json")" -eq 2 ] || status=1
     [ "$(jq -r '.stun[1].server' "$dir/rfc5780.json")" = 198.51.100.2:3479 ] || status=1
   fi
-  report $status "$name: behind a $1 router → mapping $2, verdict $3" "$name"
+  report $status "$name: behind a $1 router → mapping $2, verdict $3 ($4 without STUN)" "$name"
 }
 
-doctor_case cone endpoint-independent direct
-doctor_case symmetric endpoint-dependent relay
-doctor_case public none public
+doctor_case cone endpoint-independent direct direct-disabled
+doctor_case symmetric endpoint-dependent relay relay
+doctor_case public none public public
 
 # UDP blocked: no STUN server answers, the TURN server does over TCP.
 name=doctor-udp-blocked
