@@ -14,13 +14,15 @@
 # unsolicited packet, forwarded or addressed to themselves. `ferry` runs in
 # the host namespaces with --interface eth0 and every transport enabled
 # (lan, ice, turn), finding its peer through the dht signaling and an
-# OpenDHT proxy on the internet side. Each case checks the file with cmp and
-# the path taken:
+# OpenDHT proxy on the internet side. Each case checks the file with cmp,
+# the SHA3-256 both sides verified, and the path taken:
 #
 #   cone/cone            → direct ICE (udp), never the relay, never lan
 #   cone/symmetric       → TURN relay
 #   public/cone, public/symmetric → direct (ice, or lan: the NATed side
-#                          may dial the public one), never the relay
+#                          may dial the public one), never the relay; without
+#                          lan, ICE (host↔srflx, or a peer-reflexive candidate
+#                          for the symmetric NAT)
 #   symmetric/symmetric  → TURN relay
 #   A and A2 behind one router → lan (or ICE host↔host), never the relay
 #   UDP blocked at A (cone), B cone → TURN relay reached over TCP
@@ -49,7 +51,7 @@ source "$(dirname "$0")/nat-lib.sh"
 
 ferry=${FERRY_TOOL:-}
 work=
-n_tests=17
+n_tests=18
 test_index=0
 failed=0
 
@@ -206,6 +208,14 @@ selected() {
   fi
 }
 
+# verified CASE FILE: both sides' done events give FILE's SHA3-256
+verified() {
+  local digest
+  digest=$(python3 -c 'import hashlib, sys; print(hashlib.sha3_256(open(sys.argv[1], "rb").read()).hexdigest())' "$2")
+  [ "$(event_field "$1" a done 'files[0]["sha3-256"]')" = "$digest" ] &&
+    [ "$(event_field "$1" b done 'files[0]["sha3-256"]')" = "$digest" ]
+}
+
 # set_router ROUTER cone|symmetric|public|cone+udp-blocked|cone+offline
 set_router() {
   set_nat "$1" "${2%+*}"
@@ -228,7 +238,8 @@ run_case() {
   if start_receiver "$name" && send_file "$name" "$file" && wait_receiver; then
     chain=$(event_field "$name" a done chain)
     say "$name: $chain ($(event_field "$name" a done duration_ms) ms)"
-    if cmp -s "$file" "$work/$name/b/received/$(basename "$file")" &&
+    # The file arrived whole, and both sides verified its SHA3-256.
+    if cmp -s "$file" "$work/$name/b/received/$(basename "$file")" && verified "$name" "$file" &&
        [[ $chain =~ $4 ]] && { [[ $4 == *lan* ]] || [[ ! $chain =~ lan ]]; }; then
       status=0
     else
@@ -258,6 +269,7 @@ run_case public-symmetric public symmetric '^dht → (ice|lan) \(' 'direct (ice 
 saved_args=("${common_args[@]}")
 common_args=("${common_args[@]/lan,ice,turn/ice,turn}")
 run_case public-symmetric-ice public symmetric '^dht → ice \(' 'direct ICE without lan, never the relay'
+run_case public-cone-ice public cone '^dht → ice \(udp, ' 'direct ICE over UDP without lan, never the relay'
 common_args=("${saved_args[@]}")
 
 # Two devices behind one router: the path stays inside the home (lan, or
