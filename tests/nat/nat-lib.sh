@@ -22,13 +22,22 @@ declare -A ns=( [ra]=$nat_tag-ra [rb]=$nat_tag-rb [ha]=$nat_tag-ha [ha2]=$nat_ta
                 [la]=$nat_tag-la [lb]=$nat_tag-lb )  # la, lb: two ends of a lossy link
 nat_pids=()
 
+# nat_stop [-SIGNAL] PID: kills PID if it is still a running job of this
+# shell (a pid that ended may already be another process's: pids wrap
+# quickly on a busy machine), and reaps it. Returns its status.
+nat_stop() {
+  local signal=-9
+  if [[ $1 == -* ]]; then signal=$1; shift; fi
+  if [[ " $(jobs -pr | tr '\n' ' ') " == *" $1 "* ]]; then
+    kill "$signal" "$1" 2>/dev/null
+  fi
+  wait "$1" 2>/dev/null
+}
+
 nat_cleanup() {
   local pid name
   for pid in "${nat_pids[@]}"; do
-    kill -9 "$pid" 2>/dev/null
-  done
-  for pid in "${nat_pids[@]}"; do
-    wait "$pid" 2>/dev/null
+    nat_stop "$pid"
   done
   for name in "${ns[@]}" "$inet"; do
     ip netns del "$name" 2>/dev/null
@@ -170,8 +179,7 @@ start_coturn() {
 }
 
 stop_coturn() {
-  kill "$coturn_pid" 2>/dev/null
-  wait "$coturn_pid" 2>/dev/null
+  nat_stop -TERM "$coturn_pid"
 }
 
 http() { # NS HOST PORT REQUEST → the raw answer

@@ -110,7 +110,9 @@ await_line() {
     fi
   done
   exec {fd}<&-
-  kill "$tailer" 2>/dev/null
+  # tail is still running when a line matched (it follows the file), or
+  # has ended with PID (then its pid is not signalled: it may be reused).
+  [ $status -eq 0 ] && kill "$tailer" 2>/dev/null
   wait "$tailer" 2>/dev/null
   return $status
 }
@@ -124,13 +126,11 @@ wait_bounded() {
   wait -n -p ended "$pid" "$guard"
   status=$?
   if [ "$ended" != "$pid" ]; then
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    nat_stop "$pid"
     status=$?
   else
     # (SIGKILL: the guard may still be a fork of this shell, with its traps)
-    kill -9 "$guard" 2>/dev/null
-    wait "$guard" 2>/dev/null
+    nat_stop "$guard"
   fi
   return $status
 }
@@ -182,6 +182,12 @@ event_field() { # CASE SIDE EVENT FIELD
   # (debug output, when enabled, goes to stdout too: keep the JSON lines)
   grep '^{' "$work/$1/$2/out.jsonl" 2>/dev/null |
     jq -r --arg e "$3" "select(.event == \$e) | .$4 // empty" 2>/dev/null | head -n 1
+}
+
+receiving_ms() { # CASE
+  grep '^{' "$work/$1/b/out.jsonl" 2>/dev/null |
+    jq -s '[.[] | select(.event == "done")][0].elapsed_ms - [.[] | select(.event == "progress")][0].elapsed_ms' \
+      2>/dev/null
 }
 
 report() { # OK? DESCRIPTION CASE
@@ -237,7 +243,9 @@ run_case() {
 
   if start_receiver "$name" && send_file "$name" "$file" && wait_receiver; then
     chain=$(event_field "$name" a done chain)
-    say "$name: $chain ($(event_field "$name" a done duration_ms) ms)"
+    # (the receiver's time from its first progress to the end shows a
+    # stall after the sender's last write)
+    say "$name: $chain ($(event_field "$name" a done duration_ms) ms; receiver: $(receiving_ms "$name") ms from the first progress)"
     # The file arrived whole, and both sides verified its SHA3-256.
     if cmp -s "$file" "$work/$name/b/received/$(basename "$file")" && verified "$name" "$file" &&
        [[ $chain =~ $4 ]] && { [[ $4 == *lan* ]] || [[ ! $chain =~ lan ]]; }; then
@@ -384,8 +392,7 @@ selected "$name" && {
       status=0
     fi
   fi
-  kill -9 "$receiver_pid" 2>/dev/null
-  wait "$receiver_pid" 2>/dev/null
+  nat_stop "$receiver_pid"
   report $status "$name: symmetric/symmetric with the TURN server down → the error lists every transport" "$name"
   start_coturn >/dev/null || say "coturn did not restart"
 }
