@@ -299,9 +299,10 @@ default_sides
 #
 # `ferry doctor --json` on host A behind each kind of router, asking
 # coturn as two STUN servers (198.51.100.2:3478 and the TURN server on
-# 198.51.100.1:3478) and as one RFC 5780 server (198.51.100.1:3478 alone,
-# which names its other address, 198.51.100.2:3479). Each asserts the NAT
-# mapping and the verdict.
+# 198.51.100.1:3478), as one RFC 5780 server (198.51.100.1:3478 alone,
+# which names its other address, 198.51.100.2:3479), and as two servers on
+# one IP (198.51.100.1:3479 and :3478; then the other address). Each
+# asserts the NAT mapping and the verdict.
 
 # doctor_json CASE LABEL ARGS…: the report of a doctor run on host A
 doctor_json() {
@@ -322,9 +323,10 @@ doctor_case() {
   mkdir -p "$dir"
   if doctor_json "$name" two --stun 198.51.100.2:3478 --turn "$turn_udp" &&
      doctor_json "$name" rfc5780 --stun 198.51.100.1:3478 --turn "$turn_udp" &&
-     doctor_json "$name" no-stun --turn "$turn_udp"; then
+     doctor_json "$name" no-stun --turn "$turn_udp" &&
+     doctor_json "$name" one-ip --stun 198.51.100.1:3479 --turn "$turn_udp"; then
     status=0
-    for how in two rfc5780 no-stun; do
+    for how in two rfc5780 no-stun one-ip; do
       got=$(jq -r '"\(.nat.mapping) \(.verdict_code) \(.udp) \(.nat.address)"' "$dir/$how.json")
       answered=$(jq -r '[.stun[] | select(.answered) | .server] | join(" ")' "$dir/$how.json")
       say "$name ($how): mapping, verdict, udp, address: $got; answered: $answered"
@@ -336,6 +338,10 @@ doctor_case() {
     # other address named by the first answer in the RFC 5780 run.
     [ "$(jq -r '[.stun[] | select(.answered)] | length' "$dir/two.json")" -eq 2 ] || status=1
     [ "$(jq -r '.stun[1].server' "$dir/rfc5780.json")" = 198.51.100.2:3479 ] || status=1
+    # Two servers on one IP do not tell the mapping (a NAT may map per
+    # destination address): the other address, on the second IP, does.
+    [ "$(jq -r '[.stun[] | select(.answered)] | length' "$dir/one-ip.json")" -eq 3 ] || status=1
+    [[ $(jq -r '.stun[2].server' "$dir/one-ip.json") == 198.51.100.2:* ]] || status=1
   fi
   report $status "$name: behind a $1 router → mapping $2, verdict $3 ($4 without STUN)" "$name"
 }
