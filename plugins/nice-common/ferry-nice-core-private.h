@@ -1,0 +1,152 @@
+/* ferry-nice-core-private.h: what the files of a connection attempt share
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * ferry-nice-core.c        the transport's entry points (describe, connect)
+ * ferry-nice-gather.c      an attempt's agents and their candidates
+ * ferry-nice-attempt.c     choosing a leg, giving way to direct attempts
+ * ferry-nice-candidates.c  candidates as text, the peer's description
+ * ferry-nice-probe.c       why a server gave no candidate
+ */
+#pragma once
+
+#include "ferry-nice-channel-private.h"
+
+G_BEGIN_DECLS
+
+#define MAX_REMOTE_CANDIDATES  64
+#define MAX_CANDIDATE_LENGTH   512
+#define PROBE_TIMEOUT_MS       1000
+#define PREFER_TCP_MS          250
+#define HOLD_POLL_MS           50
+#define DIRECT_KEY             "ferry-nice-direct-attempts"
+#define FERRY_NICE_UDP_PROTOCOL "quic-1"
+
+/* What the direct (ice) attempts of an engine are doing, for the relayed
+ * (turn) ones, which give way to them for a while: a table on the engine
+ * (attempt id → DirectState), shared by the copies of this library in the
+ * two plugins. */
+typedef enum {
+  DIRECT_NONE,
+  DIRECT_PENDING,
+  DIRECT_CONNECTED,
+  DIRECT_FAILED,
+} DirectState;
+
+
+struct _FerryNiceCore
+{
+  FerryTransport  *transport;     /* owner */
+  GMainContext    *context;
+  FerryNiceConfig *config;
+  GHashTable      *attempts;      /* id → NiceAttempt */
+  gboolean         started;
+  char            *stun_ip;       /* the STUN server's address, resolved */
+  GCancellable    *resolving;
+};
+
+typedef struct _NiceAttempt NiceAttempt;
+
+enum { LEG_UDP, LEG_TCP, N_LEGS };
+
+typedef struct
+{
+  NiceAttempt      *attempt;
+  gboolean          tcp;
+  FerryNiceChannel *channel;
+  NiceAgent        *agent;         /* the channel's */
+  guint             stream_id;
+  gulong            gathering_id;
+  gboolean          gathered;
+  gboolean          paired;        /* has the peer's candidates */
+  gboolean          writable;
+  gboolean          readable;
+  gboolean          failed;
+} NiceLeg;
+
+struct _NiceAttempt
+{
+  FerryNiceCore    *core;
+  char             *id;
+  gboolean          offerer;
+  NiceLeg          *legs[N_LEGS];  /* NULL when disabled */
+
+  GSource          *gather_timeout;
+  gboolean          gathered;
+  GPtrArray        *describe_tasks;
+  JsonObject       *description;
+  char             *local_summary;
+  char             *note;          /* what the servers did not give */
+  gboolean          no_candidates; /* turn: no relay address */
+  gboolean          probing;
+
+  GTask            *connect_task;
+  GSource          *connect_timeout;
+  GSource          *cancel_source;
+  GSource          *prefer_timeout;
+  gboolean          prefer_expired;
+  GSource          *hold_source;   /* turn: waits for the direct attempt */
+  gint64            connect_start;
+  char             *remote_summary;
+};
+
+static inline void
+nice_clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static inline const char *
+transport_name (NiceAttempt *attempt)
+{
+  return attempt->core->config->name;
+}
+
+/* ferry-nice-candidates.c */
+const char  *_ferry_nice_candidate_type_name       (NiceCandidateType    type);
+gboolean     _ferry_nice_candidate_is_tcp          (const NiceCandidate *candidate);
+/* "host, srflx (udp, tcp)" */
+char        *_ferry_nice_summarize_candidates      (GSList              *candidates);
+void         _ferry_nice_free_candidates           (GSList              *candidates);
+char        *_ferry_nice_selected_pair_description (NiceAttempt         *attempt,
+                                                    NiceLeg             *leg);
+const char  *_ferry_nice_get_string_member         (JsonObject          *object,
+                                                    const char          *name);
+gboolean     _ferry_nice_parse_remote              (NiceAttempt         *attempt,
+                                                    JsonObject          *remote,
+                                                    const char         **ufrag,
+                                                    const char         **pwd,
+                                                    GSList             **candidates,
+                                                    GError             **error);
+
+/* ferry-nice-probe.c */
+/* Diagnoses in the background why the TURN servers gave no relay address;
+ * a pending connect fails once the diagnosis is in. */
+void         _ferry_nice_attempt_probe_relays      (NiceAttempt         *attempt);
+GError      *_ferry_nice_relay_failure             (NiceAttempt         *attempt);
+
+/* ferry-nice-gather.c */
+NiceAttempt *_ferry_nice_attempt_new               (FerryNiceCore       *core,
+                                                    const char          *id,
+                                                    gboolean             offerer,
+                                                    GError             **error);
+
+/* ferry-nice-attempt.c */
+void         _ferry_nice_attempt_free              (NiceAttempt         *attempt);
+void         _ferry_nice_leg_event_cb              (FerryNiceChannel    *channel,
+                                                    FerryNiceEvent       event,
+                                                    gpointer             user_data);
+void         _ferry_nice_direct_set                (NiceAttempt         *attempt,
+                                                    DirectState          state);
+void         _ferry_nice_attempt_evaluate          (NiceAttempt         *attempt);
+/* Takes @error. */
+void         _ferry_nice_attempt_connect_fail      (NiceAttempt         *attempt,
+                                                    GError              *error);
+GError      *_ferry_nice_attempt_failure           (NiceAttempt         *attempt,
+                                                    const char          *what);
+
+G_END_DECLS
