@@ -118,6 +118,63 @@ coturn_stop (Coturn *coturn)
   g_free (coturn);
 }
 
+/* Log capture {{{1 */
+
+/* The nice code's debug lines about STUN, kept in order so that tests can
+ * check what happened before what. */
+static GMutex log_lock;
+static GPtrArray *log_lines;
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  const char *domain = NULL;
+  const char *message = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_str_equal (fields[i].key, "GLIB_DOMAIN") && fields[i].length < 0)
+        domain = fields[i].value;
+      else if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
+        message = fields[i].value;
+    }
+
+  if (g_strcmp0 (domain, "Ferry-nice") == 0 && message != NULL && strstr (message, "STUN") != NULL)
+    {
+      g_mutex_lock (&log_lock);
+      if (log_lines == NULL)
+        log_lines = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (log_lines, g_strdup (message));
+      g_mutex_unlock (&log_lock);
+    }
+
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+static guint
+log_count (const char *needle)
+{
+  guint count = 0;
+
+  g_mutex_lock (&log_lock);
+  for (guint i = 0; log_lines != NULL && i < log_lines->len; i++)
+    if (strstr (g_ptr_array_index (log_lines, i), needle) != NULL)
+      count++;
+  g_mutex_unlock (&log_lock);
+  return count;
+}
+
+static void
+log_clear (void)
+{
+  g_mutex_lock (&log_lock);
+  g_clear_pointer (&log_lines, g_ptr_array_unref);
+  g_mutex_unlock (&log_lock);
+}
+
 /* Fixture {{{1 */
 
 typedef struct {
@@ -356,6 +413,32 @@ test_ice_dead_stun (Fixture       *fixture,
   start_engines (fixture, "ice", stun, "ice", stun);
   chain = transfer_ok (fixture, 100 * 1000);
   g_assert_true (g_str_has_prefix (chain, "local-broadcast → ice (tcp, "));
+}
+
+/* A STUN server nobody answers (a closed port on loopback) costs a lan
+ * transfer nothing: the ice descriptions go out with the host candidates
+ * as soon as the probe found the server silent, while libnice still tries
+ * it. Checked by the order of events, with a gathering timeout far beyond
+ * anything the transfer takes. */
+static void
+test_ice_dead_stun_lan (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autofree char *stun = g_strdup_printf ("[ice]\nstun-server=127.0.0.1:%u\ngather-timeout=30000",
+                                           ferry_test_free_udp_port ());
+  g_autofree char *chain = NULL;
+
+  log_clear ();
+  start_engines (fixture, "lan,ice", stun, "lan,ice", stun);
+  chain = transfer_ok (fixture, 100 * 1000);
+  g_assert_true (g_str_has_prefix (chain, "local-broadcast → lan"));
+
+  /* Both engines found the server silent, described ice without its
+   * reflexive candidates, and the transfer ended before libnice gave up
+   * on the server (the attempts are gone by now: it never will). */
+  g_assert_cmpuint (log_count ("does not answer (probe)"), ==, 2);
+  g_assert_cmpuint (log_count ("(not waiting for the silent STUN server)"), ==, 2);
+  g_assert_cmpuint (log_count ("STUN gathering over"), ==, 0);
 }
 
 static void
@@ -1014,6 +1097,7 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_log_set_writer_func (capture_writer, NULL, NULL);
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
@@ -1022,6 +1106,7 @@ main (int   argc,
   ADD ("/ice/lossy-udp", test_ice_lossy);
   ADD ("/ice/stun", test_ice_stun);
   ADD ("/ice/dead-stun", test_ice_dead_stun);
+  ADD ("/ice/dead-stun-lan", test_ice_dead_stun_lan);
   ADD ("/ice/stream-tcp", test_stream_tcp);
   ADD ("/ice/stream-udp", test_stream_udp);
   ADD ("/ice/bad-descriptions", test_bad_descriptions);

@@ -34,6 +34,14 @@ typedef enum {
 } DirectState;
 
 
+/* What the STUN server did lately: an attempt waits for its reflexive
+ * candidates only while it may answer. */
+typedef enum {
+  STUN_UNKNOWN,     /* not probed yet */
+  STUN_ANSWERS,
+  STUN_SILENT,      /* the probe or the last gathering got no answer */
+} StunState;
+
 struct _FerryNiceCore
 {
   FerryTransport  *transport;     /* owner */
@@ -43,6 +51,8 @@ struct _FerryNiceCore
   gboolean         started;
   char            *stun_ip;       /* the STUN server's address, resolved */
   GCancellable    *resolving;
+  StunState        stun_state;
+  GCancellable    *stun_probing;
 };
 
 typedef struct _NiceAttempt NiceAttempt;
@@ -127,9 +137,16 @@ gboolean     _ferry_nice_parse_remote              (NiceAttempt         *attempt
 /* Diagnoses in the background why the TURN servers gave no relay address;
  * a pending connect fails once the diagnosis is in. */
 void         _ferry_nice_attempt_probe_relays      (NiceAttempt         *attempt);
+/* Asks the STUN server once, in the background: a silent one is not
+ * waited for (see _ferry_nice_core_stun_learned). */
+void         _ferry_nice_core_probe_stun           (FerryNiceCore       *core);
 GError      *_ferry_nice_relay_failure             (NiceAttempt         *attempt);
 
 /* ferry-nice-gather.c */
+/* The STUN server answers or not: attempts that wait only for it go on. */
+void         _ferry_nice_core_stun_learned         (FerryNiceCore       *core,
+                                                    StunState            state,
+                                                    const char          *how);
 NiceAttempt *_ferry_nice_attempt_new               (FerryNiceCore       *core,
                                                     const char          *id,
                                                     gboolean             offerer,

@@ -95,10 +95,16 @@ _ferry_nice_core_start (FerryNiceCore   *core,
   core->started = TRUE;
 
   g_clear_pointer (&core->stun_ip, g_free);
+  if (core->stun_probing != NULL)
+    g_cancellable_cancel (core->stun_probing);
+  g_clear_object (&core->stun_probing);
+  core->stun_state = STUN_UNKNOWN;
   if (config->stun != NULL && !config->relay_only)
     {
       g_autoptr(GInetAddress) literal = g_inet_address_new_from_string (config->stun->host);
 
+      /* Whether the server answers, before the first attempt needs it. */
+      _ferry_nice_core_probe_stun (core);
       if (literal != NULL)
         core->stun_ip = g_strdup (config->stun->host);
       else
@@ -120,6 +126,9 @@ _ferry_nice_core_stop (FerryNiceCore *core)
   if (core->resolving != NULL)
     g_cancellable_cancel (core->resolving);
   g_clear_object (&core->resolving);
+  if (core->stun_probing != NULL)
+    g_cancellable_cancel (core->stun_probing);
+  g_clear_object (&core->stun_probing);
   g_hash_table_remove_all (core->attempts);
 }
 

@@ -97,9 +97,56 @@ attempt_gathering_finish (NiceAttempt *attempt,
   g_free (pwd);
 
   g_debug ("%s attempt %s gathered %s%s", config->name, attempt->id, attempt->local_summary,
-           timed_out ? " (gathering timed out)" : "");
+           timed_out ? " (gathering timed out)"
+           : attempt->legs[LEG_UDP] != NULL && !attempt->legs[LEG_UDP]->gathered
+           ? " (not waiting for the silent STUN server)" : "");
 
   attempt_return_descriptions (attempt);
+}
+
+/* Whether @leg has the candidates worth describing: all of them, or all
+ * but the reflexive ones of a STUN server that does not answer (libnice
+ * retries it for seconds; its host candidates are there at once). */
+static gboolean
+leg_ready (NiceLeg *leg)
+{
+  FerryNiceCore *core = leg->attempt->core;
+
+  return leg->gathered ||
+         (!leg->tcp && core->stun_state == STUN_SILENT && core->config->turn_servers->len == 0);
+}
+
+static void
+attempt_check_gathered (NiceAttempt *attempt)
+{
+  for (guint i = 0; i < N_LEGS; i++)
+    if (attempt->legs[i] != NULL && !leg_ready (attempt->legs[i]))
+      return;
+  attempt_gathering_finish (attempt, FALSE);
+}
+
+/* The UDP leg's gathering is over: did the STUN server answer? (On a host
+ * without NAT, libnice keeps no reflexive candidate equal to a host one:
+ * then there is nothing to wait for either.) */
+static void
+leg_learn_stun (NiceLeg *leg)
+{
+  FerryNiceCore *core = leg->attempt->core;
+  GSList *candidates;
+  gboolean reflexive = FALSE;
+
+  if (leg->tcp || core->stun_ip == NULL || core->config->relay_only)
+    return;
+  candidates = nice_agent_get_local_candidates (leg->agent, leg->stream_id, 1);
+  for (GSList *l = candidates; l != NULL; l = l->next)
+    if (((NiceCandidate *) l->data)->type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE)
+      reflexive = TRUE;
+  _ferry_nice_free_candidates (candidates);
+
+  g_debug ("%s attempt %s: STUN gathering over%s, %s reflexive candidate",
+           core->config->name, leg->attempt->id,
+           leg->attempt->gathered ? " after the description" : "", reflexive ? "a" : "no");
+  _ferry_nice_core_stun_learned (core, reflexive ? STUN_ANSWERS : STUN_SILENT, "gathering");
 }
 
 static void
@@ -112,10 +159,43 @@ on_gathering_done (NiceAgent *agent,
   if (stream_id != leg->stream_id)
     return;
   leg->gathered = TRUE;
-  for (guint i = 0; i < N_LEGS; i++)
-    if (leg->attempt->legs[i] != NULL && !leg->attempt->legs[i]->gathered)
-      return;
-  attempt_gathering_finish (leg->attempt, FALSE);
+  leg_learn_stun (leg);
+  attempt_check_gathered (leg->attempt);
+}
+
+static void
+collect_waiting (gpointer key,
+                 gpointer value,
+                 gpointer user_data)
+{
+  if (!((NiceAttempt *) value)->gathered)
+    g_ptr_array_add (user_data, g_strdup (key));
+}
+
+void
+_ferry_nice_core_stun_learned (FerryNiceCore *core,
+                               StunState      state,
+                               const char    *how)
+{
+  g_autoptr(GPtrArray) waiting = NULL;
+
+  if (core->stun_state != state)
+    g_debug ("%s: the STUN server %s %s (%s)", core->config->name, core->config->stun->display,
+             state == STUN_ANSWERS ? "answers" : "does not answer", how);
+  core->stun_state = state;
+  if (state != STUN_SILENT)
+    return;
+  /* Attempts waiting only for it go on. Their descriptions go out at once,
+   * and the callbacks may release attempts: look each one up again. */
+  waiting = g_ptr_array_new_with_free_func (g_free);
+  g_hash_table_foreach (core->attempts, collect_waiting, waiting);
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      NiceAttempt *attempt = g_hash_table_lookup (core->attempts, g_ptr_array_index (waiting, i));
+
+      if (attempt != NULL && !attempt->gathered)
+        attempt_check_gathered (attempt);
+    }
 }
 
 static gboolean
@@ -287,6 +367,7 @@ _ferry_nice_attempt_new (FerryNiceCore  *core,
         return NULL;
       }
 
+  attempt_check_gathered (attempt);
   if (!attempt->gathered)
     {
       attempt->gather_timeout = g_timeout_source_new (config->gather_timeout_ms);

@@ -155,3 +155,45 @@ _ferry_nice_attempt_probe_relays (NiceAttempt *attempt)
   g_task_set_task_data (probe, data, (GDestroyNotify) probe_data_free);
   g_task_run_in_thread (probe, probe_thread);
 }
+
+static void
+stun_probe_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  g_task_return_boolean (task, probe_server (task_data));
+}
+
+static void
+stun_probe_done_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  FerryNiceCore *core = user_data;   /* alive: the task holds its transport */
+  gboolean answers = g_task_propagate_boolean (G_TASK (result), NULL);
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;   /* stopped meanwhile */
+  g_clear_object (&core->stun_probing);
+  /* What a gathering found since is newer. */
+  if (core->stun_state == STUN_UNKNOWN)
+    _ferry_nice_core_stun_learned (core, answers ? STUN_ANSWERS : STUN_SILENT, "probe");
+}
+
+void
+_ferry_nice_core_probe_stun (FerryNiceCore *core)
+{
+  g_autoptr(GTask) probe = NULL;
+  FerryNiceServer *server = g_new0 (FerryNiceServer, 1);
+
+  /* A copy: the configuration may change while the thread runs. */
+  server->host = g_strdup (core->config->stun->host);
+  server->port = core->config->stun->port;
+  server->type = NICE_RELAY_TYPE_TURN_UDP;   /* a datagram probe */
+  core->stun_probing = g_cancellable_new ();
+  probe = g_task_new (core->transport, core->stun_probing, stun_probe_done_cb, core);
+  g_task_set_task_data (probe, server, (GDestroyNotify) _ferry_nice_server_free);
+  g_task_set_check_cancellable (probe, FALSE);
+  g_task_run_in_thread (probe, stun_probe_thread);
+}
