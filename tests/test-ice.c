@@ -120,7 +120,7 @@ coturn_stop (Coturn *coturn)
 
 /* Log capture {{{1 */
 
-/* The nice code's debug lines about STUN, kept in order so that tests can
+/* The nice code's debug lines about STUN and read-ahead, kept in order so that tests can
  * check what happened before what. */
 static GMutex log_lock;
 static GPtrArray *log_lines;
@@ -142,7 +142,8 @@ capture_writer (GLogLevelFlags   level,
         message = fields[i].value;
     }
 
-  if (g_strcmp0 (domain, "Ferry-nice") == 0 && message != NULL && strstr (message, "STUN") != NULL)
+  if (g_strcmp0 (domain, "Ferry-nice") == 0 && message != NULL &&
+      (strstr (message, "STUN") != NULL || strstr (message, "read ahead") != NULL))
     {
       g_mutex_lock (&log_lock);
       if (log_lines == NULL)
@@ -930,6 +931,197 @@ test_stream_udp (Fixture       *fixture,
   run_stream (fixture, "[ice]\ntcp=false", "ice (udp, host↔host)");
 }
 
+/* Rounds over a TCP pair: alice writes a block, bob reads it all and
+ * answers one byte. The blocks are a little larger than what bob's side
+ * buffers before it stops reading (parks), so that the end of each block
+ * is often what libnice already read ahead from the socket when bob
+ * parked; nothing else arrives on the socket until bob answers, so those
+ * bytes reach bob only if his side takes them itself when it reads again
+ * (see channel_take_read_ahead()). */
+#define ROUNDS 16
+
+typedef struct {
+  GIOStream *stream;
+  gboolean   alice;
+  GError    *error;
+  gint       rounds;     /* done */
+} Rounds;
+
+/* Bob starts reading a block once alice's writes of it returned: by then
+ * his side has buffered all it takes and stopped reading. */
+static GMutex rounds_lock;
+static GCond  rounds_cond;
+static guint  rounds_written;
+static guint  rounds_released;
+
+/* While bob reads a block, the context's poll waits for events only: the
+ * agents' timers (consent checks every few seconds) would otherwise wake
+ * a stalled side by sending a packet. A poll that ends without an event
+ * (after 20 s, before consent runs out) is a stall. */
+static GPollFunc default_poll;
+static gint      round_pending;
+static guint     stalls;
+
+static gint
+events_only_poll (GPollFD *fds,
+                  guint    n_fds,
+                  gint     timeout)
+{
+  gint ready;
+
+  if (timeout == 0 || !g_atomic_int_get (&round_pending))
+    return default_poll (fds, n_fds, timeout);
+  ready = default_poll (fds, n_fds, 20000);
+  if (ready == 0)
+    stalls++;
+  return ready;
+}
+
+static gsize
+round_size (guint round)
+{
+  /* Around 2 MiB, the receive ring, with tails of every size. */
+  return 2 * 1024 * 1024 + round * 5 * 1024 + 7;
+}
+
+static gpointer
+rounds_thread (gpointer user_data)
+{
+  Rounds *side = user_data;
+  GInputStream *input = g_io_stream_get_input_stream (side->stream);
+  GOutputStream *output = g_io_stream_get_output_stream (side->stream);
+  guint8 *buffer = g_malloc (round_size (ROUNDS));
+  guint8 *expected = g_malloc (round_size (ROUNDS));
+
+  for (guint round = 0; round < ROUNDS && side->error == NULL; round++)
+    {
+      gsize size = round_size (round), n = 0;
+      guint8 ack = 0;
+
+      fill_pattern (expected, size, round, (guint32) round);
+      if (side->alice)
+        {
+          gboolean written = g_output_stream_write_all (output, expected, size, NULL, NULL,
+                                                        &side->error);
+
+          g_mutex_lock (&rounds_lock);
+          rounds_written = round + 1;
+          g_mutex_unlock (&rounds_lock);
+          g_main_context_wakeup (NULL);
+          if (written &&
+              g_input_stream_read_all (input, &ack, 1, &n, NULL, &side->error) && n == 1 &&
+              ack != (guint8) round)
+            side->error = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "wrong answer");
+        }
+      else
+        {
+          gboolean read;
+
+          ack = (guint8) round;
+          g_mutex_lock (&rounds_lock);
+          while (rounds_released <= round)
+            g_cond_wait (&rounds_cond, &rounds_lock);
+          g_mutex_unlock (&rounds_lock);
+          read = g_input_stream_read_all (input, buffer, size, &n, NULL, &side->error);
+          g_atomic_int_set (&round_pending, 0);
+          g_main_context_wakeup (NULL);
+          if (read && n == size && memcmp (buffer, expected, size) == 0)
+            g_output_stream_write_all (output, &ack, 1, NULL, NULL, &side->error);
+          else if (side->error == NULL)
+            side->error = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                                       "round %u: %" G_GSIZE_FORMAT " bytes", round, n);
+        }
+      if (side->error == NULL)
+        g_atomic_int_inc (&side->rounds);
+    }
+  g_free (buffer);
+  g_free (expected);
+  return NULL;
+}
+
+static gboolean
+rounds_done (gpointer user_data)
+{
+  Rounds *sides = user_data;
+
+  return (g_atomic_int_get (&sides[0].rounds) == ROUNDS || sides[0].error != NULL) &&
+         (g_atomic_int_get (&sides[1].rounds) == ROUNDS || sides[1].error != NULL);
+}
+
+static void
+test_stream_tcp_read_ahead (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  FerryTransport *ta, *tb;
+  g_autoptr(JsonObject) da = NULL;
+  g_autoptr(JsonObject) db = NULL;
+  g_autoptr(GTask) ca = g_task_new (NULL, NULL, NULL, NULL);
+  g_autoptr(GTask) cb = g_task_new (NULL, NULL, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) sa = NULL;
+  g_autoptr(GIOStream) sb = NULL;
+  Rounds sides[2] = { { 0 } };
+  GThread *threads[2];
+
+  log_clear ();
+  rounds_written = rounds_released = stalls = 0;
+  start_engines (fixture, "ice", "[ice]\nudp=false", "ice", "[ice]\nudp=false");
+  ta = first_transport (fixture->a);
+  tb = first_transport (fixture->b);
+  da = describe (ta, "0123456789abcdef", TRUE);
+  db = describe (tb, "0123456789abcdef", FALSE);
+  ferry_transport_connect_async (tb, "0123456789abcdef", FALSE, da, NULL, connect_cb, g_object_ref (cb));
+  ferry_transport_connect_async (ta, "0123456789abcdef", TRUE, db, NULL, connect_cb, g_object_ref (ca));
+  ferry_test_wait_until (task_done, ca, 15000, "alice to connect");
+  sa = g_task_propagate_pointer (ca, &error);
+  g_assert_no_error (error);
+
+  sides[0] = (Rounds) { sa, TRUE, NULL, 0 };
+  threads[0] = g_thread_new ("alice", rounds_thread, &sides[0]);
+  ferry_test_wait_until (task_done, cb, 15000, "bob to connect");
+  sb = g_task_propagate_pointer (cb, &error);
+  g_assert_no_error (error);
+  sides[1] = (Rounds) { sb, FALSE, NULL, 0 };
+  threads[1] = g_thread_new ("bob", rounds_thread, &sides[1]);
+
+  /* Once alice wrote a block, the main context turns until nothing is
+   * left to do (alice blocked or done, bob's side parked), then bob reads
+   * it with events only. */
+  default_poll = g_main_context_get_poll_func (NULL);
+  g_main_context_set_poll_func (NULL, events_only_poll);
+  while (!rounds_done (sides))
+    {
+      gboolean release;
+
+      g_main_context_iteration (NULL, TRUE);
+      g_mutex_lock (&rounds_lock);
+      release = rounds_written > rounds_released;
+      g_mutex_unlock (&rounds_lock);
+      if (!release)
+        continue;
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_atomic_int_set (&round_pending, 1);
+      g_mutex_lock (&rounds_lock);
+      rounds_released = rounds_written;
+      g_cond_broadcast (&rounds_cond);
+      g_mutex_unlock (&rounds_lock);
+    }
+  g_main_context_set_poll_func (NULL, default_poll);
+  for (guint i = 0; i < 2; i++)
+    g_thread_join (threads[i]);
+  g_test_message ("read-ahead taken back in %u of %u rounds", log_count ("read ahead"), ROUNDS);
+  /* Every block reached bob through events alone. */
+  g_assert_cmpuint (stalls, ==, 0);
+  g_assert_no_error (sides[0].error);
+  g_assert_no_error (sides[1].error);
+  g_assert_cmpint (sides[1].rounds, ==, ROUNDS);
+  ferry_transport_release (ta, "0123456789abcdef");
+  ferry_transport_release (tb, "0123456789abcdef");
+  g_io_stream_close (sa, NULL, NULL);
+  g_io_stream_close (sb, NULL, NULL);
+}
+
 /* Bad descriptions from the peer are errors, never crashes. */
 static void
 test_bad_descriptions (Fixture       *fixture,
@@ -1109,6 +1301,7 @@ main (int   argc,
   ADD ("/ice/dead-stun-lan", test_ice_dead_stun_lan);
   ADD ("/ice/stream-tcp", test_stream_tcp);
   ADD ("/ice/stream-udp", test_stream_udp);
+  ADD ("/ice/stream-tcp-read-ahead", test_stream_tcp_read_ahead);
   ADD ("/ice/bad-descriptions", test_bad_descriptions);
   ADD ("/ice/old-peer", test_old_peer);
   ADD ("/ice/peer-stops", test_peer_stops);

@@ -165,6 +165,45 @@ recv_cb (NiceAgent *agent,
     nice_agent_attach_recv (agent, stream_id, component_id, channel->park_context, NULL, NULL);
 }
 
+/* Context thread, parked. On an ICE-TCP pair libnice reads the socket
+ * ahead, into a buffer of its own, and hands it out one callback at a
+ * time; a channel that parks between two callbacks leaves what was read
+ * ahead there, and libnice looks at it again only when the socket is
+ * readable. At the end of a transfer nothing more comes: the last bytes
+ * would wait for the peer's next consent check, seconds later. So before
+ * the callback goes back, take them with non-blocking reads, which look at
+ * that buffer first and then read the parked sockets once. Returns FALSE
+ * when the ring filled up again (the channel parked again). */
+static gboolean
+channel_take_read_ahead (FerryNiceChannel *channel)
+{
+  g_autofree guint8 *buffer = NULL;
+  gsize taken = 0;
+  gboolean parked = FALSE;
+
+  if (channel->pseudo_tcp || channel->quic != NULL)
+    return TRUE;
+
+  buffer = g_malloc (RX_PARK_FREE);
+  while (!parked)
+    {
+      gssize n = nice_agent_recv_nonblocking (channel->agent, channel->stream_id, 1,
+                                              buffer, RX_PARK_FREE, NULL, NULL);
+
+      if (n <= 0)
+        break;
+      taken += n;
+      recv_cb (channel->agent, channel->stream_id, 1, n, (gchar *) buffer, channel);
+      g_mutex_lock (&channel->lock);
+      parked = channel->parked;
+      g_mutex_unlock (&channel->lock);
+    }
+  if (taken > 0)
+    g_debug ("ice stream %u: took %" G_GSIZE_FORMAT " bytes libnice had read ahead",
+             channel->stream_id, taken);
+  return !parked;
+}
+
 gboolean
 _ferry_nice_channel_resume_cb (gpointer user_data)
 {
@@ -177,7 +216,7 @@ _ferry_nice_channel_resume_cb (gpointer user_data)
   channel->parked = FALSE;
   g_mutex_unlock (&channel->lock);
 
-  if (resume)
+  if (resume && channel_take_read_ahead (channel))
     channel_attach (channel);
   return G_SOURCE_REMOVE;
 }
