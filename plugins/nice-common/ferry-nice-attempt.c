@@ -182,17 +182,26 @@ attempt_choose (NiceAttempt *attempt,
   g_object_unref (task);
 }
 
-/* Whether either end of the UDP leg's pair is a host candidate. When both
- * are reflexive (or relayed), a NAT sits on each side, and a TCP pair
- * would need a hole punched through both: not worth waiting for. */
+/* Whether a TCP pair may still connect, judging by the UDP leg's pair and
+ * the candidates. When both ends of the UDP pair are reflexive (or
+ * relayed), or both sides have a reflexive candidate (each sits behind a
+ * NAT: libnice keeps none equal to a host one) and they did not meet
+ * host to host, a TCP pair would need a hole punched through two NATs:
+ * not worth waiting for. */
 static gboolean
-udp_pair_has_host (NiceLeg *leg)
+tcp_may_connect (NiceAttempt *attempt,
+                 NiceLeg     *udp)
 {
   NiceCandidate *local = NULL, *remote = NULL;
+  gboolean local_host, remote_host;
 
-  if (!nice_agent_get_selected_pair (leg->agent, leg->stream_id, 1, &local, &remote))
+  if (!nice_agent_get_selected_pair (udp->agent, udp->stream_id, 1, &local, &remote))
     return TRUE;
-  return local->type == NICE_CANDIDATE_TYPE_HOST || remote->type == NICE_CANDIDATE_TYPE_HOST;
+  local_host = local->type == NICE_CANDIDATE_TYPE_HOST;
+  remote_host = remote->type == NICE_CANDIDATE_TYPE_HOST;
+  if (attempt->local_natted && attempt->remote_natted && !(local_host && remote_host))
+    return FALSE;
+  return local_host || remote_host;
 }
 
 /* The relayed (turn) attempt has a working relay. */
@@ -269,7 +278,7 @@ _ferry_nice_attempt_evaluate (NiceAttempt *attempt)
 
   if (udp != NULL && udp->writable && !udp->failed)
     {
-      if (tcp == NULL || tcp->failed || attempt->prefer_expired || !udp_pair_has_host (udp))
+      if (tcp == NULL || tcp->failed || attempt->prefer_expired || !tcp_may_connect (attempt, udp))
         {
           attempt_choose (attempt, udp);
           return;

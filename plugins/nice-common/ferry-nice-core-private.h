@@ -88,6 +88,8 @@ struct _NiceAttempt
   char             *local_summary;
   char             *note;          /* what the servers did not give */
   gboolean          no_candidates; /* turn: no relay address */
+  gboolean          local_natted;  /* our STUN server saw another address */
+  gboolean          remote_natted; /* so did the peer's */
   gboolean          probing;
 
   GTask            *connect_task;

@@ -240,6 +240,9 @@ attempt_pair_legs (NiceAttempt  *attempt,
       NiceCandidate *candidate = l->data;
       guint index = _ferry_nice_candidate_is_tcp (candidate) ? LEG_TCP : LEG_UDP;
 
+      if (candidate->type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE)
+        attempt->remote_natted = TRUE;
+
       /* A peer that speaks pseudo-TCP over UDP cannot talk to QUIC. */
       if (index == LEG_UDP && !peer_quic)
         old_udp = TRUE;

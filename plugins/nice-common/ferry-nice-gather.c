@@ -78,6 +78,7 @@ attempt_gathering_finish (NiceAttempt *attempt,
 
   array = attempt_collect_candidates (attempt, &ufrag, &pwd, &reflexive);
 
+  attempt->local_natted = reflexive;
   if (config->stun != NULL && !reflexive && !config->relay_only)
     attempt->note = g_strdup_printf (_("STUN server %s gave no reflexive address"),
                                      config->stun->display);
