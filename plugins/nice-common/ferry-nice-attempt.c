@@ -212,6 +212,10 @@ attempt_evaluate_relay (NiceAttempt *attempt,
   DirectState direct = direct_get (attempt);
   gint64 held_ms = (g_get_monotonic_time () - attempt->connect_start) / 1000;
 
+  if (direct == DIRECT_UNLIKELY)
+    g_debug ("turn attempt %s: connected; the direct attempt cannot connect, no grace",
+             attempt->id);
+
   /* The relay is the last resort: while a direct attempt of the same
    * transfer may still connect, wait for it a while. */
   if ((direct == DIRECT_PENDING || direct == DIRECT_CONNECTED) &&

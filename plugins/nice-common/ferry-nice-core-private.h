@@ -31,6 +31,7 @@ typedef enum {
   DIRECT_PENDING,
   DIRECT_CONNECTED,
   DIRECT_FAILED,
+  DIRECT_UNLIKELY,    /* pending, but the candidates say it cannot connect */
 } DirectState;
 
 
@@ -90,6 +91,7 @@ struct _NiceAttempt
   gboolean          no_candidates; /* turn: no relay address */
   gboolean          local_natted;  /* our STUN server saw another address */
   gboolean          remote_natted; /* so did the peer's */
+  gboolean          direct_unlikely; /* see ferry-nice-reach.c */
   gboolean          probing;
 
   GTask            *connect_task;
@@ -143,6 +145,16 @@ void         _ferry_nice_attempt_probe_relays      (NiceAttempt         *attempt
  * waited for (see _ferry_nice_core_stun_learned). */
 void         _ferry_nice_core_probe_stun           (FerryNiceCore       *core);
 GError      *_ferry_nice_relay_failure             (NiceAttempt         *attempt);
+
+/* ferry-nice-reach.c */
+gboolean     _ferry_nice_address_is_private        (GInetAddress        *address);
+/* The networks of this host's interfaces (GInetAddressMask). */
+GPtrArray   *_ferry_nice_local_networks            (void);
+/* Whether a direct pair may connect, judging by our candidates (@local),
+ * the peer's (@remote) and our @networks. */
+gboolean     _ferry_nice_direct_possible           (GPtrArray           *networks,
+                                                    GSList              *local,
+                                                    GSList              *remote);
 
 /* ferry-nice-gather.c */
 /* The STUN server answers or not: attempts that wait only for it go on. */

@@ -219,6 +219,30 @@ attempt_start_connect_timer (NiceAttempt *attempt)
   g_source_attach (attempt->connect_timeout, attempt->core->context);
 }
 
+/* A direct attempt tells the relayed one (through the direct table)
+ * whether it may connect at all; see ferry-nice-reach.c. */
+static void
+attempt_judge_direct (NiceAttempt *attempt,
+                      GSList      *remote)
+{
+  g_autoptr(GPtrArray) networks = NULL;
+  GSList *local = NULL;
+
+  if (attempt->core->config->relay_only)
+    return;
+  for (guint i = 0; i < N_LEGS; i++)
+    if (attempt->legs[i] != NULL)
+      local = g_slist_concat (local, nice_agent_get_local_candidates (attempt->legs[i]->agent,
+                                                                      attempt->legs[i]->stream_id, 1));
+  networks = _ferry_nice_local_networks ();
+  attempt->direct_unlikely = !_ferry_nice_direct_possible (networks, local, remote);
+  if (attempt->direct_unlikely)
+    g_debug ("%s attempt %s: the peer has only private host candidates outside our networks, "
+             "and we have no public address: a direct pair cannot connect",
+             attempt->core->config->name, attempt->id);
+  _ferry_nice_free_candidates (local);
+}
+
 /* Hands each leg the peer's candidates of its transport (takes
  * @candidates). Fails when no leg got a pair. */
 static gboolean
@@ -329,7 +353,7 @@ attempt_start_connecting (NiceAttempt  *attempt,
 {
   attempt->connect_task = task;
   attempt->connect_start = g_get_monotonic_time ();
-  _ferry_nice_direct_set (attempt, DIRECT_PENDING);
+  _ferry_nice_direct_set (attempt, attempt->direct_unlikely ? DIRECT_UNLIKELY : DIRECT_PENDING);
   attempt_start_connect_timer (attempt);
   if (cancellable != NULL)
     {
@@ -395,6 +419,7 @@ _ferry_nice_core_connect_async (FerryNiceCore       *core,
       return;
     }
 
+  attempt_judge_direct (attempt, candidates);
   if (!attempt_pair_legs (attempt, remote, ufrag, pwd, candidates, &error))
     {
       g_task_return_error (task, error);
