@@ -14,7 +14,8 @@
  *             ring is nearly full, the component's sockets are moved to a
  *             context nobody iterates ("parked"), so the kernel buffers and
  *             the peer's TCP or pseudo-TCP window hold the rest; a reader
- *             that drained the ring below half moves them back.
+ *             that drained the ring below half moves them back (first
+ *             taking what libnice had read ahead of an ICE-TCP socket).
  *   send      writers copy into a bounded ring and wake the context, which
  *             hands the bytes to nice_agent_send() in chunks of less than an
  *             RFC 4571 frame; when the agent takes no more it waits for

@@ -16,17 +16,23 @@
  *             server-reflexive through the STUN server, relayed through the
  *             TURN servers), then describe {ufrag, pwd, candidates}; the
  *             offerer's agents are controlling. A gathering that takes too
- *             long goes on with what it has.
+ *             long goes on with what it has. A STUN server that does not
+ *             answer (probed at start, then learnt from each gathering) is
+ *             not waited for: the host candidates go out at once
+ *             (ferry-nice-gather.c).
  *   connect   hand the peer's candidates to the leg of their transport.
  *             The offerer (the TLS client, which speaks first) takes the
  *             TCP leg as soon as it is writable (bytes pass straight
  *             through, at TCP speed), and the UDP leg (once its QUIC
  *             handshake is done) when TCP has failed
- *             or not connected FERRY_NICE_PREFER_TCP_MS after it (at
- *             once when NATs sit on both sides of the UDP pair); the
+ *             or not connected PREFER_TCP_MS after it (at once when NATs
+ *             sit on both sides, see tcp_may_connect()); the
  *             answerer takes the leg on which the first bytes arrive. It
  *             fails when every leg failed, or just before the engine's
- *             per-attempt timeout, saying what was tried.
+ *             per-attempt timeout, saying what was tried. A relayed
+ *             attempt gives way to the direct one for relay-grace, unless
+ *             the candidates say a direct pair cannot connect
+ *             (ferry-nice-reach.c).
  *
  * The stream then owns the chosen agent (see ferry-nice-channel.c); the
  * other one is closed.
