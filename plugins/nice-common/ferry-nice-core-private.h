@@ -69,6 +69,7 @@ typedef struct
   guint             stream_id;
   gulong            gathering_id;
   gboolean          gathered;
+  gboolean          stun;          /* asks the STUN server */
   gboolean          paired;        /* has the peer's candidates */
   gboolean          writable;
   gboolean          readable;

@@ -114,7 +114,7 @@ leg_ready (NiceLeg *leg)
   FerryNiceCore *core = leg->attempt->core;
 
   return leg->gathered ||
-         (!leg->tcp && core->stun_state == STUN_SILENT && core->config->turn_servers->len == 0);
+         (leg->stun && core->stun_state == STUN_SILENT && core->config->turn_servers->len == 0);
 }
 
 static void
@@ -136,7 +136,7 @@ leg_learn_stun (NiceLeg *leg)
   GSList *candidates;
   gboolean reflexive = FALSE;
 
-  if (leg->tcp || core->stun_ip == NULL || core->config->relay_only)
+  if (!leg->stun)
     return;
   candidates = nice_agent_get_local_candidates (leg->agent, leg->stream_id, 1);
   for (GSList *l = candidates; l != NULL; l = l->next)
@@ -182,7 +182,8 @@ _ferry_nice_core_stun_learned (FerryNiceCore *core,
 
   if (core->stun_state != state)
     g_debug ("%s: the STUN server %s %s (%s)", core->config->name, core->config->stun->display,
-             state == STUN_ANSWERS ? "answers" : "does not answer", how);
+             state == STUN_ANSWERS ? "answers"
+             : g_str_equal (how, "probe") ? "does not answer" : "gave no reflexive candidate", how);
   core->stun_state = state;
   if (state != STUN_SILENT)
     return;
@@ -295,6 +296,8 @@ leg_new (NiceAttempt  *attempt,
   leg = g_new0 (NiceLeg, 1);
   leg->attempt = attempt;
   leg->tcp = tcp;
+  /* As leg_agent_new() configured it. */
+  leg->stun = core->stun_ip != NULL && !config->relay_only && !tcp;
   leg->agent = agent;
   leg->stream_id = stream_id;
   leg->channel = _ferry_nice_channel_new (agent, stream_id, core->context);
