@@ -12,10 +12,6 @@
  */
 #include "config.h"
 
-#include <ifaddrs.h>
-#include <string.h>
-#include <sys/socket.h>
-
 #include "ferry-nice-core-private.h"
 
 /* RFC 1918 and RFC 6598 (carrier-grade NAT) for IPv4; unique-local
@@ -33,64 +29,29 @@ _ferry_nice_address_is_private (GInetAddress *address)
   return (bytes[0] & 0xfe) == 0xfc;
 }
 
-/* The network of @address under @netmask, or NULL. */
-static GInetAddressMask *
-network_of (const struct sockaddr *address,
-            const struct sockaddr *netmask)
-{
-  guint8 bytes[16];
-  const guint8 *mask;
-  gsize size;
-  guint length = 0;
-  g_autoptr(GInetAddress) network = NULL;
-
-  if (netmask == NULL || netmask->sa_family != address->sa_family)
-    return NULL;
-  if (address->sa_family == AF_INET)
-    {
-      size = 4;
-      memcpy (bytes, &((const struct sockaddr_in *) address)->sin_addr, size);
-      mask = (const guint8 *) &((const struct sockaddr_in *) netmask)->sin_addr;
-    }
-  else
-    {
-      size = 16;
-      memcpy (bytes, &((const struct sockaddr_in6 *) address)->sin6_addr, size);
-      mask = (const guint8 *) &((const struct sockaddr_in6 *) netmask)->sin6_addr;
-    }
-  for (gsize i = 0; i < size; i++)
-    {
-      bytes[i] &= mask[i];
-      for (guint bit = 0; bit < 8; bit++)
-        if (mask[i] & (0x80 >> bit))
-          length++;
-    }
-  network = g_inet_address_new_from_bytes (bytes, address->sa_family == AF_INET
-                                                  ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6);
-  return g_inet_address_mask_new (network, length, NULL);
-}
-
-/* The networks of this host's interfaces (GInetAddressMask). */
+/* The networks of this host's interfaces that are up (GInetAddressMask),
+ * from the SDK's one interface listing. */
 GPtrArray *
 _ferry_nice_local_networks (void)
 {
   GPtrArray *networks = g_ptr_array_new_with_free_func (g_object_unref);
-  struct ifaddrs *list = NULL;
+  g_autoptr(GListModel) interfaces = ferry_network_interface_list_all ();
+  guint n = g_list_model_get_n_items (interfaces);
 
-  if (getifaddrs (&list) != 0)
-    return networks;
-  for (struct ifaddrs *i = list; i != NULL; i = i->ifa_next)
+  for (guint i = 0; i < n; i++)
     {
-      GInetAddressMask *network;
+      g_autoptr(FerryNetworkInterface) interface = g_list_model_get_item (interfaces, i);
+      GPtrArray *addresses = ferry_network_interface_get_addresses (interface);
 
-      if (i->ifa_addr == NULL ||
-          (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
-        continue;
-      network = network_of (i->ifa_addr, i->ifa_netmask);
-      if (network != NULL)
-        g_ptr_array_add (networks, network);
+      for (guint j = 0; j < addresses->len; j++)
+        {
+          GInetAddressMask *network =
+            ferry_network_interface_dup_network (interface, g_ptr_array_index (addresses, j));
+
+          if (network != NULL)
+            g_ptr_array_add (networks, network);
+        }
     }
-  freeifaddrs (list);
   return networks;
 }
 
