@@ -87,6 +87,8 @@ struct _FerrySession
   gint64         last_read_us;  /* when bytes last moved */
   gboolean       stalled;       /* the watchdog gave up */
   char         **parts;         /* receiver: .part names opened */
+  GPtrArray     *dirs;          /* FerrySessionDir: folders' directories */
+  char          *text;          /* a text offered instead of files */
 };
 
 /* One running operation (send, read the header, receive). */
@@ -102,6 +104,8 @@ typedef struct {
   guint64       total;
   GFile        *directory;
   gboolean      accepted;       /* receiver: the accept went out */
+  GPtrArray    *dirs;           /* FerrySessionDir, the worker's copies */
+  char         *text;
 
   /* sender: the thread waiting for the receiver's final word */
   GMutex        lock;
