@@ -177,7 +177,7 @@ incoming_op_accept (FerryTransfer *transfer,
                     gpointer       user_data)
 {
   FerryIncoming *op = user_data;
-  g_autofree char *path = g_file_get_path (directory);
+  g_autofree char *path = directory ? g_file_get_path (directory) : NULL;
 
   _ferry_clear_source (&op->timeout_source);
   g_set_object (&op->directory, directory);
@@ -278,8 +278,15 @@ incoming_race_cb (GObject      *source,
       FerrySessionFile *sf = g_ptr_array_index (race->files, i);
       g_autoptr(FerryTransferFile) file = _ferry_transfer_file_new (sf->name, sf->size, sf->mime_type, NULL);
 
+      if (sf->dir != NULL)
+        {
+          g_autofree char *path = g_strconcat (sf->dir, "/", sf->name, NULL);
+
+          _ferry_transfer_file_set_path (file, path);
+        }
       _ferry_transfer_add_file (op->transfer, file);
     }
+  _ferry_transfer_set_text (op->transfer, _ferry_session_get_text (op->session));
   chain = _ferry_engine_chain_text (op->signaling, race->chain);
   _ferry_transfer_set_chain (op->transfer, chain);
   _ferry_transfer_set_ops (op->transfer, &incoming_ops, op);

@@ -159,6 +159,8 @@ outgoing_race_cb (GObject      *source,
   op->session = _ferry_session_new (race->stream);
   _ferry_session_set_group (op->session, ref->engine->sessions);
   _ferry_session_set_allow_resume (op->session, op->resume);
+  _ferry_session_set_directories (op->session, _ferry_transfer_get_directories (op->parent));
+  _ferry_session_set_text (op->session, ferry_transfer_get_text (op->parent));
   _ferry_session_set_stall_timeout (op->session, ref->engine->stall_timeout_s);
   g_signal_connect (op->session, "progress", G_CALLBACK (outgoing_progress_cb), op);
   g_signal_connect (op->session, "accepted", G_CALLBACK (outgoing_accepted_cb), op);
@@ -299,6 +301,9 @@ session_files_copy (GPtrArray *files)
 
       dup->source = sf->source ? g_object_ref (sf->source) : NULL;
       dup->expected_sha3 = g_strdup (sf->expected_sha3);
+      dup->dir = g_strdup (sf->dir);
+      dup->executable = sf->executable;
+      dup->mtime = sf->mtime;
       g_ptr_array_add (copy, dup);
     }
   return copy;
