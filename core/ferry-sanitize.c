@@ -180,7 +180,8 @@ _ferry_sanitize_relative_path (const char  *path,
       return NULL;
     }
 
-  parts = g_strsplit (path, "/", -1);
+  /* "" splits into no component at all */
+  parts = g_strsplit (path[0] != '\0' ? path : "/", "/", -1);
   depth = g_strv_length (parts);
   if (depth + extra_depth > MAX_PATH_DEPTH)
     {

@@ -382,6 +382,9 @@ send_run (Sender  *sender,
 
   _ferry_session_emit_accepted (self);
 
+  /* a text: the header was all there was to send */
+  if (op->files->len == 0)
+    g_atomic_int_set (&op->all_sent, TRUE);
   sender->hasher = _ferry_hash_thread_new (error);
   if (sender->hasher != NULL)
     op->reader = g_thread_try_new ("ferry-send-ctl", reader_thread, op, error);
@@ -396,8 +399,6 @@ send_run (Sender  *sender,
   watchdog = _ferry_session_watchdog_new (self);
   sender->pool = _ferry_pool_new (SEND_CHUNK);
   sender->keepalive_us = g_get_monotonic_time ();
-  if (op->files->len == 0)
-    g_atomic_int_set (&op->all_sent, TRUE);
   ok = send_files (sender, &local_error);
   g_clear_pointer (&sender->hasher, _ferry_hash_thread_free);
   g_clear_pointer (&sender->pool, _ferry_pool_free);
