@@ -8,6 +8,7 @@
 
 #include "ferry-error.h"
 #include "ferry-folder-writer-private.h"
+#include "ferry-hasher-private.h"
 #include "ferry-part-file-private.h"
 #include "ferry-session-internal.h"
 #include "ferry-session-protocol-private.h"
@@ -187,6 +188,8 @@ typedef struct {
   guint64          received;     /* bytes of file data held so far */
   gboolean         prehashed;    /* the first file's prefix was hashed before the accept */
   FerryFolderWriter *folders;    /* the directories of the folders received */
+  FerryHasher     *small;        /* files of one buffer: hashed here, no hand-off */
+  gboolean         small_file;   /* the current file is one */
   int              fdir;         /* the directory of the current file */
 } Receiver;
 
@@ -284,6 +287,8 @@ receive_open (Receiver   *receiver,
     return fd;   /* with @error set */
 
   receiver->received += file->offset;
+  receiver->small_file = file->offset == 0 &&
+                         file->size <= _ferry_pool_get_capacity (receiver->pool);
   return fd;
 }
 
@@ -324,7 +329,10 @@ receive_data (Receiver          *receiver,
           gboolean ok;
 
           receiver->current = NULL;
-          _ferry_hash_thread_push (receiver->hasher, current);
+          if (receiver->small_file)
+            _ferry_hasher_update (receiver->small, FERRY_BUFFER_PAYLOAD (current), current->len);
+          else
+            _ferry_hash_thread_push (receiver->hasher, current);
           ok = _ferry_part_file_write (fd, FERRY_BUFFER_PAYLOAD (current), current->len,
                                        file->name, error);
           _ferry_buffer_release (current);
@@ -406,7 +414,8 @@ receive_verify (Receiver    *receiver,
 {
   FerrySessionOp *op = receiver->op;
   FerrySessionFile *file = g_ptr_array_index (op->files, index);
-  g_autofree char *digest = _ferry_hash_thread_digest (receiver->hasher);
+  g_autofree char *digest = receiver->small_file ? _ferry_hasher_finish (receiver->small)
+                                                 : _ferry_hash_thread_digest (receiver->hasher);
   g_autofree char *final_name = NULL;
 
   if (file->executable || file->mtime > 0)
@@ -542,6 +551,7 @@ receive_prepare (Receiver  *receiver,
   if (receiver->hasher == NULL)
     return FALSE;
   receiver->pool = _ferry_pool_new (RECEIVE_CHUNK);
+  receiver->small = _ferry_hasher_new ();
 
   receiver->resume_fds = g_new (int, op->files->len);
   for (guint i = 0; i < op->files->len; i++)
@@ -587,6 +597,7 @@ receiver_clear (Receiver *receiver)
   g_clear_pointer (&receiver->folders, _ferry_folder_writer_free);
   g_clear_pointer (&receiver->hasher, _ferry_hash_thread_free);
   g_clear_pointer (&receiver->pool, _ferry_pool_free);
+  g_clear_pointer (&receiver->small, _ferry_hasher_free);
   if (receiver->dirfd >= 0)
     _ferry_part_file_close (receiver->dirfd, "", NULL);
   receiver->dirfd = -1;
@@ -672,7 +683,7 @@ receive_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Receiver receiver = { op, -1, NULL, NULL, NULL, NULL, 0, FALSE, NULL, -1 };
+  Receiver receiver = { op, -1, NULL, NULL, NULL, NULL, 0, FALSE, NULL, NULL, FALSE, -1 };
   g_autoptr(JsonObject) terminal = NULL;
   GError *error = NULL;
 

@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "ferry-error.h"
+#include "ferry-hasher-private.h"
 #include "ferry-session-internal.h"
 #include "ferry-session-protocol-private.h"
 
@@ -19,6 +20,8 @@ typedef struct {
   FerrySessionOp  *op;
   FerryPool       *pool;
   FerryHashThread *hasher;
+  FerryHasher     *small;          /* files of one chunk: hashed here, no hand-off */
+  gboolean         small_file;     /* the current file is one */
   guint64          sent;           /* bytes read (and hashed) so far */
   gint64           keepalive_us;   /* when the last keepalive went out */
   JsonObject      *terminal;       /* the frame that ends the transfer, if any */
@@ -164,7 +167,10 @@ send_chunk (Sender            *sender,
     }
 
   buffer->len = got;
-  _ferry_hash_thread_push (sender->hasher, buffer);
+  if (sender->small_file)
+    _ferry_hasher_update (sender->small, FERRY_BUFFER_PAYLOAD (buffer), got);
+  else
+    _ferry_hash_thread_push (sender->hasher, buffer);
   if (skip > 0)
     ok = skipped_chunk (sender, error);
   else if ((ok = _ferry_session_write_data (self, buffer, error)))
@@ -230,12 +236,15 @@ send_file (Sender            *sender,
   if (input == NULL)
     return SEND_READ_FAILED;
 
+  /* many small files: a thread hand-off each would cost more than the hash */
+  sender->small_file = file->size <= _ferry_pool_get_capacity (sender->pool);
   status = send_content (sender, file, G_INPUT_STREAM (input), error);
   if (status != SEND_DONE)
     return status;
 
   g_free (file->sha3_256);
-  file->sha3_256 = _ferry_hash_thread_digest (sender->hasher);
+  file->sha3_256 = sender->small_file ? _ferry_hasher_finish (sender->small)
+                                      : _ferry_hash_thread_digest (sender->hasher);
   if (file->expected_sha3 != NULL && !g_str_equal (file->expected_sha3, file->sha3_256))
     return SEND_CHANGED;
 
@@ -398,10 +407,12 @@ send_run (Sender  *sender,
   /* From now on, a peer that takes nothing for too long is gone. */
   watchdog = _ferry_session_watchdog_new (self);
   sender->pool = _ferry_pool_new (SEND_CHUNK);
+  sender->small = _ferry_hasher_new ();
   sender->keepalive_us = g_get_monotonic_time ();
   ok = send_files (sender, &local_error);
   g_clear_pointer (&sender->hasher, _ferry_hash_thread_free);
   g_clear_pointer (&sender->pool, _ferry_pool_free);
+  g_clear_pointer (&sender->small, _ferry_hasher_free);
 
   if (ok)
     join_reader (op, -1);       /* waits for "verified" */
@@ -421,7 +432,7 @@ send_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Sender sender = { op, NULL, NULL, 0, 0, NULL };
+  Sender sender = { op, NULL, NULL, NULL, FALSE, 0, 0, NULL };
   GError *error = NULL;
 
   if (!send_run (&sender, &error))
