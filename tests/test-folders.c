@@ -427,6 +427,7 @@ test_text (Fixture       *fx,
 typedef struct {
   GOutputStream *out;
   GPtrArray     *frames;   /* char *: control frames to write */
+  GSocket       *socket;
 } Writer;
 
 static gpointer
@@ -447,6 +448,8 @@ writer_thread (gpointer data)
           !g_output_stream_write_all (writer->out, json, length, NULL, NULL, NULL))
         break;
     }
+  /* the end of the stream: the receiver, done with its reject, closes */
+  g_socket_shutdown (writer->socket, FALSE, TRUE, NULL);
   return NULL;
 }
 
@@ -459,7 +462,7 @@ assert_refused (Fixture    *fx,
 {
   g_autoptr(GIOStream) a = NULL;
   g_autoptr(GIOStream) b = NULL;
-  Writer writer = { NULL, frames };
+  Writer writer = { NULL, frames, NULL };
   GThread *thread;
   Run run = { 0, };
 
@@ -467,6 +470,7 @@ assert_refused (Fixture    *fx,
   run.receiver = test_session_new (b);
   run.directory = fx->down_file;
   writer.out = g_io_stream_get_output_stream (a);
+  writer.socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (a));
   thread = g_thread_new ("hostile", writer_thread, &writer);
   _ferry_session_read_header_async (run.receiver, NULL, header_cb, &run);
   wait_for_flag (&run.receive_done);
