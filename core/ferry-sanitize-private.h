@@ -34,4 +34,13 @@ char *_ferry_filename_variant  (const char *name,
 char *_ferry_sanitize_display_name (const char *name,
                                     gssize      length);
 
+/* Checks a relative path offered by a peer ("album/2024") and returns it
+ * with every component sanitised as by _ferry_sanitize_filename(); NULL
+ * (FERRY_ERROR_PROTOCOL) for an absolute path, an empty, "." or ".."
+ * component, a backslash, more than 64 components with @extra_depth
+ * added, or more than 4096 bytes. */
+char *_ferry_sanitize_relative_path (const char  *path,
+                                     guint        extra_depth,
+                                     GError     **error);
+
 G_END_DECLS
