@@ -12,7 +12,9 @@ G_BEGIN_DECLS
  * what follows the last '/' or '\\', valid UTF-8, no control characters,
  * no leading dots or spaces, no trailing dots or spaces, not "." or "..",
  * at most 200 bytes (cut on a character boundary, keeping the extension
- * when short). Never returns an empty string: falls back to "file". */
+ * when short), never ending in ".part" (the suffix of the receiver's
+ * unfinished files: "x.part" becomes "x_part"). Never returns an empty
+ * string: falls back to "file". */
 char *_ferry_sanitize_filename (const char *name);
 
 /* The n-th alternative of a sanitised name: "a.txt" → "a (1).txt" for

@@ -17,6 +17,9 @@
 /* An extension is kept on truncation and in variants only when short and
  * without spaces: "report v1.2 final" has none. */
 #define MAX_EXTENSION_BYTES 16
+/* The receiver's unfinished files end so (core/session/ferry-part-file.c):
+ * no received name does. */
+#define PART_SUFFIX ".part"
 
 static gboolean
 is_unsafe_char (gunichar c)
@@ -140,6 +143,11 @@ _ferry_sanitize_filename (const char *name)
 
   if (out->len == 0)
     g_string_assign (out, "file");
+
+  /* "x.part" becomes "x_part": never taken for, nor in the way of, an
+   * unfinished file */
+  if (g_str_has_suffix (out->str, PART_SUFFIX) && out->len > strlen (PART_SUFFIX))
+    out->str[out->len - strlen (PART_SUFFIX)] = '_';
 
   return g_string_free (out, FALSE);
 }

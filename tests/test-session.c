@@ -867,6 +867,51 @@ test_name_collision (Fixture       *fx,
   run_clear (&run);
 }
 
+/* ".part" is the suffix of unfinished files only: a sender offering "a"
+ * and "a.part", or "x.part" alone, gets them stored under names that
+ * cannot be taken for (or collide with) the .part of a file. */
+static void
+test_part_suffix (Fixture       *fx,
+                  gconstpointer  data)
+{
+  const char *offers[][2] = { { "a", "a.part" }, { "x.part", NULL } };
+  const char *stored[][2] = { { "a", "a_part" }, { "x_part", NULL } };
+  g_autofree char *listing = NULL;
+
+  for (guint t = 0; t < G_N_ELEMENTS (offers); t++)
+    {
+      g_autoptr(GPtrArray) files = file_list ();
+      Run run = { 0 };
+
+      for (guint i = 0; i < 2 && offers[t][i] != NULL; i++)
+        {
+          g_autofree char *src = g_build_filename (fx->src, offers[t][i], NULL);
+
+          g_assert_true (g_file_set_contents (src, offers[t][i], -1, NULL));
+          g_ptr_array_add (files, source_file (fx, offers[t][i]));
+        }
+      run_transfer (fx, &run, files);
+      g_assert_no_error (run.send_error);
+      g_assert_no_error (run.recv_error);
+      for (guint i = 0; i < 2 && offers[t][i] != NULL; i++)
+        {
+          FerrySessionFile *file = g_ptr_array_index (run.recv_files, i);
+          g_autofree char *expected = g_build_filename (fx->down, stored[t][i], NULL);
+          g_autofree char *dest = g_file_get_path (file->destination);
+          g_autofree char *contents = NULL;
+
+          g_assert_cmpstr (file->name, ==, stored[t][i]);
+          g_assert_cmpstr (dest, ==, expected);
+          g_assert_true (g_file_get_contents (dest, &contents, NULL, NULL));
+          g_assert_cmpstr (contents, ==, offers[t][i]);
+        }
+      run_clear (&run);
+    }
+
+  listing = list_dir (fx->down);
+  g_assert_cmpstr (listing, ==, "a,a_part,x_part");
+}
+
 static void
 test_reject (Fixture       *fx,
              gconstpointer  data)
@@ -2112,6 +2157,7 @@ main (int    argc,
   ADD ("/session/cancel/by-sender", test_cancel_by_sender, NULL);
   ADD ("/session/cancel/by-cancellable", test_cancel_by_cancellable, NULL);
   ADD ("/session/cancel/by-receiver", test_cancel_by_receiver, NULL);
+  ADD ("/session/part-suffix", test_part_suffix, NULL);
   ADD ("/session/cancel/stalled-receiver", test_cancel_stalled_receiver, NULL);
   ADD ("/session/cancel/stalled-sender", test_cancel_stalled_sender, NULL);
   ADD ("/session/source-changed", test_source_changed, NULL);
