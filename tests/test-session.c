@@ -2043,6 +2043,55 @@ test_cancel_stalled_sender (Fixture       *fx,
   run_clear (&run);
 }
 
+/* The sender goes silent: the receiver's stall timeout ends the transfer,
+ * and the sender is told why before the connection closes. */
+static void
+script_silent_until_cancel (Peer *peer)
+{
+  char **reason = (char **) peer->data;
+  g_autofree char *type = NULL;
+
+  peer_write_control (peer, HEADER_ONE ("slow.bin", 1000));
+  peer_expect (peer, "accept");
+  peer_write_data (peer, ten_bytes, 10);
+  type = peer_read (peer);
+  peer_note (peer, type ? type : "end of stream");
+  *reason = g_strdup (peer->last_reason);
+}
+
+static void
+test_stall_timeout_told (Fixture       *fx,
+                         gconstpointer  data)
+{
+  g_autoptr(GIOStream) ours = NULL;
+  g_autoptr(GIOStream) theirs = NULL;
+  g_autofree char *seen = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *listing = NULL;
+  Run run = { 0 };
+  Peer *peer;
+
+  make_pair (&ours, &theirs);
+  run.receiver = test_session_new (ours);
+  _ferry_session_set_stall_timeout (run.receiver, 1);
+  peer = peer_start (theirs, script_silent_until_cancel, &reason);
+
+  _ferry_session_read_header_async (run.receiver, NULL, hostile_header_cb, &run);
+  wait_for_flag (&run.header_done);
+  g_assert_no_error (run.header_error);
+  _ferry_session_receive_async (run.receiver, fx->down_file, NULL, receive_cb, &run);
+  wait_for_flag (&run.recv_done);
+  g_assert_error (run.recv_error, FERRY_ERROR, FERRY_ERROR_TIMEOUT);
+
+  seen = peer_join (peer);
+  g_assert_cmpstr (seen, ==, "accept,cancel");
+  g_assert_cmpstr (reason, ==, "The receiver stopped waiting for data");
+  listing = list_dir (fx->down);
+  g_assert_cmpstr (listing, ==, "");
+
+  run_clear (&run);
+}
+
 /* ------------------------------------------------------------------ */
 /* Throughput                                                           */
 
@@ -2160,6 +2209,7 @@ main (int    argc,
   ADD ("/session/part-suffix", test_part_suffix, NULL);
   ADD ("/session/cancel/stalled-receiver", test_cancel_stalled_receiver, NULL);
   ADD ("/session/cancel/stalled-sender", test_cancel_stalled_sender, NULL);
+  ADD ("/session/stall-timeout-told", test_stall_timeout_told, NULL);
   ADD ("/session/source-changed", test_source_changed, NULL);
   ADD ("/session/source-missing", test_source_missing, NULL);
   ADD ("/session/states", test_states, NULL);
