@@ -51,12 +51,17 @@ char *
 _ferry_protocol_clean_reason (const char *reason)
 {
   GString *out = g_string_new (NULL);
+  g_autofree char *valid = NULL;
   guint n = 0;
 
   if (reason == NULL || *reason == '\0')
     reason = _("no reason given");
+  /* json-glib takes octal escapes ("\360") in strings: what it returns
+   * need not be UTF-8, and stepping over it by characters could run past
+   * its end */
+  valid = g_utf8_make_valid (reason, -1);
 
-  for (const char *p = reason; *p != '\0' && n < MAX_REASON_CHARS; p = g_utf8_next_char (p), n++)
+  for (const char *p = valid; *p != '\0' && n < MAX_REASON_CHARS; p = g_utf8_next_char (p), n++)
     {
       gunichar c = g_utf8_get_char (p);
 
