@@ -261,7 +261,10 @@ incoming_race_cb (GObject      *source,
   if (race == NULL)
     {
       g_debug ("incoming transfer %s: %s", op->id, error->message);
-      incoming_end (op, FERRY_TRANSFER_STATE_UNJOINABLE_PEER, error);
+      /* a peer that connected and sent what was refused is not unjoinable */
+      incoming_end (op, g_error_matches (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL)
+                        ? FERRY_TRANSFER_STATE_ERROR : FERRY_TRANSFER_STATE_UNJOINABLE_PEER,
+                    error);
       return;
     }
 
