@@ -604,6 +604,21 @@ test_hostile_text (Fixture       *fx,
   assert_refused (fx, frames, "neither files nor");
 }
 
+/* Header frames that add nothing, over and over: refused at the first. */
+static void
+test_hostile_empty_frames (Fixture       *fx,
+                           gconstpointer  data)
+{
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (frames, g_strdup ("{\"type\":\"header\",\"transfer\":\"0123456789abcdef\",\"more\":true,"
+                                     "\"files\":[{\"name\":\"x\",\"size\":1}]}"));
+  for (guint i = 0; i < 3; i++)
+    g_ptr_array_add (frames, g_strdup ("{\"type\":\"header-more\",\"more\":true,\"files\":[],\"dirs\":[]}"));
+  g_ptr_array_add (frames, g_strdup ("{\"type\":\"header-more\",\"files\":[{\"name\":\"y\",\"size\":1}]}"));
+  assert_refused (fx, frames, "adds nothing");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -619,6 +634,7 @@ main (int   argc,
   ADD ("/folders/hostile/tree", test_hostile_tree);
   ADD ("/folders/hostile/count", test_hostile_count);
   ADD ("/folders/hostile/text", test_hostile_text);
+  ADD ("/folders/hostile/empty-frames", test_hostile_empty_frames);
 #undef ADD
 
   return g_test_run ();

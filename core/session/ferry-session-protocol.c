@@ -485,8 +485,22 @@ _ferry_protocol_parse_header_more (FerryProtocolHeader  *header,
                                    GError              **error)
 {
   g_autoptr(JsonObject) frame = parse_expected (payload, length, "header-more", error);
+  guint n_files = header->files->len;
+  guint n_dirs = header->dirs->len;
+  gsize text_length = header->text != NULL ? header->text->len : 0;
 
-  return frame != NULL && parse_header_frame (frame, header, error);
+  if (frame == NULL || !parse_header_frame (frame, header, error))
+    return FALSE;
+  /* each frame after the first brings something: a peer cannot keep the
+   * receiver reading a header that never ends */
+  if (header->files->len == n_files && header->dirs->len == n_dirs &&
+      (header->text != NULL ? header->text->len : 0) == text_length)
+    {
+      g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                           _("A part of the offer adds nothing to it"));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 void
