@@ -149,21 +149,27 @@ _ferry_protocol_build_header (const char *transfer_id,
 /* ------------------------------------------------------------------ */
 /* The tree as a whole                                                  */
 
-/* Adds @path and every directory above it to @set. */
-static void
+/* Adds @path and every directory above it to @set; FALSE when @set would
+ * hold more than @max (a deep path implies many directories: counted as
+ * they come, not after). */
+static gboolean
 add_with_ancestors (GHashTable *set,
-                    const char *path)
+                    const char *path,
+                    guint       max)
 {
   g_autofree char *copy = g_strdup (path);
   char *slash;
 
   for (;;)
     {
-      if (!g_hash_table_add (set, g_strdup (copy)))
-        return;  /* its ancestors are in already */
+      if (g_hash_table_contains (set, copy))
+        return TRUE;  /* its ancestors are in already */
+      if (g_hash_table_size (set) >= max)
+        return FALSE;
+      g_hash_table_add (set, g_strdup (copy));
       slash = strrchr (copy, '/');
       if (slash == NULL)
-        return;
+        return TRUE;
       *slash = '\0';
     }
 }
@@ -229,6 +235,8 @@ collect_dirs (FerryProtocolHeader  *header,
               GError              **error)
 {
   g_autoptr(GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean within = TRUE;
+  guint max;
 
   for (guint i = 0; i < header->dirs->len; i++)
     {
@@ -237,14 +245,21 @@ collect_dirs (FerryProtocolHeader  *header,
       if (!g_hash_table_add (listed, dir->path))
         return refuse_path (error, _("The offer lists the folder “%s” twice"), dir->path);
     }
-  for (guint i = 0; i < header->dirs->len; i++)
-    add_with_ancestors (all, ((FerrySessionDir *) g_ptr_array_index (header->dirs, i))->path);
-  for (guint i = 0; i < header->files->len; i++)
+  max = FERRY_PROTOCOL_MAX_FILES - MIN (header->files->len, FERRY_PROTOCOL_MAX_FILES);
+  for (guint i = 0; i < header->dirs->len && within; i++)
+    within = add_with_ancestors (all, ((FerrySessionDir *) g_ptr_array_index (header->dirs, i))->path, max);
+  for (guint i = 0; i < header->files->len && within; i++)
     {
       FerrySessionFile *file = g_ptr_array_index (header->files, i);
 
       if (file->dir != NULL)
-        add_with_ancestors (all, file->dir);
+        within = add_with_ancestors (all, file->dir, max);
+    }
+  if (!within)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   _("The offer lists more than %u files and folders"), FERRY_PROTOCOL_MAX_FILES);
+      return FALSE;
     }
 
   /* the implied ones join the list, which then holds each once */
