@@ -265,7 +265,7 @@ hostile_offer (FerryIdentity *identity,
                FerryEnvelope *to,
                const char    *transfer_id,
                guint16        listen_port,
-               const char    *token_hex)
+               const guint8  *token)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) body = json_object_new ();
@@ -275,10 +275,16 @@ hostile_offer (FerryIdentity *identity,
   JsonObject *lan = json_object_new ();
   JsonArray *transports = json_array_new ();
   g_autoptr(GBytes) plain = NULL;
+  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", listen_port);
+  g_autofree char *token_hex = NULL;
+  GString *hex = g_string_new (NULL);
   GBytes *sealed;
 
   g_ptr_array_add (files, _ferry_session_file_new ("f.txt", 3, "text/plain"));
-  json_array_add_string_element (addresses, g_strdup_printf ("127.0.0.1:%u", listen_port));
+  for (guint i = 0; i < 16; i++)
+    g_string_append_printf (hex, "%02x", token[i]);
+  token_hex = g_string_free (hex, FALSE);
+  json_array_add_string_element (addresses, address);
   json_object_set_array_member (params, "addresses", addresses);
   json_object_set_string_member (params, "token", token_hex);
   json_object_set_string_member (lan, "name", "lan");
@@ -323,16 +329,79 @@ take_connection (GSocketListener *listener,
   return tls;
 }
 
+/* Listens on a free loopback port; returns it. */
+static guint16
+listen_loopback (GSocketListener *listener)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) effective = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_socket_listener_add_address (listener, any_port, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                 NULL, &effective, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+}
+
+/* Reads one control frame from the receiver. */
+static JsonObject *
+read_control (GIOStream *stream)
+{
+  GInputStream *in = g_io_stream_get_input_stream (stream);
+  guint8 frame_header[FERRY_FRAME_HEADER_SIZE];
+  g_autofree guint8 *payload = NULL;
+  g_autoptr(GError) error = NULL;
+  FerryFrameType type;
+  guint32 length;
+  gsize n = 0;
+  JsonObject *object;
+
+  g_assert_true (g_input_stream_read_all (in, frame_header, sizeof frame_header, &n, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (_ferry_frame_parse_header (frame_header, &type, &length, &error));
+  g_assert_cmpint (type, ==, FERRY_FRAME_CONTROL);
+  payload = g_malloc (MAX (length, 1));
+  g_assert_true (g_input_stream_read_all (in, payload, length, &n, NULL, &error));
+  g_assert_no_error (error);
+  object = _ferry_frame_parse_control (payload, length, &error);
+  g_assert_no_error (error);
+  return object;
+}
+
+/* Starts `ferry receive --json --yes --once` with a home of its own in
+ * @dir, on local-broadcast port @port; returns once it is ready. */
+static void
+receiver_start (Receiver   *receiver,
+                const char *dir,
+                guint16     port,
+                const char *download)
+{
+  g_autofree char *home = g_build_filename (dir, "receiver", NULL);
+  g_autofree char *conf_path = g_build_filename (home, "ferry.conf", NULL);
+  g_autofree char *conf = g_strdup_printf ("[core]\nname=receiver\n[local-broadcast]\nport=%u\n", port);
+  g_autoptr(GError) error = NULL;
+  const char *tool = g_getenv ("FERRY_TOOL");
+
+  g_assert_nonnull (tool);
+  g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (conf_path, conf, -1, NULL));
+  receiver->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  receiver->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, tool,
+                                        "--home", home, "--interface", "lo", "--json", "receive",
+                                        "--yes", "--once", "--dir", download, NULL);
+  g_assert_no_error (error);
+  receiver->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (receiver->process));
+  g_assert_nonnull (receiver_wait_event (receiver, "ready"));
+}
+
 /* A header the receiver refuses (a folder reaching out of the download
  * folder) ends the transfer with an "error" event that says why. */
 static void
 test_hostile_header_event (void)
 {
   g_autofree char *dir = ferry_test_make_dir ("hostile");
-  g_autofree char *home = g_build_filename (dir, "receiver", NULL);
   g_autofree char *download = g_build_filename (dir, "download", NULL);
-  g_autofree char *conf_path = g_build_filename (home, "ferry.conf", NULL);
-  g_autofree char *conf = NULL;
   g_autofree char *own = g_build_filename (dir, "sender", NULL);
   g_autofree char *listing = NULL;
   g_autoptr(GError) error = NULL;
@@ -345,51 +414,23 @@ test_hostile_header_event (void)
   g_autoptr(GBytes) offer = NULL;
   g_autoptr(GByteArray) datagram = g_byte_array_new ();
   g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) reply = NULL;
   const char *transfer_id = "0123456789abcdef0123456789abcdef";
   const guint8 token[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
-  const char *tool = g_getenv ("FERRY_TOOL");
   guint16 port = ferry_test_free_udp_port ();
   guint16 listen_port;
   Receiver receiver = { NULL, };
   JsonObject *event;
 
-  g_assert_nonnull (tool);
-  conf = g_strdup_printf ("[core]\nname=receiver\n[local-broadcast]\nport=%u\n", port);
-  g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (download, 0700), ==, 0);
-  g_assert_true (g_file_set_contents (conf_path, conf, -1, NULL));
   identity = ferry_identity_new (own, NULL, &error);
   g_assert_no_error (error);
+  receiver_start (&receiver, dir, port, download);
 
-  receiver.events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  receiver.process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, tool,
-                                       "--home", home, "--interface", "lo", "--json", "receive",
-                                       "--yes", "--once", "--dir", download, NULL);
-  g_assert_no_error (error);
-  receiver.out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (receiver.process));
-  g_assert_nonnull (receiver_wait_event (&receiver, "ready"));
-
-  {
-    g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-    g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
-    g_autoptr(GSocketAddress) effective = NULL;
-
-    g_socket_listener_add_address (listener, any_port, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                   NULL, &effective, &error);
-    g_assert_no_error (error);
-    listen_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-  }
+  listen_port = listen_loopback (listener);
 
   announcement = query_announcement (udp, identity, port, &route);
-  {
-    g_autofree char *token_hex = NULL;
-    GString *hex = g_string_new (NULL);
-
-    for (guint i = 0; i < sizeof token; i++)
-      g_string_append_printf (hex, "%02x", token[i]);
-    token_hex = g_string_free (hex, FALSE);
-    offer = hostile_offer (identity, announcement, transfer_id, listen_port, token_hex);
-  }
+  offer = hostile_offer (identity, announcement, transfer_id, listen_port, token);
   g_byte_array_append (datagram, (const guint8 *) "M", 1);
   g_byte_array_append (datagram, g_bytes_get_data (offer, NULL), g_bytes_get_size (offer));
   g_assert_cmpint (g_socket_send_to (udp, route, (const char *) datagram->data, datagram->len,
@@ -410,28 +451,10 @@ test_hostile_header_event (void)
     g_assert_no_error (error);
   }
   /* the sender is told, then hangs up */
-  {
-    guint8 frame_header[FERRY_FRAME_HEADER_SIZE];
-    g_autofree guint8 *payload = NULL;
-    g_autoptr(JsonObject) reply = NULL;
-    FerryFrameType type;
-    guint32 length;
-    gsize n = 0;
-
-    g_assert_true (g_input_stream_read_all (g_io_stream_get_input_stream (tls), frame_header,
-                                            sizeof frame_header, &n, NULL, &error));
-    g_assert_no_error (error);
-    g_assert_true (_ferry_frame_parse_header (frame_header, &type, &length, &error));
-    g_assert_cmpint (type, ==, FERRY_FRAME_CONTROL);
-    payload = g_malloc (length);
-    g_assert_true (g_input_stream_read_all (g_io_stream_get_input_stream (tls), payload, length,
-                                            &n, NULL, &error));
-    reply = _ferry_frame_parse_control (payload, length, &error);
-    g_assert_no_error (error);
-    g_assert_cmpstr (json_object_get_string_member (reply, "type"), ==, "reject");
-    g_assert_cmpstr (json_object_get_string_member (reply, "code"), ==, "protocol");
-    g_io_stream_close (tls, NULL, NULL);
-  }
+  reply = read_control (tls);
+  g_assert_cmpstr (json_object_get_string_member (reply, "type"), ==, "reject");
+  g_assert_cmpstr (json_object_get_string_member (reply, "code"), ==, "protocol");
+  g_io_stream_close (tls, NULL, NULL);
 
   event = receiver_wait_event (&receiver, "error");
   g_assert_nonnull (event);
