@@ -91,9 +91,9 @@ now_ms() { date +%s%3N; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 port=$((20000 + RANDOM % 20000))
-make_home() {   # make_home DIR NAME
+make_home() {   # make_home DIR NAME [CORE-LINES]
   mkdir -p "$1"
-  printf '[core]\nname=%s\n\n[local-broadcast]\nport=%s\n' "$2" "$port" > "$1/ferry.conf"
+  printf '[core]\nname=%s\n%b\n[local-broadcast]\nport=%s\n' "$2" "${3:-}" "$port" > "$1/ferry.conf"
 }
 account_of() { "$ferry" --home "$1" --json id | jq -r .account; }
 
@@ -101,7 +101,7 @@ account_of() { "$ferry" --home "$1" --json id | jq -r .account; }
 # receiver_pid, receiver_account, receiver_lan_port.
 start_receiver() {
   local name=$1; shift
-  make_home "$work/$name" "$name"
+  make_home "$work/$name" "$name" "${receiver_core:-}"
   "$ferry" --home "$work/$name" --interface lo --transport lan --json \
     receive --dir "$work/$name-files" "$@" > "$work/$name.jsonl" 2> "$work/$name.log" &
   receiver_pid=$!
@@ -210,7 +210,11 @@ mkdir -p "$work/bulk"
 for i in $(seq -f '%04g' 1 "$transfers"); do
   head -c "$bulk_size" /dev/urandom > "$work/bulk/file-$i.bin"
 done
+# (a) is about --transfers at once: the receiver's limits (16 transfers,
+# 32 pending offers by default) must let them in
+receiver_core="max-transfers=$transfers\nmax-pending-offers=$transfers\n"
 start_receiver bulk --yes
+receiver_core=
 bulk_pid=$receiver_pid
 bulk_before=$(snapshot "$bulk_pid")
 sampler "$bulk_pid" "$work/bulk.samples" & pids+=($!); bulk_sampler=$!

@@ -12,7 +12,9 @@ G_BEGIN_DECLS
  * what follows the last '/' or '\\', valid UTF-8, no control characters,
  * no leading dots or spaces, no trailing dots or spaces, not "." or "..",
  * at most 200 bytes (cut on a character boundary, keeping the extension
- * when short). Never returns an empty string: falls back to "file". */
+ * when short), never ending in ".part" (the suffix of the receiver's
+ * unfinished files: "x.part" becomes "x_part"). Never returns an empty
+ * string: falls back to "file". */
 char *_ferry_sanitize_filename (const char *name);
 
 /* The n-th alternative of a sanitised name: "a.txt" → "a (1).txt" for
@@ -33,5 +35,14 @@ char *_ferry_filename_variant  (const char *name,
  * when nothing printable is left (the caller picks a fallback). */
 char *_ferry_sanitize_display_name (const char *name,
                                     gssize      length);
+
+/* Checks a relative path offered by a peer ("album/2024") and returns it
+ * with every component sanitised as by _ferry_sanitize_filename(); NULL
+ * (FERRY_ERROR_PROTOCOL) for an absolute path, an empty, "." or ".."
+ * component, a backslash, more than 64 components with @extra_depth
+ * added, or more than 4096 bytes. */
+char *_ferry_sanitize_relative_path (const char  *path,
+                                     guint        extra_depth,
+                                     GError     **error);
 
 G_END_DECLS

@@ -6,12 +6,20 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
+#include "ferry-error.h"
 #include "ferry-sanitize-private.h"
 
 #define MAX_NAME_BYTES 200
+#define MAX_PATH_DEPTH 64
+#define MAX_PATH_BYTES 4096
 /* An extension is kept on truncation and in variants only when short and
  * without spaces: "report v1.2 final" has none. */
 #define MAX_EXTENSION_BYTES 16
+/* The receiver's unfinished files end so (core/session/ferry-part-file.c):
+ * no received name does. */
+#define PART_SUFFIX ".part"
 
 static gboolean
 is_unsafe_char (gunichar c)
@@ -136,6 +144,11 @@ _ferry_sanitize_filename (const char *name)
   if (out->len == 0)
     g_string_assign (out, "file");
 
+  /* "x.part" becomes "x_part": never taken for, nor in the way of, an
+   * unfinished file */
+  if (g_str_has_suffix (out->str, PART_SUFFIX) && out->len > strlen (PART_SUFFIX))
+    out->str[out->len - strlen (PART_SUFFIX)] = '_';
+
   return g_string_free (out, FALSE);
 }
 
@@ -228,4 +241,56 @@ _ferry_sanitize_display_name (const char *name,
     return NULL;
 
   return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+char *
+_ferry_sanitize_relative_path (const char  *path,
+                               guint        extra_depth,
+                               GError     **error)
+{
+  g_auto(GStrv) parts = NULL;
+  GString *out;
+  guint depth;
+  g_autofree char *shown = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  shown = g_utf8_make_valid (path, MIN (strlen (path), 200));
+  if (strlen (path) > MAX_PATH_BYTES)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   _("The offer holds a path longer than %u bytes"), MAX_PATH_BYTES);
+      return NULL;
+    }
+
+  /* "" splits into no component at all */
+  parts = g_strsplit (path[0] != '\0' ? path : "/", "/", -1);
+  depth = g_strv_length (parts);
+  if (depth + extra_depth > MAX_PATH_DEPTH)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   _("The offer holds a path deeper than %u folders"), MAX_PATH_DEPTH);
+      return NULL;
+    }
+
+  out = g_string_new (NULL);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      g_autofree char *safe = NULL;
+
+      if (parts[i][0] == '\0' || g_str_equal (parts[i], ".") || g_str_equal (parts[i], "..") ||
+          strchr (parts[i], '\\') != NULL)
+        {
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                       _("The offer holds an unsafe path: “%s”"), shown);
+          g_string_free (out, TRUE);
+          return NULL;
+        }
+      safe = _ferry_sanitize_filename (parts[i]);
+      if (i > 0)
+        g_string_append_c (out, '/');
+      g_string_append (out, safe);
+    }
+
+  return g_string_free (out, FALSE);
 }

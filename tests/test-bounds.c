@@ -40,7 +40,7 @@ test_offer_round_trip (void)
   g_autoptr(GError) error = NULL;
   FerrySessionFile *changed;
 
-  g_assert_true (_ferry_offer_describe_files (body, ID, files, &error));
+  g_assert_true (_ferry_offer_describe_files (body, ID, files, NULL, NULL, &error));
   g_assert_no_error (error);
   offer = _ferry_offer_parse_files (body, ID, &error);
   g_assert_no_error (error);
@@ -60,13 +60,13 @@ test_offer_round_trip (void)
 
         g_ptr_array_add (same, _ferry_session_file_new (sf->name, sf->size, sf->mime_type));
       }
-    g_assert_true (_ferry_offer_matches (offer, same));
+    g_assert_true (_ferry_offer_matches (offer, same, NULL, NULL));
     changed = g_ptr_array_index (same, 1);
     changed->size++;
-    g_assert_false (_ferry_offer_matches (offer, same));
+    g_assert_false (_ferry_offer_matches (offer, same, NULL, NULL));
     changed->size--;
     g_ptr_array_remove_index (same, 2);
-    g_assert_false (_ferry_offer_matches (offer, same));
+    g_assert_false (_ferry_offer_matches (offer, same, NULL, NULL));
   }
 }
 
@@ -79,7 +79,7 @@ test_offer_bounded (void)
   g_autoptr(GError) error = NULL;
 
   /* Many files: the first are listed, the rest are counted. */
-  g_assert_true (_ferry_offer_describe_files (body, ID, files, &error));
+  g_assert_true (_ferry_offer_describe_files (body, ID, files, NULL, NULL, &error));
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (body, "files")), <=, FERRY_OFFER_MAX_LISTED);
   offer = _ferry_offer_parse_files (body, ID, &error);
   g_assert_no_error (error);

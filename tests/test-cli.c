@@ -835,7 +835,6 @@ test_usage (Fixture       *fx,
             gconstpointer  data)
 {
   g_autofree char *home = NULL;
-  g_autofree char *dir = NULL;
   g_autofree char *file = NULL;
   g_autofree char *missing = NULL;
   g_autofree char *unreadable = NULL;
@@ -845,7 +844,6 @@ test_usage (Fixture       *fx,
     return;
 
   home = g_build_filename (fx->tmp, "home", NULL);
-  dir = make_dir (fx, "dir");
   file = write_file (fx->tmp, "file.txt", "x", 1);
   missing = g_build_filename (fx->tmp, "missing.txt", NULL);
   unreadable = write_file (fx->tmp, "secret.txt", "x", 1);
@@ -870,8 +868,9 @@ test_usage (Fixture       *fx,
       { "send", "--to", id, "--timeout", "0", file, NULL },
       { "send", "--to", id, "--timeout", "nan", file, NULL },
       { "send", "--to", id, missing, NULL },
-      { "send", "--to", id, dir, NULL },
-      { "send", "--to", id, file, dir, NULL },
+      /* a folder is sent, a special file is not */
+      { "send", "--to", id, "/dev/null", NULL },
+      { "send", "--to", id, file, "/dev/null", NULL },
       { "send", "--to", NULL },
       { "receive", "--yes", "--accept-from", id, NULL },
       { "receive", "--accept-from", "abc", NULL },

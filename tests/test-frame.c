@@ -10,6 +10,7 @@
 
 #include "ferry-error.h"
 #include "ferry-frame-private.h"
+#include "ferry-session-protocol-private.h"
 
 static void
 test_header_round_trip (void)
@@ -120,6 +121,68 @@ test_control_bad_json (void)
   assert_control_rejected ("{\"type\":\"a\xc3\"}", -1);
   /* an embedded NUL byte */
   assert_control_rejected ("{\"type\":\"a\0b\"}", 14);
+}
+
+/* The parser's message quotes the peer's bytes: a terminal escape in a
+ * broken frame never reaches the message an application shows (found by
+ * fuzz-reply). */
+static void
+test_control_bad_json_message (void)
+{
+  const char *frames[] = {
+    "{\"type\":\"accept\",\"offsets\a{\"type\":1}",
+    "{\"type\":\"x\",\"k\x1b]0;owned\a\x1b[2J{",
+    "{\"type\":\"x\",\"k\xe2\x80\xae\xc2\x9b{",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (frames); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonObject) object = _ferry_frame_parse_control ((const guint8 *) frames[i],
+                                                                 strlen (frames[i]), &error);
+
+      g_assert_null (object);
+      g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL);
+      g_test_message ("%s", error->message);
+      for (const char *p = error->message; *p != '\0'; p = g_utf8_next_char (p))
+        {
+          gunichar c = g_utf8_get_char (p);
+
+          g_assert_cmpuint (c, >=, 0x20);
+          g_assert_false (c >= 0x7f && c <= 0x9f);
+          g_assert_false (c >= 0x202a && c <= 0x202e);
+        }
+    }
+}
+
+/* json-glib takes octal escapes in strings, so a string of a frame need
+ * not be UTF-8: a reason ending in a lead byte must not make the cleaning
+ * step past its end (found by fuzz-reply; AddressSanitizer sees the
+ * over-read). */
+static void
+test_reason_not_utf8 (void)
+{
+  const char *frames[] = {
+    "{\"type\":\"cancel\",\"reason\":\"bad \\360\"}",
+    "{\"type\":\"error\",\"code\":\"io\",\"reason\":\"\\202ue \\033[2J\"}",
+    "{\"type\":\"\\377\\360\"}",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (frames); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonObject) object = _ferry_frame_parse_control ((const guint8 *) frames[i],
+                                                                 strlen (frames[i]), &error);
+
+      if (object == NULL)
+        continue;   /* a json-glib that refuses the escape: nothing to clean */
+      _ferry_protocol_set_peer_error (object, &error);
+      g_assert_nonnull (error);
+      g_test_message ("%s", error->message);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+      for (const char *p = error->message; *p != '\0'; p = g_utf8_next_char (p))
+        g_assert_cmpuint (g_utf8_get_char (p), >=, 0x20);
+    }
 }
 
 static void
@@ -274,6 +337,8 @@ main (int    argc,
   g_test_add_func ("/frame/header/oversized", test_header_oversized);
   g_test_add_func ("/frame/header/unknown-type", test_header_unknown_type);
   g_test_add_func ("/frame/control/bad-json", test_control_bad_json);
+  g_test_add_func ("/frame/control/bad-json-message", test_control_bad_json_message);
+  g_test_add_func ("/frame/control/reason-not-utf8", test_reason_not_utf8);
   g_test_add_func ("/frame/control/not-object", test_control_not_object);
   g_test_add_func ("/frame/control/missing-type", test_control_missing_type);
   g_test_add_func ("/frame/control/deep-nesting", test_control_deep_nesting);

@@ -227,6 +227,58 @@ def settings(base):
     assert engine.dup_plugin_setting("lan", "port") == "4444"
 
 
+@test
+def text_and_folder(base):
+    port = free_udp_port()
+    alice = make_engine(base, "alice", port)
+    bob = make_engine(base, "bob", port)
+    download = os.path.join(base, "download")
+    os.makedirs(download)
+    folder = os.path.join(base, "album")
+    os.makedirs(os.path.join(folder, "sub"))
+    os.makedirs(os.path.join(folder, "empty"))
+    with open(os.path.join(folder, "sub", "a.txt"), "w") as f:
+        f.write("a")
+    os.symlink("/etc/passwd", os.path.join(folder, "link"))
+
+    requested = []
+
+    @guarded
+    def on_requested(engine, transfer):
+        requested.append(transfer)
+        transfer.accept(Gio.File.new_for_path(download))
+
+    bob.connect("transfer-requested", on_requested)
+    alice.start()
+    bob.start()
+    found = []
+    alice.find_peer_async("bob", 10000, None,
+                          guarded(lambda engine, result: found.append(engine.find_peer_finish(result))))
+    wait_until(lambda: found, 15000, "bob to be found")
+
+    text = alice.send_text(found[0], None, "hello ✓\nworld")
+    wait_until(text.is_done, 30000, "the text to go")
+    assert text.get_state() == Ferry.TransferState.FINISHED, text.get_error()
+    wait_until(lambda: requested and requested[0].is_done(), 30000, "the text to arrive")
+    assert requested[0].get_text() == "hello ✓\nworld"
+    assert os.listdir(download) == []
+
+    outgoing = alice.send(found[0], [Gio.File.new_for_path(folder)])
+    assert outgoing.get_skipped() == ["album/link"]
+    wait_until(outgoing.is_done, 30000, "the folder to go")
+    assert outgoing.get_state() == Ferry.TransferState.FINISHED, outgoing.get_error()
+    wait_until(lambda: len(requested) == 2 and requested[1].is_done(), 30000, "the folder to arrive")
+    received = requested[1].get_files().get_item(0)
+    assert received.get_path() == "album/sub/a.txt"
+    assert received.get_file().get_path() == os.path.join(download, "album", "sub", "a.txt")
+    assert os.path.isdir(os.path.join(download, "album", "empty"))
+
+    closed = []
+    alice.close_async(None, guarded(lambda e, r: closed.append(e.close_finish(r))))
+    bob.close_async(None, guarded(lambda e, r: closed.append(e.close_finish(r))))
+    wait_until(lambda: len(closed) == 2, 15000, "the engines to close")
+
+
 def main():
     print("1..%d" % len(tests))
     failed = 0

@@ -519,6 +519,10 @@ test_receiver_killed (Fixture       *fx,
   g_subprocess_send_signal (receiver->process, SIGKILL);
   g_assert_cmpint (proc_wait_exit (receiver), ==, 128 + SIGKILL);
   g_assert_cmpint (proc_wait_exit (sender), ==, 1);
+  /* the sender sees a peer that vanished, not a TLS protocol error */
+  g_assert_nonnull (proc_find (sender, "error", 0));
+  g_assert_cmpstr (json_object_get_string_member (proc_find (sender, "error", 0), "code"), ==,
+                   "peer-vanished");
 
   g_assert_cmpint (g_stat (part, &st), ==, 0);
   kept = (guint64) st.st_size;
@@ -598,8 +602,14 @@ test_link_cut (Fixture       *fx,
   error = proc_find (receiver, "error", 0);
   g_assert_nonnull (error);
   g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "timeout");
-  g_subprocess_send_signal (sender->process, SIGKILL);
-  proc_wait_exit (sender);
+  /* Back, the sender learns why: the receiver stopped waiting. */
+  g_subprocess_send_signal (sender->process, SIGCONT);
+  g_assert_cmpint (proc_wait_exit (sender), ==, 1);
+  error = proc_find (sender, "error", 0);
+  g_assert_nonnull (error);
+  g_test_message ("sender: %s", json_object_get_string_member (error, "message"));
+  g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, "cancelled-by-peer");
+  g_assert_nonnull (strstr (json_object_get_string_member (error, "message"), "stopped waiting"));
 
   g_assert_cmpint (g_stat (part, &st), ==, 0);
   kept = (guint64) st.st_size;

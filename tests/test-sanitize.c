@@ -28,6 +28,7 @@ assert_safe_name (const char *name)
   g_assert_cmpint (name[0], !=, ' ');
   g_assert_cmpint (name[strlen (name) - 1], !=, '.');
   g_assert_cmpint (name[strlen (name) - 1], !=, ' ');
+  g_assert_false (g_str_has_suffix (name, ".part"));
 
   for (p = name; *p != '\0'; p = g_utf8_next_char (p))
     {
@@ -89,6 +90,19 @@ test_sanitize_dots_spaces (void)
   check ("  . name . ", "name");
   check ("trailing.", "trailing");
   check ("trailing ...", "trailing");
+}
+
+/* ".part" marks the receiver's unfinished files: no received name ends so. */
+static void
+test_sanitize_part_suffix (void)
+{
+  check ("x.part", "x_part");
+  check ("a.part.part", "a.part_part");
+  check ("dir/x.part", "x_part");
+  check (".part", "part");
+  check ("x.part.", "x_part");
+  check ("x.partial", "x.partial");
+  check ("x.part1.rar", "x.part1.rar");
 }
 
 static void
@@ -325,6 +339,7 @@ main (int    argc,
   g_test_add_func ("/sanitize/plain", test_sanitize_plain);
   g_test_add_func ("/sanitize/paths", test_sanitize_paths);
   g_test_add_func ("/sanitize/dots-spaces", test_sanitize_dots_spaces);
+  g_test_add_func ("/sanitize/part-suffix", test_sanitize_part_suffix);
   g_test_add_func ("/sanitize/controls", test_sanitize_controls);
   g_test_add_func ("/sanitize/bidi", test_sanitize_bidi);
   g_test_add_func ("/sanitize/invalid-utf8", test_sanitize_invalid_utf8);

@@ -867,6 +867,51 @@ test_name_collision (Fixture       *fx,
   run_clear (&run);
 }
 
+/* ".part" is the suffix of unfinished files only: a sender offering "a"
+ * and "a.part", or "x.part" alone, gets them stored under names that
+ * cannot be taken for (or collide with) the .part of a file. */
+static void
+test_part_suffix (Fixture       *fx,
+                  gconstpointer  data)
+{
+  const char *offers[][2] = { { "a", "a.part" }, { "x.part", NULL } };
+  const char *stored[][2] = { { "a", "a_part" }, { "x_part", NULL } };
+  g_autofree char *listing = NULL;
+
+  for (guint t = 0; t < G_N_ELEMENTS (offers); t++)
+    {
+      g_autoptr(GPtrArray) files = file_list ();
+      Run run = { 0 };
+
+      for (guint i = 0; i < 2 && offers[t][i] != NULL; i++)
+        {
+          g_autofree char *src = g_build_filename (fx->src, offers[t][i], NULL);
+
+          g_assert_true (g_file_set_contents (src, offers[t][i], -1, NULL));
+          g_ptr_array_add (files, source_file (fx, offers[t][i]));
+        }
+      run_transfer (fx, &run, files);
+      g_assert_no_error (run.send_error);
+      g_assert_no_error (run.recv_error);
+      for (guint i = 0; i < 2 && offers[t][i] != NULL; i++)
+        {
+          FerrySessionFile *file = g_ptr_array_index (run.recv_files, i);
+          g_autofree char *expected = g_build_filename (fx->down, stored[t][i], NULL);
+          g_autofree char *dest = g_file_get_path (file->destination);
+          g_autofree char *contents = NULL;
+
+          g_assert_cmpstr (file->name, ==, stored[t][i]);
+          g_assert_cmpstr (dest, ==, expected);
+          g_assert_true (g_file_get_contents (dest, &contents, NULL, NULL));
+          g_assert_cmpstr (contents, ==, offers[t][i]);
+        }
+      run_clear (&run);
+    }
+
+  listing = list_dir (fx->down);
+  g_assert_cmpstr (listing, ==, "a,a_part,x_part");
+}
+
 static void
 test_reject (Fixture       *fx,
              gconstpointer  data)
@@ -1998,6 +2043,55 @@ test_cancel_stalled_sender (Fixture       *fx,
   run_clear (&run);
 }
 
+/* The sender goes silent: the receiver's stall timeout ends the transfer,
+ * and the sender is told why before the connection closes. */
+static void
+script_silent_until_cancel (Peer *peer)
+{
+  char **reason = (char **) peer->data;
+  g_autofree char *type = NULL;
+
+  peer_write_control (peer, HEADER_ONE ("slow.bin", 1000));
+  peer_expect (peer, "accept");
+  peer_write_data (peer, ten_bytes, 10);
+  type = peer_read (peer);
+  peer_note (peer, type ? type : "end of stream");
+  *reason = g_strdup (peer->last_reason);
+}
+
+static void
+test_stall_timeout_told (Fixture       *fx,
+                         gconstpointer  data)
+{
+  g_autoptr(GIOStream) ours = NULL;
+  g_autoptr(GIOStream) theirs = NULL;
+  g_autofree char *seen = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *listing = NULL;
+  Run run = { 0 };
+  Peer *peer;
+
+  make_pair (&ours, &theirs);
+  run.receiver = test_session_new (ours);
+  _ferry_session_set_stall_timeout (run.receiver, 1);
+  peer = peer_start (theirs, script_silent_until_cancel, &reason);
+
+  _ferry_session_read_header_async (run.receiver, NULL, hostile_header_cb, &run);
+  wait_for_flag (&run.header_done);
+  g_assert_no_error (run.header_error);
+  _ferry_session_receive_async (run.receiver, fx->down_file, NULL, receive_cb, &run);
+  wait_for_flag (&run.recv_done);
+  g_assert_error (run.recv_error, FERRY_ERROR, FERRY_ERROR_TIMEOUT);
+
+  seen = peer_join (peer);
+  g_assert_cmpstr (seen, ==, "accept,cancel");
+  g_assert_cmpstr (reason, ==, "The receiver stopped waiting for data");
+  listing = list_dir (fx->down);
+  g_assert_cmpstr (listing, ==, "");
+
+  run_clear (&run);
+}
+
 /* ------------------------------------------------------------------ */
 /* Throughput                                                           */
 
@@ -2112,8 +2206,10 @@ main (int    argc,
   ADD ("/session/cancel/by-sender", test_cancel_by_sender, NULL);
   ADD ("/session/cancel/by-cancellable", test_cancel_by_cancellable, NULL);
   ADD ("/session/cancel/by-receiver", test_cancel_by_receiver, NULL);
+  ADD ("/session/part-suffix", test_part_suffix, NULL);
   ADD ("/session/cancel/stalled-receiver", test_cancel_stalled_receiver, NULL);
   ADD ("/session/cancel/stalled-sender", test_cancel_stalled_sender, NULL);
+  ADD ("/session/stall-timeout-told", test_stall_timeout_told, NULL);
   ADD ("/session/source-changed", test_source_changed, NULL);
   ADD ("/session/source-missing", test_source_missing, NULL);
   ADD ("/session/states", test_states, NULL);

@@ -728,6 +728,35 @@ test_tls_peer_closes_mid_read (Fixture       *fixture,
   blocked_reader_clear (&reader);
 }
 
+/* The peer's process dies: the thread reading sees the connection end,
+ * and a write that follows (the sending thread of a session) fails as a
+ * lost connection too, never as a TLS protocol error. */
+static void
+test_tls_write_after_peer_vanished (Fixture       *fixture,
+                                    gconstpointer  data)
+{
+  const gsize size = 64 * 1024;
+  g_autofree guint8 *payload = g_malloc0 (size);
+  g_autoptr(GError) read_error = NULL;
+  g_autoptr(GError) write_error = NULL;
+  guint8 byte;
+
+  connect_ok (fixture);
+  /* No close_notify: the client's socket just goes away. */
+  g_io_stream_close (G_IO_STREAM (fixture->client.connection), NULL, NULL);
+
+  g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (fixture->server.tls),
+                                        &byte, 1, NULL, &read_error), ==, -1);
+  g_assert_error (read_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+
+  g_assert_false (g_output_stream_write_all (g_io_stream_get_output_stream (fixture->server.tls),
+                                             payload, size, NULL, NULL, &write_error));
+  g_assert_nonnull (write_error);
+  g_test_message ("%s", write_error->message);
+  g_assert_true (write_error->domain == G_IO_ERROR);
+  g_assert_cmpint (write_error->code, !=, G_IO_ERROR_CANCELLED);
+}
+
 static void
 test_tls_truncated_record (Fixture       *fixture,
                            gconstpointer  data)
@@ -937,6 +966,7 @@ main (int    argc,
   ADD_TLS_TEST ("refuses-tls12", test_tls_refuses_tls12);
   ADD_TLS_TEST ("requires-client-certificate", test_tls_requires_client_certificate);
   ADD_TLS_TEST ("peer-closes-mid-read", test_tls_peer_closes_mid_read);
+  ADD_TLS_TEST ("write-after-peer-vanished", test_tls_write_after_peer_vanished);
   ADD_TLS_TEST ("truncated-record", test_tls_truncated_record);
   ADD_TLS_TEST ("garbage-record", test_tls_garbage_record);
   ADD_TLS_TEST ("local-close-wakes-reader", test_tls_local_close_wakes_reader);

@@ -177,6 +177,7 @@ prompt_next (Receive *rc)
   guint n;
   g_autofree char *size = NULL;
   g_autofree char *who = NULL;
+  g_autofree char *folder = NULL;
 
   if (rc->prompt_pending)
     return;
@@ -198,13 +199,27 @@ prompt_next (Receive *rc)
       rc->stdin_stream = g_data_input_stream_new (base);
     }
 
-  n = g_list_model_get_n_items (ferry_transfer_get_files (view->transfer));
+  n = ferry_transfer_get_n_files (view->transfer);
   size = g_format_size (ferry_transfer_get_total_size (view->transfer));
   who = describe_sender (view->transfer);
-  g_printerr (g_dngettext (GETTEXT_PACKAGE,
-                           "Accept %u file, %s, from %s? [y/N] ",
-                           "Accept %u files, %s, from %s? [y/N] ", n),
-              n, size, who);
+  folder = transfer_view_folder (view->transfer);
+  if (ferry_transfer_is_text (view->transfer))
+    g_printerr (_("Accept a text from %s? [y/N] "), who);
+  else if (folder != NULL)
+    {
+      g_autofree char *shown = tool_escape (folder, TOOL_FILE_WIDTH);
+
+      /* TRANSLATORS: Accept folder "album" (1,204 files, 3.1 GB) from laptop? */
+      g_printerr (g_dngettext (GETTEXT_PACKAGE,
+                               "Accept folder “%s” (%'u file, %s) from %s? [y/N] ",
+                               "Accept folder “%s” (%'u files, %s) from %s? [y/N] ", n),
+                  shown, n, size, who);
+    }
+  else
+    g_printerr (g_dngettext (GETTEXT_PACKAGE,
+                             "Accept %u file, %s, from %s? [y/N] ",
+                             "Accept %u files, %s, from %s? [y/N] ", n),
+                n, size, who);
   fflush (stderr);
 
   g_clear_object (&rc->prompt_cancellable);

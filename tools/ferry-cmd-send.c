@@ -6,6 +6,10 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gunixinputstream.h>
 
 #include <glib/gi18n.h>
 
@@ -17,6 +21,7 @@
 /* After a send to an account is done, how long the devices that did not
  * start receiving yet still have to accept. */
 #define SEND_LINGER_S 10
+#define SEND_TEXT_MAX (64 * 1024)
 
 typedef struct {
   FerryTool     *tool;
@@ -24,6 +29,7 @@ typedef struct {
   /* Options */
   char          *to;
   char         **file_args;
+  char          *text;
   gboolean       verbose;
 
   GPtrArray     *files;             /* GFile */
@@ -55,6 +61,8 @@ tool_send_options (FerryTool    *tool,
       N_("The receiver: an account or device id, a unique prefix of at least 8 hex digits, or a display name"), N_("ID") },
     { "timeout", 't', 0, G_OPTION_ARG_CALLBACK, tool_option_timeout,
       N_("Seconds to look for the receiver (default: 10)"), N_("SECS") },
+    { "text", 0, 0, G_OPTION_ARG_STRING, &send->text,
+      N_("Send this text instead of files (“-”: read it from standard input; at most 64 KiB)"), N_("TEXT") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &send->verbose,
       N_("Show each receiving device (with --json: its progress too)"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &send->file_args, NULL, NULL },
@@ -66,7 +74,43 @@ tool_send_options (FerryTool    *tool,
   return send;
 }
 
-/* Each FILE must be a readable regular file: a usage error otherwise. */
+/* --text -: the text from standard input. */
+static int
+read_text (Send *send)
+{
+  g_autoptr(GInputStream) input = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+  g_autofree char *buffer = g_malloc (SEND_TEXT_MAX + 2);
+  g_autoptr(GError) error = NULL;
+  gsize got = 0;
+
+  if (!g_input_stream_read_all (input, buffer, SEND_TEXT_MAX + 1, &got, NULL, &error))
+    {
+      tool_print_error (_("Cannot read the text: %s"), error->message);
+      return EXIT_USAGE;
+    }
+  buffer[got] = '\0';
+  g_free (send->text);
+  send->text = g_steal_pointer (&buffer);
+  return EXIT_OK;
+}
+
+static int
+check_text (Send *send)
+{
+  int code;
+
+  if (send->file_args != NULL && send->file_args[0] != NULL)
+    return tool_usage_error (_("Send either a --text or files, not both"));
+  if (g_str_equal (send->text, "-") && (code = read_text (send)) != EXIT_OK)
+    return code;
+  if (strlen (send->text) > SEND_TEXT_MAX || !g_utf8_validate (send->text, -1, NULL))
+    return tool_usage_error (_("The text must be valid UTF-8 of at most 64 KiB"));
+  send->files = g_ptr_array_new_null_terminated (0, g_object_unref, TRUE);
+  return EXIT_OK;
+}
+
+/* Each FILE must be a readable regular file or folder: a usage error
+ * otherwise. */
 static int
 check_files (Send *send)
 {
@@ -88,7 +132,8 @@ check_files (Send *send)
           tool_print_error (_("Cannot send %s: %s"), display, error->message);
           return EXIT_USAGE;
         }
-      if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+      if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR &&
+          g_file_info_get_file_type (info) != G_FILE_TYPE_DIRECTORY)
         {
           tool_print_error (_("Cannot send %s: not a regular file"), display);
           return EXIT_USAGE;
@@ -114,6 +159,8 @@ tool_send_check (FerryTool *tool,
 
   if (send->to == NULL || send->to[0] == '\0')
     code = tool_usage_error (_("Missing --to ID: whom to send to"));
+  else if (send->text != NULL)
+    code = check_text (send);
   else if (send->file_args == NULL || send->file_args[0] == NULL)
     code = tool_usage_error (_("No FILE to send"));
   else
@@ -136,6 +183,7 @@ tool_send_free (gpointer state)
   g_clear_pointer (&send->sending_id, g_free);
   g_clear_pointer (&send->files, g_ptr_array_unref);
   g_clear_pointer (&send->to, g_free);
+  g_clear_pointer (&send->text, g_free);
   g_clear_pointer (&send->file_args, g_strfreev);
   g_free (send);
 }
@@ -378,6 +426,8 @@ start_transfer (Send       *send,
   g_autoptr(FerryDevice) device = device_target (send, peer);
   FerryEngine *engine = send->tool->engine;
 
+  if (send->text != NULL)
+    return ferry_engine_send_text (engine, device ? NULL : peer, device, send->text, error);
   if (device != NULL)
     return ferry_engine_send_to_device (engine, device, (GFile **) send->files->pdata,
                                         send->files->len, error);
@@ -419,7 +469,8 @@ on_peer_found (GObject      *source,
       return;
     }
 
-  view = transfer_view_new (tool, transfer, send->files);
+  /* the transfer's files know their sources, in folders too */
+  view = transfer_view_new (tool, transfer, NULL);
   view->owner = send;
   send->sending = view;
   send->sending_id = g_strdup (ferry_transfer_get_id (transfer));

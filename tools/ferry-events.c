@@ -180,6 +180,8 @@ tool_emit_offer (TransferView *view,
 
       json_builder_begin_object (builder);
       tool_json_add_string (builder, "name", ferry_transfer_file_get_name (file));
+      if (g_strcmp0 (ferry_transfer_file_get_path (file), ferry_transfer_file_get_name (file)) != 0)
+        tool_json_add_string (builder, "relative", ferry_transfer_file_get_path (file));
       tool_json_add_int (builder, "size", ferry_transfer_file_get_size (file));
       tool_json_add_string (builder, "mime", ferry_transfer_file_get_mime_type (file));
       json_builder_end_object (builder);
@@ -205,6 +207,33 @@ tool_emit_progress (TransferView *view)
   view->progress_emitted = TRUE;
   view->last_progress_bytes = bytes;
   view->last_progress_us = g_get_monotonic_time ();
+}
+
+/* What a folder left out (symbolic links, special files), if anything. */
+static void
+add_skipped (JsonBuilder   *builder,
+             FerryTransfer *transfer)
+{
+  const char * const *skipped = ferry_transfer_get_skipped (transfer);
+
+  if (skipped == NULL)
+    return;
+  json_builder_set_member_name (builder, "skipped");
+  json_builder_begin_array (builder);
+  for (guint i = 0; skipped[i] != NULL; i++)
+    json_builder_add_string_value (builder, skipped[i]);
+  json_builder_end_array (builder);
+}
+
+/* A received text, once accepted. */
+void
+tool_emit_text (TransferView *view)
+{
+  JsonBuilder *builder = tool_json_begin (view->tool, "text");
+
+  tool_json_add_string (builder, "transfer", ferry_transfer_get_id (view->transfer));
+  tool_json_add_string (builder, "text", ferry_transfer_get_text (view->transfer));
+  tool_json_end (builder);
 }
 
 /* The last progress event unless it was sent, then the done event. */
@@ -239,6 +268,7 @@ tool_emit_done (TransferView *view,
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
+  add_skipped (builder, transfer);
   tool_json_add_int (builder, "total", ferry_transfer_get_total_size (transfer));
   tool_json_add_int (builder, "duration_ms", (gint64) (seconds * 1000));
   tool_json_add_string (builder, "chain", ferry_transfer_get_chain (transfer));

@@ -32,6 +32,7 @@ void         tool_emit_ready      (FerryTool     *tool,
 void         tool_emit_offer      (TransferView  *view,
                                    FerryPeer     *peer);
 void         tool_emit_progress   (TransferView  *view);
+void         tool_emit_text       (TransferView  *view);
 void         tool_emit_done       (TransferView  *view,
                                    double         seconds);
 void         tool_emit_exit       (FerryTool     *tool,

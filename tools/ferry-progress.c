@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include <stdio.h>
 
 #include <glib/gi18n.h>
@@ -15,12 +17,22 @@
 
 #define TITLE_WIDTH 24
 
+/* The one folder the transfer carries, or NULL. */
+char *
+transfer_view_folder (FerryTransfer *transfer)
+{
+  return g_strdup (ferry_transfer_get_folder (transfer));
+}
+
 static char *
 transfer_title (TransferView *view)
 {
   GListModel *files = ferry_transfer_get_files (view->transfer);
   guint n = g_list_model_get_n_items (files);
+  char *folder = transfer_view_folder (view->transfer);
 
+  if (folder != NULL)
+    return folder;
   if (n == 1)
     {
       g_autoptr(FerryTransferFile) file = g_list_model_get_item (files, 0);
@@ -224,6 +236,56 @@ print_summary (TransferView *view,
   fflush (stdout);
 }
 
+/* A received text on standard output; terminal controls shown as
+ * escapes, lines and tabs kept. */
+static void
+print_text (TransferView *view)
+{
+  const char *text = ferry_transfer_get_text (view->transfer);
+  g_auto(GStrv) lines = NULL;
+
+  if (ferry_transfer_get_direction (view->transfer) != FERRY_TRANSFER_DIRECTION_INCOMING)
+    {
+      g_print (_("Sent a text of %u bytes\n"), (guint) strlen (text));
+      return;
+    }
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) cells = g_strsplit (lines[i], "\t", -1);
+
+      for (guint j = 0; cells[j] != NULL; j++)
+        {
+          g_autofree char *shown = tool_escape (cells[j], TOOL_NO_LIMIT);
+
+          g_print ("%s%s", j > 0 ? "\t" : "", shown);
+        }
+      if (lines[i + 1] != NULL || lines[i][0] != '\0')
+        g_print ("\n");
+    }
+  fflush (stdout);
+}
+
+/* What a folder left out: on standard error. */
+static void
+print_skipped (TransferView *view)
+{
+  const char * const *skipped = ferry_transfer_get_skipped (view->transfer);
+  guint n = skipped ? g_strv_length ((char **) skipped) : 0;
+
+  if (n == 0)
+    return;
+  g_printerr (g_dngettext (GETTEXT_PACKAGE,
+                           "Skipped %u symbolic link or special file:\n",
+                           "Skipped %u symbolic links or special files:\n", n), n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *shown = tool_escape (skipped[i], TOOL_NO_LIMIT);
+
+      g_printerr ("  %s\n", shown);
+    }
+}
+
 /* The transfer finished: its done event, or the last bar and a summary. */
 void
 transfer_view_done (TransferView *view)
@@ -235,11 +297,20 @@ transfer_view_done (TransferView *view)
   if (view->tool->json)
     {
       tool_emit_done (view, seconds);
+      if (ferry_transfer_get_text (view->transfer) != NULL &&
+          ferry_transfer_get_direction (view->transfer) == FERRY_TRANSFER_DIRECTION_INCOMING)
+        tool_emit_text (view);
+      return;
+    }
+  if (ferry_transfer_get_text (view->transfer) != NULL)
+    {
+      print_text (view);
       return;
     }
   if (view->tool->progress_bar)
     draw_bar (view, TRUE);
   print_summary (view, seconds);
+  print_skipped (view);
 }
 
 void

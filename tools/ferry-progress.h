@@ -38,6 +38,8 @@ char         *transfer_view_file_path (TransferView  *view,
                                        guint          index);
 void          transfer_view_clear_bar (TransferView  *view);
 void          transfer_view_done      (TransferView  *view);
+/* The folder every file of @transfer lies in, or NULL. */
+char         *transfer_view_folder    (FerryTransfer *transfer);
 void          transfer_view_failed    (TransferView  *view,
                                        const GError  *error);
 

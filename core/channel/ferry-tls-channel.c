@@ -285,6 +285,14 @@ _ferry_tls_set_error (GError          **error,
                            _("Could not receive from the connection"));
       break;
 
+    case GNUTLS_E_INVALID_SESSION:
+      /* An earlier fatal error, e.g. the connection ending under the
+       * reading thread while this one writes: the peer vanished, it
+       * broke no protocol. */
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE,
+                           _("The secure channel is broken by an earlier error"));
+      break;
+
     case GNUTLS_E_TIMEDOUT:
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                            _("The TLS handshake timed out"));

@@ -206,22 +206,36 @@ incoming_count (FerryEngine *self,
     }
 }
 
-/* The session's header must list the files the user accepted. */
-static gboolean
-incoming_check_header (FerryIncoming *op,
-                       GPtrArray     *files)
+/* A file of the model, with its path in a folder. */
+static void
+incoming_add_file (FerryTransfer    *transfer,
+                   FerrySessionFile *sf)
 {
+  g_autoptr(FerryTransferFile) file = _ferry_transfer_file_new (sf->name, sf->size, sf->mime_type, NULL);
+
+  if (sf->dir != NULL)
+    {
+      g_autofree char *path = g_strconcat (sf->dir, "/", sf->name, NULL);
+
+      _ferry_transfer_file_set_path (file, path);
+    }
+  _ferry_transfer_add_file (transfer, file);
+}
+
+/* The session's header must list the files (folders, text) the user
+ * accepted. */
+static gboolean
+incoming_check_header (FerryIncoming *op)
+{
+  GPtrArray *files = _ferry_session_get_files (op->session);
   guint listed = g_list_model_get_n_items (ferry_transfer_get_files (op->transfer));
 
-  if (!_ferry_offer_matches (op->offer, files))
+  if (!_ferry_offer_matches (op->offer, files, _ferry_session_get_directories (op->session),
+                             _ferry_session_get_text (op->session)))
     return FALSE;
   for (guint i = listed; i < files->len; i++)
-    {
-      FerrySessionFile *sf = g_ptr_array_index (files, i);
-      g_autoptr(FerryTransferFile) file = _ferry_transfer_file_new (sf->name, sf->size, sf->mime_type, NULL);
-
-      _ferry_transfer_add_file (op->transfer, file);
-    }
+    incoming_add_file (op->transfer, g_ptr_array_index (files, i));
+  _ferry_transfer_set_text (op->transfer, _ferry_session_get_text (op->session));
   return TRUE;
 }
 
@@ -247,7 +261,10 @@ incoming_race_cb (GObject      *source,
   if (race == NULL)
     {
       g_debug ("incoming transfer %s: %s", op->id, error->message);
-      incoming_end (op, FERRY_TRANSFER_STATE_UNJOINABLE_PEER, error);
+      /* a peer that connected and sent what was refused is not unjoinable */
+      incoming_end (op, g_error_matches (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL)
+                        ? FERRY_TRANSFER_STATE_ERROR : FERRY_TRANSFER_STATE_UNJOINABLE_PEER,
+                    error);
       return;
     }
 
@@ -255,7 +272,7 @@ incoming_race_cb (GObject      *source,
   _ferry_session_set_group (op->session, self->sessions);
   chain = _ferry_engine_chain_text (op->signaling, race->chain);
   _ferry_transfer_set_chain (op->transfer, chain);
-  if (!incoming_check_header (op, _ferry_session_get_files (op->session)))
+  if (!incoming_check_header (op))
     {
       error = g_error_new (FERRY_ERROR, FERRY_ERROR_PROTOCOL,
                            _("The sender sent other files than it offered"));
@@ -364,7 +381,7 @@ incoming_op_accept (FerryTransfer *transfer,
 {
   FerryIncoming *op = user_data;
   FerryEngine *self = op->engine;
-  g_autofree char *path = g_file_get_path (directory);
+  g_autofree char *path = directory ? g_file_get_path (directory) : NULL;
   guint pending, running, peer_running;
 
   _ferry_clear_source (&op->timeout_source);
@@ -519,12 +536,9 @@ _ferry_engine_incoming_offer (FerryEngine    *self,
 
   op->transfer = _ferry_transfer_new (op->id, FERRY_TRANSFER_DIRECTION_INCOMING, op->device);
   for (guint i = 0; i < op->offer->files->len; i++)
-    {
-      FerrySessionFile *sf = g_ptr_array_index (op->offer->files, i);
-      g_autoptr(FerryTransferFile) file = _ferry_transfer_file_new (sf->name, sf->size, sf->mime_type, NULL);
-
-      _ferry_transfer_add_file (op->transfer, file);
-    }
+    incoming_add_file (op->transfer, g_ptr_array_index (op->offer->files, i));
+  _ferry_transfer_set_offered (op->transfer, op->offer->count, op->offer->total,
+                               op->offer->folder, op->offer->text);
   _ferry_transfer_set_ops (op->transfer, &incoming_ops, op);
   _ferry_transfer_set_state (op->transfer, FERRY_TRANSFER_STATE_AWAITING_HOST, NULL);
   op->timeout_source = _ferry_engine_timeout_add_seconds (self, self->offer_timeout_s,

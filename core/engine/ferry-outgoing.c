@@ -161,6 +161,8 @@ outgoing_race_cb (GObject      *source,
   op->session = _ferry_session_new (race->stream);
   _ferry_session_set_group (op->session, ref->engine->sessions);
   _ferry_session_set_allow_resume (op->session, op->resume);
+  _ferry_session_set_directories (op->session, _ferry_transfer_get_directories (op->parent));
+  _ferry_session_set_text (op->session, ferry_transfer_get_text (op->parent));
   _ferry_session_set_stall_timeout (op->session, ref->engine->stall_timeout_s);
   _ferry_session_set_hash_share (op->session, op->hashes);
   g_signal_connect (op->session, "progress", G_CALLBACK (outgoing_progress_cb), op);
@@ -310,7 +312,9 @@ outgoing_described_cb (GObject      *source,
   json_object_set_string_member (body, "transfer", op->id);
   json_object_set_array_member (body, "transports", json_array_ref (transports));
   /* What the receiver decides on, before it connects anywhere. */
-  if (_ferry_offer_describe_files (body, op->id, op->session_files, &error))
+  if (_ferry_offer_describe_files (body, op->id, op->session_files,
+                                   _ferry_transfer_get_directories (op->parent),
+                                   ferry_transfer_get_text (op->parent), &error))
     op->offer = _ferry_engine_build_message (self, "offer", ferry_device_get_device_id (op->device), body);
   g_clear_error (&error);
   if (op->offer == NULL)
@@ -365,6 +369,9 @@ session_files_copy (GPtrArray *files)
 
       dup->source = sf->source ? g_object_ref (sf->source) : NULL;
       dup->expected_sha3 = g_strdup (sf->expected_sha3);
+      dup->dir = g_strdup (sf->dir);
+      dup->executable = sf->executable;
+      dup->mtime = sf->mtime;
       g_ptr_array_add (copy, dup);
     }
   return copy;

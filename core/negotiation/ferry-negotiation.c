@@ -361,6 +361,26 @@ race_win (Race            *race,
   g_task_return_pointer (race->task, result, (GDestroyNotify) _ferry_race_result_free);
 }
 
+/* The authenticated peer sent a header that was refused: no other
+ * transport makes it right, the race ends with why. */
+static void
+race_refused (Race    *race,
+              Attempt *attempt,
+              GError  *error)
+{
+  attempt->finished = TRUE;
+  race->running--;
+  _ferry_clear_source (&attempt->timeout_source);
+  if (race->done)
+    return;
+
+  race->done = TRUE;
+  _ferry_clear_source (&race->stagger_source);
+  race_cancel_all (race);
+  g_task_return_new_error (race->task, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                           _("The sender’s header was refused: %s"), error->message);
+}
+
 static void
 race_attempt_failed (Race    *race,
                      Attempt *attempt,
@@ -485,7 +505,9 @@ header_cb (GObject      *source,
   GPtrArray *files;
 
   files = _ferry_session_read_header_finish (FERRY_SESSION (source), result, &transfer_id, &error);
-  if (files == NULL)
+  if (files == NULL && g_error_matches (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL))
+    race_refused (ref->race, attempt, error);
+  else if (files == NULL)
     {
       race_attempt_failed (ref->race, attempt, error);
     }

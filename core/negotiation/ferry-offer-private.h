@@ -12,11 +12,15 @@ G_BEGIN_DECLS
 
 /*
  * An offer carries what the receiver needs to decide, before any
- * connection: {"files": [{"name","size","mime"}...], "count": N,
- * "total": bytes, "digest": "<sha-256 hex>"}. "files" lists the first
- * files (all of them when they fit in a signaling message); "digest"
- * covers the whole list as the receiver's session will see it (sanitised
- * names, sizes, mime types), so that the header that arrives once the
+ * connection: {"files": [{"name","size","mime","dir"}...], "count": N,
+ * "total": bytes, "digest": "<sha-256 hex>", "dirs": D, "folder": "album",
+ * "text": bytes}. "files" lists the first files (all of them when they fit
+ * in a signaling message); "dirs" counts the directories of the folders
+ * sent (absent: none), "folder" names the one folder everything lies in
+ * (absent: several, or loose files), "text" is the size of a text sent
+ * instead of files (absent: files). "digest" covers the whole tree as the
+ * receiver's session will see it (sanitised paths, sizes, mime types,
+ * directories, the text), so that the header that arrives once the
  * receiver accepted can be held to what was offered.
  */
 
@@ -30,16 +34,23 @@ typedef struct {
   guint      count;    /* every file of the transfer */
   guint64    total;    /* their size */
   char      *digest;
+  guint      n_dirs;   /* directories of the folders */
+  char      *folder;   /* the one folder everything lies in, or NULL */
+  gboolean   text;     /* a text instead of files */
 } FerryOfferFiles;
 
 void             _ferry_offer_files_free   (FerryOfferFiles *offer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryOfferFiles, _ferry_offer_files_free)
 
-/* Sender: adds "files", "count", "total" and "digest" for @files
- * (FerrySessionFile with name, size, mime type) to @body. */
+/* Sender: adds "files", "count", "total", "digest" (and "dirs",
+ * "folder", "text") for @files (FerrySessionFile with name, size, mime
+ * type, dir), @dirs (FerrySessionDir, may be NULL) and @text (may be
+ * NULL) to @body. */
 gboolean         _ferry_offer_describe_files (JsonObject  *body,
                                               const char  *transfer_id,
                                               GPtrArray   *files,
+                                              GPtrArray   *dirs,
+                                              const char  *text,
                                               GError     **error);
 
 /* Receiver: the files an offer body describes, checked (bounds, names
@@ -48,9 +59,11 @@ FerryOfferFiles *_ferry_offer_parse_files  (JsonObject  *body,
                                             const char  *transfer_id,
                                             GError     **error);
 
-/* Receiver: TRUE when @files (from the session's header) are the ones
- * @offer described. */
+/* Receiver: TRUE when @files, @dirs and @text (from the session's
+ * header) are the ones @offer described. */
 gboolean         _ferry_offer_matches      (FerryOfferFiles *offer,
-                                            GPtrArray       *files);
+                                            GPtrArray       *files,
+                                            GPtrArray       *dirs,
+                                            const char      *text);
 
 G_END_DECLS

@@ -164,6 +164,28 @@ json_depth_ok (const char *text,
   return TRUE;
 }
 
+/* @text without what a terminal would act on (controls, bidi overrides),
+ * at most 200 characters. */
+static char *
+printable (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  GString *out = g_string_new (NULL);
+  guint n = 0;
+
+  for (const char *p = valid; *p != '\0' && n < 200; p = g_utf8_next_char (p), n++)
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
+          (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+        g_string_append_c (out, '?');
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}
+
 JsonObject *
 _ferry_frame_parse_control (const guint8  *payload,
                             gsize          length,
@@ -212,8 +234,11 @@ _ferry_frame_parse_control (const guint8  *payload,
   parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, text, (gssize) length, &local_error))
     {
+      /* the parser's message quotes the peer's bytes */
+      g_autofree char *shown = printable (local_error->message);
+
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
-                   _("Control frame is not valid JSON: %s"), local_error->message);
+                   _("Control frame is not valid JSON: %s"), shown);
       return NULL;
     }
 

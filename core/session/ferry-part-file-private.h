@@ -19,11 +19,16 @@ G_BEGIN_DECLS
 int       _ferry_part_file_open_directory  (GFile        *directory,
                                             GError      **error);
 
-/* FERRY_ERROR_NO_SPACE when @needed bytes (plus a margin) do not fit;
- * TRUE when the free space cannot be known. */
+/* FERRY_ERROR_NO_SPACE when @needed bytes do not fit with a margin kept
+ * free (see _ferry_part_file_space_margin()); TRUE when the free space
+ * cannot be known. */
 gboolean  _ferry_part_file_check_space     (int           dirfd,
                                             guint64       needed,
                                             GError      **error);
+
+/* What stays free on a volume of @volume_size bytes: 1% of it, at least
+ * 64 KiB, at most 16 MiB. */
+guint64   _ferry_part_file_space_margin    (guint64       volume_size);
 
 /* Creates "<name>.part", "<name> (1).part", ... (O_EXCL) and returns its
  * descriptor, with its name in @part_name. */

@@ -22,7 +22,10 @@
 #include "ferry-part-file-private.h"
 #include "ferry-sanitize-private.h"
 
-#define SPACE_MARGIN      (G_GUINT64_CONSTANT (16) * 1024 * 1024)
+/* Kept free beyond what the files need: 1% of the volume, between these
+ * bounds, so that a small volume still takes a small file. */
+#define SPACE_MARGIN_MIN  (G_GUINT64_CONSTANT (64) * 1024)
+#define SPACE_MARGIN_MAX  (G_GUINT64_CONSTANT (16) * 1024 * 1024)
 #define MAX_NAME_VARIANTS 10000
 
 void
@@ -74,6 +77,12 @@ _ferry_part_file_open_directory (GFile   *directory,
   return dirfd;
 }
 
+guint64
+_ferry_part_file_space_margin (guint64 volume_size)
+{
+  return CLAMP (volume_size / 100, SPACE_MARGIN_MIN, SPACE_MARGIN_MAX);
+}
+
 gboolean
 _ferry_part_file_check_space (int       dirfd,
                               guint64   needed,
@@ -81,20 +90,25 @@ _ferry_part_file_check_space (int       dirfd,
 {
   struct statvfs st;
   guint64 available;
+  guint64 margin;
 
   /* Unknown: the writes will tell. */
   if (fstatvfs (dirfd, &st) != 0)
     return TRUE;
 
   available = (guint64) st.f_bavail * (guint64) st.f_frsize;
-  if (available < SPACE_MARGIN || needed > available - SPACE_MARGIN)
+  margin = _ferry_part_file_space_margin ((guint64) st.f_blocks * (guint64) st.f_frsize);
+  if (needed > available || available - needed < margin)
     {
       g_autofree char *needed_str = g_format_size (needed);
+      g_autofree char *margin_str = g_format_size (margin);
       g_autofree char *available_str = g_format_size (available);
 
+      /* TRANSLATORS: "1.0 kB needed and 64.0 kB kept free, 20.5 kB available" */
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_SPACE,
-                   _("Not enough free space in the download folder: %s needed, %s available"),
-                   needed_str, available_str);
+                   _("Not enough free space in the download folder: "
+                     "%s needed and %s kept free, %s available"),
+                   needed_str, margin_str, available_str);
       return FALSE;
     }
 

@@ -88,6 +88,8 @@ struct _FerrySession
   gboolean       stalled;       /* the watchdog gave up */
   char         **parts;         /* receiver: .part names opened */
   FerryHashShare *hash_share;   /* sender: shared with the other devices' sessions */
+  GPtrArray     *dirs;          /* FerrySessionDir: folders' directories */
+  char          *text;          /* a text offered instead of files */
 };
 
 /* One running operation (send, read the header, receive). */
@@ -103,6 +105,8 @@ typedef struct {
   guint64       total;
   GFile        *directory;
   gboolean      accepted;       /* receiver: the accept went out */
+  GPtrArray    *dirs;           /* FerrySessionDir, the worker's copies */
+  char         *text;
 
   /* sender: the thread waiting for the receiver's final word */
   GMutex        lock;

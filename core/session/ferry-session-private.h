@@ -45,7 +45,21 @@ typedef struct {
   char    *part_name;
   guint64  offset;
   char    *expected_sha3;
+  /* Folders: the directory the file lies in, relative ("album/2024"),
+   * NULL at the top; checked on the receiver (every component a safe
+   * name, see _ferry_protocol_header_check()). */
+  char    *dir;
+  gboolean executable;
+  gint64   mtime;        /* seconds since the epoch, 0: unknown */
 } FerrySessionFile;
+
+/* A directory of a folder, empty or not: its relative path and time. */
+typedef struct {
+  char    *path;
+  gint64   mtime;
+} FerrySessionDir;
+
+void              _ferry_session_dir_free  (FerrySessionDir *dir);
 
 FerrySessionFile *_ferry_session_file_new  (const char *name,
                                             guint64     size,
@@ -141,6 +155,17 @@ void          _ferry_session_set_keep_parts     (FerrySession        *self,
  * was cut without either end closing it. Call before sending or step 2. */
 void          _ferry_session_set_stall_timeout  (FerrySession        *self,
                                                  guint                seconds);
+
+/* Sender: the directories of the folders sent (FerrySessionDir, with
+ * the empty ones), and a text to show instead of files, both carried by
+ * the header. Call before sending. Receiver: what the header held, after
+ * step 1 (NULL: none). */
+void          _ferry_session_set_directories    (FerrySession        *self,
+                                                 GPtrArray           *dirs);
+GPtrArray    *_ferry_session_get_directories    (FerrySession        *self);
+void          _ferry_session_set_text           (FerrySession        *self,
+                                                 const char          *text);
+const char   *_ferry_session_get_text           (FerrySession        *self);
 
 /* Receiver: the names of the .part files opened so far (NULL-terminated,
  * "" for a file not opened yet). Any thread. */

@@ -20,13 +20,29 @@ G_BEGIN_DECLS
  * matching FERRY_ERROR, anything else out of place FERRY_ERROR_PROTOCOL.
  */
 
-#define FERRY_PROTOCOL_MAX_FILES       10000
+#define FERRY_PROTOCOL_MAX_FILES       100000   /* files and directories */
+#define FERRY_PROTOCOL_MAX_DEPTH       64
+#define FERRY_PROTOCOL_MAX_PATH        4096
+#define FERRY_PROTOCOL_MAX_TEXT        (64 * 1024)
 #define FERRY_PROTOCOL_MAX_FILE_SIZE   (G_GUINT64_CONSTANT (1) << 50)
 #define FERRY_PROTOCOL_DIGEST_HEX_SIZE 64
 
+/*
+ * The header may span several control frames: {"type":"header", ...,
+ * "more":true} then {"type":"header-more","files":[...],"dirs":[...],
+ * "text":"...","more":...} until "more" is false. A file entry may hold
+ * "dir" (its directory, relative, '/'-separated), "x" (executable) and
+ * "mtime" (seconds); "dirs" lists directories, with the empty ones, as
+ * {"path","mtime"}; "text" pieces add up to a text offered instead of
+ * files (then "files" is empty).
+ */
 typedef struct {
   char      *transfer_id;
   GPtrArray *files;        /* FerrySessionFile: sanitised unique names, sizes, mime types */
+  GPtrArray *dirs;         /* FerrySessionDir: checked relative paths */
+  GString   *text;         /* NULL: none */
+  gboolean   more;         /* more header frames follow */
+  guint64    total;
 } FerryProtocolHeader;
 
 /* 8 to 64 lower-case hex digits. */
@@ -50,10 +66,26 @@ JsonObject          *_ferry_protocol_build_frame          (const char   *type,
 void                 _ferry_protocol_set_peer_error       (JsonObject   *frame,
                                                            GError      **error);
 
-JsonObject          *_ferry_protocol_build_header         (const char   *transfer_id,
-                                                           GPtrArray    *files);
+/* The frames of a header (JsonObject), each under the control frame
+ * limit. @dirs (FerrySessionDir) and @text may be NULL. */
+GPtrArray           *_ferry_protocol_build_header         (const char   *transfer_id,
+                                                           GPtrArray    *files,
+                                                           GPtrArray    *dirs,
+                                                           const char   *text);
+/* The first frame of a header; while header->more, feed the next ones
+ * to _ferry_protocol_parse_header_more(), then check the whole with
+ * _ferry_protocol_header_check(). */
 FerryProtocolHeader *_ferry_protocol_parse_header         (const guint8 *payload,
                                                            gsize         length,
+                                                           GError      **error);
+gboolean             _ferry_protocol_parse_header_more    (FerryProtocolHeader *header,
+                                                           const guint8 *payload,
+                                                           gsize         length,
+                                                           GError      **error);
+/* The tree as a whole: every path of a folder unique, no file where a
+ * directory is, top-level files given unique names; at least one file,
+ * directory or text. */
+gboolean             _ferry_protocol_header_check         (FerryProtocolHeader *header,
                                                            GError      **error);
 void                 _ferry_protocol_header_free          (FerryProtocolHeader *header);
 

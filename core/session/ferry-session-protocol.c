@@ -51,12 +51,17 @@ char *
 _ferry_protocol_clean_reason (const char *reason)
 {
   GString *out = g_string_new (NULL);
+  g_autofree char *valid = NULL;
   guint n = 0;
 
   if (reason == NULL || *reason == '\0')
     reason = _("no reason given");
+  /* json-glib takes octal escapes ("\360") in strings: what it returns
+   * need not be UTF-8, and stepping over it by characters could run past
+   * its end */
+  valid = g_utf8_make_valid (reason, -1);
 
-  for (const char *p = reason; *p != '\0' && n < MAX_REASON_CHARS; p = g_utf8_next_char (p), n++)
+  for (const char *p = valid; *p != '\0' && n < MAX_REASON_CHARS; p = g_utf8_next_char (p), n++)
     {
       gunichar c = g_utf8_get_char (p);
 
@@ -184,35 +189,6 @@ parse_expected (const guint8  *payload,
 /* ------------------------------------------------------------------ */
 /* Header                                                               */
 
-JsonObject *
-_ferry_protocol_build_header (const char *transfer_id,
-                              GPtrArray  *files)
-{
-  JsonObject *header = json_object_new ();
-  JsonArray *array = json_array_new ();
-
-  json_object_set_string_member (header, "type", "header");
-  json_object_set_string_member (header, "transfer", transfer_id);
-
-  for (guint i = 0; i < files->len; i++)
-    {
-      FerrySessionFile *file = g_ptr_array_index (files, i);
-      JsonObject *entry = json_object_new ();
-      g_autofree char *name = g_utf8_make_valid (file->name, -1);
-      g_autofree char *mime = g_utf8_make_valid (file->mime_type ? file->mime_type
-                                                 : DEFAULT_MIME, -1);
-
-      json_object_set_string_member (entry, "name", name);
-      json_object_set_int_member (entry, "size", (gint64) file->size);
-      json_object_set_string_member (entry, "mime", mime);
-      json_array_add_object_element (array, entry);
-    }
-
-  json_object_set_array_member (header, "files", array);
-
-  return header;
-}
-
 /* The offered type when it is printable ASCII of a sane length, as in
  * "text/plain; charset=utf-8"; else NULL (and the default is used). */
 static gboolean
@@ -246,6 +222,60 @@ parse_mime (JsonObject  *entry,
   return TRUE;
 }
 
+/* Where a file of a folder goes: its directory (checked), its name (one
+ * component), its executable bit and time. */
+static gboolean
+parse_file_place (JsonObject        *entry,
+                  FerrySessionFile  *file,
+                  guint              index,
+                  GError           **error)
+{
+  JsonNode *node = json_object_get_member (entry, "dir");
+  guint64 mtime = 0;
+
+  if (member_uint64 (entry, "mtime", &mtime) && mtime < G_MAXINT64 / G_USEC_PER_SEC)
+    file->mtime = (gint64) mtime;
+  node = json_object_get_member (entry, "x");
+  file->executable = node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+                     json_node_get_value_type (node) == G_TYPE_BOOLEAN &&
+                     json_node_get_boolean (node);
+
+  node = json_object_get_member (entry, "dir");
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (member_string (entry, "dir") == NULL)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   _("File %u of the offer has an invalid folder"), index);
+      return FALSE;
+    }
+  file->dir = _ferry_sanitize_relative_path (member_string (entry, "dir"), 1, error);
+  if (file->dir == NULL)
+    return FALSE;
+  /* in a folder, a name is one component, not a path to cut */
+  if (strchr (file->name, '/') != NULL || strchr (file->name, '\\') != NULL ||
+      g_str_equal (file->name, ".") || g_str_equal (file->name, "..") ||
+      file->name[0] == '\0')
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   _("The offer holds an invalid path: “%s/%s”"), file->dir, file->name);
+      return FALSE;
+    }
+  if (strlen (file->dir) + 1 + strlen (file->name) > FERRY_PROTOCOL_MAX_PATH)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   _("The offer holds a path longer than %u bytes"), FERRY_PROTOCOL_MAX_PATH);
+      return FALSE;
+    }
+  {
+    g_autofree char *safe = _ferry_sanitize_filename (file->name);
+
+    g_free (file->name);
+    file->name = g_steal_pointer (&safe);
+  }
+  return TRUE;
+}
+
 /* Checks entry @index of the offer's list of files; adds its size to
  * @total. */
 static FerrySessionFile *
@@ -254,6 +284,7 @@ parse_file_entry (JsonNode  *element,
                   guint64   *total,
                   GError   **error)
 {
+  FerrySessionFile *file;
   JsonObject *entry;
   const char *name;
   const char *mime;
@@ -293,80 +324,128 @@ parse_file_entry (JsonNode  *element,
     return NULL;
 
   /* the name as offered: sanitised when made unique */
-  return _ferry_session_file_new (name, size, mime ? mime : DEFAULT_MIME);
+  file = _ferry_session_file_new (name, size, mime ? mime : DEFAULT_MIME);
+  if (!parse_file_place (entry, file, index, error))
+    g_clear_pointer (&file, _ferry_session_file_free);
+  return file;
 }
 
-/* Two files of one transfer never compete for a name: gives @file a
- * sanitised name not taken by an earlier file. The counter per name
- * keeps a thousand "a" linear, not quadratic. */
-static void
-make_name_unique (FerrySessionFile *file,
-                  GHashTable       *names,
-                  GHashTable       *counters)
+/* Adds the directories of one header frame. */
+static gboolean
+parse_dir_list (JsonObject           *frame,
+                FerryProtocolHeader  *header,
+                GError              **error)
 {
-  g_autofree char *safe = _ferry_sanitize_filename (file->name);
-  guint next = GPOINTER_TO_UINT (g_hash_table_lookup (counters, safe));
-  char *unique;
-
-  for (;;)
-    {
-      unique = _ferry_filename_variant (safe, next++);
-      if (!g_hash_table_contains (names, unique))
-        break;
-      g_free (unique);
-    }
-  g_hash_table_insert (counters, g_strdup (safe), GUINT_TO_POINTER (next));
-  g_hash_table_add (names, g_strdup (unique));
-
-  g_free (file->name);
-  file->name = unique;
-}
-
-static GPtrArray *
-parse_file_list (JsonObject  *header,
-                 GError     **error)
-{
-  g_autoptr(GPtrArray) files = NULL;
-  g_autoptr(GHashTable) names = NULL;
-  g_autoptr(GHashTable) counters = NULL;
-  JsonNode *node = json_object_get_member (header, "files");
+  JsonNode *node = json_object_get_member (frame, "dirs");
   JsonArray *array;
-  guint64 total = 0;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    goto invalid;
+
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      FerrySessionDir *dir;
+      const char *path;
+      guint64 mtime = 0;
+
+      if (!JSON_NODE_HOLDS_OBJECT (element) ||
+          (path = member_string (json_node_get_object (element), "path")) == NULL)
+        goto invalid;
+      if (header->files->len + header->dirs->len >= FERRY_PROTOCOL_MAX_FILES)
+        {
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                       _("The offer lists more than %u files and folders"), FERRY_PROTOCOL_MAX_FILES);
+          return FALSE;
+        }
+      dir = g_new0 (FerrySessionDir, 1);
+      g_ptr_array_add (header->dirs, dir);
+      dir->path = _ferry_sanitize_relative_path (path, 0, error);
+      if (dir->path == NULL)
+        return FALSE;
+      if (member_uint64 (json_node_get_object (element), "mtime", &mtime) &&
+          mtime < G_MAXINT64 / G_USEC_PER_SEC)
+        dir->mtime = (gint64) mtime;
+    }
+  return TRUE;
+
+invalid:
+  g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                       _("The offer has an invalid list of folders"));
+  return FALSE;
+}
+
+/* Adds a piece of the offered text. */
+static gboolean
+parse_text (JsonObject           *frame,
+            FerryProtocolHeader  *header,
+            GError              **error)
+{
+  JsonNode *node = json_object_get_member (frame, "text");
+  const char *text;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  text = member_string (frame, "text");
+  if (text == NULL || !g_utf8_validate (text, -1, NULL) ||
+      (header->text != NULL ? header->text->len : 0) + strlen (text) > FERRY_PROTOCOL_MAX_TEXT)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   _("The offered text is invalid or longer than %u bytes"), FERRY_PROTOCOL_MAX_TEXT);
+      return FALSE;
+    }
+  if (header->text == NULL)
+    header->text = g_string_new (NULL);
+  g_string_append (header->text, text);
+  return TRUE;
+}
+
+/* Adds the files, directories and text of one header frame. */
+static gboolean
+parse_header_frame (JsonObject           *frame,
+                    FerryProtocolHeader  *header,
+                    GError              **error)
+{
+  JsonNode *node = json_object_get_member (frame, "files");
+  JsonNode *more = json_object_get_member (frame, "more");
+  JsonArray *array;
   guint n;
 
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
     {
       g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
                            _("The offer has no list of files"));
-      return NULL;
+      return FALSE;
     }
 
   array = json_node_get_array (node);
   n = json_array_get_length (array);
-  if (n == 0 || n > FERRY_PROTOCOL_MAX_FILES)
+  if (n > FERRY_PROTOCOL_MAX_FILES - MIN (header->files->len + header->dirs->len,
+                                           FERRY_PROTOCOL_MAX_FILES))
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
-                   _("The offer lists %u files; 1 to %u are allowed"), n,
-                   FERRY_PROTOCOL_MAX_FILES);
-      return NULL;
+                   _("The offer lists more than %u files and folders"), FERRY_PROTOCOL_MAX_FILES);
+      return FALSE;
     }
-
-  files = g_ptr_array_new_full (n, (GDestroyNotify) _ferry_session_file_free);
-  names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  counters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint i = 0; i < n; i++)
     {
-      FerrySessionFile *file = parse_file_entry (json_array_get_element (array, i), i,
-                                                 &total, error);
+      guint index = header->files->len;
+      FerrySessionFile *file = parse_file_entry (json_array_get_element (array, i), index,
+                                                 &header->total, error);
 
       if (file == NULL)
-        return NULL;
-      make_name_unique (file, names, counters);
-      g_ptr_array_add (files, file);
+        return FALSE;
+      g_ptr_array_add (header->files, file);
     }
 
-  return g_steal_pointer (&files);
+  header->more = more != NULL && JSON_NODE_HOLDS_VALUE (more) &&
+                 json_node_get_value_type (more) == G_TYPE_BOOLEAN &&
+                 json_node_get_boolean (more);
+  return parse_dir_list (frame, header, error) && parse_text (frame, header, error);
 }
 
 FerryProtocolHeader *
@@ -375,9 +454,8 @@ _ferry_protocol_parse_header (const guint8  *payload,
                               GError       **error)
 {
   g_autoptr(JsonObject) frame = parse_expected (payload, length, "header", error);
-  FerryProtocolHeader *header;
+  g_autoptr(FerryProtocolHeader) header = NULL;
   const char *id;
-  GPtrArray *files;
 
   if (frame == NULL)
     return NULL;
@@ -390,14 +468,39 @@ _ferry_protocol_parse_header (const guint8  *payload,
       return NULL;
     }
 
-  files = parse_file_list (frame, error);
-  if (files == NULL)
-    return NULL;
-
   header = g_new0 (FerryProtocolHeader, 1);
   header->transfer_id = g_strdup (id);
-  header->files = files;
-  return header;
+  header->files = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_file_free);
+  header->dirs = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_dir_free);
+  if (!parse_header_frame (frame, header, error))
+    return NULL;
+
+  return g_steal_pointer (&header);
+}
+
+gboolean
+_ferry_protocol_parse_header_more (FerryProtocolHeader  *header,
+                                   const guint8         *payload,
+                                   gsize                 length,
+                                   GError              **error)
+{
+  g_autoptr(JsonObject) frame = parse_expected (payload, length, "header-more", error);
+  guint n_files = header->files->len;
+  guint n_dirs = header->dirs->len;
+  gsize text_length = header->text != NULL ? header->text->len : 0;
+
+  if (frame == NULL || !parse_header_frame (frame, header, error))
+    return FALSE;
+  /* each frame after the first brings something: a peer cannot keep the
+   * receiver reading a header that never ends */
+  if (header->files->len == n_files && header->dirs->len == n_dirs &&
+      (header->text != NULL ? header->text->len : 0) == text_length)
+    {
+      g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                           _("A part of the offer adds nothing to it"));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 void
@@ -408,6 +511,9 @@ _ferry_protocol_header_free (FerryProtocolHeader *header)
 
   g_free (header->transfer_id);
   g_clear_pointer (&header->files, g_ptr_array_unref);
+  g_clear_pointer (&header->dirs, g_ptr_array_unref);
+  if (header->text != NULL)
+    g_string_free (header->text, TRUE);
   g_free (header);
 }
 

@@ -7,6 +7,8 @@
 #include <glib/gi18n-lib.h>
 
 #include "ferry-error.h"
+#include "ferry-folder-writer-private.h"
+#include "ferry-hasher-private.h"
 #include "ferry-part-file-private.h"
 #include "ferry-session-internal.h"
 #include "ferry-session-protocol-private.h"
@@ -33,6 +35,10 @@ header_publish (FerrySession        *self,
     {
       self->files = g_ptr_array_ref (header->files);
       self->transfer_id = g_steal_pointer (&header->transfer_id);
+      if (header->dirs->len > 0)
+        self->dirs = g_ptr_array_ref (header->dirs);
+      if (header->text != NULL)
+        self->text = g_strdup (header->text->str);
       self->header_read = TRUE;
       self->busy = FALSE;
     }
@@ -41,21 +47,44 @@ header_publish (FerrySession        *self,
   return !cancelled;
 }
 
+/* The header, over as many frames as it takes, checked as a whole. */
+static FerryProtocolHeader *
+read_header (FerrySession  *self,
+             GError       **error)
+{
+  g_autoptr(GBytes) payload = _ferry_session_read_control (self, error);
+  g_autoptr(FerryProtocolHeader) header = NULL;
+
+  if (payload == NULL)
+    return NULL;
+  header = _ferry_protocol_parse_header (g_bytes_get_data (payload, NULL),
+                                         g_bytes_get_size (payload), error);
+  while (header != NULL && header->more)
+    {
+      g_bytes_unref (payload);
+      payload = _ferry_session_read_control (self, error);
+      if (payload == NULL ||
+          !_ferry_protocol_parse_header_more (header, g_bytes_get_data (payload, NULL),
+                                              g_bytes_get_size (payload), error))
+        return NULL;
+    }
+  if (header == NULL || !_ferry_protocol_header_check (header, error))
+    return NULL;
+
+  return g_steal_pointer (&header);
+}
+
 static gpointer
 read_header_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  g_autoptr(GBytes) payload = NULL;
   g_autoptr(JsonObject) terminal = NULL;
   g_autoptr(FerryProtocolHeader) header = NULL;
   GError *error = NULL;
   GTask *task;
 
-  payload = _ferry_session_read_control (self, &error);
-  if (payload != NULL)
-    header = _ferry_protocol_parse_header (g_bytes_get_data (payload, NULL),
-                                           g_bytes_get_size (payload), &error);
+  header = read_header (self, &error);
 
   _ferry_session_op_disconnect (op);
 
@@ -163,6 +192,8 @@ typedef struct {
   int             *resume_fds;   /* per file: its .part to continue, or -1 */
   guint64          received;     /* bytes of file data held so far */
   gsize            unflushed;    /* written since the last _ferry_part_file_write_behind() */
+  FerryFolderWriter *folders;    /* the directories of the folders received */
+  int              fdir;         /* the directory of the current file */
 } Receiver;
 
 /* Hashes the first @length bytes of the resumed .part of file @index. */
@@ -207,7 +238,7 @@ open_resume_part (int               dirfd,
   guint64 length = 0;
   int fd;
 
-  if (file->part_name == NULL)
+  if (file->part_name == NULL || file->dir != NULL)
     return -1;
 
   fd = _ferry_part_file_open_resume (dirfd, file->part_name, file->size, &length);
@@ -236,16 +267,22 @@ receive_open (Receiver   *receiver,
   int fd = receiver->resume_fds[index];
 
   receiver->resume_fds[index] = -1;
+  receiver->fdir = receiver->dirfd;
+  if (file->dir != NULL &&
+      (receiver->fdir = _ferry_folder_writer_open (receiver->folders, file->dir, error)) < 0)
+    return -1;
   if (fd >= 0)
     *part_name = g_strdup (file->part_name);
   else
     {
-      fd = _ferry_part_file_create (receiver->dirfd, file->name, part_name, error);
+      fd = _ferry_part_file_create (receiver->fdir, file->name, part_name, error);
       if (fd < 0)
         return -1;
       file->offset = 0;
     }
-  _ferry_session_set_part (op->self, index, op->files->len, *part_name);
+  /* a .part in a folder is not kept for a resume */
+  if (file->dir == NULL)
+    _ferry_session_set_part (op->self, index, op->files->len, *part_name);
 
   if (file->offset > 0 && !_ferry_part_file_seek (fd, file->offset, file->name, error))
     return fd;   /* with @error set */
@@ -386,6 +423,8 @@ receive_verify (Receiver    *receiver,
   g_autofree char *final_name = NULL;
   gboolean matches = g_str_equal (digest, expected);
 
+  if (file->executable || file->mtime > 0)
+    _ferry_folder_set_attributes (fd, file->executable, file->mtime);
   /* Durable before verified: the data, then (before the sender hears
    * "verified", see receive_run()) the new name. */
   if (matches && !_ferry_part_file_sync (fd, file->name, error))
@@ -403,12 +442,20 @@ receive_verify (Receiver    *receiver,
       return FALSE;
     }
 
-  final_name = _ferry_part_file_publish (receiver->dirfd, part_name, file->name, error);
+  final_name = _ferry_part_file_publish (receiver->fdir, part_name, file->name, error);
   if (final_name == NULL)
     return FALSE;
 
   g_clear_object (&file->destination);
-  file->destination = g_file_get_child (op->directory, final_name);
+  if (file->dir != NULL)
+    {
+      g_autofree char *dir = _ferry_folder_writer_path (receiver->folders, file->dir);
+      g_autofree char *relative = g_strconcat (dir, "/", final_name, NULL);
+
+      file->destination = g_file_resolve_relative_path (op->directory, relative);
+    }
+  else
+    file->destination = g_file_get_child (op->directory, final_name);
   g_free (file->sha3_256);
   file->sha3_256 = g_steal_pointer (&digest);
   g_clear_pointer (&file->part_name, g_free);
@@ -430,7 +477,7 @@ receive_failed (Receiver     *receiver,
   FerrySessionFile *file = g_ptr_array_index (op->files, index);
   gboolean keep_part;
 
-  keep_part = op->self->keep_parts && error != NULL && error->domain == FERRY_ERROR &&
+  keep_part = op->self->keep_parts && file->dir == NULL && error != NULL && error->domain == FERRY_ERROR &&
               (error->code == FERRY_ERROR_PEER_VANISHED || error->code == FERRY_ERROR_TIMEOUT);
   if (receiver->current != NULL)
     {
@@ -449,7 +496,7 @@ receive_failed (Receiver     *receiver,
   if (keep_part && part_name != NULL)
     file->part_name = g_strdup (part_name);
   else if (part_name != NULL)
-    _ferry_part_file_remove (receiver->dirfd, part_name);
+    _ferry_part_file_remove (receiver->fdir, part_name);
   if (!keep_part)
     _ferry_session_set_part (op->self, index, op->files->len, NULL);
 }
@@ -495,8 +542,19 @@ receive_prepare (Receiver  *receiver,
 {
   FerrySessionOp *op = receiver->op;
 
+  if (op->directory == NULL && op->files->len == 0 && op->dirs == NULL)
+    return TRUE;   /* a text */
+  if (op->directory == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("No download folder"));
+      return FALSE;
+    }
   receiver->dirfd = _ferry_part_file_open_directory (op->directory, error);
   if (receiver->dirfd < 0 || !_ferry_part_file_check_space (receiver->dirfd, op->total, error))
+    return FALSE;
+  if (op->dirs != NULL &&
+      (receiver->folders = _ferry_folder_writer_new (receiver->dirfd, op->dirs, error)) == NULL)
     return FALSE;
 
   receiver->hashes = _ferry_hash_share_new ();
@@ -553,6 +611,7 @@ receiver_clear (Receiver *receiver)
   if (receiver->hashes != NULL)
     _ferry_hash_share_stop (receiver->hashes);
   g_clear_pointer (&receiver->hashes, _ferry_hash_share_unref);
+  g_clear_pointer (&receiver->folders, _ferry_folder_writer_free);
   g_clear_pointer (&receiver->pool, _ferry_pool_free);
   if (receiver->dirfd >= 0)
     _ferry_part_file_close (receiver->dirfd, "", NULL);
@@ -581,6 +640,12 @@ receive_run (Receiver  *receiver,
    * succeeded even if this last message does not reach the sender. */
   if (!_ferry_part_file_sync_directory (receiver->dirfd, error))
     goto out;
+
+  /* Nothing is acknowledged before it is on disk: one flush for all. */
+  if (receiver->folders != NULL &&
+      !_ferry_folder_writer_finish (receiver->folders, receiver->dirfd, error))
+    goto out;
+
   verified = _ferry_protocol_build_verified ();
   if (!_ferry_session_write_control (op->self, verified, NULL))
     g_debug ("Could not confirm transfer %s", op->transfer_id);
@@ -636,7 +701,7 @@ receive_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Receiver receiver = { op, -1, NULL, NULL, 0, 0, NULL, NULL, 0, 0 };
+  Receiver receiver = { op, -1, NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, -1 };
   g_autoptr(JsonObject) terminal = NULL;
   GError *error = NULL;
 
@@ -670,7 +735,7 @@ _ferry_session_receive_async (FerrySession        *self,
   FerrySessionOp *op;
 
   g_return_if_fail (FERRY_IS_SESSION (self));
-  g_return_if_fail (G_IS_FILE (directory));
+  g_return_if_fail (directory == NULL || G_IS_FILE (directory));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
@@ -697,9 +762,10 @@ _ferry_session_receive_async (FerrySession        *self,
    * files); the session's files change on its context only, when the
    * operation completes, so that they may be read there at any time,
    * e.g. right after _ferry_session_cancel(). */
-  op->directory = g_object_ref (directory);
+  op->directory = directory ? g_object_ref (directory) : NULL;
   g_mutex_lock (&self->lock);
   _ferry_session_op_set_files (op, self->files);
+  op->dirs = self->dirs ? g_ptr_array_ref (self->dirs) : NULL;
   op->transfer_id = g_strdup (self->transfer_id);
   g_mutex_unlock (&self->lock);
   for (guint i = 0; i < op->files->len; i++)

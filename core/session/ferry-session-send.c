@@ -309,14 +309,15 @@ send_offer (Sender  *sender,
             GError **error)
 {
   FerrySessionOp *op = sender->op;
-  g_autoptr(JsonObject) header = NULL;
+  g_autoptr(GPtrArray) header = NULL;
   g_autoptr(GBytes) reply = NULL;
   g_autofree guint64 *offsets = NULL;
   gboolean allow_resume;
 
-  header = _ferry_protocol_build_header (op->transfer_id, op->files);
-  if (!_ferry_session_write_control (op->self, header, error))
-    return FALSE;
+  header = _ferry_protocol_build_header (op->transfer_id, op->files, op->dirs, op->text);
+  for (guint i = 0; i < header->len; i++)
+    if (!_ferry_session_write_control (op->self, g_ptr_array_index (header, i), error))
+      return FALSE;
 
   reply = _ferry_session_read_control (op->self, error);
   if (reply == NULL)
@@ -383,6 +384,9 @@ send_run (Sender  *sender,
 
   _ferry_session_emit_accepted (self);
 
+  /* a text: the header was all there was to send */
+  if (op->files->len == 0)
+    g_atomic_int_set (&op->all_sent, TRUE);
   g_mutex_lock (&self->lock);
   sender->hashes = self->hash_share ? _ferry_hash_share_ref (self->hash_share)
                                     : _ferry_hash_share_new ();
@@ -454,10 +458,10 @@ check_files (GPtrArray  *files,
              guint64    *total,
              GError    **error)
 {
-  if (files->len == 0 || files->len > FERRY_PROTOCOL_MAX_FILES)
+  if (files->len > FERRY_PROTOCOL_MAX_FILES)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("A transfer holds 1 to %u files"), FERRY_PROTOCOL_MAX_FILES);
+                   _("A transfer holds at most %u files"), FERRY_PROTOCOL_MAX_FILES);
       return FALSE;
     }
 
@@ -507,6 +511,7 @@ _ferry_session_send_async (FerrySession        *self,
   g_autoptr(GTask) task = NULL;
   GError *error = NULL;
   guint64 total = 0;
+  gboolean empty;
   FerrySessionOp *op;
 
   g_return_if_fail (FERRY_IS_SESSION (self));
@@ -524,6 +529,16 @@ _ferry_session_send_async (FerrySession        *self,
       return;
     }
 
+  g_mutex_lock (&self->lock);
+  empty = files->len == 0 && self->dirs == NULL && self->text == NULL;
+  g_mutex_unlock (&self->lock);
+  if (empty)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("Nothing to send"));
+      return;
+    }
+
   if (!check_files (files, &total, &error) ||
       (op = _ferry_session_op_begin (self, task, FERRY_SESSION_ROLE_SENDER,
                                      cancellable, &error)) == NULL)
@@ -535,6 +550,10 @@ _ferry_session_send_async (FerrySession        *self,
   op->transfer_id = g_strdup (transfer_id);
   _ferry_session_op_set_files (op, files);
   op->total = total;
+  g_mutex_lock (&self->lock);
+  op->dirs = self->dirs ? g_ptr_array_ref (self->dirs) : NULL;
+  op->text = g_strdup (self->text);
+  g_mutex_unlock (&self->lock);
 
   _ferry_session_op_spawn (op, "ferry-send", send_thread);
 }

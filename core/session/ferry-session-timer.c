@@ -80,8 +80,12 @@ watchdog_cb (gpointer data)
   if (!stalled)
     return G_SOURCE_CONTINUE;
 
+  /* The read waiting for the silent peer ends; writes go on, so that the
+   * peer may still learn why (the receiver "stopped waiting") and the
+   * channel close cleanly. A write that cannot go on either (a peer that
+   * reads nothing) is given up on by the reaper. */
   g_cancellable_cancel (self->cancellable);
-  g_cancellable_cancel (self->abort);
+  _ferry_session_arm_reaper (self);
   return G_SOURCE_REMOVE;
 }
 

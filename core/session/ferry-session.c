@@ -42,6 +42,16 @@ _ferry_session_file_new (const char *name,
 }
 
 void
+_ferry_session_dir_free (FerrySessionDir *dir)
+{
+  if (dir == NULL)
+    return;
+
+  g_free (dir->path);
+  g_free (dir);
+}
+
+void
 _ferry_session_file_free (FerrySessionFile *file)
 {
   if (file == NULL)
@@ -52,6 +62,7 @@ _ferry_session_file_free (FerrySessionFile *file)
   g_free (file->sha3_256);
   g_free (file->part_name);
   g_free (file->expected_sha3);
+  g_free (file->dir);
   g_clear_object (&file->source);
   g_clear_object (&file->destination);
   g_free (file);
@@ -72,6 +83,8 @@ _ferry_session_finalize (GObject *object)
   g_clear_pointer (&self->cancel_reason, g_free);
   g_clear_pointer (&self->transfer_id, g_free);
   g_clear_pointer (&self->files, g_ptr_array_unref);
+  g_clear_pointer (&self->dirs, g_ptr_array_unref);
+  g_clear_pointer (&self->text, g_free);
   g_clear_pointer (&self->parts, g_strfreev);
   g_clear_pointer (&self->group, _ferry_session_group_unref);
   g_clear_pointer (&self->hash_share, _ferry_hash_share_unref);
@@ -440,6 +453,8 @@ _ferry_session_op_free (FerrySessionOp *op)
 
   _ferry_session_op_disconnect (op);
   g_free (op->transfer_id);
+  g_clear_pointer (&op->dirs, g_ptr_array_unref);
+  g_free (op->text);
   g_clear_pointer (&op->files, g_ptr_array_unref);
   g_clear_pointer (&op->shared, g_ptr_array_unref);
   g_clear_object (&op->directory);
@@ -478,6 +493,9 @@ file_copy (const FerrySessionFile *file)
   copy->part_name = g_strdup (file->part_name);
   copy->offset = file->offset;
   copy->expected_sha3 = g_strdup (file->expected_sha3);
+  copy->dir = g_strdup (file->dir);
+  copy->executable = file->executable;
+  copy->mtime = file->mtime;
 
   return copy;
 }
@@ -655,4 +673,45 @@ _ferry_session_cancel (FerrySession *self,
     g_cancellable_cancel (self->cancellable);
   else if (spawn)
     session_terminate_in_thread (self, _ferry_protocol_build_frame ("cancel", NULL, reason ? reason : "cancelled"));
+}
+
+void
+_ferry_session_set_directories (FerrySession *self,
+                                GPtrArray    *dirs)
+{
+  g_return_if_fail (FERRY_IS_SESSION (self));
+
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->dirs, g_ptr_array_unref);
+  if (dirs != NULL && dirs->len > 0)
+    self->dirs = g_ptr_array_ref (dirs);
+  g_mutex_unlock (&self->lock);
+}
+
+GPtrArray *
+_ferry_session_get_directories (FerrySession *self)
+{
+  g_return_val_if_fail (FERRY_IS_SESSION (self), NULL);
+
+  return self->dirs;
+}
+
+void
+_ferry_session_set_text (FerrySession *self,
+                         const char   *text)
+{
+  g_return_if_fail (FERRY_IS_SESSION (self));
+
+  g_mutex_lock (&self->lock);
+  g_free (self->text);
+  self->text = g_strdup (text);
+  g_mutex_unlock (&self->lock);
+}
+
+const char *
+_ferry_session_get_text (FerrySession *self)
+{
+  g_return_val_if_fail (FERRY_IS_SESSION (self), NULL);
+
+  return self->text;
 }

@@ -23,6 +23,26 @@ void               _ferry_transfer_file_set_file (FerryTransferFile *self,
 void               _ferry_transfer_file_set_sha3_256 (FerryTransferFile *self,
                                                       const char        *hex);
 
+void               _ferry_transfer_file_set_path (FerryTransferFile *self,
+                                                  const char        *path);
+void           _ferry_transfer_set_text  (FerryTransfer          *self,
+                                          const char             *text);
+void           _ferry_transfer_add_skipped (FerryTransfer        *self,
+                                            const char           *path);
+/* The directories of the folders sent (FerrySessionDir), kept for the
+ * sessions of each device. */
+void           _ferry_transfer_set_directories (FerryTransfer    *self,
+                                                GPtrArray        *directories);
+GPtrArray     *_ferry_transfer_get_directories (FerryTransfer    *self);
+/* What the offer says (or the sender sends): how many files, their
+ * size, the one folder (or NULL), whether a text. The file model may list
+ * fewer files than @n_files. */
+void           _ferry_transfer_set_offered (FerryTransfer        *self,
+                                            guint                 n_files,
+                                            guint64               total_size,
+                                            const char           *folder,
+                                            gboolean              is_text);
+
 FerryTransfer *_ferry_transfer_new       (const char             *id,
                                           FerryTransferDirection  direction,
                                           FerryDevice            *device);

@@ -29,6 +29,7 @@ struct _FerryTransferFile
   char    *mime_type;
   GFile   *file;
   char    *sha3_256;
+  char    *path;
 };
 
 G_DEFINE_FINAL_TYPE (FerryTransferFile, ferry_transfer_file, G_TYPE_OBJECT)
@@ -54,6 +55,7 @@ ferry_transfer_file_finalize (GObject *object)
   g_free (self->mime_type);
   g_clear_object (&self->file);
   g_free (self->sha3_256);
+  g_free (self->path);
 
   G_OBJECT_CLASS (ferry_transfer_file_parent_class)->finalize (object);
 }
@@ -290,6 +292,14 @@ struct _FerryTransfer
   GPtrArray              *waiters;
 
   GListStore             *sub_transfers;  /* FerryTransfer, fan-out only */
+
+  char                   *text;           /* a text instead of files */
+  gboolean                is_text;        /* known from the offer, before the text */
+  char                   *folder;         /* the one folder sent, or NULL */
+  guint                   n_files;        /* as offered: the model may list fewer yet */
+  gboolean                offered;        /* n_files and total_size come from the offer */
+  GPtrArray              *skipped;        /* char *, NULL-terminated */
+  GPtrArray              *directories;    /* opaque to the transfer */
 };
 
 G_DEFINE_FINAL_TYPE (FerryTransfer, ferry_transfer, G_TYPE_OBJECT)
@@ -330,6 +340,10 @@ ferry_transfer_finalize (GObject *object)
   g_clear_object (&self->files);
   g_free (self->chain);
   g_clear_object (&self->chain_segments);
+  g_free (self->text);
+  g_free (self->folder);
+  g_clear_pointer (&self->skipped, g_ptr_array_unref);
+  g_clear_pointer (&self->directories, g_ptr_array_unref);
   g_clear_error (&self->error);
   g_ptr_array_unref (self->waiters);
 
@@ -546,6 +560,9 @@ _ferry_transfer_add_file (FerryTransfer     *self,
                           FerryTransferFile *file)
 {
   g_list_store_append (self->files, file);
+  if (self->offered)
+    return;
+  self->n_files++;
   self->total_size += ferry_transfer_file_get_size (file);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_TOTAL_SIZE]);
 }
@@ -1078,4 +1095,169 @@ ferry_transfer_wait_finish (FerryTransfer  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * ferry_transfer_file_get_path:
+ * @self: a #FerryTransferFile
+ *
+ * Gets where the file lies in the transfer: its name for a file sent on
+ * its own, its path under the folder's name for a file of a folder
+ * ("album/2024/a.jpg", '/'-separated, each component sanitised on the
+ * receiving side).
+ *
+ * Returns: the relative path
+ */
+const char *
+ferry_transfer_file_get_path (FerryTransferFile *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), NULL);
+
+  return self->path ? self->path : self->name;
+}
+
+void
+_ferry_transfer_file_set_path (FerryTransferFile *self,
+                               const char        *path)
+{
+  g_free (self->path);
+  self->path = g_strdup (path);
+}
+
+/**
+ * ferry_transfer_get_text:
+ * @self: a #FerryTransfer
+ *
+ * Gets the text the transfer carries instead of files (see
+ * ferry_engine_send_text()). On the receiving side it is known when the
+ * transfer is offered and should be shown once it was accepted.
+ *
+ * Returns: (nullable): the text, or %NULL for a transfer of files
+ */
+const char *
+ferry_transfer_get_text (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
+
+  return self->text;
+}
+
+void
+_ferry_transfer_set_text (FerryTransfer *self,
+                          const char    *text)
+{
+  g_free (self->text);
+  self->text = g_strdup (text);
+}
+
+/**
+ * ferry_transfer_get_skipped:
+ * @self: a #FerryTransfer
+ *
+ * Gets what the sending side left out of the folders it sends: symbolic
+ * links (never followed) and special files, as paths relative to the
+ * folders' parents.
+ *
+ * Returns: (transfer none) (array zero-terminated=1) (nullable): the
+ *   paths, or %NULL when nothing was skipped
+ */
+const char * const *
+ferry_transfer_get_skipped (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
+
+  return self->skipped ? (const char * const *) self->skipped->pdata : NULL;
+}
+
+void
+_ferry_transfer_add_skipped (FerryTransfer *self,
+                             const char    *path)
+{
+  if (self->skipped == NULL)
+    self->skipped = g_ptr_array_new_null_terminated (1, g_free, TRUE);
+  g_ptr_array_add (self->skipped, g_strdup (path));
+}
+
+void
+_ferry_transfer_set_directories (FerryTransfer *self,
+                                 GPtrArray     *directories)
+{
+  g_clear_pointer (&self->directories, g_ptr_array_unref);
+  self->directories = directories ? g_ptr_array_ref (directories) : NULL;
+}
+
+GPtrArray *
+_ferry_transfer_get_directories (FerryTransfer *self)
+{
+  return self->directories;
+}
+
+void
+_ferry_transfer_set_offered (FerryTransfer *self,
+                             guint          n_files,
+                             guint64        total_size,
+                             const char    *folder,
+                             gboolean       is_text)
+{
+  self->offered = TRUE;
+  self->n_files = n_files;
+  self->total_size = total_size;
+  g_free (self->folder);
+  self->folder = g_strdup (folder);
+  self->is_text = is_text;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_TOTAL_SIZE]);
+}
+
+/**
+ * ferry_transfer_get_n_files:
+ * @self: a #FerryTransfer
+ *
+ * Gets how many files the transfer carries. An incoming transfer knows
+ * it from the offer, whose file model may list only the first files
+ * until the transfer was accepted and connected.
+ *
+ * Returns: the number of files
+ */
+guint
+ferry_transfer_get_n_files (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), 0);
+
+  return self->n_files;
+}
+
+/**
+ * ferry_transfer_get_folder:
+ * @self: a #FerryTransfer
+ *
+ * Gets the name of the folder the transfer carries, when it carries one
+ * folder and nothing beside it (on the receiving side, known from the
+ * offer and sanitised).
+ *
+ * Returns: (nullable): the folder's name, or %NULL
+ */
+const char *
+ferry_transfer_get_folder (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
+
+  return self->folder;
+}
+
+/**
+ * ferry_transfer_is_text:
+ * @self: a #FerryTransfer
+ *
+ * Tells whether the transfer carries a text instead of files (see
+ * ferry_engine_send_text()); known from the offer, before the text
+ * itself arrives (see ferry_transfer_get_text()).
+ *
+ * Returns: %TRUE for a text
+ */
+gboolean
+ferry_transfer_is_text (FerryTransfer *self)
+{
+  g_return_val_if_fail (FERRY_IS_TRANSFER (self), FALSE);
+
+  return self->is_text || self->text != NULL;
 }

@@ -313,5 +313,11 @@ FerryTransfer *ferry_engine_send_to_device         (FerryEngine          *self,
                                                     GFile               **files,
                                                     guint                 n_files,
                                                     GError              **error);
+FERRY_AVAILABLE_IN_ALL
+FerryTransfer *ferry_engine_send_text              (FerryEngine          *self,
+                                                    FerryPeer            *peer,
+                                                    FerryDevice          *device,
+                                                    const char           *text,
+                                                    GError              **error);
 
 G_END_DECLS

@@ -37,6 +37,19 @@ FERRY_AVAILABLE_IN_ALL
 const char             *ferry_transfer_file_get_sha3_256  (FerryTransferFile  *self);
 
 FERRY_AVAILABLE_IN_ALL
+const char             *ferry_transfer_file_get_path      (FerryTransferFile  *self);
+
+FERRY_AVAILABLE_IN_ALL
+const char             *ferry_transfer_get_text           (FerryTransfer      *self);
+FERRY_AVAILABLE_IN_ALL
+const char * const     *ferry_transfer_get_skipped        (FerryTransfer      *self);
+FERRY_AVAILABLE_IN_ALL
+guint                   ferry_transfer_get_n_files        (FerryTransfer      *self);
+FERRY_AVAILABLE_IN_ALL
+const char             *ferry_transfer_get_folder         (FerryTransfer      *self);
+FERRY_AVAILABLE_IN_ALL
+gboolean                ferry_transfer_is_text            (FerryTransfer      *self);
+FERRY_AVAILABLE_IN_ALL
 const char             *ferry_transfer_get_id             (FerryTransfer      *self);
 FERRY_AVAILABLE_IN_ALL
 FerryTransferDirection  ferry_transfer_get_direction      (FerryTransfer      *self);
