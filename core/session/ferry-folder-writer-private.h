@@ -33,11 +33,9 @@ int                _ferry_folder_writer_open   (FerryFolderWriter  *self,
 /* Where @dir landed, relative to the download folder. */
 char              *_ferry_folder_writer_path   (FerryFolderWriter  *self,
                                                 const char         *dir);
-/* Gives the directories their times (deepest first), then flushes
- * everything written to the file system in one go: nothing is
- * acknowledged before it is on disk, without one fsync per file. */
+/* Gives the directories their times (deepest first); the caller then
+ * syncs the file system once (_ferry_part_file_sync_all()). */
 gboolean           _ferry_folder_writer_finish (FerryFolderWriter  *self,
-                                                int                 dirfd,
                                                 GError            **error);
 void               _ferry_folder_writer_free   (FerryFolderWriter  *self);
 

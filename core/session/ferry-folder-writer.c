@@ -198,7 +198,6 @@ set_dir_time (FerryFolderWriter *self,
 
 gboolean
 _ferry_folder_writer_finish (FerryFolderWriter  *self,
-                             int                 dirfd,
                              GError            **error)
 {
   for (guint i = self->dirs ? self->dirs->len : 0; i-- > 0;)
@@ -207,12 +206,6 @@ _ferry_folder_writer_finish (FerryFolderWriter  *self,
 
       if (dir->mtime > 0)
         set_dir_time (self, dir);
-    }
-
-  if (syncfs (dirfd) != 0)
-    {
-      _ferry_part_file_set_error (error, errno, _("Could not write “%s”"), _("the download folder"));
-      return FALSE;
     }
   return TRUE;
 }

@@ -5,7 +5,7 @@
 #include "config.h"
 
 #ifndef _GNU_SOURCE
-# define _GNU_SOURCE 1   /* renameat2 */
+# define _GNU_SOURCE 1   /* renameat2, syncfs */
 #endif
 
 #include <errno.h>
@@ -280,6 +280,20 @@ _ferry_part_file_sync_directory (int      dirfd,
   while (result != 0 && errno == EINTR);
   /* some file systems cannot sync a directory: nothing more to do there */
   if (result != 0 && errno != EINVAL && errno != EROFS)
+    {
+      _ferry_part_file_set_error (error, errno, _("Could not write “%s”"),
+                                  _("the download folder"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+_ferry_part_file_sync_all (int      dirfd,
+                           GError **error)
+{
+  if (syncfs (dirfd) != 0)
     {
       _ferry_part_file_set_error (error, errno, _("Could not write “%s”"),
                                   _("the download folder"));

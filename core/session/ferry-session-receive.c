@@ -194,7 +194,12 @@ typedef struct {
   gsize            unflushed;    /* written since the last _ferry_part_file_write_behind() */
   FerryFolderWriter *folders;    /* the directories of the folders received */
   int              fdir;         /* the directory of the current file */
+  gboolean         unsynced;     /* small files were published without their own sync */
 } Receiver;
+
+/* A file this small is not synced on its own: the file system is, once,
+ * before the transfer is acknowledged. */
+#define SYNC_EACH_MIN (4 * 1024 * 1024)
 
 /* Hashes the first @length bytes of the resumed .part of file @index. */
 static gboolean
@@ -426,8 +431,11 @@ receive_verify (Receiver    *receiver,
   if (file->executable || file->mtime > 0)
     _ferry_folder_set_attributes (fd, file->executable, file->mtime);
   /* Durable before verified: the data, then (before the sender hears
-   * "verified", see receive_run()) the new name. */
-  if (matches && !_ferry_part_file_sync (fd, file->name, error))
+   * "verified", see receive_run()) the new name; many small files are
+   * synced together there. */
+  if (matches && file->size < SYNC_EACH_MIN)
+    receiver->unsynced = TRUE;
+  else if (matches && !_ferry_part_file_sync (fd, file->name, error))
     {
       _ferry_part_file_close (fd, file->name, NULL);
       return FALSE;
@@ -638,12 +646,14 @@ receive_run (Receiver  *receiver,
 
   /* Every file is verified, on the disk and in place: the transfer
    * succeeded even if this last message does not reach the sender. */
-  if (!_ferry_part_file_sync_directory (receiver->dirfd, error))
-    goto out;
-
-  /* Nothing is acknowledged before it is on disk: one flush for all. */
   if (receiver->folders != NULL &&
-      !_ferry_folder_writer_finish (receiver->folders, receiver->dirfd, error))
+      !_ferry_folder_writer_finish (receiver->folders, error))
+    goto out;
+  /* Nothing is acknowledged before it is on disk: one flush for all. */
+  if (receiver->dirfd >= 0 &&
+      !(receiver->unsynced || receiver->folders != NULL
+          ? _ferry_part_file_sync_all (receiver->dirfd, error)
+          : _ferry_part_file_sync_directory (receiver->dirfd, error)))
     goto out;
 
   verified = _ferry_protocol_build_verified ();
@@ -701,7 +711,7 @@ receive_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Receiver receiver = { op, -1, NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, -1 };
+  Receiver receiver = { op, -1, NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, -1, FALSE };
   g_autoptr(JsonObject) terminal = NULL;
   GError *error = NULL;
 
