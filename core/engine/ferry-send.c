@@ -145,6 +145,7 @@ typedef struct {
   GPtrArray *files;
   GPtrArray *dirs;
   GPtrArray *skipped;
+  GPtrArray *roots;    /* per file: the folder named to send it (a path), or NULL */
 } SendList;
 
 static gint
@@ -268,14 +269,22 @@ send_list_add (SendList  *list,
   FerrySessionFile *sf;
 
   if (info != NULL && g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-    return add_folder (list, file, name,
+    {
+      if (!add_folder (list, file, name,
                        (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED),
-                       0, error);
+                       0, error))
+        return FALSE;
+      /* a re-send walks the folder again */
+      while (list->roots->len < list->files->len)
+        g_ptr_array_add (list->roots, g_file_get_path (file));
+      return TRUE;
+    }
 
   sf = send_file_new (file, error);
   if (sf == NULL)
     return FALSE;
   g_ptr_array_add (list->files, sf);
+  g_ptr_array_add (list->roots, NULL);
   return TRUE;
 }
 
@@ -285,6 +294,7 @@ send_list_clear (SendList *list)
   g_clear_pointer (&list->files, g_ptr_array_unref);
   g_clear_pointer (&list->dirs, g_ptr_array_unref);
   g_clear_pointer (&list->skipped, g_ptr_array_unref);
+  g_clear_pointer (&list->roots, g_ptr_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SendList, send_list_clear)
@@ -297,7 +307,8 @@ static void
 send_record_sources (FerryEngine   *self,
                      FerryTransfer *transfer,
                      JsonObject    *resend,
-                     GPtrArray     *session_files)
+                     GPtrArray     *session_files,
+                     GPtrArray     *roots)
 {
   JsonObject *base = _ferry_engine_history_base (self, transfer);
 
@@ -313,6 +324,8 @@ send_record_sources (FerryEngine   *self,
 
       if (path != NULL)
         json_object_set_string_member (extra, "path", path);
+      if (g_ptr_array_index (roots, i) != NULL)
+        json_object_set_string_member (extra, "root", g_ptr_array_index (roots, i));
       if (info != NULL)
         json_object_set_int_member (extra, "mtime",
                                     (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
@@ -408,6 +421,7 @@ send_devices_full (FerryEngine  *self,
   list.files = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_file_free);
   list.dirs = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_dir_free);
   list.skipped = g_ptr_array_new_with_free_func (g_free);
+  list.roots = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < n_files; i++)
     if (!send_list_add (&list, files[i], error))
       return NULL;
@@ -444,7 +458,7 @@ send_devices_full (FerryEngine  *self,
                                  ? ((FerrySessionDir *) g_ptr_array_index (list.dirs, 0))->path : NULL,
                                text != NULL);
   g_list_store_append (self->transfers, transfer);
-  send_record_sources (self, transfer, resend, list.files);
+  send_record_sources (self, transfer, resend, list.files, list.roots);
 
   /* every device gets the same bytes: hash them once */
   hashes = _ferry_hash_share_new ();

@@ -21,9 +21,13 @@ G_BEGIN_DECLS
  */
 typedef struct _FerryFolderWriter FerryFolderWriter;
 
-/* @dirs: FerrySessionDir, or NULL for a transfer without folders. */
+/* @dirs: FerrySessionDir, or NULL for a transfer without folders.
+ * @resumed (may be NULL): offered top-level name → the folder an earlier
+ * attempt of the same transfer created, reused (opened with O_NOFOLLOW |
+ * O_DIRECTORY, its existing directories kept) instead of a new one. */
 FerryFolderWriter *_ferry_folder_writer_new    (int                 dirfd,
                                                 GPtrArray          *dirs,
+                                                GHashTable         *resumed,
                                                 GError            **error);
 /* A descriptor of directory @dir (as offered), owned by the writer and
  * valid until the next call. */
