@@ -137,7 +137,7 @@ send_file_new (GFile   *file,
 #define FOLDER_MAX_DEPTH 64
 #define FOLDER_ATTRIBUTES G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE "," \
                           G_FILE_ATTRIBUTE_STANDARD_SIZE "," G_FILE_ATTRIBUTE_UNIX_MODE "," \
-                          G_FILE_ATTRIBUTE_TIME_MODIFIED
+                          G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC
 
 /* What is sent: the files (FerrySessionFile), the directories of
  * folders (FerrySessionDir), what was left out (relative paths). */
@@ -146,6 +146,7 @@ typedef struct {
   GPtrArray *dirs;
   GPtrArray *skipped;
   GPtrArray *roots;    /* per file: the folder named to send it (a path), or NULL */
+  GArray    *mtimes;   /* per file of a folder: its modification time (µs), as walked */
 } SendList;
 
 static gint
@@ -237,7 +238,13 @@ add_folder (SendList    *list,
       switch (g_file_info_get_file_type (info))
         {
         case G_FILE_TYPE_REGULAR:
-          g_ptr_array_add (list->files, folder_file_new (dir, info, relative));
+          {
+            gint64 mtime = (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) *
+                           G_USEC_PER_SEC + g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+
+            g_ptr_array_add (list->files, folder_file_new (dir, info, relative));
+            g_array_append_val (list->mtimes, mtime);
+          }
           break;
         case G_FILE_TYPE_DIRECTORY:
           child = g_file_get_child (dir, g_file_info_get_name (info));
@@ -285,6 +292,11 @@ send_list_add (SendList  *list,
     return FALSE;
   g_ptr_array_add (list->files, sf);
   g_ptr_array_add (list->roots, NULL);
+  {
+    gint64 unknown = -1;
+
+    g_array_append_val (list->mtimes, unknown);
+  }
   return TRUE;
 }
 
@@ -295,6 +307,7 @@ send_list_clear (SendList *list)
   g_clear_pointer (&list->dirs, g_ptr_array_unref);
   g_clear_pointer (&list->skipped, g_ptr_array_unref);
   g_clear_pointer (&list->roots, g_ptr_array_unref);
+  g_clear_pointer (&list->mtimes, g_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SendList, send_list_clear)
@@ -307,29 +320,35 @@ static void
 send_record_sources (FerryEngine   *self,
                      FerryTransfer *transfer,
                      JsonObject    *resend,
-                     GPtrArray     *session_files,
-                     GPtrArray     *roots)
+                     SendList      *list)
 {
   JsonObject *base = _ferry_engine_history_base (self, transfer);
+  GPtrArray *session_files = list->files;
 
   for (guint i = 0; i < session_files->len; i++)
     {
       GFile *source = ((FerrySessionFile *) g_ptr_array_index (session_files, i))->source;
-      g_autoptr(GFileInfo) info = g_file_query_info (source,
-                                                     G_FILE_ATTRIBUTE_TIME_MODIFIED ","
-                                                     G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
-                                                     G_FILE_QUERY_INFO_NONE, NULL, NULL);
+      gint64 mtime = g_array_index (list->mtimes, gint64, i);
       g_autofree char *path = g_file_get_path (source);
       JsonObject *extra = _ferry_engine_history_extra (base, i);
 
+      if (mtime < 0)
+        {
+          g_autoptr(GFileInfo) info = g_file_query_info (source,
+                                                         G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                                                         G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                                                         G_FILE_QUERY_INFO_NONE, NULL, NULL);
+
+          if (info != NULL)
+            mtime = (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
+                    g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+        }
       if (path != NULL)
         json_object_set_string_member (extra, "path", path);
-      if (g_ptr_array_index (roots, i) != NULL)
-        json_object_set_string_member (extra, "root", g_ptr_array_index (roots, i));
-      if (info != NULL)
-        json_object_set_int_member (extra, "mtime",
-                                    (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
-                                    g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC));
+      if (g_ptr_array_index (list->roots, i) != NULL)
+        json_object_set_string_member (extra, "root", g_ptr_array_index (list->roots, i));
+      if (mtime >= 0)
+        json_object_set_int_member (extra, "mtime", mtime);
     }
   if (resend != NULL)
     {
@@ -422,6 +441,7 @@ send_devices_full (FerryEngine  *self,
   list.dirs = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_dir_free);
   list.skipped = g_ptr_array_new_with_free_func (g_free);
   list.roots = g_ptr_array_new_with_free_func (g_free);
+  list.mtimes = g_array_new (FALSE, FALSE, sizeof (gint64));
   for (guint i = 0; i < n_files; i++)
     if (!send_list_add (&list, files[i], error))
       return NULL;
@@ -458,7 +478,7 @@ send_devices_full (FerryEngine  *self,
                                  ? ((FerrySessionDir *) g_ptr_array_index (list.dirs, 0))->path : NULL,
                                text != NULL);
   g_list_store_append (self->transfers, transfer);
-  send_record_sources (self, transfer, resend, list.files, list.roots);
+  send_record_sources (self, transfer, resend, &list);
 
   /* every device gets the same bytes: hash them once */
   hashes = _ferry_hash_share_new ();

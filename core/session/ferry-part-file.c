@@ -328,24 +328,22 @@ _ferry_part_file_publish (int          dirfd,
       g_autofree char *candidate = _ferry_filename_variant (name, n);
       int saved_errno;
 
-      if (linkat (dirfd, part_name, dirfd, candidate, 0) == 0)
-        {
-          if (unlinkat (dirfd, part_name, 0) != 0)
-            g_debug ("Could not remove “%s”: %s", part_name, g_strerror (errno));
-          return g_steal_pointer (&candidate);
-        }
-
+      /* one step where the file system can refuse to replace a name */
+      if (renameat2 (dirfd, part_name, dirfd, candidate, RENAME_NOREPLACE) == 0)
+        return g_steal_pointer (&candidate);
       saved_errno = errno;
       if (saved_errno == EEXIST)
         continue;
 
-      /* file systems without hard links (FAT, some FUSE) */
-      if (saved_errno == EPERM || saved_errno == EOPNOTSUPP || saved_errno == ENOSYS ||
-          saved_errno == EMLINK)
+      /* else a link, which never replaces either, then the .part goes */
+      if (saved_errno == EINVAL || saved_errno == ENOSYS || saved_errno == EOPNOTSUPP)
         {
-          if (renameat2 (dirfd, part_name, dirfd, candidate, RENAME_NOREPLACE) == 0)
-            return g_steal_pointer (&candidate);
-
+          if (linkat (dirfd, part_name, dirfd, candidate, 0) == 0)
+            {
+              if (unlinkat (dirfd, part_name, 0) != 0)
+                g_debug ("Could not remove “%s”: %s", part_name, g_strerror (errno));
+              return g_steal_pointer (&candidate);
+            }
           saved_errno = errno;
           if (saved_errno == EEXIST)
             continue;

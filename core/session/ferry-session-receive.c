@@ -197,6 +197,7 @@ receive_open (Receiver   *receiver,
   int fd = receiver->resume_fds[index];
 
   receiver->resume_fds[index] = -1;
+  g_clear_pointer (&receiver->whole, g_free);
   receiver->fdir = receiver->dirfd;
   if (file->dir != NULL &&
       (receiver->fdir = _ferry_folder_writer_open (receiver->folders, file->dir, error)) < 0)
@@ -262,7 +263,12 @@ receive_data (Receiver          *receiver,
           gboolean ok;
 
           receiver->current = NULL;
-          _ferry_hash_share_push (receiver->hashes, receiver->index, receiver->position, current);
+          /* many small files: a hand-off each would cost more than the hash */
+          if (receiver->position == 0 && current->len == file->size)
+            receiver->whole = _ferry_hash_share_digest_whole (receiver->hashes, receiver->index,
+                                                              current, receiver->small);
+          else
+            _ferry_hash_share_push (receiver->hashes, receiver->index, receiver->position, current);
           receiver->position += current->len;
           ok = _ferry_part_file_write (fd, FERRY_BUFFER_PAYLOAD (current), current->len,
                                        file->name, error);
@@ -379,7 +385,8 @@ receive_verify (Receiver    *receiver,
 {
   FerrySessionOp *op = receiver->op;
   FerrySessionFile *file = g_ptr_array_index (op->files, index);
-  g_autofree char *digest = _ferry_hash_share_digest (receiver->hashes, index, file->size);
+  g_autofree char *digest = receiver->whole ? g_steal_pointer (&receiver->whole)
+                                            : _ferry_hash_share_digest (receiver->hashes, index, file->size);
   g_autofree char *final_name = NULL;
   g_autofree char *recorded = NULL;
   gboolean matches = g_str_equal (digest, expected);
@@ -529,6 +536,7 @@ receive_prepare (Receiver  *receiver,
       return FALSE;
     }
   receiver->pool = _ferry_pool_new (RECEIVE_CHUNK);
+  receiver->small = _ferry_hasher_new ();
 
   return _ferry_receiver_open_resumed (receiver, error);
 }
@@ -561,6 +569,8 @@ receiver_clear (Receiver *receiver)
   g_clear_pointer (&receiver->hashes, _ferry_hash_share_unref);
   g_clear_pointer (&receiver->folders, _ferry_folder_writer_free);
   g_clear_pointer (&receiver->pool, _ferry_pool_free);
+  g_clear_pointer (&receiver->small, _ferry_hasher_free);
+  g_clear_pointer (&receiver->whole, g_free);
   if (receiver->dirfd >= 0)
     _ferry_part_file_close (receiver->dirfd, "", NULL);
   receiver->dirfd = -1;
@@ -651,7 +661,7 @@ receive_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Receiver receiver = { op, -1, NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, -1, FALSE };
+  Receiver receiver = { op, -1, NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, -1, FALSE, NULL, NULL };
   g_autoptr(JsonObject) terminal = NULL;
   GError *error = NULL;
 

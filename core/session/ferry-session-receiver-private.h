@@ -25,6 +25,8 @@ typedef struct {
   FerryFolderWriter *folders;    /* the directories of the folders received */
   int              fdir;         /* the directory of the current file */
   gboolean         unsynced;     /* small files were published without their own sync */
+  FerryHasher     *small;        /* for files of one buffer, hashed here */
+  char            *whole;        /* the digest of such a file */
 } FerryReceiver;
 
 /* ferry-session-resume.c: what an earlier attempt left. */
