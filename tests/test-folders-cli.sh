@@ -6,7 +6,9 @@
 # given as a `text` event, and never lands as a file.
 # The prompt names the folder and counts every file; a folder transfer
 # killed half way completes with `ferry fetch` without sending its
-# verified files again; a folder reaches two devices of one account.
+# verified files again, and so do loose files (the complete one is not
+# received again under a new name); a folder reaches two devices of one
+# account.
 #
 # Output is TAP. Environment: FERRY_TOOL, FERRY_PLUGIN_PATH (set by meson).
 set -uo pipefail
@@ -203,7 +205,47 @@ diff -r "$work/src/big" "$work/down2/big" > "$work/diff" 2>&1 && [ "$fetch_code"
 result $? "ferry fetch completes the folder (diff -r), without sending the verified files again" \
   "fetch $fetch_code, moved $moved; $(cat "$work/diff" "$work/fetch.err" "$work/fetch.jsonl")"
 
-# 11: a folder to two devices of one account
+# 11: loose files cut half way and fetched: the complete one is not
+# received again under a new name
+mkdir -p "$work/loose" "$work/down3"
+head -c $((32 * 1024 * 1024)) /dev/urandom > "$work/loose/one"
+head -c $((192 * 1024 * 1024)) /dev/urandom > "$work/loose/two"
+"$ferry" --home "$work/recv" --interface lo --json receive --yes --once --dir "$work/down3" \
+  > "$work/loose-recv.jsonl" 2> "$work/loose-recv.err" &
+receiver_pid=$!
+timeout 30 tail -n +1 -f "$work/loose-recv.jsonl" | grep -q -m1 '"event":"ready"'
+"$ferry" --home "$work/send" --interface lo --json send --to "$account" "$work/loose/one" "$work/loose/two" \
+  > /dev/null 2> "$work/loose-send.err" &
+sender_pid=$!
+timeout 60 tail -n +1 -f "$work/loose-recv.jsonl" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    event = json.loads(line)
+    if event.get("event") == "progress" and event.get("bytes", 0) >= 64 * 1024 * 1024:
+        break
+    if event.get("event") in ("done", "error"):
+        sys.exit(1)'
+watched=${PIPESTATUS[1]}
+kill -KILL "$sender_pid" 2>/dev/null
+wait "$sender_pid" 2>/dev/null
+wait_receiver
+recv_code=$?
+id=$("$ferry" --home "$work/recv" --json history | python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["id"])')
+"$ferry" --home "$work/send" --interface lo --json receive --yes --dir "$work/elsewhere" \
+  > "$work/again2.jsonl" 2> "$work/again2.err" &
+again_pid=$!
+timeout 30 tail -n +1 -f "$work/again2.jsonl" | grep -q -m1 '"event":"ready"'
+"$ferry" --home "$work/recv" --interface lo --json fetch "$id" > "$work/fetch2.jsonl" 2> "$work/fetch2.err"
+fetch_code=$?
+kill "$again_pid" 2>/dev/null
+wait "$again_pid" 2>/dev/null
+[ "$watched" -eq 0 ] && [ "$recv_code" -ne 0 ] && [ "$fetch_code" -eq 0 ] &&
+  [ "$(ls "$work/down3" | tr '\n' ' ')" = "one two " ] &&
+  cmp -s "$work/loose/one" "$work/down3/one" && cmp -s "$work/loose/two" "$work/down3/two"
+result $? "loose files cut half way are fetched without receiving the complete one again" \
+  "watched $watched, receiver $recv_code, fetch $fetch_code; $(ls "$work/down3"; cat "$work/fetch2.err")"
+
+# 12: a folder to two devices of one account
 printf 'a long passphrase\n' > "$work/pass"
 "$ferry" --home "$work/recv" account export --passphrase-file "$work/pass" "$work/account.export" > /dev/null 2>&1 &&
   mkdir -p "$work/recv2" &&
