@@ -147,6 +147,40 @@ start_async (FerryEngine  *engine,
   return g_task_propagate_boolean (out, error);
 }
 
+/* The interfaces a plugin is given: only "lo", chosen by the test, with
+ * its index, addresses and networks. */
+static void
+check_listed_interfaces (FerryPluginContext *context)
+{
+  g_autoptr(GListModel) listed = ferry_plugin_context_list_interfaces (context);
+  g_autoptr(GListModel) all = ferry_network_interface_list_all ();
+  g_autoptr(GListModel) chosen = ferry_network_interface_list ((const char *[]) { "lo", NULL });
+  g_autoptr(GInetAddressMask) network = NULL;
+  g_autoptr(GInetAddress) other = g_inet_address_new_from_string ("192.0.2.1");
+  g_autoptr(FerryNetworkInterface) lo = NULL;
+  GPtrArray *addresses;
+  GInetAddress *ipv4 = NULL;
+
+  g_assert_cmpuint (g_list_model_get_n_items (listed), ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (chosen), ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (all), >=, 1);
+  lo = g_list_model_get_item (listed, 0);
+  g_assert_cmpstr (ferry_network_interface_get_name (lo), ==, "lo");
+  g_assert_true (ferry_network_interface_get_is_loopback (lo));
+  g_assert_cmpuint (ferry_network_interface_get_index (lo), >, 0);
+
+  addresses = ferry_network_interface_get_addresses (lo);
+  for (guint i = 0; i < addresses->len && ipv4 == NULL; i++)
+    if (g_inet_address_get_family (g_ptr_array_index (addresses, i)) == G_SOCKET_FAMILY_IPV4)
+      ipv4 = g_ptr_array_index (addresses, i);
+  g_assert_nonnull (ipv4);
+  network = ferry_network_interface_dup_network (lo, ipv4);
+  g_assert_nonnull (network);
+  g_assert_true (g_inet_address_mask_matches (network, ipv4));
+  g_assert_cmpuint (g_inet_address_mask_get_length (network), <=, 32);
+  g_assert_null (ferry_network_interface_dup_network (lo, other));
+}
+
 static void
 test_start_async (void)
 {
@@ -186,6 +220,7 @@ test_start_async (void)
     g_assert_cmpstr (setting, ==, port);
     g_assert_cmpuint (g_bytes_get_size (announcement), >, 0);
     g_assert_cmpstrv (interfaces, ((const char *[]) { "lo", NULL }));
+    check_listed_interfaces (context);
     context = ferry_transport_get_plugin_context (transport);
     g_assert_cmpstr (ferry_plugin_context_get_name (context), ==, "lan");
     addresses = ferry_plugin_context_get_local_addresses (context);

@@ -136,6 +136,10 @@ def transfer(base):
     assert context.get_name() == "local-broadcast"
     assert context.get_announcement().get_size() > 0
     assert list(context.dup_interfaces()) == ["lo"]
+    listed = context.list_interfaces()
+    assert [i.get_name() for i in listed] == ["lo"]
+    assert listed[0].props.is_loopback and listed[0].props.index > 0
+    assert any(a.get_family() == Gio.SocketFamily.IPV4 for a in listed[0].get_addresses())
     assert context.dup_setting("port") == str(port)
 
     found = []

@@ -14,6 +14,7 @@
 #include "ferry-envelope-private.h"
 #include "ferry-error.h"
 #include "ferry-identity-private.h"
+#include "ferry-utils-private.h"
 
 static const char * const identity_files[] = {
   "account.key", "account.crt", "device.key", "device.crt", NULL
@@ -1115,6 +1116,61 @@ test_envelope_bad_shape (EnvelopeFixture *fixture,
   }
 }
 
+/* The shared hex and strict base64 helpers every id and key goes through. */
+static void
+test_utils_hex (void)
+{
+  static const guint8 raw[] = { 0x00, 0x01, 0xab, 0xff };
+  g_autofree char *hex = _ferry_hex_encode (raw, sizeof raw);
+  g_autofree char *empty = _ferry_hex_encode (NULL, 0);
+  guint8 back[4];
+
+  g_assert_cmpstr (hex, ==, "0001abff");
+  g_assert_cmpstr (empty, ==, "");
+  g_assert_true (_ferry_hex_decode ("0001abff", back, sizeof back));
+  g_assert_cmpmem (back, sizeof back, raw, sizeof raw);
+  g_assert_false (_ferry_hex_decode ("0001ABFF", back, sizeof back));
+  g_assert_false (_ferry_hex_decode ("0001abf", back, sizeof back));
+  g_assert_false (_ferry_hex_decode ("0001abff00", back, sizeof back));
+  g_assert_false (_ferry_hex_decode ("0001 bff", back, sizeof back));
+  g_assert_false (_ferry_hex_decode ("0001abfg", back, sizeof back));
+
+  g_assert_true (_ferry_str_is_lower_hex_len ("0a", 2));
+  g_assert_false (_ferry_str_is_lower_hex_len (NULL, 0));
+  g_assert_false (_ferry_device_id_is_valid ("0a"));
+  g_assert_true (_ferry_transfer_id_is_valid ("0123abcd"));
+  g_assert_false (_ferry_transfer_id_is_valid ("0123ABCD"));
+  g_assert_false (_ferry_transfer_id_is_valid ("0123abc"));
+  g_assert_false (_ferry_transfer_id_is_valid (NULL));
+}
+
+static void
+test_utils_base64_strict (void)
+{
+  static const struct { const char *text; gssize len; } cases[] = {
+    { "AAAA", 3 }, { "AAA=", 2 }, { "AA==", 1 }, { "aGVsbG8=", 5 },
+    { "", -1 }, { "A", -1 }, { "AAA", -1 }, { "A===", -1 }, { "AA=A", -1 },
+    { "AAAA\n", -1 }, { " AAA", -1 }, { "AA-_", -1 }, { "====", -1 }, { "AAAA====", -1 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize len = 42;
+      g_autofree guint8 *data = _ferry_base64_decode_strict (cases[i].text, &len);
+
+      if (cases[i].len < 0)
+        {
+          g_assert_null (data);
+          g_assert_cmpuint (len, ==, 0);
+        }
+      else
+        {
+          g_assert_nonnull (data);
+          g_assert_cmpuint (len, ==, (gsize) cases[i].len);
+        }
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1122,6 +1178,8 @@ main (int    argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/identity/create-reload", test_identity_create_reload);
+  g_test_add_func ("/utils/hex", test_utils_hex);
+  g_test_add_func ("/utils/base64-strict", test_utils_base64_strict);
   g_test_add_func ("/identity/file-modes", test_identity_file_modes);
   g_test_add_func ("/identity/homes-differ", test_identity_homes_differ);
   g_test_add_func ("/identity/ids-are-key-fingerprints", test_identity_ids_are_key_fingerprints);

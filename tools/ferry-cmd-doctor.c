@@ -15,9 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <math.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -76,8 +74,10 @@ static void
 stun_check_free (StunCheck *check)
 {
   g_free (check->server);
+  g_free (check->ip);
   g_free (check->mapped);
   g_free (check->other);
+  g_free (check->other_ip);
   g_free (check->error);
   g_free (check);
 }
@@ -111,28 +111,27 @@ doctor_clear (Doctor *doctor)
 static void
 list_interfaces (Doctor *doctor)
 {
-  const char * const *chosen = ferry_engine_get_interfaces (doctor->tool->engine);
-  gboolean all = chosen == NULL || chosen[0] == NULL;
-  struct ifaddrs *list = NULL;
+  g_autoptr(GListModel) interfaces =
+    ferry_network_interface_list (ferry_engine_get_interfaces (doctor->tool->engine));
 
-  if (getifaddrs (&list) != 0)
-    return;
-  for (struct ifaddrs *ifa = list; ifa != NULL; ifa = ifa->ifa_next)
+  for (guint i = 0; i < g_list_model_get_n_items (interfaces); i++)
     {
-      InterfaceCheck *check;
-      char text[INET_ADDRSTRLEN];
+      g_autoptr(FerryNetworkInterface) iface = g_list_model_get_item (interfaces, i);
+      GPtrArray *addresses = ferry_network_interface_get_addresses (iface);
 
-      if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family != AF_INET || !(ifa->ifa_flags & IFF_UP))
-        continue;
-      if (all ? (ifa->ifa_flags & IFF_LOOPBACK) != 0 : !g_strv_contains (chosen, ifa->ifa_name))
-        continue;
-      check = g_new0 (InterfaceCheck, 1);
-      check->name = g_strdup (ifa->ifa_name);
-      inet_ntop (AF_INET, &((struct sockaddr_in *) ifa->ifa_addr)->sin_addr, text, sizeof text);
-      check->address = g_strdup (text);
-      g_ptr_array_add (doctor->interfaces, check);
+      for (guint j = 0; j < addresses->len; j++)
+        {
+          GInetAddress *address = g_ptr_array_index (addresses, j);
+          InterfaceCheck *check;
+
+          if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV4)
+            continue;
+          check = g_new0 (InterfaceCheck, 1);
+          check->name = g_strdup (ferry_network_interface_get_name (iface));
+          check->address = g_inet_address_to_string (address);
+          g_ptr_array_add (doctor->interfaces, check);
+        }
     }
-  freeifaddrs (list);
 }
 
 /* Waits for a datagram holding @token on @socket until @deadline. */
@@ -269,6 +268,8 @@ ask_stun (Doctor         *doctor,
   StunResult result = { 0 };
 
   check->server = g_strdup (name);
+  if (address != NULL)
+    check->ip = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
   if (address == NULL)
     check->error = g_strdup (_("cannot resolve it"));
   else if (!stun_binding (socket, address, doctor->timeout_ms, &result, &error))
@@ -281,7 +282,12 @@ ask_stun (Doctor         *doctor,
       check->answered = TRUE;
       check->rtt_ms = result.rtt_us / 1000;
       check->mapped = stun_address_to_string (result.mapped);
-      check->other = result.other ? stun_address_to_string (result.other) : NULL;
+      if (result.other != NULL)
+        {
+          check->other = stun_address_to_string (result.other);
+          check->other_ip = g_inet_address_to_string (g_inet_socket_address_get_address (
+                                                        G_INET_SOCKET_ADDRESS (result.other)));
+        }
       doctor->udp_works = TRUE;
     }
   stun_result_clear (&result);
@@ -293,34 +299,61 @@ static gboolean
 is_own_address (const char *mapped,
                 guint16     port)
 {
-  struct ifaddrs *list = NULL;
-  gboolean own = FALSE;
+  g_autoptr(GListModel) interfaces = ferry_network_interface_list_all ();
 
-  if (getifaddrs (&list) != 0)
-    return FALSE;
-  for (struct ifaddrs *ifa = list; ifa != NULL && !own; ifa = ifa->ifa_next)
+  for (guint i = 0; i < g_list_model_get_n_items (interfaces); i++)
     {
-      char text[INET_ADDRSTRLEN];
-      g_autofree char *with_port = NULL;
+      g_autoptr(FerryNetworkInterface) iface = g_list_model_get_item (interfaces, i);
+      GPtrArray *addresses = ferry_network_interface_get_addresses (iface);
 
-      if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family != AF_INET)
-        continue;
-      inet_ntop (AF_INET, &((struct sockaddr_in *) ifa->ifa_addr)->sin_addr, text, sizeof text);
-      with_port = g_strdup_printf ("%s:%u", text, port);
-      own = g_str_equal (with_port, mapped);
+      for (guint j = 0; j < addresses->len; j++)
+        {
+          GInetAddress *address = g_ptr_array_index (addresses, j);
+          g_autofree char *text = NULL;
+          g_autofree char *with_port = NULL;
+
+          if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV4)
+            continue;
+          text = g_inet_address_to_string (address);
+          with_port = g_strdup_printf ("%s:%u", text, port);
+          if (g_str_equal (with_port, mapped))
+            return TRUE;
+        }
     }
-  freeifaddrs (list);
-  return own;
+  return FALSE;
+}
+
+/* Whether the servers that answered have at least two IP addresses: the
+ * same mapping from one IP (other ports) does not rule out a NAT that maps
+ * per destination address. */
+static gboolean
+answered_from_two_ips (Doctor *doctor)
+{
+  const char *first = NULL;
+
+  for (guint i = 0; i < doctor->stuns->len; i++)
+    {
+      StunCheck *check = g_ptr_array_index (doctor->stuns, i);
+
+      if (!check->answered)
+        continue;
+      if (first == NULL)
+        first = check->ip;
+      else if (!g_str_equal (first, check->ip))
+        return TRUE;
+    }
+  return FALSE;
 }
 
 /* From the addresses one socket got from several servers (or from the
- * other address of an RFC 5780 server). */
+ * other address of an RFC 5780 server): two mappings that differ prove a
+ * mapping per destination; the same one proves independence only from
+ * two server IPs. */
 static void
 judge_mapping (Doctor  *doctor,
                guint16  port)
 {
   const char *first = NULL;
-  guint n = 0;
   gboolean same = TRUE;
 
   for (guint i = 0; i < doctor->stuns->len; i++)
@@ -333,14 +366,15 @@ judge_mapping (Doctor  *doctor,
         first = check->mapped;
       else if (!g_str_equal (first, check->mapped))
         same = FALSE;
-      n++;
     }
   if (first != NULL)
     doctor->public_address = g_strdup (first);
   if (first != NULL && same && is_own_address (first, port))
     doctor->mapping = "none";
-  else if (n >= 2)
-    doctor->mapping = same ? "endpoint-independent" : "endpoint-dependent";
+  else if (!same)
+    doctor->mapping = "endpoint-dependent";
+  else if (answered_from_two_ips (doctor))
+    doctor->mapping = "endpoint-independent";
   else
     doctor->mapping = "unknown";
 }
@@ -355,7 +389,6 @@ check_stun (Doctor *doctor)
   g_autoptr(GSocketAddress) local = g_inet_socket_address_new (any, 0);
   g_autoptr(GSocketAddress) bound = NULL;
   StunCheck *other_of = NULL;
-  guint answered = 0;
 
   doctor->mapping = "unknown";
   if (servers->len == 0 || socket == NULL || !g_socket_bind (socket, local, FALSE, NULL) ||
@@ -369,12 +402,12 @@ check_stun (Doctor *doctor)
       StunCheck *check = ask_stun (doctor, socket, name, address);
 
       g_ptr_array_add (doctor->stuns, check);
-      answered += check->answered;
-      if (other_of == NULL && check->other != NULL)
+      if (other_of == NULL && check->other != NULL && !g_str_equal (check->other_ip, check->ip))
         other_of = check;
     }
-  /* One server: its other address (RFC 5780) tells the mapping too. */
-  if (answered == 1 && other_of != NULL)
+  /* Servers on one IP (or one server): the other address an RFC 5780
+   * server names, on another IP, tells the mapping. */
+  if (!answered_from_two_ips (doctor) && other_of != NULL)
     {
       g_autofree char *name = g_strdup (other_of->other);
       g_autoptr(GSocketAddress) address = stun_resolve (name, 3478, NULL);

@@ -130,19 +130,65 @@ tool_open_engine (FerryTool *tool)
   return EXIT_OK;
 }
 
+/* A start under way. Shared by tool_start_engine() and the callback, which
+ * may come after the tool gave up waiting (a second signal). */
+typedef struct {
+  GMainLoop *loop;
+  gboolean   done;
+  gboolean   ok;
+  GError    *error;
+} StartWait;
+
+static void
+start_wait_free (StartWait *wait)
+{
+  g_main_loop_unref (wait->loop);
+  g_clear_error (&wait->error);
+}
+
+static void
+engine_started_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  StartWait *wait = user_data;
+
+  wait->ok = ferry_engine_start_finish (FERRY_ENGINE (source), result, &wait->error);
+  wait->done = TRUE;
+  g_main_loop_quit (wait->loop);
+  g_rc_box_release_full (wait, (GDestroyNotify) start_wait_free);
+}
+
+/* Starts the engine without blocking the tool's main loop (the checks of
+ * the features may take seconds): signals are handled meanwhile. A signal
+ * cancels the start; the tool then exits as the signal says. */
 int
 tool_start_engine (FerryTool *tool)
 {
-  g_autoptr(GError) error = NULL;
+  StartWait *wait = g_rc_box_new0 (StartWait);
+  int code = EXIT_OK;
 
-  if (!ferry_engine_start (tool->engine, &error))
+  wait->loop = g_main_loop_ref (tool->loop);
+  tool->start_cancellable = g_cancellable_new ();
+  ferry_engine_start_async (tool->engine, tool->start_cancellable, engine_started_cb,
+                            g_rc_box_acquire (wait));
+  while (!wait->done && !tool->forced)
+    g_main_loop_run (tool->loop);
+
+  if (!wait->done ||
+      (tool->quitting && (wait->ok || g_error_matches (wait->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))))
+    code = tool->exit_code;
+  else if (!wait->ok)
     {
       if (tool->json)
-        tool_emit_error (tool, NULL, error);
-      tool_print_error (_("Cannot start: %s"), error->message);
-      return EXIT_FAILED;
+        tool_emit_error (tool, NULL, wait->error);
+      tool_print_error (_("Cannot start: %s"), wait->error->message);
+      code = EXIT_FAILED;
     }
-  return EXIT_OK;
+
+  g_clear_object (&tool->start_cancellable);
+  g_rc_box_release_full (wait, (GDestroyNotify) start_wait_free);
+  return code;
 }
 
 /* The home directory, resolved as the engine does, without creating an
@@ -273,6 +319,8 @@ handle_signal (FerryTool *tool,
   tool->quitting = TRUE;
   tool->exit_code = tool->command->flags & FERRY_COMMAND_SIGNAL_FAILS ? EXIT_FAILED : 128 + signum;
 
+  if (tool->start_cancellable != NULL)
+    g_cancellable_cancel (tool->start_cancellable);
   if (tool->find_cancellable != NULL)
     g_cancellable_cancel (tool->find_cancellable);
   if (tool->transfers != NULL && tool->transfers->len > 0)

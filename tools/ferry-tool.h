@@ -85,6 +85,7 @@ struct _FerryTool {
   guint                signal_ids[2];
   guint                grace_id;
   GPtrArray           *transfers;     /* TransferView, not yet ended */
+  GCancellable        *start_cancellable;  /* while the engine starts */
   GCancellable        *find_cancellable;
   gboolean             finding;       /* looking for a peer */
 };

@@ -370,7 +370,7 @@ ferry_engine_find_peer_async (FerryEngine         *self,
   {
     g_autofree char *lower = g_ascii_strdown (query, -1);
 
-    _ferry_engine_query (self, strlen (lower) == 64 && _ferry_str_is_lower_hex (lower) ? lower : NULL);
+    _ferry_engine_query (self, _ferry_device_id_is_valid (lower) ? lower : NULL);
   }
   data->timeout_source = _ferry_engine_timeout_add (self, timeout_ms, find_peer_timeout_cb, task);
   data->requery = _ferry_retry_new (self, FERRY_RETRY_QUERY, find_peer_requery, task, NULL);

@@ -4,7 +4,9 @@
  *
  * The engine is one object whose code is split by concern:
  *
- *   ferry-engine.c            the object, start/stop/close, message dispatch
+ *   ferry-engine.c            the object, its properties, engine-wide helpers
+ *   ferry-engine-start.c      start (also asynchronous), stop, close
+ *   ferry-dispatch.c          signaling messages handed to their handlers
  *   ferry-engine-config.c     ferry.conf, home directory, chosen features
  *   ferry-engine-settings.c   the settings as typed properties
  *   ferry-plugin-instances.c  signaling/transport instances, plugin calls
@@ -147,6 +149,10 @@ GSource       *_ferry_engine_timeout_add_seconds (FerryEngine  *self,
                                                   gpointer      data);
 void           _ferry_engine_emit_transfer_requested (FerryEngine    *self,
                                                       FerryTransfer  *transfer);
+
+/* ferry-dispatch.c */
+/* Whether this device uses the loopback interface itself. */
+gboolean       _ferry_engine_uses_loopback     (FerryEngine   *self);
 void           _ferry_engine_announcement_received_cb (FerrySignaling *signaling,
                                                        GBytes         *announcement,
                                                        const char     *route,
@@ -193,7 +199,6 @@ gboolean       _ferry_engine_config_set_property (FerryEngine  *self,
                                                   const GValue *value);
 
 /* ferry-plugin-instances.c */
-gboolean       _ferry_engine_uses_loopback     (FerryEngine   *self);
 GPtrArray     *_ferry_engine_prepare_features  (FerryEngine   *self,
                                                 GError       **error);
 void           _ferry_engine_check_features    (GPtrArray     *pending);

@@ -7,7 +7,6 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 #include <gnutls/crypto.h>
-#include <nettle/base16.h>
 
 #include "ferry-engine-private.h"
 
@@ -17,14 +16,11 @@ char *
 _ferry_engine_random_hex (gsize n_bytes)
 {
   guint8 buf[32];
-  char *hex = g_malloc (BASE16_ENCODE_LENGTH (n_bytes) + 1);
 
   g_assert (n_bytes <= sizeof buf);
   if (gnutls_rnd (GNUTLS_RND_NONCE, buf, n_bytes) != 0)
     g_error ("gnutls_rnd failed");
-  base16_encode_update (hex, n_bytes, buf);
-  hex[BASE16_ENCODE_LENGTH (n_bytes)] = '\0';
-  return hex;
+  return _ferry_hex_encode (buf, n_bytes);
 }
 
 static void
@@ -60,7 +56,7 @@ _ferry_engine_build_message (FerryEngine *self,
                              JsonObject  *body)
 {
   g_autoptr(GError) error = NULL;
-  /* Signed, and sealed to the receiving device (see ferry-envelope.c). */
+  /* Signed, and sealed to the receiving device (see ferry-envelope-seal.c). */
   GBytes *message = _ferry_envelope_build_sealed (self->identity, type, to, body, &error);
 
   if (message == NULL)

@@ -12,7 +12,8 @@
  *
  * What a signaling or transport instance may ask of the engine that made
  * it: its settings, the announcement to publish, the chosen interfaces and
- * their addresses, and the main context to attach its sources to.
+ * their addresses (ferry_plugin_context_list_interfaces()), and the main
+ * context to attach its sources to.
  * Plugins get theirs with ferry_signaling_get_plugin_context() or
  * ferry_transport_get_plugin_context(); it replaces the plugin calls on
  * #FerryEngine (ferry_engine_get_announcement(),
@@ -199,6 +200,29 @@ ferry_plugin_context_dup_interfaces (FerryPluginContext *self)
   if (self->engine == NULL)
     return g_new0 (char *, 1);
   return g_strdupv ((char **) ferry_engine_get_interfaces (self->engine));
+}
+
+/**
+ * ferry_plugin_context_list_interfaces:
+ * @self: a #FerryPluginContext
+ *
+ * Lists the network interfaces to announce on, listen on and offer
+ * addresses of, with their index and addresses: those chosen with
+ * ferry_engine_set_interfaces() that are up, or every interface that is up
+ * but loopback.
+ *
+ * Returns: (transfer full): the interfaces, a list of
+ *   #FerryNetworkInterface in the order of the system's list; empty once
+ *   the engine is gone
+ */
+GListModel *
+ferry_plugin_context_list_interfaces (FerryPluginContext *self)
+{
+  g_return_val_if_fail (FERRY_IS_PLUGIN_CONTEXT (self), NULL);
+
+  if (self->engine == NULL)
+    return G_LIST_MODEL (g_list_store_new (FERRY_TYPE_NETWORK_INTERFACE));
+  return ferry_network_interface_list ((const char * const *) self->engine->interfaces);
 }
 
 /**

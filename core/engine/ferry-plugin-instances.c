@@ -6,13 +6,10 @@
 
 #include <glib/gi18n-lib.h>
 #include <string.h>
-#include <errno.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
 
 #include "ferry-engine-private.h"
 #include "ferry-history-private.h"
+#include "ferry-network-interface.h"
 
 /**
  * ferry_engine_get_local_addresses:
@@ -30,36 +27,26 @@ GPtrArray *
 ferry_engine_get_local_addresses (FerryEngine *self)
 {
   GPtrArray *addresses = g_ptr_array_new_with_free_func (g_object_unref);
-  struct ifaddrs *list = NULL;
-  gboolean all;
+  g_autoptr(GListModel) interfaces = NULL;
+  guint n;
 
   g_return_val_if_fail (FERRY_IS_ENGINE (self), addresses);
 
-  all = self->interfaces == NULL || self->interfaces[0] == NULL;
-  if (getifaddrs (&list) != 0)
+  interfaces = ferry_network_interface_list ((const char * const *) self->interfaces);
+  n = g_list_model_get_n_items (interfaces);
+  for (guint i = 0; i < n; i++)
     {
-      g_warning ("getifaddrs: %s", g_strerror (errno));
-      return addresses;
+      g_autoptr(FerryNetworkInterface) iface = g_list_model_get_item (interfaces, i);
+      GPtrArray *own = ferry_network_interface_get_addresses (iface);
+
+      for (guint j = 0; j < own->len; j++)
+        {
+          GInetAddress *address = g_ptr_array_index (own, j);
+
+          if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4)
+            g_ptr_array_add (addresses, g_object_ref (address));
+        }
     }
-
-  for (struct ifaddrs *ifa = list; ifa != NULL; ifa = ifa->ifa_next)
-    {
-      const struct sockaddr_in *sin;
-
-      if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family != AF_INET)
-        continue;
-      if (!(ifa->ifa_flags & IFF_UP))
-        continue;
-      if (all ? (ifa->ifa_flags & IFF_LOOPBACK) != 0
-              : !g_strv_contains ((const char * const *) self->interfaces, ifa->ifa_name))
-        continue;
-
-      sin = (const struct sockaddr_in *) ifa->ifa_addr;
-      g_ptr_array_add (addresses,
-                       g_inet_address_new_from_bytes ((const guint8 *) &sin->sin_addr,
-                                                      G_SOCKET_FAMILY_IPV4));
-    }
-  freeifaddrs (list);
   return addresses;
 }
 

@@ -12,23 +12,11 @@
 #include <glib/gstdio.h>
 
 #include "ferry-history-private.h"
+#include "ferry-utils-private.h"
 
 #define HISTORY_DIR "history"
 /* A record is small; anything bigger is not one of ours. */
 #define MAX_RECORD_SIZE (4 * 1024 * 1024)
-
-static gboolean
-valid_id (const char *id)
-{
-  gsize len = id ? strlen (id) : 0;
-
-  if (len < 8 || len > 64)
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isxdigit (id[i]))
-      return FALSE;
-  return TRUE;
-}
 
 static char *
 history_dir (const char *home)
@@ -70,7 +58,7 @@ index_sub_transfers (const char *home,
                         : NULL;
       g_autofree char *path = NULL;
 
-      if (!valid_id (sub) || g_strcmp0 (sub, id) == 0)
+      if (!_ferry_transfer_id_is_valid (sub) || g_strcmp0 (sub, id) == 0)
         continue;
       path = sent_index_path (home, sub);
       if (!g_file_test (path, G_FILE_TEST_EXISTS))
@@ -91,7 +79,7 @@ _ferry_history_save (const char  *home,
   g_autoptr(JsonNode) node = NULL;
   gsize len;
 
-  if (!valid_id (id))
+  if (!_ferry_transfer_id_is_valid (id))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    _("Invalid transfer id in a history record"));
@@ -153,7 +141,7 @@ load_path (const char  *path,
     return NULL;
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
-      !valid_id (json_object_get_string_member_with_default (json_node_get_object (root), "id", NULL)))
+      !_ferry_transfer_id_is_valid (json_object_get_string_member_with_default (json_node_get_object (root), "id", NULL)))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    _("%s is not a history record"), path);
@@ -173,7 +161,7 @@ _ferry_history_load (const char  *home,
   GError *local_error = NULL;
   JsonObject *record;
 
-  if (!valid_id (id))
+  if (!_ferry_transfer_id_is_valid (id))
     return NULL;
   name = g_strconcat (id, ".json", NULL);
   path = g_build_filename (dir, name, NULL);
@@ -283,7 +271,7 @@ _ferry_history_find_sent (const char *home,
   g_autofree char *index = NULL;
   g_autofree char *parent = NULL;
 
-  if (!valid_id (sub_id))
+  if (!_ferry_transfer_id_is_valid (sub_id))
     return NULL;
   record = _ferry_history_load (home, sub_id, NULL);
   if (record != NULL && record_lists_sub (record, sub_id))
@@ -291,7 +279,7 @@ _ferry_history_find_sent (const char *home,
 
   sent_index_build (home);
   index = sent_index_path (home, sub_id);
-  if (!g_file_get_contents (index, &parent, NULL, NULL) || !valid_id (g_strstrip (parent)))
+  if (!g_file_get_contents (index, &parent, NULL, NULL) || !_ferry_transfer_id_is_valid (g_strstrip (parent)))
     return NULL;
   g_clear_pointer (&record, json_object_unref);
   record = _ferry_history_load (home, parent, NULL);

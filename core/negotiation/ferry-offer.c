@@ -11,6 +11,7 @@
 #include "ferry-offer-private.h"
 #include "ferry-sanitize-private.h"
 #include "ferry-session-protocol-private.h"
+#include "ferry-utils-private.h"
 
 void
 _ferry_offer_files_free (FerryOfferFiles *offer)
@@ -182,17 +183,6 @@ _ferry_offer_describe_files (JsonObject  *body,
   return TRUE;
 }
 
-static gboolean
-is_sha256_hex (const char *hex)
-{
-  if (hex == NULL || strlen (hex) != 64)
-    return FALSE;
-  for (guint i = 0; i < 64; i++)
-    if (!g_ascii_isxdigit (hex[i]) || g_ascii_isupper (hex[i]))
-      return FALSE;
-  return TRUE;
-}
-
 /* An optional integer member from 0 to @max (absent: 0). */
 static gboolean
 optional_count (JsonObject *body,
@@ -246,7 +236,7 @@ _ferry_offer_parse_files (JsonObject  *body,
   if (files_node == NULL || !JSON_NODE_HOLDS_ARRAY (files_node) ||
       count_node == NULL || json_node_get_value_type (count_node) != G_TYPE_INT64 ||
       total_node == NULL || json_node_get_value_type (total_node) != G_TYPE_INT64 ||
-      !is_sha256_hex (digest) ||
+      !_ferry_str_is_lower_hex_len (digest, 64) ||
       !optional_count (body, "dirs", FERRY_PROTOCOL_MAX_FILES, &dirs) ||
       !optional_count (body, "text", FERRY_PROTOCOL_MAX_TEXT, &text) ||
       !parse_folder (body, &folder))

@@ -10,6 +10,7 @@
 
 #include <gio/gio.h>
 #include "ferry-version-macros.h"
+#include "ferry-network-interface.h"
 #include "ferry-signaling.h"
 #include "ferry-transport.h"
 
@@ -35,6 +36,8 @@ FERRY_AVAILABLE_IN_ALL
 GPtrArray          *ferry_plugin_context_get_local_addresses (FerryPluginContext *self);
 FERRY_AVAILABLE_IN_ALL
 char              **ferry_plugin_context_dup_interfaces      (FerryPluginContext *self);
+FERRY_AVAILABLE_IN_ALL
+GListModel         *ferry_plugin_context_list_interfaces     (FerryPluginContext *self);
 FERRY_AVAILABLE_IN_ALL
 char               *ferry_plugin_context_dup_setting         (FerryPluginContext *self,
                                                               const char         *key);

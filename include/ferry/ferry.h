@@ -19,6 +19,7 @@
 # include "ferry-transport.h"
 # include "ferry-history-record.h"
 # include "ferry-engine.h"
+# include "ferry-network-interface.h"
 # include "ferry-plugin-context.h"
 # include "ferry-account.h"
 # include "ferry-account-device.h"

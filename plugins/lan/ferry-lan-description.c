@@ -24,60 +24,66 @@ _ferry_lan_format_address (GInetSocketAddress *address)
   return g_strdup_printf ("%s:%u", ip, port);
 }
 
+/* Whether @port is 1 to 5 digits and nothing else: g_network_address_parse()
+ * would also take a service name ("http", from /etc/services), white
+ * space or a sign before the number, or no port at all. */
+static gboolean
+is_port_text (const char *port)
+{
+  gsize length = strlen (port);
+
+  if (length == 0 || length > 5)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isdigit (port[i]))
+      return FALSE;
+  return TRUE;
+}
+
 /* Parses "192.0.2.1:4711" or "[2001:db8::1]:4711", and nothing else. */
 GInetSocketAddress *
 _ferry_lan_parse_address (const char *text)
 {
-  g_autofree char *host = NULL;
+  g_autoptr(GSocketConnectable) parsed = NULL;
   g_autoptr(GInetAddress) inet = NULL;
   const char *colon;
-  const char *p;
-  guint64 port;
+  const char *host;
+  guint16 port;
 
   if (text == NULL || *text == '\0' || strlen (text) > 64)
     return NULL;
 
   colon = strrchr (text, ':');
-  if (colon == NULL || colon[1] == '\0' || strlen (colon + 1) > 5)
+  if (colon == NULL || !is_port_text (colon + 1))
     return NULL;
 
-  for (p = colon + 1; *p != '\0'; p++)
-    if (!g_ascii_isdigit (*p))
-      return NULL;
-
-  port = g_ascii_strtoull (colon + 1, NULL, 10);
-  if (port == 0 || port > G_MAXUINT16)
+  parsed = g_network_address_parse (text, 0, NULL);
+  if (parsed == NULL)
+    return NULL;
+  host = g_network_address_get_hostname (G_NETWORK_ADDRESS (parsed));
+  port = g_network_address_get_port (G_NETWORK_ADDRESS (parsed));
+  inet = g_inet_address_new_from_string (host);
+  if (port == 0 || inet == NULL)
     return NULL;
 
-  if (text[0] == '[')
-    {
-      if (colon == text || colon[-1] != ']')
-        return NULL;
-      host = g_strndup (text + 1, colon - text - 2);
-      inet = g_inet_address_new_from_string (host);
-      if (inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV6)
-        return NULL;
-    }
-  else
-    {
-      host = g_strndup (text, colon - text);
-      inet = g_inet_address_new_from_string (host);
-      if (inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV4)
-        return NULL;
-      /* g_inet_address_new_from_string() accepts inet_aton() forms such
-       * as "127.1"; a description carries the canonical form only. */
-      {
-        g_autofree char *canonical = g_inet_address_to_string (inet);
+  /* Brackets around an IPv6 address, and only around one. */
+  if ((text[0] == '[') != (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6))
+    return NULL;
 
-        if (g_strcmp0 (canonical, host) != 0)
-          return NULL;
-      }
+  /* g_inet_address_new_from_string() accepts inet_aton() forms such as
+   * "127.1"; a description carries the canonical form only. */
+  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV4)
+    {
+      g_autofree char *canonical = g_inet_address_to_string (inet);
+
+      if (g_strcmp0 (canonical, host) != 0)
+        return NULL;
     }
 
   if (g_inet_address_get_is_any (inet) || g_inet_address_get_is_multicast (inet))
     return NULL;
 
-  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (inet, (guint16) port));
+  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (inet, port));
 }
 
 gboolean

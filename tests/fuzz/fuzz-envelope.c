@@ -1,5 +1,5 @@
 /* fuzz-envelope.c: signaling messages as they come off the network
- * (core/ferry-envelope.c)
+ * (core/signaling/ferry-envelope-parse.c, ferry-envelope-seal.c)
  *
  * The first byte picks what is fuzzed, the rest is the wire:
  *   0: _ferry_envelope_parse (a signed envelope)

@@ -1,5 +1,5 @@
 /* fuzz-message.c: the signed message inside an envelope, past the
- * signature check (core/ferry-envelope.c)
+ * signature check (core/signaling/ferry-envelope-parse.c)
  *
  * The input is the message JSON ("m"); the harness signs it with its own
  * identity, so everything a correctly signed message reaches is fuzzed:
