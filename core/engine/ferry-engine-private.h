@@ -369,6 +369,7 @@ struct _FerryIncoming
   GSource        *timeout_source;
   GFile          *directory;    /* once accepted */
   char          **parts;        /* the .part names recorded so far */
+  gint64          parts_written_us; /* when they were last recorded */
   FerryRetry     *answer_retry; /* "pending" until decided, then the answer until a channel is up */
   FerryOfferFiles *offer;       /* what the offer said, held to the header */
   gboolean        accepted;     /* consent given: answer, connect, record */

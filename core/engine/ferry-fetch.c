@@ -174,7 +174,8 @@ fetch_cancelled_cb (gpointer user_data)
 }
 
 /* Points each file of @session_files at the .part the fetch's @record
- * kept for it (same name and size), to resume from. */
+ * kept for it, or the file it verified already (same name and size), to
+ * resume from. */
 void
 _ferry_engine_fetch_resume_parts (JsonObject *record,
                                   GPtrArray  *session_files)
@@ -191,17 +192,21 @@ _ferry_engine_fetch_resume_parts (JsonObject *record,
       JsonNode *node = json_array_get_element (recorded, i);
       JsonObject *entry;
       const char *part;
+      const char *done;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         continue;
       entry = json_node_get_object (node);
       part = json_object_get_string_member_with_default (entry, "part", NULL);
-      if (part != NULL &&
+      done = json_object_get_string_member_with_default (entry, "done", NULL);
+      if ((part != NULL || done != NULL) &&
           g_strcmp0 (json_object_get_string_member_with_default (entry, "name", NULL), sf->name) == 0 &&
           json_object_get_int_member_with_default (entry, "size", -1) == (gint64) sf->size)
         {
           g_free (sf->part_name);
           sf->part_name = g_strdup (part);
+          g_free (sf->done_name);
+          sf->done_name = g_strdup (done);
         }
     }
 }
@@ -338,6 +343,7 @@ request_prepare (JsonObject  *record,
   JsonNode *files_node = json_object_get_member (record, "files");
   JsonArray *list;
   JsonArray *expected;
+  const char *last_root = NULL;
 
   if (!record_went_to (record, account))
     {
@@ -360,12 +366,23 @@ request_prepare (JsonObject  *record,
     {
       JsonNode *node = json_array_get_element (list, i);
       GFile *file = request_check_file (node, reason);
+      const char *root;
 
       if (file == NULL)
         return NULL;
       json_array_add_string_element (expected,
                                      json_object_get_string_member_with_default (json_node_get_object (node),
                                                                                  "sha3-256", ""));
+      /* a file of a folder: the folder is sent again, walked as before */
+      root = json_object_get_string_member_with_default (json_node_get_object (node), "root", NULL);
+      if (root != NULL)
+        {
+          g_object_unref (file);
+          if (g_strcmp0 (root, last_root) == 0)
+            continue;
+          file = g_file_new_for_path (root);
+        }
+      last_root = root;
       g_ptr_array_add (files, file);
     }
   return g_steal_pointer (&resend);

@@ -49,8 +49,10 @@ incoming_record_parts (FerryIncoming      *op,
                        FerryTransferState  state)
 {
   g_auto(GStrv) parts = _ferry_session_dup_parts (op->session);
+  g_auto(GStrv) done = _ferry_session_dup_done (op->session);
   g_autofree char *dir = op->directory ? g_file_get_path (op->directory) : NULL;
   guint n_parts = g_strv_length (parts);
+  guint n_done = g_strv_length (done);
   guint n = json_array_get_length (json_object_get_array_member (base, "extras"));
 
   for (guint i = 0; i < n; i++)
@@ -64,6 +66,11 @@ incoming_record_parts (FerryIncoming      *op,
         part = g_strdup (json_object_get_string_member_with_default (extra, "part", NULL));
       json_object_remove_member (extra, "part");
       json_object_remove_member (extra, "part-bytes");
+      /* verified: a resume checks it instead of receiving it again */
+      if (i < n_done && done[i][0] != '\0' && state != FERRY_TRANSFER_STATE_FINISHED)
+        json_object_set_string_member (extra, "done", done[i]);
+      else if (state == FERRY_TRANSFER_STATE_FINISHED)
+        json_object_remove_member (extra, "done");
       if (part != NULL && dir != NULL && state != FERRY_TRANSFER_STATE_FINISHED)
         {
           g_autofree char *path = g_build_filename (dir, part, NULL);
@@ -117,14 +124,18 @@ incoming_progress_cb (FerrySession  *session,
                       FerryIncoming *op)
 {
   g_auto(GStrv) parts = _ferry_session_dup_parts (session);
+  gint64 now = g_get_monotonic_time ();
 
   _ferry_transfer_set_bytes (op->transfer, bytes);
 
-  /* Record each .part as soon as it exists: should this process die, a
-   * later fetch resumes from it. */
-  if (op->parts == NULL || !g_strv_equal ((const char * const *) parts, (const char * const *) op->parts))
+  /* Record each .part as soon as it exists, and the files verified:
+   * should this process die, a later fetch resumes from them. Many small
+   * files change them all the time: then once a second. */
+  if ((op->parts == NULL || !g_strv_equal ((const char * const *) parts, (const char * const *) op->parts)) &&
+      (op->parts == NULL || now - op->parts_written_us >= G_USEC_PER_SEC))
     {
       JsonObject *base = _ferry_engine_history_base (op->engine, op->transfer);
+      g_auto(GStrv) done = _ferry_session_dup_done (session);
 
       for (guint i = 0; parts[i] != NULL; i++)
         {
@@ -136,9 +147,12 @@ incoming_progress_cb (FerrySession  *session,
             json_object_set_string_member (extra, "part", parts[i]);
           else
             json_object_remove_member (extra, "part");
+          if (done[0] != NULL && done[i][0] != '\0')
+            json_object_set_string_member (extra, "done", done[i]);
         }
       g_strfreev (op->parts);
       op->parts = g_steal_pointer (&parts);
+      op->parts_written_us = now;
       _ferry_engine_history_write (op->engine, op->transfer);
     }
 }

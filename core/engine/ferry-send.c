@@ -137,7 +137,7 @@ send_file_new (GFile   *file,
 #define FOLDER_MAX_DEPTH 64
 #define FOLDER_ATTRIBUTES G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE "," \
                           G_FILE_ATTRIBUTE_STANDARD_SIZE "," G_FILE_ATTRIBUTE_UNIX_MODE "," \
-                          G_FILE_ATTRIBUTE_TIME_MODIFIED
+                          G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC
 
 /* What is sent: the files (FerrySessionFile), the directories of
  * folders (FerrySessionDir), what was left out (relative paths). */
@@ -145,6 +145,8 @@ typedef struct {
   GPtrArray *files;
   GPtrArray *dirs;
   GPtrArray *skipped;
+  GPtrArray *roots;    /* per file: the folder named to send it (a path), or NULL */
+  GArray    *mtimes;   /* per file of a folder: its modification time (µs), as walked */
 } SendList;
 
 static gint
@@ -236,7 +238,13 @@ add_folder (SendList    *list,
       switch (g_file_info_get_file_type (info))
         {
         case G_FILE_TYPE_REGULAR:
-          g_ptr_array_add (list->files, folder_file_new (dir, info, relative));
+          {
+            gint64 mtime = (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) *
+                           G_USEC_PER_SEC + g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+
+            g_ptr_array_add (list->files, folder_file_new (dir, info, relative));
+            g_array_append_val (list->mtimes, mtime);
+          }
           break;
         case G_FILE_TYPE_DIRECTORY:
           child = g_file_get_child (dir, g_file_info_get_name (info));
@@ -268,14 +276,27 @@ send_list_add (SendList  *list,
   FerrySessionFile *sf;
 
   if (info != NULL && g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-    return add_folder (list, file, name,
+    {
+      if (!add_folder (list, file, name,
                        (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED),
-                       0, error);
+                       0, error))
+        return FALSE;
+      /* a re-send walks the folder again */
+      while (list->roots->len < list->files->len)
+        g_ptr_array_add (list->roots, g_file_get_path (file));
+      return TRUE;
+    }
 
   sf = send_file_new (file, error);
   if (sf == NULL)
     return FALSE;
   g_ptr_array_add (list->files, sf);
+  g_ptr_array_add (list->roots, NULL);
+  {
+    gint64 unknown = -1;
+
+    g_array_append_val (list->mtimes, unknown);
+  }
   return TRUE;
 }
 
@@ -285,6 +306,8 @@ send_list_clear (SendList *list)
   g_clear_pointer (&list->files, g_ptr_array_unref);
   g_clear_pointer (&list->dirs, g_ptr_array_unref);
   g_clear_pointer (&list->skipped, g_ptr_array_unref);
+  g_clear_pointer (&list->roots, g_ptr_array_unref);
+  g_clear_pointer (&list->mtimes, g_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SendList, send_list_clear)
@@ -297,26 +320,35 @@ static void
 send_record_sources (FerryEngine   *self,
                      FerryTransfer *transfer,
                      JsonObject    *resend,
-                     GPtrArray     *session_files)
+                     SendList      *list)
 {
   JsonObject *base = _ferry_engine_history_base (self, transfer);
+  GPtrArray *session_files = list->files;
 
   for (guint i = 0; i < session_files->len; i++)
     {
       GFile *source = ((FerrySessionFile *) g_ptr_array_index (session_files, i))->source;
-      g_autoptr(GFileInfo) info = g_file_query_info (source,
-                                                     G_FILE_ATTRIBUTE_TIME_MODIFIED ","
-                                                     G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
-                                                     G_FILE_QUERY_INFO_NONE, NULL, NULL);
+      gint64 mtime = g_array_index (list->mtimes, gint64, i);
       g_autofree char *path = g_file_get_path (source);
       JsonObject *extra = _ferry_engine_history_extra (base, i);
 
+      if (mtime < 0)
+        {
+          g_autoptr(GFileInfo) info = g_file_query_info (source,
+                                                         G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                                                         G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                                                         G_FILE_QUERY_INFO_NONE, NULL, NULL);
+
+          if (info != NULL)
+            mtime = (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
+                    g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+        }
       if (path != NULL)
         json_object_set_string_member (extra, "path", path);
-      if (info != NULL)
-        json_object_set_int_member (extra, "mtime",
-                                    (gint64) g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC +
-                                    g_file_info_get_attribute_uint32 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC));
+      if (g_ptr_array_index (list->roots, i) != NULL)
+        json_object_set_string_member (extra, "root", g_ptr_array_index (list->roots, i));
+      if (mtime >= 0)
+        json_object_set_int_member (extra, "mtime", mtime);
     }
   if (resend != NULL)
     {
@@ -408,6 +440,8 @@ send_devices_full (FerryEngine  *self,
   list.files = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_file_free);
   list.dirs = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_dir_free);
   list.skipped = g_ptr_array_new_with_free_func (g_free);
+  list.roots = g_ptr_array_new_with_free_func (g_free);
+  list.mtimes = g_array_new (FALSE, FALSE, sizeof (gint64));
   for (guint i = 0; i < n_files; i++)
     if (!send_list_add (&list, files[i], error))
       return NULL;
@@ -444,7 +478,7 @@ send_devices_full (FerryEngine  *self,
                                  ? ((FerrySessionDir *) g_ptr_array_index (list.dirs, 0))->path : NULL,
                                text != NULL);
   g_list_store_append (self->transfers, transfer);
-  send_record_sources (self, transfer, resend, list.files);
+  send_record_sources (self, transfer, resend, &list);
 
   /* every device gets the same bytes: hash them once */
   hashes = _ferry_hash_share_new ();

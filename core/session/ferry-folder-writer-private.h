@@ -21,9 +21,13 @@ G_BEGIN_DECLS
  */
 typedef struct _FerryFolderWriter FerryFolderWriter;
 
-/* @dirs: FerrySessionDir, or NULL for a transfer without folders. */
+/* @dirs: FerrySessionDir, or NULL for a transfer without folders.
+ * @resumed (may be NULL): offered top-level name → the folder an earlier
+ * attempt of the same transfer created, reused (opened with O_NOFOLLOW |
+ * O_DIRECTORY, its existing directories kept) instead of a new one. */
 FerryFolderWriter *_ferry_folder_writer_new    (int                 dirfd,
                                                 GPtrArray          *dirs,
+                                                GHashTable         *resumed,
                                                 GError            **error);
 /* A descriptor of directory @dir (as offered), owned by the writer and
  * valid until the next call. */
@@ -33,11 +37,9 @@ int                _ferry_folder_writer_open   (FerryFolderWriter  *self,
 /* Where @dir landed, relative to the download folder. */
 char              *_ferry_folder_writer_path   (FerryFolderWriter  *self,
                                                 const char         *dir);
-/* Gives the directories their times (deepest first), then flushes
- * everything written to the file system in one go: nothing is
- * acknowledged before it is on disk, without one fsync per file. */
+/* Gives the directories their times (deepest first); the caller then
+ * syncs the file system once (_ferry_part_file_sync_all()). */
 gboolean           _ferry_folder_writer_finish (FerryFolderWriter  *self,
-                                                int                 dirfd,
                                                 GError            **error);
 void               _ferry_folder_writer_free   (FerryFolderWriter  *self);
 

@@ -28,6 +28,7 @@ struct _FerryFolderWriter
   int         rootfd;     /* the download folder (borrowed) */
   GPtrArray  *dirs;       /* FerrySessionDir */
   GHashTable *tops;       /* offered top-level name → the one created */
+  GHashTable *resumed;    /* offered top-level name → the one an earlier attempt created */
   char       *cached;     /* the directory of cached_fd, as offered */
   int         cached_fd;
 };
@@ -100,12 +101,29 @@ _ferry_folder_writer_open (FerryFolderWriter  *self,
   return self->cached_fd;
 }
 
-/* A new top-level folder under a free name. */
+/* A new top-level folder under a free name, or the one a resumed
+ * transfer created (a directory, not through a link). */
 static gboolean
 make_top (FerryFolderWriter  *self,
           const char         *name,
           GError            **error)
 {
+  const char *earlier = self->resumed ? g_hash_table_lookup (self->resumed, name) : NULL;
+
+  if (earlier != NULL)
+    {
+      int fd = openat (self->rootfd, earlier, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+      if (fd < 0)
+        {
+          _ferry_part_file_set_error (error, errno, _("Could not open the folder “%s”"), earlier);
+          return FALSE;
+        }
+      close (fd);
+      g_hash_table_insert (self->tops, g_strdup (name), g_strdup (earlier));
+      return TRUE;
+    }
+
   for (guint n = 0; n < MAX_NAME_VARIANTS; n++)
     {
       g_autofree char *candidate = _ferry_filename_variant (name, n);
@@ -143,7 +161,9 @@ make_dir (FerryFolderWriter  *self,
   parentfd = _ferry_folder_writer_open (self, parent, error);
   if (parentfd < 0)
     return FALSE;
-  if (mkdirat (parentfd, slash + 1, 0755) != 0)
+  /* in a resumed folder, it may be there: opened with O_NOFOLLOW later */
+  if (mkdirat (parentfd, slash + 1, 0755) != 0 &&
+      !(errno == EEXIST && self->resumed != NULL))
     {
       _ferry_part_file_set_error (error, errno, _("Could not create the folder “%s”"), path);
       return FALSE;
@@ -154,9 +174,13 @@ make_dir (FerryFolderWriter  *self,
 FerryFolderWriter *
 _ferry_folder_writer_new (int         dirfd,
                           GPtrArray  *dirs,
+                          GHashTable *resumed,
                           GError    **error)
 {
   FerryFolderWriter *self = g_new0 (FerryFolderWriter, 1);
+
+  if (resumed != NULL && g_hash_table_size (resumed) > 0)
+    self->resumed = g_hash_table_ref (resumed);
 
   self->rootfd = dirfd;
   self->cached_fd = -1;
@@ -198,7 +222,6 @@ set_dir_time (FerryFolderWriter *self,
 
 gboolean
 _ferry_folder_writer_finish (FerryFolderWriter  *self,
-                             int                 dirfd,
                              GError            **error)
 {
   for (guint i = self->dirs ? self->dirs->len : 0; i-- > 0;)
@@ -207,12 +230,6 @@ _ferry_folder_writer_finish (FerryFolderWriter  *self,
 
       if (dir->mtime > 0)
         set_dir_time (self, dir);
-    }
-
-  if (syncfs (dirfd) != 0)
-    {
-      _ferry_part_file_set_error (error, errno, _("Could not write “%s”"), _("the download folder"));
-      return FALSE;
     }
   return TRUE;
 }
@@ -227,6 +244,7 @@ _ferry_folder_writer_free (FerryFolderWriter *self)
     close (self->cached_fd);
   g_free (self->cached);
   g_clear_pointer (&self->tops, g_hash_table_unref);
+  g_clear_pointer (&self->resumed, g_hash_table_unref);
   g_clear_pointer (&self->dirs, g_ptr_array_unref);
   g_free (self);
 }

@@ -77,6 +77,11 @@ gboolean  _ferry_part_file_sync            (int           fd,
 gboolean  _ferry_part_file_sync_directory  (int           dirfd,
                                             GError      **error);
 
+/* syncfs() of the file system @dirfd lies on: every file written there
+ * so far is on the disk, in one call instead of one per file. */
+gboolean  _ferry_part_file_sync_all        (int           dirfd,
+                                            GError      **error);
+
 /* Closes @fd; a failure means the data may not be on disk. */
 gboolean  _ferry_part_file_close           (int           fd,
                                             const char   *name,

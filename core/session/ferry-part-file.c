@@ -5,7 +5,7 @@
 #include "config.h"
 
 #ifndef _GNU_SOURCE
-# define _GNU_SOURCE 1   /* renameat2 */
+# define _GNU_SOURCE 1   /* renameat2, syncfs */
 #endif
 
 #include <errno.h>
@@ -304,6 +304,20 @@ _ferry_part_file_sync_directory (int      dirfd,
 }
 
 gboolean
+_ferry_part_file_sync_all (int      dirfd,
+                           GError **error)
+{
+  if (syncfs (dirfd) != 0)
+    {
+      _ferry_part_file_set_error (error, errno, _("Could not write “%s”"),
+                                  _("the download folder"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
 _ferry_part_file_close (int          fd,
                         const char  *name,
                         GError     **error)
@@ -328,24 +342,22 @@ _ferry_part_file_publish (int          dirfd,
       g_autofree char *candidate = _ferry_filename_variant (name, n);
       int saved_errno;
 
-      if (linkat (dirfd, part_name, dirfd, candidate, 0) == 0)
-        {
-          if (unlinkat (dirfd, part_name, 0) != 0)
-            g_debug ("Could not remove “%s”: %s", part_name, g_strerror (errno));
-          return g_steal_pointer (&candidate);
-        }
-
+      /* one step where the file system can refuse to replace a name */
+      if (renameat2 (dirfd, part_name, dirfd, candidate, RENAME_NOREPLACE) == 0)
+        return g_steal_pointer (&candidate);
       saved_errno = errno;
       if (saved_errno == EEXIST)
         continue;
 
-      /* file systems without hard links (FAT, some FUSE) */
-      if (saved_errno == EPERM || saved_errno == EOPNOTSUPP || saved_errno == ENOSYS ||
-          saved_errno == EMLINK)
+      /* else a link, which never replaces either, then the .part goes */
+      if (saved_errno == EINVAL || saved_errno == ENOSYS || saved_errno == EOPNOTSUPP)
         {
-          if (renameat2 (dirfd, part_name, dirfd, candidate, RENAME_NOREPLACE) == 0)
-            return g_steal_pointer (&candidate);
-
+          if (linkat (dirfd, part_name, dirfd, candidate, 0) == 0)
+            {
+              if (unlinkat (dirfd, part_name, 0) != 0)
+                g_debug ("Could not remove “%s”: %s", part_name, g_strerror (errno));
+              return g_steal_pointer (&candidate);
+            }
           saved_errno = errno;
           if (saved_errno == EEXIST)
             continue;

@@ -87,6 +87,7 @@ struct _FerrySession
   gint64         last_read_us;  /* when bytes last moved */
   gboolean       stalled;       /* the watchdog gave up */
   char         **parts;         /* receiver: .part names opened */
+  char         **verified;        /* receiver: files verified, relative paths */
   FerryHashShare *hash_share;   /* sender: shared with the other devices' sessions */
   GPtrArray     *dirs;          /* FerrySessionDir: folders' directories */
   char          *text;          /* a text offered instead of files */
@@ -125,6 +126,10 @@ void            _ferry_session_set_part        (FerrySession      *self,
                                                 guint              index,
                                                 guint              n_files,
                                                 const char        *part_name);
+void            _ferry_session_set_done        (FerrySession      *self,
+                                                guint              index,
+                                                guint              n_files,
+                                                const char        *path);
 void            _ferry_session_emit_accepted   (FerrySession      *self);
 void            _ferry_session_progress        (FerrySession      *self,
                                                 guint64            bytes,

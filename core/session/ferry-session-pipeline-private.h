@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "ferry-frame-private.h"
+#include "ferry-hasher-private.h"
 #include "ferry-session-private.h"
 
 G_BEGIN_DECLS
@@ -60,5 +61,13 @@ void             _ferry_hash_share_push    (FerryHashShare   *share,
 char            *_ferry_hash_share_digest  (FerryHashShare   *share,
                                             guint             index,
                                             guint64           size);
+/* The digest of file @index, all of whose bytes @buffer holds: hashed
+ * with @hasher by the caller, without a hand-off to the hashing thread
+ * (which would cost more than the hash for a small file), unless another
+ * session got to the file first. Nothing else may be pushed for it. */
+char            *_ferry_hash_share_digest_whole (FerryHashShare *share,
+                                                 guint           index,
+                                                 FerryBuffer    *buffer,
+                                                 FerryHasher    *hasher);
 
 G_END_DECLS

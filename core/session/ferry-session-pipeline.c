@@ -108,7 +108,8 @@ share_file_free (gpointer data)
 {
   ShareFile *file = data;
 
-  _ferry_hasher_free (file->hasher);
+  if (file->hasher != NULL)
+    _ferry_hasher_free (file->hasher);
   g_free (file->digest);
   g_free (file);
 }
@@ -162,6 +163,10 @@ share_thread (gpointer data)
       if (item == JOB_QUIT)
         break;
 
+      /* made on first use, freed once done: a tree of many files holds
+       * few at a time */
+      if (job->file->hasher == NULL)
+        job->file->hasher = _ferry_hasher_new ();
       if (job->buffer != NULL)
         {
           _ferry_hasher_update (job->file->hasher, FERRY_BUFFER_PAYLOAD (job->buffer) + job->start,
@@ -171,6 +176,8 @@ share_thread (gpointer data)
       else
         {
           char *digest = _ferry_hasher_finish (job->file->hasher);
+
+          g_clear_pointer (&job->file->hasher, _ferry_hasher_free);
 
           g_mutex_lock (&share->lock);
           job->file->digest = digest;
@@ -224,7 +231,6 @@ share_get_file (FerryHashShare *share,
   if (file == NULL)
     {
       file = g_new0 (ShareFile, 1);
-      file->hasher = _ferry_hasher_new ();
       g_hash_table_insert (share->files, GUINT_TO_POINTER (index), file);
     }
 
@@ -283,5 +289,43 @@ _ferry_hash_share_digest (FerryHashShare *share,
   digest = g_strdup (file->digest);
   g_mutex_unlock (&share->lock);
 
+  return digest;
+}
+
+char *
+_ferry_hash_share_digest_whole (FerryHashShare *share,
+                                guint           index,
+                                FerryBuffer    *buffer,
+                                FerryHasher    *hasher)
+{
+  ShareFile *file;
+  char *digest;
+
+  g_mutex_lock (&share->lock);
+  file = share_get_file (share, index);
+  if (file->digest != NULL)
+    {
+      digest = g_strdup (file->digest);
+      g_mutex_unlock (&share->lock);
+      return digest;
+    }
+  if (file->pushed > 0 || file->finishing)
+    {
+      /* another session hashes it on the thread: wait for that */
+      g_mutex_unlock (&share->lock);
+      return _ferry_hash_share_digest (share, index, buffer->len);
+    }
+  /* claimed: the others wait for this digest */
+  file->pushed = buffer->len;
+  file->finishing = TRUE;
+  g_mutex_unlock (&share->lock);
+
+  _ferry_hasher_update (hasher, FERRY_BUFFER_PAYLOAD (buffer), buffer->len);
+  digest = _ferry_hasher_finish (hasher);
+
+  g_mutex_lock (&share->lock);
+  file->digest = g_strdup (digest);
+  g_cond_broadcast (&share->cond);
+  g_mutex_unlock (&share->lock);
   return digest;
 }

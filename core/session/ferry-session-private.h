@@ -45,6 +45,13 @@ typedef struct {
   char    *part_name;
   guint64  offset;
   char    *expected_sha3;
+  /* Receiver, set before step 2: the final file an earlier attempt
+   * verified, relative to the directory ('/'-separated, as
+   * _ferry_session_dup_done() gave it). It is not received again: its
+   * whole length is the accept offset, it is hashed and checked against
+   * the sender's digest. In a folder, @part_name is relative to the
+   * directory too ("album/sub/a.bin.part"). */
+  char    *done_name;
   /* Folders: the directory the file lies in, relative ("album/2024"),
    * NULL at the top; checked on the receiver (every component a safe
    * name, see _ferry_protocol_header_check()). */
@@ -168,8 +175,13 @@ void          _ferry_session_set_text           (FerrySession        *self,
 const char   *_ferry_session_get_text           (FerrySession        *self);
 
 /* Receiver: the names of the .part files opened so far (NULL-terminated,
- * "" for a file not opened yet). Any thread. */
+ * "" for a file not opened yet; relative to the directory). Any thread. */
 char        **_ferry_session_dup_parts          (FerrySession        *self);
+/* Receiver: the files verified and in place so far, relative to the
+ * directory (NULL-terminated, "" for one not verified yet): what a
+ * resume of an interrupted transfer need not receive again (see
+ * done_name). Any thread. */
+char        **_ferry_session_dup_done           (FerrySession        *self);
 
 /* Receiver: refuses the transfer after step 1 (sends a reject, closes). */
 void          _ferry_session_reject             (FerrySession        *self,

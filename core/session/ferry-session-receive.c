@@ -7,10 +7,8 @@
 #include <glib/gi18n-lib.h>
 
 #include "ferry-error.h"
-#include "ferry-folder-writer-private.h"
-#include "ferry-hasher-private.h"
 #include "ferry-part-file-private.h"
-#include "ferry-session-internal.h"
+#include "ferry-session-receiver-private.h"
 #include "ferry-session-protocol-private.h"
 
 #define RECEIVE_CHUNK (256 * 1024)
@@ -180,79 +178,11 @@ _ferry_session_read_header_finish (FerrySession  *self,
 /* ------------------------------------------------------------------ */
 /* Step 2: the data                                                     */
 
-/* The worker's state while it receives the files. */
-typedef struct {
-  FerrySessionOp  *op;
-  int              dirfd;
-  FerryPool       *pool;
-  FerryHashShare  *hashes;       /* one hash per file, so prefixes go first */
-  guint            index;        /* the file being received */
-  guint64          position;     /* where its next byte goes */
-  FerryBuffer     *current;      /* read but not yet written nor hashed */
-  int             *resume_fds;   /* per file: its .part to continue, or -1 */
-  guint64          received;     /* bytes of file data held so far */
-  gsize            unflushed;    /* written since the last _ferry_part_file_write_behind() */
-  FerryFolderWriter *folders;    /* the directories of the folders received */
-  int              fdir;         /* the directory of the current file */
-} Receiver;
+typedef FerryReceiver Receiver;
 
-/* Hashes the first @length bytes of the resumed .part of file @index. */
-static gboolean
-hash_prefix (Receiver    *receiver,
-             guint        index,
-             int          fd,
-             guint64      length,
-             const char  *name,
-             GError     **error)
-{
-  gsize capacity = _ferry_pool_get_capacity (receiver->pool);
-  guint64 done = 0;
-
-  while (done < length)
-    {
-      FerryBuffer *buffer = _ferry_pool_take (receiver->pool);
-      gsize want = (gsize) MIN ((guint64) capacity, length - done);
-
-      if (!_ferry_part_file_read_at (fd, FERRY_BUFFER_PAYLOAD (buffer), want, done, name, error))
-        {
-          _ferry_buffer_release (buffer);
-          return FALSE;
-        }
-      buffer->len = want;
-      _ferry_hash_share_push (receiver->hashes, index, done, buffer);
-      _ferry_buffer_release (buffer);
-      done += want;
-      /* Hashing what is on disk is not the peer's silence. */
-      _ferry_session_touch (receiver->op->self);
-    }
-
-  return TRUE;
-}
-
-/* Opens the .part a resumed file continues; returns -1 (and forgets the
- * name) when it cannot be used, and the file is then received whole. */
-static int
-open_resume_part (int               dirfd,
-                  FerrySessionFile *file)
-{
-  guint64 length = 0;
-  int fd;
-
-  if (file->part_name == NULL || file->dir != NULL)
-    return -1;
-
-  fd = _ferry_part_file_open_resume (dirfd, file->part_name, file->size, &length);
-  if (fd >= 0)
-    {
-      file->offset = length;
-      return fd;
-    }
-
-  g_debug ("Cannot resume from “%s”: receiving it whole", file->part_name);
-  g_clear_pointer (&file->part_name, g_free);
-  file->offset = 0;
-  return -1;
-}
+/* A file this small is not synced on its own: the file system is, once,
+ * before the transfer is acknowledged. */
+#define SYNC_EACH_MIN (4 * 1024 * 1024)
 
 /* Opens where file @index goes: its resumed .part (hashed before the
  * accept), or a fresh one. */
@@ -267,12 +197,13 @@ receive_open (Receiver   *receiver,
   int fd = receiver->resume_fds[index];
 
   receiver->resume_fds[index] = -1;
+  g_clear_pointer (&receiver->whole, g_free);
   receiver->fdir = receiver->dirfd;
   if (file->dir != NULL &&
       (receiver->fdir = _ferry_folder_writer_open (receiver->folders, file->dir, error)) < 0)
     return -1;
   if (fd >= 0)
-    *part_name = g_strdup (file->part_name);
+    *part_name = file->part_name ? g_path_get_basename (file->part_name) : NULL;
   else
     {
       fd = _ferry_part_file_create (receiver->fdir, file->name, part_name, error);
@@ -280,9 +211,11 @@ receive_open (Receiver   *receiver,
         return -1;
       file->offset = 0;
     }
-  /* a .part in a folder is not kept for a resume */
-  if (file->dir == NULL)
-    _ferry_session_set_part (op->self, index, op->files->len, *part_name);
+  {
+    g_autofree char *recorded = _ferry_receiver_record_name (receiver, file, *part_name);
+
+    _ferry_session_set_part (op->self, index, op->files->len, recorded);
+  }
 
   if (file->offset > 0 && !_ferry_part_file_seek (fd, file->offset, file->name, error))
     return fd;   /* with @error set */
@@ -330,7 +263,12 @@ receive_data (Receiver          *receiver,
           gboolean ok;
 
           receiver->current = NULL;
-          _ferry_hash_share_push (receiver->hashes, receiver->index, receiver->position, current);
+          /* many small files: a hand-off each would cost more than the hash */
+          if (receiver->position == 0 && current->len == file->size)
+            receiver->whole = _ferry_hash_share_digest_whole (receiver->hashes, receiver->index,
+                                                              current, receiver->small);
+          else
+            _ferry_hash_share_push (receiver->hashes, receiver->index, receiver->position, current);
           receiver->position += current->len;
           ok = _ferry_part_file_write (fd, FERRY_BUFFER_PAYLOAD (current), current->len,
                                        file->name, error);
@@ -407,6 +345,34 @@ receive_frames (Receiver  *receiver,
   return expected;
 }
 
+/* A file an earlier attempt verified, hashed again: it stays as it is. */
+static gboolean
+verify_done (Receiver    *receiver,
+             int          fd,
+             guint        index,
+             char        *digest,
+             gboolean     matches,
+             GError     **error)
+{
+  FerrySessionOp *op = receiver->op;
+  FerrySessionFile *file = g_ptr_array_index (op->files, index);
+
+  _ferry_part_file_close (fd, file->name, NULL);
+  if (!matches)
+    {
+      g_free (digest);
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_HASH_MISMATCH,
+                   _("“%s” changed since it was received: its SHA3-256 does not match"), file->name);
+      return FALSE;
+    }
+  g_clear_object (&file->destination);
+  file->destination = g_file_resolve_relative_path (op->directory, file->done_name);
+  g_free (file->sha3_256);
+  file->sha3_256 = digest;
+  _ferry_session_set_done (op->self, index, op->files->len, file->done_name);
+  return TRUE;
+}
+
 /* Checks the whole file against @expected and gives it its final name.
  * Closes @fd in any case. */
 static gboolean
@@ -419,15 +385,22 @@ receive_verify (Receiver    *receiver,
 {
   FerrySessionOp *op = receiver->op;
   FerrySessionFile *file = g_ptr_array_index (op->files, index);
-  g_autofree char *digest = _ferry_hash_share_digest (receiver->hashes, index, file->size);
+  g_autofree char *digest = receiver->whole ? g_steal_pointer (&receiver->whole)
+                                            : _ferry_hash_share_digest (receiver->hashes, index, file->size);
   g_autofree char *final_name = NULL;
+  g_autofree char *recorded = NULL;
   gboolean matches = g_str_equal (digest, expected);
 
+  if (file->done_name != NULL)
+    return verify_done (receiver, fd, index, g_steal_pointer (&digest), matches, error);
   if (file->executable || file->mtime > 0)
     _ferry_folder_set_attributes (fd, file->executable, file->mtime);
   /* Durable before verified: the data, then (before the sender hears
-   * "verified", see receive_run()) the new name. */
-  if (matches && !_ferry_part_file_sync (fd, file->name, error))
+   * "verified", see receive_run()) the new name; many small files are
+   * synced together there. */
+  if (matches && file->size < SYNC_EACH_MIN)
+    receiver->unsynced = TRUE;
+  else if (matches && !_ferry_part_file_sync (fd, file->name, error))
     {
       _ferry_part_file_close (fd, file->name, NULL);
       return FALSE;
@@ -446,20 +419,14 @@ receive_verify (Receiver    *receiver,
   if (final_name == NULL)
     return FALSE;
 
+  recorded = _ferry_receiver_record_name (receiver, file, final_name);
   g_clear_object (&file->destination);
-  if (file->dir != NULL)
-    {
-      g_autofree char *dir = _ferry_folder_writer_path (receiver->folders, file->dir);
-      g_autofree char *relative = g_strconcat (dir, "/", final_name, NULL);
-
-      file->destination = g_file_resolve_relative_path (op->directory, relative);
-    }
-  else
-    file->destination = g_file_get_child (op->directory, final_name);
+  file->destination = g_file_resolve_relative_path (op->directory, recorded);
   g_free (file->sha3_256);
   file->sha3_256 = g_steal_pointer (&digest);
   g_clear_pointer (&file->part_name, g_free);
   _ferry_session_set_part (op->self, index, op->files->len, NULL);
+  _ferry_session_set_done (op->self, index, op->files->len, recorded);
 
   return TRUE;
 }
@@ -477,7 +444,7 @@ receive_failed (Receiver     *receiver,
   FerrySessionFile *file = g_ptr_array_index (op->files, index);
   gboolean keep_part;
 
-  keep_part = op->self->keep_parts && file->dir == NULL && error != NULL && error->domain == FERRY_ERROR &&
+  keep_part = op->self->keep_parts && file->done_name == NULL && error != NULL && error->domain == FERRY_ERROR &&
               (error->code == FERRY_ERROR_PEER_VANISHED || error->code == FERRY_ERROR_TIMEOUT);
   if (receiver->current != NULL)
     {
@@ -494,7 +461,7 @@ receive_failed (Receiver     *receiver,
     _ferry_part_file_close (fd, file->name, NULL);
   g_clear_pointer (&file->part_name, g_free);
   if (keep_part && part_name != NULL)
-    file->part_name = g_strdup (part_name);
+    file->part_name = _ferry_receiver_record_name (receiver, file, part_name);
   else if (part_name != NULL)
     _ferry_part_file_remove (receiver->fdir, part_name);
   if (!keep_part)
@@ -553,9 +520,14 @@ receive_prepare (Receiver  *receiver,
   receiver->dirfd = _ferry_part_file_open_directory (op->directory, error);
   if (receiver->dirfd < 0 || !_ferry_part_file_check_space (receiver->dirfd, op->total, error))
     return FALSE;
-  if (op->dirs != NULL &&
-      (receiver->folders = _ferry_folder_writer_new (receiver->dirfd, op->dirs, error)) == NULL)
-    return FALSE;
+  if (op->dirs != NULL)
+    {
+      g_autoptr(GHashTable) resumed = _ferry_receiver_resumed_tops (op->files);
+
+      receiver->folders = _ferry_folder_writer_new (receiver->dirfd, op->dirs, resumed, error);
+      if (receiver->folders == NULL)
+        return FALSE;
+    }
 
   receiver->hashes = _ferry_hash_share_new ();
   if (!_ferry_hash_share_start (receiver->hashes, error))
@@ -564,25 +536,9 @@ receive_prepare (Receiver  *receiver,
       return FALSE;
     }
   receiver->pool = _ferry_pool_new (RECEIVE_CHUNK);
+  receiver->small = _ferry_hasher_new ();
 
-  receiver->resume_fds = g_new (int, op->files->len);
-  for (guint i = 0; i < op->files->len; i++)
-    receiver->resume_fds[i] = open_resume_part (receiver->dirfd, g_ptr_array_index (op->files, i));
-
-  /* Every resumed prefix is hashed before the accept (each file has a
-   * hash of its own): meanwhile the sender waits for the answer, not on
-   * a stream nobody reads, which its stall timeout would take for a lost
-   * connection. */
-  for (guint i = 0; i < op->files->len; i++)
-    {
-      FerrySessionFile *file = g_ptr_array_index (op->files, i);
-
-      if (receiver->resume_fds[i] >= 0 && file->offset > 0 &&
-          !hash_prefix (receiver, i, receiver->resume_fds[i], file->offset, file->name, error))
-        return FALSE;
-    }
-
-  return TRUE;
+  return _ferry_receiver_open_resumed (receiver, error);
 }
 
 static gboolean
@@ -613,6 +569,8 @@ receiver_clear (Receiver *receiver)
   g_clear_pointer (&receiver->hashes, _ferry_hash_share_unref);
   g_clear_pointer (&receiver->folders, _ferry_folder_writer_free);
   g_clear_pointer (&receiver->pool, _ferry_pool_free);
+  g_clear_pointer (&receiver->small, _ferry_hasher_free);
+  g_clear_pointer (&receiver->whole, g_free);
   if (receiver->dirfd >= 0)
     _ferry_part_file_close (receiver->dirfd, "", NULL);
   receiver->dirfd = -1;
@@ -638,12 +596,14 @@ receive_run (Receiver  *receiver,
 
   /* Every file is verified, on the disk and in place: the transfer
    * succeeded even if this last message does not reach the sender. */
-  if (!_ferry_part_file_sync_directory (receiver->dirfd, error))
-    goto out;
-
-  /* Nothing is acknowledged before it is on disk: one flush for all. */
   if (receiver->folders != NULL &&
-      !_ferry_folder_writer_finish (receiver->folders, receiver->dirfd, error))
+      !_ferry_folder_writer_finish (receiver->folders, error))
+    goto out;
+  /* Nothing is acknowledged before it is on disk: one flush for all. */
+  if (receiver->dirfd >= 0 &&
+      !(receiver->unsynced || receiver->folders != NULL
+          ? _ferry_part_file_sync_all (receiver->dirfd, error)
+          : _ferry_part_file_sync_directory (receiver->dirfd, error)))
     goto out;
 
   verified = _ferry_protocol_build_verified ();
@@ -701,7 +661,7 @@ receive_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Receiver receiver = { op, -1, NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, -1 };
+  Receiver receiver = { op, -1, NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, -1, FALSE, NULL, NULL };
   g_autoptr(JsonObject) terminal = NULL;
   GError *error = NULL;
 

@@ -20,6 +20,8 @@ typedef struct {
   FerryPool       *pool;
   FerryHashShare  *hashes;         /* maybe shared with other sessions */
   guint            index;          /* of the file being sent */
+  FerryHasher     *small;          /* for files of one chunk, hashed here */
+  char            *whole;          /* the digest of such a file */
   guint64          sent;           /* bytes read (and hashed) so far */
   gint64           keepalive_us;   /* when the last keepalive went out */
   JsonObject      *terminal;       /* the frame that ends the transfer, if any */
@@ -165,7 +167,11 @@ send_chunk (Sender            *sender,
     }
 
   buffer->len = got;
-  _ferry_hash_share_push (sender->hashes, sender->index, done, buffer);
+  /* many small files: a hand-off each would cost more than the hash */
+  if (done == 0 && got == file->size && file->offset == 0)
+    sender->whole = _ferry_hash_share_digest_whole (sender->hashes, sender->index, buffer, sender->small);
+  else
+    _ferry_hash_share_push (sender->hashes, sender->index, done, buffer);
   if (skip > 0)
     ok = skipped_chunk (sender, error);
   else if ((ok = _ferry_session_write_data (self, buffer, error)))
@@ -232,12 +238,14 @@ send_file (Sender            *sender,
     return SEND_READ_FAILED;
 
   sender->index = index;
+  g_clear_pointer (&sender->whole, g_free);
   status = send_content (sender, file, G_INPUT_STREAM (input), error);
   if (status != SEND_DONE)
     return status;
 
   g_free (file->sha3_256);
-  file->sha3_256 = _ferry_hash_share_digest (sender->hashes, index, file->size);
+  file->sha3_256 = sender->whole ? g_steal_pointer (&sender->whole)
+                                 : _ferry_hash_share_digest (sender->hashes, index, file->size);
   if (file->expected_sha3 != NULL && !g_str_equal (file->expected_sha3, file->sha3_256))
     return SEND_CHANGED;
 
@@ -405,11 +413,14 @@ send_run (Sender  *sender,
   /* From now on, a peer that takes nothing for too long is gone. */
   watchdog = _ferry_session_watchdog_new (self);
   sender->pool = _ferry_pool_new (SEND_CHUNK);
+  sender->small = _ferry_hasher_new ();
   sender->keepalive_us = g_get_monotonic_time ();
   ok = send_files (sender, &local_error);
   _ferry_hash_share_stop (sender->hashes);
   g_clear_pointer (&sender->hashes, _ferry_hash_share_unref);
   g_clear_pointer (&sender->pool, _ferry_pool_free);
+  g_clear_pointer (&sender->small, _ferry_hasher_free);
+  g_clear_pointer (&sender->whole, g_free);
 
   if (ok)
     join_reader (op, -1);       /* waits for "verified" */
@@ -429,7 +440,7 @@ send_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Sender sender = { op, NULL, NULL, 0, 0, 0, NULL };
+  Sender sender = { op, NULL, NULL, 0, NULL, NULL, 0, 0, NULL };
   GError *error = NULL;
 
   if (!send_run (&sender, &error))

@@ -61,6 +61,7 @@ _ferry_session_file_free (FerrySessionFile *file)
   g_free (file->mime_type);
   g_free (file->sha3_256);
   g_free (file->part_name);
+  g_free (file->done_name);
   g_free (file->expected_sha3);
   g_free (file->dir);
   g_clear_object (&file->source);
@@ -86,6 +87,7 @@ _ferry_session_finalize (GObject *object)
   g_clear_pointer (&self->dirs, g_ptr_array_unref);
   g_clear_pointer (&self->text, g_free);
   g_clear_pointer (&self->parts, g_strfreev);
+  g_clear_pointer (&self->verified, g_strfreev);
   g_clear_pointer (&self->group, _ferry_session_group_unref);
   g_clear_pointer (&self->hash_share, _ferry_hash_share_unref);
   if (self->reaper != NULL)
@@ -231,6 +233,39 @@ _ferry_session_dup_parts (FerrySession *self)
   return parts;
 }
 
+char **
+_ferry_session_dup_done (FerrySession *self)
+{
+  char **done;
+
+  g_return_val_if_fail (FERRY_IS_SESSION (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  done = self->verified ? g_strdupv (self->verified) : g_new0 (char *, 1);
+  g_mutex_unlock (&self->lock);
+  return done;
+}
+
+/* Sets entry @index of a list of @n_files names, under the lock. */
+static void
+names_set (char       ***names,
+           guint         index,
+           guint         n_files,
+           const char   *name)
+{
+  if (*names == NULL)
+    {
+      *names = g_new0 (char *, n_files + 1);
+      for (guint i = 0; i < n_files; i++)
+        (*names)[i] = g_strdup ("");
+    }
+  if (index < n_files)
+    {
+      g_free ((*names)[index]);
+      (*names)[index] = g_strdup (name ? name : "");
+    }
+}
+
 void
 _ferry_session_set_part (FerrySession *self,
                          guint         index,
@@ -238,17 +273,18 @@ _ferry_session_set_part (FerrySession *self,
                          const char   *part_name)
 {
   g_mutex_lock (&self->lock);
-  if (self->parts == NULL)
-    {
-      self->parts = g_new0 (char *, n_files + 1);
-      for (guint i = 0; i < n_files; i++)
-        self->parts[i] = g_strdup ("");
-    }
-  if (index < n_files)
-    {
-      g_free (self->parts[index]);
-      self->parts[index] = g_strdup (part_name ? part_name : "");
-    }
+  names_set (&self->parts, index, n_files, part_name);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_ferry_session_set_done (FerrySession *self,
+                         guint         index,
+                         guint         n_files,
+                         const char   *path)
+{
+  g_mutex_lock (&self->lock);
+  names_set (&self->verified, index, n_files, path);
   g_mutex_unlock (&self->lock);
 }
 
@@ -491,6 +527,7 @@ file_copy (const FerrySessionFile *file)
   copy->destination = file->destination ? g_object_ref (file->destination) : NULL;
   copy->sha3_256 = g_strdup (file->sha3_256);
   copy->part_name = g_strdup (file->part_name);
+  copy->done_name = g_strdup (file->done_name);
   copy->offset = file->offset;
   copy->expected_sha3 = g_strdup (file->expected_sha3);
   copy->dir = g_strdup (file->dir);

@@ -9,253 +9,9 @@
 #include "ferry-chain-private.h"
 #include "ferry-enum-types.h"
 #include "ferry-error.h"
-#include "ferry-transfer-private.h"
+#include "ferry-transfer-internal.h"
 #include "ferry-peer-private.h"
 #include "ferry-utils-private.h"
-
-/**
- * FerryTransferFile:
- *
- * One file of a transfer: its name as offered (sanitised on the receiving
- * side), size and mime type, and once verified, where it was saved and its
- * SHA3-256.
- */
-struct _FerryTransferFile
-{
-  GObject  parent_instance;
-
-  char    *name;
-  guint64  size;
-  char    *mime_type;
-  GFile   *file;
-  char    *sha3_256;
-  char    *path;
-};
-
-G_DEFINE_FINAL_TYPE (FerryTransferFile, ferry_transfer_file, G_TYPE_OBJECT)
-
-enum {
-  FILE_PROP_0,
-  FILE_PROP_NAME,
-  FILE_PROP_SIZE,
-  FILE_PROP_MIME_TYPE,
-  FILE_PROP_FILE,
-  FILE_PROP_SHA3_256,
-  N_FILE_PROPS
-};
-
-static GParamSpec *file_props[N_FILE_PROPS];
-
-static void
-ferry_transfer_file_finalize (GObject *object)
-{
-  FerryTransferFile *self = FERRY_TRANSFER_FILE (object);
-
-  g_free (self->name);
-  g_free (self->mime_type);
-  g_clear_object (&self->file);
-  g_free (self->sha3_256);
-  g_free (self->path);
-
-  G_OBJECT_CLASS (ferry_transfer_file_parent_class)->finalize (object);
-}
-
-static void
-ferry_transfer_file_get_property (GObject    *object,
-                                  guint       prop_id,
-                                  GValue     *value,
-                                  GParamSpec *pspec)
-{
-  FerryTransferFile *self = FERRY_TRANSFER_FILE (object);
-
-  switch (prop_id)
-    {
-    case FILE_PROP_NAME:
-      g_value_set_string (value, self->name);
-      break;
-    case FILE_PROP_SIZE:
-      g_value_set_uint64 (value, self->size);
-      break;
-    case FILE_PROP_MIME_TYPE:
-      g_value_set_string (value, self->mime_type);
-      break;
-    case FILE_PROP_FILE:
-      g_value_set_object (value, self->file);
-      break;
-    case FILE_PROP_SHA3_256:
-      g_value_set_string (value, self->sha3_256);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-ferry_transfer_file_class_init (FerryTransferFileClass *klass)
-{
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-
-  object_class->finalize = ferry_transfer_file_finalize;
-  object_class->get_property = ferry_transfer_file_get_property;
-
-  /**
-   * FerryTransferFile:name:
-   *
-   * The file name: as offered on the sending side, sanitised to one safe
-   * path component on the receiving side.
-   */
-  file_props[FILE_PROP_NAME] =
-    g_param_spec_string ("name", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  /**
-   * FerryTransferFile:size:
-   *
-   * The size in bytes.
-   */
-  file_props[FILE_PROP_SIZE] =
-    g_param_spec_uint64 ("size", NULL, NULL, 0, G_MAXUINT64, 0,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  /**
-   * FerryTransferFile:mime-type:
-   *
-   * The mime type the sender announced.
-   */
-  file_props[FILE_PROP_MIME_TYPE] =
-    g_param_spec_string ("mime-type", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  /**
-   * FerryTransferFile:file:
-   *
-   * The source file on the sending side; on the receiving side the saved
-   * file, set only once its SHA3-256 was verified.
-   */
-  file_props[FILE_PROP_FILE] =
-    g_param_spec_object ("file", NULL, NULL, G_TYPE_FILE,
-                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  /**
-   * FerryTransferFile:sha3-256:
-   *
-   * The SHA3-256 of the content in lower-case hex, once known.
-   */
-  file_props[FILE_PROP_SHA3_256] =
-    g_param_spec_string ("sha3-256", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-
-  g_object_class_install_properties (object_class, N_FILE_PROPS, file_props);
-}
-
-static void
-ferry_transfer_file_init (FerryTransferFile *self)
-{
-}
-
-FerryTransferFile *
-_ferry_transfer_file_new (const char *name,
-                          guint64     size,
-                          const char *mime_type,
-                          GFile      *file)
-{
-  FerryTransferFile *self = g_object_new (FERRY_TYPE_TRANSFER_FILE, NULL);
-
-  self->name = g_strdup (name);
-  self->size = size;
-  self->mime_type = g_strdup (mime_type);
-  g_set_object (&self->file, file);
-  return self;
-}
-
-void
-_ferry_transfer_file_set_file (FerryTransferFile *self,
-                               GFile             *file)
-{
-  if (g_set_object (&self->file, file))
-    g_object_notify_by_pspec (G_OBJECT (self), file_props[FILE_PROP_FILE]);
-}
-
-void
-_ferry_transfer_file_set_sha3_256 (FerryTransferFile *self,
-                                   const char        *hex)
-{
-  if (_ferry_set_str (&self->sha3_256, hex))
-    g_object_notify_by_pspec (G_OBJECT (self), file_props[FILE_PROP_SHA3_256]);
-}
-
-/**
- * ferry_transfer_file_get_name:
- * @self: a #FerryTransferFile
- *
- * Gets the file name: the sanitised name on the receiving side.
- *
- * Returns: the file name
- */
-const char *
-ferry_transfer_file_get_name (FerryTransferFile *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), NULL);
-  return self->name;
-}
-
-/**
- * ferry_transfer_file_get_size:
- * @self: a #FerryTransferFile
- *
- * Gets the size of the file.
- *
- * Returns: the size in bytes
- */
-guint64
-ferry_transfer_file_get_size (FerryTransferFile *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), 0);
-  return self->size;
-}
-
-/**
- * ferry_transfer_file_get_mime_type:
- * @self: a #FerryTransferFile
- *
- * Gets the mime type of the file, as the sender announced it.
- *
- * Returns: (nullable): the mime type the sender announced
- */
-const char *
-ferry_transfer_file_get_mime_type (FerryTransferFile *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), NULL);
-  return self->mime_type;
-}
-
-/**
- * ferry_transfer_file_get_file:
- * @self: a #FerryTransferFile
- *
- * Gets the file on this device.
- *
- * Returns: (transfer none) (nullable): the source file when sending; the
- *   saved file when receiving, once verified
- */
-GFile *
-ferry_transfer_file_get_file (FerryTransferFile *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), NULL);
-  return self->file;
-}
-
-/**
- * ferry_transfer_file_get_sha3_256:
- * @self: a #FerryTransferFile
- *
- * Gets the SHA3-256 of the file: on the sender once hashed, on the receiver
- * once verified.
- *
- * Returns: (nullable): the SHA3-256 in lower-case hex, once known
- */
-const char *
-ferry_transfer_file_get_sha3_256 (FerryTransferFile *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), NULL);
-  return self->sha3_256;
-}
 
 /**
  * FerryTransfer:
@@ -267,40 +23,6 @@ ferry_transfer_file_get_sha3_256 (FerryTransferFile *self)
  * secure channel carried it. All notifications are emitted on the main
  * context of the engine that made it.
  */
-struct _FerryTransfer
-{
-  GObject                 parent_instance;
-
-  char                   *id;
-  FerryTransferDirection  direction;
-  FerryTransferState      state;
-  FerryDevice            *device;
-  GListStore             *files;
-  guint64                 total_size;
-  guint64                 bytes;
-  double                  rate;
-  char                   *chain;
-  GListStore             *chain_segments;
-  GError                 *error;
-
-  gint64                  rate_time;
-  guint64                 rate_bytes;
-
-  const FerryTransferOps *ops;
-  gpointer                ops_data;
-
-  GPtrArray              *waiters;
-
-  GListStore             *sub_transfers;  /* FerryTransfer, fan-out only */
-
-  char                   *text;           /* a text instead of files */
-  gboolean                is_text;        /* known from the offer, before the text */
-  char                   *folder;         /* the one folder sent, or NULL */
-  guint                   n_files;        /* as offered: the model may list fewer yet */
-  gboolean                offered;        /* n_files and total_size come from the offer */
-  GPtrArray              *skipped;        /* char *, NULL-terminated */
-  GPtrArray              *directories;    /* opaque to the transfer */
-};
 
 G_DEFINE_FINAL_TYPE (FerryTransfer, ferry_transfer, G_TYPE_OBJECT)
 
@@ -567,8 +289,8 @@ _ferry_transfer_add_file (FerryTransfer     *self,
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_TOTAL_SIZE]);
 }
 
-static gboolean
-state_is_done (FerryTransferState state)
+gboolean
+_ferry_transfer_state_is_done (FerryTransferState state)
 {
   return state >= FERRY_TRANSFER_STATE_FINISHED;
 }
@@ -580,7 +302,7 @@ _ferry_transfer_set_state (FerryTransfer      *self,
 {
   g_autoptr(GPtrArray) waiters = NULL;
 
-  if (self->state == state || state_is_done (self->state))
+  if (self->state == state || _ferry_transfer_state_is_done (self->state))
     return;
 
   g_object_freeze_notify (G_OBJECT (self));
@@ -591,7 +313,7 @@ _ferry_transfer_set_state (FerryTransfer      *self,
       self->error = g_error_copy (error);
       g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ERROR]);
     }
-  if (state_is_done (state))
+  if (_ferry_transfer_state_is_done (state))
     {
       self->ops = NULL;
       self->ops_data = NULL;
@@ -604,7 +326,7 @@ _ferry_transfer_set_state (FerryTransfer      *self,
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
   g_object_thaw_notify (G_OBJECT (self));
 
-  if (!state_is_done (state))
+  if (!_ferry_transfer_state_is_done (state))
     return;
 
   waiters = g_steal_pointer (&self->waiters);
@@ -693,7 +415,7 @@ transfer_update_aggregate (FerryTransfer *self,
   FerryTransferState running = FERRY_TRANSFER_STATE_CREATED;
   gboolean all_done = TRUE;
 
-  if (state_is_done (self->state) || n == 0)
+  if (_ferry_transfer_state_is_done (self->state) || n == 0)
     return;
 
   for (guint i = 0; i < n; i++)
@@ -702,7 +424,7 @@ transfer_update_aggregate (FerryTransfer *self,
 
       if (sub->state == FERRY_TRANSFER_STATE_FINISHED && finished == NULL)
         finished = sub;
-      if (!state_is_done (sub->state))
+      if (!_ferry_transfer_state_is_done (sub->state))
         {
           all_done = FALSE;
           running = MAX (running, sub->state);
@@ -724,7 +446,7 @@ transfer_update_aggregate (FerryTransfer *self,
     _ferry_transfer_set_state (self, FERRY_TRANSFER_STATE_FINISHED, NULL);
   else if (all_done)
     {
-      FerryTransfer *last = changed != NULL && state_is_done (changed->state) ? changed : best;
+      FerryTransfer *last = changed != NULL && _ferry_transfer_state_is_done (changed->state) ? changed : best;
 
       _ferry_transfer_set_state (self, last->state, last->error);
     }
@@ -771,7 +493,7 @@ _ferry_transfer_add_sub_transfer (FerryTransfer *self,
   g_return_if_fail (FERRY_IS_TRANSFER (sub));
 
   g_list_store_append (self->sub_transfers, sub);
-  if (self->ops == NULL && !state_is_done (self->state))
+  if (self->ops == NULL && !_ferry_transfer_state_is_done (self->state))
     _ferry_transfer_set_ops (self, &parent_ops, NULL);
   g_signal_connect (sub, "notify::state", G_CALLBACK (sub_transfer_notify_cb), self);
   g_signal_connect (sub, "notify::bytes", G_CALLBACK (sub_transfer_notify_cb), self);
@@ -978,7 +700,7 @@ gboolean
 ferry_transfer_is_done (FerryTransfer *self)
 {
   g_return_val_if_fail (FERRY_IS_TRANSFER (self), FALSE);
-  return state_is_done (self->state);
+  return _ferry_transfer_state_is_done (self->state);
 }
 
 /**
@@ -1035,162 +757,11 @@ ferry_transfer_cancel (FerryTransfer *self,
 {
   g_return_if_fail (FERRY_IS_TRANSFER (self));
 
-  if (state_is_done (self->state) || self->ops == NULL)
+  if (_ferry_transfer_state_is_done (self->state) || self->ops == NULL)
     return;
   self->ops->cancel (self, reason, self->ops_data);
 }
 
-/**
- * ferry_transfer_wait_async:
- * @self: a #FerryTransfer
- * @cancellable: (nullable): a #GCancellable
- * @callback: called when the transfer is done
- * @user_data: data for @callback
- *
- * Waits until the transfer reaches a final state. Cancelling @cancellable
- * stops the wait, not the transfer.
- */
-void
-ferry_transfer_wait_async (FerryTransfer       *self,
-                           GCancellable        *cancellable,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-
-  g_return_if_fail (FERRY_IS_TRANSFER (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, ferry_transfer_wait_async);
-  g_task_set_check_cancellable (task, TRUE);
-
-  if (self->state == FERRY_TRANSFER_STATE_FINISHED)
-    g_task_return_boolean (task, TRUE);
-  else if (state_is_done (self->state))
-    g_task_return_error (task, self->error ? g_error_copy (self->error)
-                                           : g_error_new (FERRY_ERROR, FERRY_ERROR_FAILED,
-                                                          _("The transfer did not finish")));
-  else
-    g_ptr_array_add (self->waiters, g_steal_pointer (&task));
-}
-
-/**
- * ferry_transfer_wait_finish:
- * @self: a #FerryTransfer
- * @result: the #GAsyncResult
- * @error: return location for a #GError
- *
- * Finishes an operation started with ferry_transfer_wait_async().
- *
- * Returns: %TRUE when the transfer finished and every file was verified;
- *   %FALSE with the transfer's error otherwise
- */
-gboolean
-ferry_transfer_wait_finish (FerryTransfer  *self,
-                            GAsyncResult   *result,
-                            GError        **error)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/**
- * ferry_transfer_file_get_path:
- * @self: a #FerryTransferFile
- *
- * Gets where the file lies in the transfer: its name for a file sent on
- * its own, its path under the folder's name for a file of a folder
- * ("album/2024/a.jpg", '/'-separated, each component sanitised on the
- * receiving side).
- *
- * Returns: the relative path
- */
-const char *
-ferry_transfer_file_get_path (FerryTransferFile *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER_FILE (self), NULL);
-
-  return self->path ? self->path : self->name;
-}
-
-void
-_ferry_transfer_file_set_path (FerryTransferFile *self,
-                               const char        *path)
-{
-  g_free (self->path);
-  self->path = g_strdup (path);
-}
-
-/**
- * ferry_transfer_get_text:
- * @self: a #FerryTransfer
- *
- * Gets the text the transfer carries instead of files (see
- * ferry_engine_send_text()). On the receiving side it is known when the
- * transfer is offered and should be shown once it was accepted.
- *
- * Returns: (nullable): the text, or %NULL for a transfer of files
- */
-const char *
-ferry_transfer_get_text (FerryTransfer *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
-
-  return self->text;
-}
-
-void
-_ferry_transfer_set_text (FerryTransfer *self,
-                          const char    *text)
-{
-  g_free (self->text);
-  self->text = g_strdup (text);
-}
-
-/**
- * ferry_transfer_get_skipped:
- * @self: a #FerryTransfer
- *
- * Gets what the sending side left out of the folders it sends: symbolic
- * links (never followed) and special files, as paths relative to the
- * folders' parents.
- *
- * Returns: (transfer none) (array zero-terminated=1) (nullable): the
- *   paths, or %NULL when nothing was skipped
- */
-const char * const *
-ferry_transfer_get_skipped (FerryTransfer *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
-
-  return self->skipped ? (const char * const *) self->skipped->pdata : NULL;
-}
-
-void
-_ferry_transfer_add_skipped (FerryTransfer *self,
-                             const char    *path)
-{
-  if (self->skipped == NULL)
-    self->skipped = g_ptr_array_new_null_terminated (1, g_free, TRUE);
-  g_ptr_array_add (self->skipped, g_strdup (path));
-}
-
-void
-_ferry_transfer_set_directories (FerryTransfer *self,
-                                 GPtrArray     *directories)
-{
-  g_clear_pointer (&self->directories, g_ptr_array_unref);
-  self->directories = directories ? g_ptr_array_ref (directories) : NULL;
-}
-
-GPtrArray *
-_ferry_transfer_get_directories (FerryTransfer *self)
-{
-  return self->directories;
-}
 
 void
 _ferry_transfer_set_offered (FerryTransfer *self,
@@ -1206,58 +777,4 @@ _ferry_transfer_set_offered (FerryTransfer *self,
   self->folder = g_strdup (folder);
   self->is_text = is_text;
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_TOTAL_SIZE]);
-}
-
-/**
- * ferry_transfer_get_n_files:
- * @self: a #FerryTransfer
- *
- * Gets how many files the transfer carries. An incoming transfer knows
- * it from the offer, whose file model may list only the first files
- * until the transfer was accepted and connected.
- *
- * Returns: the number of files
- */
-guint
-ferry_transfer_get_n_files (FerryTransfer *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER (self), 0);
-
-  return self->n_files;
-}
-
-/**
- * ferry_transfer_get_folder:
- * @self: a #FerryTransfer
- *
- * Gets the name of the folder the transfer carries, when it carries one
- * folder and nothing beside it (on the receiving side, known from the
- * offer and sanitised).
- *
- * Returns: (nullable): the folder's name, or %NULL
- */
-const char *
-ferry_transfer_get_folder (FerryTransfer *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER (self), NULL);
-
-  return self->folder;
-}
-
-/**
- * ferry_transfer_is_text:
- * @self: a #FerryTransfer
- *
- * Tells whether the transfer carries a text instead of files (see
- * ferry_engine_send_text()); known from the offer, before the text
- * itself arrives (see ferry_transfer_get_text()).
- *
- * Returns: %TRUE for a text
- */
-gboolean
-ferry_transfer_is_text (FerryTransfer *self)
-{
-  g_return_val_if_fail (FERRY_IS_TRANSFER (self), FALSE);
-
-  return self->is_text || self->text != NULL;
 }
