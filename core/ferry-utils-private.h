@@ -35,6 +35,39 @@ _ferry_str_is_lower_hex (const char *s)
   return TRUE;
 }
 
+/* TRUE when @s is exactly @len lower-case hexadecimal digits. */
+static inline gboolean
+_ferry_str_is_lower_hex_len (const char *s,
+                             gsize       len)
+{
+  return s != NULL && strlen (s) == len && _ferry_str_is_lower_hex (s);
+}
+
+/* Account and device ids: lower-case hex SHA-256, 64 digits. */
+#define FERRY_ID_HEX_LENGTH 64
+
+static inline gboolean
+_ferry_device_id_is_valid (const char *id)
+{
+  return _ferry_str_is_lower_hex_len (id, FERRY_ID_HEX_LENGTH);
+}
+
+/* Lower-case hex of @len bytes of @data (nettle's base16). */
+char     *_ferry_hex_encode           (const guint8 *data,
+                                       gsize         len);
+
+/* Decodes @hex, which must be exactly 2 × @raw_len lower-case hex digits,
+ * into @raw. */
+gboolean  _ferry_hex_decode           (const char   *hex,
+                                       guint8       *raw,
+                                       gsize         raw_len);
+
+/* Decodes strict base64: the standard alphabet only, no white space,
+ * padded with '=' to a multiple of four characters, not empty. Returns a
+ * new buffer and sets @len, or NULL. */
+guint8   *_ferry_base64_decode_strict (const char  *text,
+                                       gsize       *len);
+
 /* The one rule for a transfer id, in messages, session headers and the
  * history: 8 to 64 lower-case hexadecimal digits (this device makes 32). */
 static inline gboolean
