@@ -68,7 +68,7 @@ done
 perf() {
   if [ -n "${FERRY_BENCH_PERF:-}" ]; then
     mkdir -p "$FERRY_BENCH_PERF"
-    echo perf record -q -o "$FERRY_BENCH_PERF/perf-$1.data" --
+    echo perf record -q -g -o "$FERRY_BENCH_PERF/perf-$1.data" --
   fi
 }
 syncs=()

@@ -51,6 +51,11 @@ typedef struct
   guint8           *pull_buffer;
   gsize             pull_start;
   gsize             pull_end;
+
+  /* Only touched by the thread in a batched write (FerryTlsOp.batch):
+   * the records of one write, sent with one write of the base stream. */
+  guint8           *push_buffer;
+  gsize             push_len;
 } FerryTlsChannel;
 
 typedef struct _FerryTlsOp FerryTlsOp;
@@ -61,6 +66,7 @@ struct _FerryTlsOp
   GCancellable *cancellable;
   GError       *error;      /* the first error of the base streams */
   gboolean      eof;        /* the base input stream ended */
+  gboolean      batch;      /* pushes go to the channel's push buffer */
 };
 
 /* Makes @op the operation of this thread, until _ferry_tls_op_end(). */
@@ -84,6 +90,9 @@ gboolean         _ferry_tls_channel_verify_peer    (FerryTlsChannel   *channel,
 gboolean         _ferry_tls_channel_shutdown_write (FerryTlsChannel   *channel,
                                                     GCancellable      *cancellable,
                                                     GError           **error);
+/* Sends what batched pushes left in the push buffer. */
+gboolean         _ferry_tls_channel_flush          (FerryTlsChannel   *channel,
+                                                    FerryTlsOp        *op);
 /* Turns a gnutls error into a GError. An error of the base streams, seen
  * by push or pull during the same operation, wins over the gnutls code. */
 void             _ferry_tls_set_error              (GError          **error,

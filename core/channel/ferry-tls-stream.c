@@ -11,6 +11,10 @@
 #include "ferry-error.h"
 #include "ferry-tls-internal.h"
 
+/* The most one write sends: its records fit in the channel's push
+ * buffer. */
+#define BATCH_WRITE_SIZE (288 * 1024)
+
 /* FerryTlsInputStream */
 
 #define FERRY_TYPE_TLS_INPUT_STREAM (_ferry_tls_input_stream_get_type ())
@@ -135,7 +139,8 @@ ferry_tls_output_stream_write (GOutputStream  *stream,
 {
   FerryTlsChannel *channel = FERRY_TLS_OUTPUT_STREAM (stream)->channel;
   FerryTlsOp op;
-  ssize_t ret;
+  ssize_t ret = 0;
+  gsize done = 0;
 
   if (g_atomic_int_get (&channel->closed))
     {
@@ -159,15 +164,28 @@ ferry_tls_output_stream_write (GOutputStream  *stream,
     return 0;
 
   _ferry_tls_op_begin (&op, cancellable);
-  /* gnutls_record_send() sends at most one record; GOutputStream allows a
-   * short write. On GNUTLS_E_AGAIN it must be called again with the same
-   * arguments. */
-  do
-    ret = gnutls_record_send (channel->session, buffer, count);
-  while ((ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) && op.error == NULL);
+  /* Up to BATCH_WRITE_SIZE bytes go out as records gathered in the
+   * channel's push buffer, with one write of the base stream (see
+   * PUSH_BUFFER_SIZE); GOutputStream allows a short write. */
+  op.batch = TRUE;
+  count = MIN (count, BATCH_WRITE_SIZE);
+  while (done < count)
+    {
+      /* at most one record; on GNUTLS_E_AGAIN, again with the same
+       * arguments */
+      do
+        ret = gnutls_record_send (channel->session, (const guint8 *) buffer + done, count - done);
+      while ((ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) && op.error == NULL);
+      if (ret <= 0)
+        break;
+      done += (gsize) ret;
+    }
+  if (ret >= 0 && !_ferry_tls_channel_flush (channel, &op))
+    ret = GNUTLS_E_PUSH_ERROR;
 
   if (ret < 0)
     {
+      channel->push_len = 0;
       g_atomic_int_set (&channel->write_broken, 1);
       _ferry_tls_set_error (error, channel, &op, (int) ret, FALSE);
       _ferry_tls_op_end (&op);
@@ -175,7 +193,7 @@ ferry_tls_output_stream_write (GOutputStream  *stream,
     }
   _ferry_tls_op_end (&op);
 
-  return ret;
+  return (gssize) done;
 }
 
 static gboolean

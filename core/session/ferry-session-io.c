@@ -213,13 +213,13 @@ _ferry_session_write_control (FerrySession  *self,
   return session_write (self, object, NULL, 0, error);
 }
 
-/* Writes the buffer as one data frame, header and payload in one write. */
+/* Writes the buffer, whose frame header is written, as one data frame,
+ * header and payload in one write. */
 gboolean
 _ferry_session_write_data (FerrySession  *self,
                            FerryBuffer   *buffer,
                            GError       **error)
 {
-  _ferry_frame_write_header (buffer->mem, FERRY_FRAME_DATA, (guint32) buffer->len);
   if (!session_write (self, NULL, buffer->mem, FERRY_FRAME_HEADER_SIZE + buffer->len, error))
     return FALSE;
 

@@ -26,6 +26,11 @@ typedef struct {
   gsize      len;     /* payload bytes */
   gint       refs;    /* atomic: back to the pool at zero */
   FerryPool *pool;
+  /* A sender's buffer in the pool of a FerryHashShare: which bytes it
+   * holds, for the other sessions (under the share's cache lock). */
+  gboolean   cached;
+  guint      index;
+  guint64    offset;
 } FerryBuffer;
 
 #define FERRY_BUFFER_PAYLOAD(b) ((b)->mem + FERRY_FRAME_HEADER_SIZE)
@@ -69,5 +74,41 @@ char            *_ferry_hash_share_digest_whole (FerryHashShare *share,
                                                  guint           index,
                                                  FerryBuffer    *buffer,
                                                  FerryHasher    *hasher);
+
+/* A sender's reads, shared too: the sessions of a fan-out read each
+ * chunk of a file once. A buffer of @capacity from the share's pool,
+ * filled by the caller and then pushed, holds its bytes for the other
+ * sessions as long as it is not taken again (the pool reuses the buffer
+ * released first). _lookup() returns a referenced buffer holding bytes
+ * from @offset of file @index (and its frame header), or NULL. */
+FerryBuffer     *_ferry_hash_share_take    (FerryHashShare   *share,
+                                            gsize             capacity);
+FerryBuffer     *_ferry_hash_share_lookup  (FerryHashShare   *share,
+                                            guint             index,
+                                            guint64           offset);
+
+/* Where each sending session is, so that the first one to need a chunk
+ * waits a little for those just behind it: they then take what it read
+ * instead of reading it again. A session that stays behind is not
+ * waited for long (a slow device does not slow the others down). */
+typedef struct _FerryShareCursor FerryShareCursor;
+
+FerryShareCursor *_ferry_hash_share_join   (FerryHashShare   *share);
+void             _ferry_hash_share_leave   (FerryHashShare   *share,
+                                            FerryShareCursor *cursor);
+/* The session holds the bytes before @offset of file @index. */
+void             _ferry_hash_share_advance (FerryHashShare   *share,
+                                            FerryShareCursor *cursor,
+                                            guint             index,
+                                            guint64           offset);
+/* Before reading the chunk at @offset of file @index, which nobody
+ * read: returns once no session is a few chunks behind, or after a
+ * short while. Then reads are one at a time, between _begin() and
+ * _end(): look up again after _begin(). */
+void             _ferry_hash_share_read_begin (FerryHashShare   *share,
+                                               FerryShareCursor *cursor,
+                                               guint             index,
+                                               guint64           offset);
+void             _ferry_hash_share_read_end   (FerryHashShare   *share);
 
 G_END_DECLS

@@ -8,21 +8,35 @@
 #include "ferry-session-pipeline-private.h"
 
 #define POOL_SIZE 8
+/* A fan-out's sessions share their reads as long as they stay within
+ * this many chunks of each other... */
+#define SHARE_POOL_SIZE 16
+/* ...and the first waits for those at most this many chunks behind, at
+ * most this long per chunk. */
+#define SHARE_WINDOW    8
+#define SHARE_WAIT_US   (20 * 1000)
 
 struct _FerryPool {
   GAsyncQueue *free;
   gsize        capacity;
-  FerryBuffer  buffers[POOL_SIZE];
+  guint        size;
+  GMutex      *lock;        /* a release takes it, if set */
+  FerryBuffer *buffers;
 };
 
-FerryPool *
-_ferry_pool_new (gsize capacity)
+static FerryPool *
+pool_new (gsize   capacity,
+          guint   size,
+          GMutex *lock)
 {
   FerryPool *pool = g_new0 (FerryPool, 1);
 
   pool->capacity = capacity;
+  pool->size = size;
+  pool->lock = lock;
+  pool->buffers = g_new0 (FerryBuffer, size);
   pool->free = g_async_queue_new ();
-  for (guint i = 0; i < POOL_SIZE; i++)
+  for (guint i = 0; i < size; i++)
     {
       pool->buffers[i].mem = g_malloc (FERRY_FRAME_HEADER_SIZE + capacity);
       pool->buffers[i].pool = pool;
@@ -30,6 +44,12 @@ _ferry_pool_new (gsize capacity)
     }
 
   return pool;
+}
+
+FerryPool *
+_ferry_pool_new (gsize capacity)
+{
+  return pool_new (capacity, POOL_SIZE, NULL);
 }
 
 void
@@ -40,11 +60,12 @@ _ferry_pool_free (FerryPool *pool)
 
   /* A shared hash thread (FerryHashShare) may still hold some: it
    * always makes progress. */
-  for (guint i = 0; i < POOL_SIZE; i++)
+  for (guint i = 0; i < pool->size; i++)
     g_async_queue_pop (pool->free);
-  for (guint i = 0; i < POOL_SIZE; i++)
+  for (guint i = 0; i < pool->size; i++)
     g_free (pool->buffers[i].mem);
   g_async_queue_unref (pool->free);
+  g_free (pool->buffers);
   g_free (pool);
 }
 
@@ -68,8 +89,16 @@ _ferry_pool_take (FerryPool *pool)
 void
 _ferry_buffer_release (FerryBuffer *buffer)
 {
+  FerryPool *pool = buffer->pool;
+
+  /* A shared pool's buffers go from and to zero under its lock, so that
+   * _ferry_hash_share_lookup() sees them either in use or free. */
+  if (pool->lock != NULL)
+    g_mutex_lock (pool->lock);
   if (g_atomic_int_dec_and_test (&buffer->refs))
-    g_async_queue_push (buffer->pool->free, buffer);
+    g_async_queue_push (pool->free, buffer);
+  if (pool->lock != NULL)
+    g_mutex_unlock (pool->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -101,6 +130,17 @@ struct _FerryHashShare {
   guint        users;       /* sessions between _start() and _stop() */
   GThread     *thread;      /* runs while there are users */
   GAsyncQueue *jobs;        /* ShareJob *, or JOB_QUIT */
+  GMutex       cache_lock;  /* the pool's pointer, FerryBuffer.cached... */
+  GCond        cache_cond;  /* a cursor moved */
+  guint        waiters;     /* on cache_cond */
+  FerryPool   *pool;        /* sender: the buffers read, once made */
+  GList       *cursors;     /* FerryShareCursor * */
+  GMutex       read_lock;   /* one reading session at a time */
+};
+
+struct _FerryShareCursor {
+  guint        index;
+  guint64      offset;
 };
 
 static void
@@ -123,6 +163,9 @@ _ferry_hash_share_new (void)
   g_mutex_init (&share->lock);
   g_cond_init (&share->cond);
   g_mutex_init (&share->thread_lock);
+  g_mutex_init (&share->cache_lock);
+  g_cond_init (&share->cache_cond);
+  g_mutex_init (&share->read_lock);
   share->files = g_hash_table_new_full (NULL, NULL, NULL, share_file_free);
   share->jobs = g_async_queue_new ();
   return share;
@@ -143,6 +186,11 @@ _ferry_hash_share_unref (FerryHashShare *share)
 
   g_warn_if_fail (share->thread == NULL);
   g_async_queue_unref (share->jobs);
+  _ferry_pool_free (share->pool);
+  g_warn_if_fail (share->cursors == NULL);
+  g_mutex_clear (&share->read_lock);
+  g_cond_clear (&share->cache_cond);
+  g_mutex_clear (&share->cache_lock);
   g_hash_table_unref (share->files);
   g_cond_clear (&share->cond);
   g_mutex_clear (&share->lock);
@@ -263,6 +311,17 @@ _ferry_hash_share_push (FerryHashShare *share,
       g_async_queue_push (share->jobs, job);
     }
   g_mutex_unlock (&share->lock);
+
+  /* Other sessions may find it now (after the bytes count as pushed: they
+   * go on from there). */
+  if (buffer->pool == share->pool)
+    {
+      g_mutex_lock (&share->cache_lock);
+      buffer->index = index;
+      buffer->offset = offset;
+      buffer->cached = TRUE;
+      g_mutex_unlock (&share->cache_lock);
+    }
 }
 
 char *
@@ -320,6 +379,16 @@ _ferry_hash_share_digest_whole (FerryHashShare *share,
   file->finishing = TRUE;
   g_mutex_unlock (&share->lock);
 
+  /* the other sessions of a fan-out may send the same buffer */
+  if (buffer->pool == share->pool)
+    {
+      g_mutex_lock (&share->cache_lock);
+      buffer->index = index;
+      buffer->offset = 0;
+      buffer->cached = TRUE;
+      g_mutex_unlock (&share->cache_lock);
+    }
+
   _ferry_hasher_update (hasher, FERRY_BUFFER_PAYLOAD (buffer), buffer->len);
   digest = _ferry_hasher_finish (hasher);
 
@@ -328,4 +397,145 @@ _ferry_hash_share_digest_whole (FerryHashShare *share,
   g_cond_broadcast (&share->cond);
   g_mutex_unlock (&share->lock);
   return digest;
+}
+
+FerryBuffer *
+_ferry_hash_share_take (FerryHashShare *share,
+                        gsize           capacity)
+{
+  FerryPool *pool;
+  FerryBuffer *buffer;
+
+  g_mutex_lock (&share->cache_lock);
+  if (share->pool == NULL)
+    share->pool = pool_new (capacity, SHARE_POOL_SIZE, &share->cache_lock);
+  pool = share->pool;
+  g_mutex_unlock (&share->cache_lock);
+  g_return_val_if_fail (capacity == pool->capacity, NULL);
+
+  /* the oldest free buffer: the one least likely to be looked up */
+  buffer = g_async_queue_pop (pool->free);
+  g_mutex_lock (&share->cache_lock);
+  buffer->cached = FALSE;
+  buffer->len = 0;
+  g_atomic_int_set (&buffer->refs, 1);
+  g_mutex_unlock (&share->cache_lock);
+
+  return buffer;
+}
+
+FerryBuffer *
+_ferry_hash_share_lookup (FerryHashShare *share,
+                          guint           index,
+                          guint64         offset)
+{
+  FerryBuffer *found = NULL;
+
+  g_mutex_lock (&share->cache_lock);
+  for (guint i = 0; share->pool != NULL && i < share->pool->size; i++)
+    {
+      FerryBuffer *buffer = &share->pool->buffers[i];
+
+      if (!buffer->cached || buffer->index != index || buffer->offset != offset)
+        continue;
+      if (g_atomic_int_get (&buffer->refs) > 0)
+        {
+          g_atomic_int_inc (&buffer->refs);
+          found = buffer;
+        }
+      /* free: unless a taker popped it and waits for the lock */
+      else if (g_async_queue_remove (share->pool->free, buffer))
+        {
+          g_atomic_int_set (&buffer->refs, 1);
+          found = buffer;
+        }
+      break;
+    }
+  g_mutex_unlock (&share->cache_lock);
+
+  return found;
+}
+
+FerryShareCursor *
+_ferry_hash_share_join (FerryHashShare *share)
+{
+  FerryShareCursor *cursor = g_new0 (FerryShareCursor, 1);
+
+  g_mutex_lock (&share->cache_lock);
+  share->cursors = g_list_prepend (share->cursors, cursor);
+  g_mutex_unlock (&share->cache_lock);
+
+  return cursor;
+}
+
+void
+_ferry_hash_share_leave (FerryHashShare   *share,
+                         FerryShareCursor *cursor)
+{
+  g_mutex_lock (&share->cache_lock);
+  share->cursors = g_list_remove (share->cursors, cursor);
+  g_cond_broadcast (&share->cache_cond);
+  g_mutex_unlock (&share->cache_lock);
+  g_free (cursor);
+}
+
+void
+_ferry_hash_share_advance (FerryHashShare   *share,
+                           FerryShareCursor *cursor,
+                           guint             index,
+                           guint64           offset)
+{
+  g_mutex_lock (&share->cache_lock);
+  cursor->index = index;
+  cursor->offset = offset;
+  if (share->waiters > 0)
+    g_cond_broadcast (&share->cache_cond);
+  g_mutex_unlock (&share->cache_lock);
+}
+
+/* Under the cache lock: whether a session is less than SHARE_WINDOW
+ * chunks of the pool behind @offset of file @index. */
+static gboolean
+share_someone_close_behind (FerryHashShare   *share,
+                            FerryShareCursor *self,
+                            guint             index,
+                            guint64           offset)
+{
+  guint64 window = (guint64) SHARE_WINDOW * share->pool->capacity;
+
+  for (GList *l = share->cursors; l != NULL; l = l->next)
+    {
+      FerryShareCursor *cursor = l->data;
+
+      if (cursor != self && cursor->index == index && cursor->offset < offset &&
+          offset - cursor->offset <= window)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+void
+_ferry_hash_share_read_begin (FerryHashShare   *share,
+                              FerryShareCursor *cursor,
+                              guint             index,
+                              guint64           offset)
+{
+  gint64 end_time = g_get_monotonic_time () + SHARE_WAIT_US;
+
+  g_mutex_lock (&share->cache_lock);
+  share->waiters++;
+  while (share->pool != NULL && share_someone_close_behind (share, cursor, index, offset))
+    if (!g_cond_wait_until (&share->cache_cond, &share->cache_lock, end_time))
+      break;
+  share->waiters--;
+  g_mutex_unlock (&share->cache_lock);
+
+  g_mutex_lock (&share->read_lock);
+}
+
+void
+_ferry_hash_share_read_end (FerryHashShare *share)
+{
+  g_mutex_unlock (&share->read_lock);
 }

@@ -17,11 +17,13 @@
 /* The worker's state while it sends the files. */
 typedef struct {
   FerrySessionOp  *op;
-  FerryPool       *pool;
   FerryHashShare  *hashes;         /* maybe shared with other sessions */
+  FerryShareCursor *cursor;        /* where this session is, in @hashes */
   guint            index;          /* of the file being sent */
   FerryHasher     *small;          /* for files of one chunk, hashed here */
   char            *whole;          /* the digest of such a file */
+  guint64          position;       /* of the file's input stream */
+  gboolean         seekable;       /* the stream: may skip what others read */
   guint64          sent;           /* bytes read (and hashed) so far */
   gint64           keepalive_us;   /* when the last keepalive went out */
   JsonObject      *terminal;       /* the frame that ends the transfer, if any */
@@ -126,9 +128,73 @@ skipped_chunk (Sender  *sender,
   return _ferry_session_write_keepalive (self, error);
 }
 
-/* Reads, hashes and (beyond the accepted offset) sends the next chunk of
- * @file, of which @remaining bytes are left; returns their number in
- * @chunk. */
+/* Reads @want bytes from @done of the file into a buffer of the share
+ * (where the other sessions of a fan-out find them), and queues them
+ * for hashing. */
+static SendStatus
+read_chunk (Sender        *sender,
+            GInputStream  *input,
+            guint64        done,
+            gsize          want,
+            gboolean       whole,
+            FerryBuffer  **out,
+            GError       **error)
+{
+  GCancellable *cancellable = sender->op->self->cancellable;
+  FerryBuffer *buffer;
+  gsize got = 0;
+
+  if (sender->position != done)
+    {
+      if (!g_seekable_seek (G_SEEKABLE (input), (goffset) done, G_SEEK_SET, cancellable, error))
+        return SEND_READ_FAILED;
+      sender->position = done;
+    }
+
+  buffer = _ferry_hash_share_take (sender->hashes, SEND_CHUNK);
+  if (!g_input_stream_read_all (input, FERRY_BUFFER_PAYLOAD (buffer), want, &got,
+                                cancellable, error))
+    {
+      _ferry_buffer_release (buffer);
+      return SEND_READ_FAILED;
+    }
+  sender->position += got;
+  if (got < want)
+    {
+      _ferry_buffer_release (buffer);
+      return SEND_CHANGED;
+    }
+
+  buffer->len = got;
+  /* written once: the sessions of a fan-out may send the buffer at once */
+  _ferry_frame_write_header (buffer->mem, FERRY_FRAME_DATA, (guint32) got);
+  /* many small files: a hand-off each would cost more than the hash */
+  if (whole)
+    sender->whole = _ferry_hash_share_digest_whole (sender->hashes, sender->index, buffer, sender->small);
+  else
+    _ferry_hash_share_push (sender->hashes, sender->index, done, buffer);
+  *out = buffer;
+  return SEND_DONE;
+}
+
+/* The chunk at @done, of at most @want bytes, if another session of the
+ * fan-out read it. */
+static FerryBuffer *
+shared_chunk (Sender  *sender,
+              guint64  done,
+              gsize    want)
+{
+  FerryBuffer *buffer = _ferry_hash_share_lookup (sender->hashes, sender->index, done);
+
+  if (buffer != NULL && buffer->len > want)
+    g_clear_pointer (&buffer, _ferry_buffer_release);
+
+  return buffer;
+}
+
+/* Reads (unless another session of the fan-out did), hashes and (beyond
+ * the accepted offset) sends the next chunk of @file, of which
+ * @remaining bytes are left; returns their number in @chunk. */
 static SendStatus
 send_chunk (Sender            *sender,
             FerrySessionFile  *file,
@@ -142,36 +208,44 @@ send_chunk (Sender            *sender,
   /* The receiver already holds the first @offset bytes: they are read
    * and hashed here, not sent. */
   guint64 skip = file->offset > done ? file->offset - done : 0;
-  FerryBuffer *buffer;
+  FerryBuffer *buffer = NULL;
   gsize want;
-  gsize got = 0;
+  gsize got;
   gboolean ok;
 
   if (g_atomic_int_get (&sender->op->reader_done))
     return SEND_STOPPED;
 
-  buffer = _ferry_pool_take (sender->pool);
-  want = (gsize) MIN (remaining, (guint64) _ferry_pool_get_capacity (sender->pool));
+  want = (gsize) MIN (remaining, (guint64) SEND_CHUNK);
   if (skip > 0)
     want = (gsize) MIN ((guint64) want, skip);
-  if (!g_input_stream_read_all (input, FERRY_BUFFER_PAYLOAD (buffer), want, &got,
-                                self->cancellable, error))
-    {
-      _ferry_buffer_release (buffer);
-      return SEND_READ_FAILED;
-    }
-  if (got < want)
-    {
-      _ferry_buffer_release (buffer);
-      return SEND_CHANGED;
-    }
+  else if (done % SEND_CHUNK != 0)
+    /* after a resumed offset: back to the chunks other sessions read */
+    want = (gsize) MIN ((guint64) want, SEND_CHUNK - done % SEND_CHUNK);
 
-  buffer->len = got;
-  /* many small files: a hand-off each would cost more than the hash */
-  if (done == 0 && got == file->size && file->offset == 0)
-    sender->whole = _ferry_hash_share_digest_whole (sender->hashes, sender->index, buffer, sender->small);
-  else
-    _ferry_hash_share_push (sender->hashes, sender->index, done, buffer);
+  if (sender->seekable)
+    buffer = shared_chunk (sender, done, want);
+  if (buffer == NULL)
+    {
+      SendStatus status;
+
+      /* the others just behind take it from here */
+      _ferry_hash_share_read_begin (sender->hashes, sender->cursor, sender->index, done);
+      if (sender->seekable)
+        buffer = shared_chunk (sender, done, want);
+      if (buffer != NULL)
+        status = SEND_DONE;
+      else
+        status = read_chunk (sender, input, done, want,
+                             done == 0 && want == file->size && file->offset == 0,
+                             &buffer, error);
+      _ferry_hash_share_read_end (sender->hashes);
+      if (status != SEND_DONE)
+        return status;
+    }
+  got = buffer->len;
+  _ferry_hash_share_advance (sender->hashes, sender->cursor, sender->index, done + got);
+
   if (skip > 0)
     ok = skipped_chunk (sender, error);
   else if ((ok = _ferry_session_write_data (self, buffer, error)))
@@ -209,6 +283,10 @@ send_content (Sender            *sender,
 
   /* A file that grew is as wrong as one that shrank: what went out would
    * not be the file any more. */
+  if (sender->position != file->size &&
+      !g_seekable_seek (G_SEEKABLE (input), (goffset) file->size, G_SEEK_SET,
+                        self->cancellable, error))
+    return SEND_READ_FAILED;
   n = g_input_stream_read (input, &probe, 1, self->cancellable, error);
   if (n < 0)
     return SEND_READ_FAILED;
@@ -239,6 +317,9 @@ send_file (Sender            *sender,
 
   sender->index = index;
   g_clear_pointer (&sender->whole, g_free);
+  _ferry_hash_share_advance (sender->hashes, sender->cursor, index, 0);
+  sender->position = 0;
+  sender->seekable = G_IS_SEEKABLE (input) && g_seekable_can_seek (G_SEEKABLE (input));
   status = send_content (sender, file, G_INPUT_STREAM (input), error);
   if (status != SEND_DONE)
     return status;
@@ -412,13 +493,13 @@ send_run (Sender  *sender,
 
   /* From now on, a peer that takes nothing for too long is gone. */
   watchdog = _ferry_session_watchdog_new (self);
-  sender->pool = _ferry_pool_new (SEND_CHUNK);
   sender->small = _ferry_hasher_new ();
   sender->keepalive_us = g_get_monotonic_time ();
+  sender->cursor = _ferry_hash_share_join (sender->hashes);
   ok = send_files (sender, &local_error);
+  _ferry_hash_share_leave (sender->hashes, g_steal_pointer (&sender->cursor));
   _ferry_hash_share_stop (sender->hashes);
   g_clear_pointer (&sender->hashes, _ferry_hash_share_unref);
-  g_clear_pointer (&sender->pool, _ferry_pool_free);
   g_clear_pointer (&sender->small, _ferry_hasher_free);
   g_clear_pointer (&sender->whole, g_free);
 
@@ -440,7 +521,7 @@ send_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Sender sender = { op, NULL, NULL, 0, NULL, NULL, 0, 0, NULL };
+  Sender sender = { op, NULL, NULL, 0, NULL, NULL, 0, FALSE, 0, 0, NULL };
   GError *error = NULL;
 
   if (!send_run (&sender, &error))
