@@ -74,8 +74,10 @@ static void
 stun_check_free (StunCheck *check)
 {
   g_free (check->server);
+  g_free (check->ip);
   g_free (check->mapped);
   g_free (check->other);
+  g_free (check->other_ip);
   g_free (check->error);
   g_free (check);
 }
@@ -265,6 +267,8 @@ ask_stun (Doctor         *doctor,
   StunResult result = { 0 };
 
   check->server = g_strdup (name);
+  if (address != NULL)
+    check->ip = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
   if (address == NULL)
     check->error = g_strdup (_("cannot resolve it"));
   else if (!stun_binding (socket, address, doctor->timeout_ms, &result, &error))
@@ -277,7 +281,12 @@ ask_stun (Doctor         *doctor,
       check->answered = TRUE;
       check->rtt_ms = result.rtt_us / 1000;
       check->mapped = stun_address_to_string (result.mapped);
-      check->other = result.other ? stun_address_to_string (result.other) : NULL;
+      if (result.other != NULL)
+        {
+          check->other = stun_address_to_string (result.other);
+          check->other_ip = g_inet_address_to_string (g_inet_socket_address_get_address (
+                                                        G_INET_SOCKET_ADDRESS (result.other)));
+        }
       doctor->udp_works = TRUE;
     }
   stun_result_clear (&result);
@@ -313,14 +322,37 @@ is_own_address (const char *mapped,
   return FALSE;
 }
 
+/* Whether the servers that answered have at least two IP addresses: the
+ * same mapping from one IP (other ports) does not rule out a NAT that maps
+ * per destination address. */
+static gboolean
+answered_from_two_ips (Doctor *doctor)
+{
+  const char *first = NULL;
+
+  for (guint i = 0; i < doctor->stuns->len; i++)
+    {
+      StunCheck *check = g_ptr_array_index (doctor->stuns, i);
+
+      if (!check->answered)
+        continue;
+      if (first == NULL)
+        first = check->ip;
+      else if (!g_str_equal (first, check->ip))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* From the addresses one socket got from several servers (or from the
- * other address of an RFC 5780 server). */
+ * other address of an RFC 5780 server): two mappings that differ prove a
+ * mapping per destination; the same one proves independence only from
+ * two server IPs. */
 static void
 judge_mapping (Doctor  *doctor,
                guint16  port)
 {
   const char *first = NULL;
-  guint n = 0;
   gboolean same = TRUE;
 
   for (guint i = 0; i < doctor->stuns->len; i++)
@@ -333,14 +365,15 @@ judge_mapping (Doctor  *doctor,
         first = check->mapped;
       else if (!g_str_equal (first, check->mapped))
         same = FALSE;
-      n++;
     }
   if (first != NULL)
     doctor->public_address = g_strdup (first);
   if (first != NULL && same && is_own_address (first, port))
     doctor->mapping = "none";
-  else if (n >= 2)
-    doctor->mapping = same ? "endpoint-independent" : "endpoint-dependent";
+  else if (!same)
+    doctor->mapping = "endpoint-dependent";
+  else if (answered_from_two_ips (doctor))
+    doctor->mapping = "endpoint-independent";
   else
     doctor->mapping = "unknown";
 }
@@ -355,7 +388,6 @@ check_stun (Doctor *doctor)
   g_autoptr(GSocketAddress) local = g_inet_socket_address_new (any, 0);
   g_autoptr(GSocketAddress) bound = NULL;
   StunCheck *other_of = NULL;
-  guint answered = 0;
 
   doctor->mapping = "unknown";
   if (servers->len == 0 || socket == NULL || !g_socket_bind (socket, local, FALSE, NULL) ||
@@ -369,12 +401,12 @@ check_stun (Doctor *doctor)
       StunCheck *check = ask_stun (doctor, socket, name, address);
 
       g_ptr_array_add (doctor->stuns, check);
-      answered += check->answered;
-      if (other_of == NULL && check->other != NULL)
+      if (other_of == NULL && check->other != NULL && !g_str_equal (check->other_ip, check->ip))
         other_of = check;
     }
-  /* One server: its other address (RFC 5780) tells the mapping too. */
-  if (answered == 1 && other_of != NULL)
+  /* Servers on one IP (or one server): the other address an RFC 5780
+   * server names, on another IP, tells the mapping. */
+  if (!answered_from_two_ips (doctor) && other_of != NULL)
     {
       g_autofree char *name = g_strdup (other_of->other);
       g_autoptr(GSocketAddress) address = stun_resolve (name, 3478, NULL);

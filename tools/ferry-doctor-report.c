@@ -26,10 +26,14 @@ any_of (GPtrArray *array,
   return FALSE;
 }
 
+/* Whether a TURN server grants a relay (over TCP, if @tcp_only) and the
+ * engine would use it (the `turn` transport is on). */
 static gboolean
 turn_ok (Doctor   *doctor,
          gboolean  tcp_only)
 {
+  if (!g_strv_contains (ferry_engine_get_transport_names (doctor->tool->engine), "turn"))
+    return FALSE;
   for (guint i = 0; i < doctor->turns->len; i++)
     {
       TurnCheck *check = g_ptr_array_index (doctor->turns, i);
@@ -49,13 +53,30 @@ set_verdict (Doctor     *doctor,
   doctor->verdict = g_strdup (text);
 }
 
-/* Beyond this network: from the NAT's mapping and the relays that work. */
+/* Whether the engine would try a direct path through a NAT: the `ice`
+ * transport, with a STUN server for its reflexive candidates. */
+static gboolean
+ice_crosses_nats (Doctor *doctor)
+{
+  FerryEngine *engine = doctor->tool->engine;
+  g_autofree char *stun = g_key_file_get_string (ferry_engine_get_config (engine), "ice", "stun-server", NULL);
+
+  return g_strv_contains (ferry_engine_get_transport_names (engine), "ice") &&
+         stun != NULL && *g_strstrip (stun) != '\0';
+}
+
+/* Beyond this network: from the NAT's mapping, the transports and the
+ * relays that work. */
 static void
 judge_beyond (Doctor   *doctor,
               gboolean  relay)
 {
   if (g_str_equal (doctor->mapping, "none"))
     set_verdict (doctor, "public", _("This device has a public address: direct connections will work."));
+  else if (g_str_equal (doctor->mapping, "endpoint-independent") && !ice_crosses_nats (doctor))
+    set_verdict (doctor, "direct-disabled", _("This NAT lets direct connections through, but Ferry will not try "
+                                              "them: enable the ice transport with a STUN server (--stun "
+                                              "HOST:PORT or [ice] stun-server)."));
   else if (g_str_equal (doctor->mapping, "endpoint-independent") && relay)
     set_verdict (doctor, "direct", _("Direct connections to devices behind most home routers will work; "
                                      "symmetric NAT peers will use the relay."));
@@ -83,14 +104,23 @@ doctor_judge (Doctor *doctor)
   gboolean udp_servers = doctor->stuns->len > 0;
   gboolean multicast = ANY (doctor->interfaces, InterfaceCheck, multicast);
   gboolean dht = ANY (doctor->proxies, ProxyCheck, get);
+  /* Something beyond this network answered, over UDP or TCP: when
+   * nothing did, UDP is not known to be blocked (the way out may be). */
+  gboolean beyond = doctor->udp_works || ANY (doctor->proxies, ProxyCheck, reachable) ||
+                    ANY (doctor->turns, TurnCheck, answered);
+  gboolean servers = udp_servers || doctor->proxies->len > 0 || doctor->turns->len > 0;
 
-  doctor->udp = doctor->udp_works ? "works" : udp_servers ? "blocked" : "unknown";
+  doctor->udp = doctor->udp_works ? "works" : udp_servers && beyond ? "blocked" : "unknown";
 
   if (doctor->interfaces->len == 0)
     set_verdict (doctor, "offline", _("No network interface to use: Ferry cannot reach other devices."));
   else if (!multicast && !dht)
     set_verdict (doctor, "undiscoverable", _("No local multicast comes back and no DHT proxy works: other "
                                              "devices cannot find this one."));
+  else if (servers && !beyond)
+    set_verdict (doctor, "isolated", _("No server beyond this network answers (STUN, TURN or DHT proxy): only "
+                                       "devices on this network can be reached; check the connection and the "
+                                       "servers’ addresses."));
   else if (g_str_equal (doctor->udp, "blocked") && turn_ok (doctor, TRUE))
     set_verdict (doctor, "relay-tcp", _("Outbound UDP is blocked: transfers beyond this network will go "
                                         "through the TURN relay over TCP."));
@@ -200,6 +230,8 @@ doctor_print_text (Doctor *doctor)
     g_print (_("Outbound UDP: works\n"));
   else if (g_str_equal (doctor->udp, "blocked"))
     g_print (_("Outbound UDP: blocked (no server answered over UDP)\n"));
+  else if (doctor->stuns->len > 0)
+    g_print (_("Outbound UDP: unknown (no server beyond this network answered at all)\n"));
   else
     g_print (_("Outbound UDP: unknown (no STUN or TURN server to ask)\n"));
   g_print (_("Verdict: %s\n"), doctor->verdict);

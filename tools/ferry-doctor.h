@@ -26,10 +26,12 @@ typedef struct {
 
 typedef struct {
   char     *server;
+  char     *ip;            /* the server's address asked (NULL: unresolved) */
   gboolean  answered;
   gint64    rtt_ms;
   char     *mapped;        /* this device, as the server sees it */
   char     *other;         /* the server's other address (RFC 5780) */
+  char     *other_ip;
   char     *error;
 } StunCheck;
 

@@ -50,55 +50,41 @@ valid_host_name (const char *host)
   return TRUE;
 }
 
-/* "HOST", "HOST:PORT", "[V6]", "[V6]:PORT". */
+/* "HOST", "HOST:PORT", "[V6]", "[V6]:PORT", parsed by GIO. Stricter than
+ * g_network_address_parse(): a bare IPv6 address (without brackets), a
+ * service name or 0 as the port, and host names with other characters than
+ * letters, digits, '-' and '.' are refused. */
 static gboolean
 parse_host_port (const char  *text,
                  char       **host,
                  guint16     *port)
 {
-  g_autofree char *name = NULL;
-  const char *port_text = NULL;
+  g_autoptr(GSocketConnectable) parsed = NULL;
+  const char *end = text[0] == '[' ? strchr (text, ']') : text;
+  const char *colon = end ? strchr (end, ':') : NULL;
+  const char *name;
 
+  if (end == NULL || (colon != NULL && strchr (colon + 1, ':') != NULL))
+    return FALSE;   /* unbalanced brackets, or a bare IPv6 address */
+  if (colon != NULL && (colon[1] == '\0' || strspn (colon + 1, "0123456789") != strlen (colon + 1)))
+    return FALSE;   /* a port that is not a number */
+
+  parsed = g_network_address_parse (text, DEFAULT_STUN_PORT, NULL);
+  if (parsed == NULL || g_network_address_get_port (G_NETWORK_ADDRESS (parsed)) == 0)
+    return FALSE;
+  name = g_network_address_get_hostname (G_NETWORK_ADDRESS (parsed));
   if (text[0] == '[')
     {
-      const char *end = strchr (text, ']');
-      g_autoptr(GInetAddress) inet = NULL;
+      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (name);
 
-      if (end == NULL)
-        return FALSE;
-      name = g_strndup (text + 1, end - text - 1);
-      inet = g_inet_address_new_from_string (name);
       if (inet == NULL || g_inet_address_get_family (inet) != G_SOCKET_FAMILY_IPV6)
         return FALSE;
-      if (end[1] == ':')
-        port_text = end + 2;
-      else if (end[1] != '\0')
-        return FALSE;
     }
-  else
-    {
-      const char *colon = strrchr (text, ':');
+  else if (!valid_host_name (name))
+    return FALSE;
 
-      if (colon != NULL && strchr (text, ':') != colon)
-        return FALSE;   /* a bare IPv6 address needs brackets */
-      name = colon ? g_strndup (text, colon - text) : g_strdup (text);
-      port_text = colon ? colon + 1 : NULL;
-      if (!valid_host_name (name))
-        return FALSE;
-    }
-
-  if (port_text != NULL)
-    {
-      guint64 value;
-
-      if (!g_ascii_string_to_unsigned (port_text, 10, 1, G_MAXUINT16, &value, NULL))
-        return FALSE;
-      *port = (guint16) value;
-    }
-  else
-    *port = DEFAULT_STUN_PORT;
-
-  *host = g_steal_pointer (&name);
+  *port = g_network_address_get_port (G_NETWORK_ADDRESS (parsed));
+  *host = g_strdup (name);
   return TRUE;
 }
 

@@ -6,6 +6,10 @@
 
 #include "ferry-nice-channel-private.h"
 
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
 G_BEGIN_DECLS
 
 typedef struct _FerryNiceQuic FerryNiceQuic;
@@ -60,5 +64,17 @@ void           _ferry_nice_channel_acked         (FerryNiceChannel *channel,
                                                   gsize             count);
 /* The connection is over (closed, idle, failed). */
 void           _ferry_nice_channel_quic_down     (FerryNiceChannel *channel);
+
+/* ferry-nice-quic-tls.c: a gnutls session for a QUIC endpoint, ALPN and
+ * priorities set, pointing at @conn_ref; NULL on failure. */
+gnutls_session_t _ferry_nice_quic_tls_new        (gboolean                client,
+                                                  ngtcp2_crypto_conn_ref *conn_ref);
+
+/* ferry-nice-quic-timer.c: a GSource (no callback yet) that fires at an
+ * ngtcp2 timestamp set with _ferry_nice_quic_timer_set (UINT64_MAX: never),
+ * to the nanosecond where the system has timerfd. */
+GSource         *_ferry_nice_quic_timer_new      (void);
+void             _ferry_nice_quic_timer_set      (GSource                *source,
+                                                  ngtcp2_tstamp           expiry);
 
 G_END_DECLS

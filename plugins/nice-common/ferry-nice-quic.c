@@ -34,22 +34,16 @@
 #include "config.h"
 
 #include <string.h>
-#include <unistd.h>
 #include <netinet/in.h>
-#include <sys/timerfd.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
-#include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include "ferry-nice-quic-private.h"
 
-#define QUIC_ALPN            "ferry-1"
-#define QUIC_PRIORITY        "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:" \
-                             "+AES-256-GCM:+CHACHA20-POLY1305:%DISABLE_TLS13_COMPAT_MODE"
 #define QUIC_IDLE_S          10
 #define QUIC_KEEPALIVE_MS    2500
 #define QUIC_STREAM_WINDOW   (1024 * 1024)        /* the first window ... */
@@ -138,92 +132,22 @@ get_conn (ngtcp2_crypto_conn_ref *ref)
   return ((FerryNiceQuic *) ref->user_data)->conn;
 }
 
-/* The throwaway certificate of QUIC servers (see the top of this file):
- * one per process, ECDSA P-256, self-signed. */
-static gnutls_certificate_credentials_t
-server_credentials (void)
-{
-  static gsize once = 0;
-  static gnutls_certificate_credentials_t credentials;
-
-  if (g_once_init_enter (&once))
-    {
-      gnutls_x509_privkey_t key = NULL;
-      gnutls_x509_crt_t crt = NULL;
-      guint8 serial[16];
-      time_t now = time (NULL);
-      int rv;
-
-      gnutls_rnd (GNUTLS_RND_NONCE, serial, sizeof serial);
-      serial[0] &= 0x7f;
-      rv = gnutls_certificate_allocate_credentials (&credentials);
-      rv = rv ? rv : gnutls_x509_privkey_init (&key);
-      rv = rv ? rv : gnutls_x509_privkey_generate (key, GNUTLS_PK_ECDSA,
-                                                   GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0);
-      rv = rv ? rv : gnutls_x509_crt_init (&crt);
-      rv = rv ? rv : gnutls_x509_crt_set_version (crt, 3);
-      rv = rv ? rv : gnutls_x509_crt_set_serial (crt, serial, sizeof serial);
-      rv = rv ? rv : gnutls_x509_crt_set_activation_time (crt, now - 3600);
-      rv = rv ? rv : gnutls_x509_crt_set_expiration_time (crt, now + 10 * 365 * 86400);
-      rv = rv ? rv : gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, "ferry", 5);
-      rv = rv ? rv : gnutls_x509_crt_set_key (crt, key);
-      rv = rv ? rv : gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0);
-      rv = rv ? rv : gnutls_certificate_set_x509_key (credentials, &crt, 1, key);
-      if (rv != 0)
-        g_warning ("Cannot make the QUIC certificate: %s", gnutls_strerror (rv));
-      if (crt != NULL)
-        gnutls_x509_crt_deinit (crt);
-      if (key != NULL)
-        gnutls_x509_privkey_deinit (key);
-      g_once_init_leave (&once, 1);
-    }
-  return credentials;
-}
-
-static gnutls_certificate_credentials_t
-client_credentials (void)
-{
-  static gsize once = 0;
-  static gnutls_certificate_credentials_t credentials;
-
-  if (g_once_init_enter (&once))
-    {
-      gnutls_certificate_allocate_credentials (&credentials);
-      g_once_init_leave (&once, 1);
-    }
-  return credentials;
-}
 
 static gboolean
 quic_tls_init (FerryNiceQuic *quic)
 {
-  gnutls_datum_t alpn = { (unsigned char *) QUIC_ALPN, sizeof QUIC_ALPN - 1 };
-  unsigned flags = GNUTLS_NO_END_OF_EARLY_DATA |
-                   (quic->client ? GNUTLS_CLIENT : GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET);
-
-  if (gnutls_init (&quic->session, flags) != 0)
-    return FALSE;
-  if (gnutls_priority_set_direct (quic->session, QUIC_PRIORITY, NULL) != 0 ||
-      (quic->client ? ngtcp2_crypto_gnutls_configure_client_session (quic->session)
-                    : ngtcp2_crypto_gnutls_configure_server_session (quic->session)) != 0 ||
-      gnutls_credentials_set (quic->session, GNUTLS_CRD_CERTIFICATE,
-                              quic->client ? client_credentials () : server_credentials ()) != 0)
+  quic->conn_ref.get_conn = get_conn;
+  quic->conn_ref.user_data = quic;
+  quic->session = _ferry_nice_quic_tls_new (quic->client, &quic->conn_ref);
+  if (quic->session == NULL)
     return FALSE;
 
   /* An idle path stays open (the user may take a while to accept);
    * only a dead one reaches the idle timeout. */
   ngtcp2_conn_set_keep_alive_timeout (quic->conn, QUIC_KEEPALIVE_MS * NGTCP2_MILLISECONDS);
-
-  quic->conn_ref.get_conn = get_conn;
-  quic->conn_ref.user_data = quic;
-  gnutls_session_set_ptr (quic->session, &quic->conn_ref);
-  gnutls_alpn_set_protocols (quic->session, &alpn, 1, GNUTLS_ALPN_MANDATORY);
-  if (quic->client)
-    gnutls_server_name_set (quic->session, GNUTLS_NAME_DNS, "ferry", 5);
   ngtcp2_conn_set_tls_native_handle (quic->conn, quic->session);
   return TRUE;
 }
-
 /* ----------------------------------------------------------- callbacks */
 
 static int
@@ -342,81 +266,6 @@ quic_settings (FerryNiceQuic           *quic,
 
 /* --------------------------------------------------------------- timer */
 
-/* One timer source on the engine's context. Pacing asks for gaps well
- * under a millisecond, finer than a GLib timeout (whose poll() waits in
- * whole milliseconds: at 8 packets per wait, 12 MB/s at most): the source
- * polls a timerfd armed at the connection's expiry, to the nanosecond. */
-typedef struct {
-  GSource  source;
-  int      fd;
-  gpointer tag;
-} TimerSource;
-
-static gboolean
-timer_dispatch (GSource     *source,
-                GSourceFunc  callback,
-                gpointer     user_data)
-{
-  TimerSource *timer = (TimerSource *) source;
-  guint64 expirations;
-
-  if (timer->fd >= 0)
-    {
-      /* EAGAIN (not expired after all) is fine: the callback looks at the
-       * time. */
-      gssize n = read (timer->fd, &expirations, sizeof expirations);
-
-      (void) n;
-    }
-  return callback (user_data);
-}
-
-static void
-timer_finalize (GSource *source)
-{
-  TimerSource *timer = (TimerSource *) source;
-
-  if (timer->fd >= 0)
-    close (timer->fd);
-}
-
-static GSourceFuncs timer_funcs = { NULL, NULL, timer_dispatch, timer_finalize, NULL, NULL };
-
-static GSource *
-timer_source_new (void)
-{
-  TimerSource *timer = (TimerSource *) g_source_new (&timer_funcs, sizeof (TimerSource));
-
-  timer->fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (timer->fd >= 0)
-    timer->tag = g_source_add_unix_fd (&timer->source, timer->fd, G_IO_IN);
-  return &timer->source;
-}
-
-/* @expiry: an ngtcp2 timestamp (g_get_monotonic_time() in nanoseconds),
- * or UINT64_MAX for none. */
-static void
-timer_source_set (GSource       *source,
-                  ngtcp2_tstamp  expiry)
-{
-  TimerSource *timer = (TimerSource *) source;
-  struct itimerspec spec = { { 0, 0 }, { 0, 0 } };
-
-  if (timer->fd < 0)
-    {
-      g_source_set_ready_time (source, expiry == UINT64_MAX ? -1
-                                       : (gint64) (expiry / NGTCP2_MICROSECONDS));
-      return;
-    }
-  if (expiry != UINT64_MAX)
-    {
-      /* Both clocks are CLOCK_MONOTONIC; zero would disarm it. */
-      expiry = MAX (expiry, 1);
-      spec.it_value.tv_sec = expiry / NGTCP2_SECONDS;
-      spec.it_value.tv_nsec = expiry % NGTCP2_SECONDS;
-    }
-  timerfd_settime (timer->fd, TFD_TIMER_ABSTIME, &spec, NULL);
-}
 
 static gboolean
 timer_cb (gpointer user_data)
@@ -424,7 +273,7 @@ timer_cb (gpointer user_data)
   FerryNiceQuic *quic = user_data;
   int rv;
 
-  timer_source_set (quic->timer, UINT64_MAX);
+  _ferry_nice_quic_timer_set (quic->timer, UINT64_MAX);
   if (quic->conn == NULL)
     return G_SOURCE_CONTINUE;
   rv = ngtcp2_conn_handle_expiry (quic->conn, quic_now ());
@@ -445,11 +294,11 @@ quic_arm_timer (FerryNiceQuic *quic)
 
   if (quic->conn == NULL || quic->closed)
     {
-      timer_source_set (quic->timer, UINT64_MAX);
+      _ferry_nice_quic_timer_set (quic->timer, UINT64_MAX);
       return;
     }
   expiry = ngtcp2_conn_get_expiry (quic->conn);
-  timer_source_set (quic->timer, expiry);
+  _ferry_nice_quic_timer_set (quic->timer, expiry);
 }
 
 static gboolean
@@ -617,7 +466,7 @@ _ferry_nice_quic_new (FerryNiceChannel *channel,
   else if (g_strcmp0 (cc, "reno") == 0)
     quic->cc = NGTCP2_CC_ALGO_RENO;
 
-  quic->timer = timer_source_new ();
+  quic->timer = _ferry_nice_quic_timer_new ();
   g_source_set_static_name (quic->timer, "[ferry-nice] quic timer");
   g_source_set_callback (quic->timer, timer_cb, quic, NULL);
   g_source_attach (quic->timer, context);

@@ -4,27 +4,40 @@
 #
 # Sourced by tests/nat/nat-test.sh and bench/ice.sh (bash, root):
 #
-#   host A 10.0.1.2 ── router A ──┐                    ┌── router B ── host B 10.0.2.2
-#           (10.0.1.0/24)   198.51.100.11   "internet"    198.51.100.12   (10.0.2.0/24)
+#   host A 10.0.1.2 ──┬ router A ──┐                    ┌── router B ── host B 10.0.2.2
+#   host A2 10.0.1.3 ─┘  (10.0.1.0/24)                           (10.0.2.0/24)
+#                        198.51.100.11   "internet"    198.51.100.12
 #                                     198.51.100.1: coturn, 2 × dhtnode proxy
+#                                     198.51.100.2: coturn's second address
 #
+# Each router's inside network is a bridge named lan (router A has two
+# hosts on it, A and A2, for a transfer that never leaves the home).
 # The caller sets $work (a folder for logs) and calls nat_cleanup on exit.
 # Every namespace is named after this shell's pid, every process started is
 # remembered in $nat_pids and killed by pid.
 
 nat_tag=fn$$
 inet=$nat_tag-inet
-declare -A ns=( [ra]=$nat_tag-ra [rb]=$nat_tag-rb [ha]=$nat_tag-ha [hb]=$nat_tag-hb
+declare -A ns=( [ra]=$nat_tag-ra [rb]=$nat_tag-rb [ha]=$nat_tag-ha [ha2]=$nat_tag-ha2 [hb]=$nat_tag-hb
                 [la]=$nat_tag-la [lb]=$nat_tag-lb )  # la, lb: two ends of a lossy link
 nat_pids=()
+
+# nat_stop [-SIGNAL] PID: kills PID if it is still a running job of this
+# shell (a pid that ended may already be another process's: pids wrap
+# quickly on a busy machine), and reaps it. Returns its status.
+nat_stop() {
+  local signal=-9
+  if [[ $1 == -* ]]; then signal=$1; shift; fi
+  if [[ " $(jobs -pr | tr '\n' ' ') " == *" $1 "* ]]; then
+    kill "$signal" "$1" 2>/dev/null
+  fi
+  wait "$1" 2>/dev/null
+}
 
 nat_cleanup() {
   local pid name
   for pid in "${nat_pids[@]}"; do
-    kill -9 "$pid" 2>/dev/null
-  done
-  for pid in "${nat_pids[@]}"; do
-    wait "$pid" 2>/dev/null
+    nat_stop "$pid"
   done
   for name in "${ns[@]}" "$inet"; do
     ip netns del "$name" 2>/dev/null
@@ -66,6 +79,7 @@ build_topology() {
   # route (coturn drops allocations without one).
   in_ns "$inet" ip link add br0 type bridge
   in_ns "$inet" ip addr add 198.51.100.1/24 dev br0
+  in_ns "$inet" ip addr add 198.51.100.2/24 dev br0
   in_ns "$inet" ip link set br0 up
   in_ns "$inet" ip route add default dev br0
   # The inside networks are reachable through their routers; a NATing
@@ -82,15 +96,26 @@ build_topology() {
     in_ns "$router" ip link set wan up
     in_ns "$router" ip route add default via 198.51.100.1
 
-    ip link add lan netns "$router" type veth peer name eth0 netns "$host"
+    in_ns "$router" ip link add lan type bridge mcast_snooping 0
+    # Frames between two hosts of the lan are switched, not routed: keep
+    # them out of the router's iptables (br_netfilter) where it is loaded.
+    in_ns "$router" sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null
     in_ns "$router" ip addr add "$net.1/24" dev lan
     in_ns "$router" ip link set lan up
     in_ns "$router" sysctl -qw net.ipv4.ip_forward=1
-    in_ns "$host" ip addr add "$net.2/24" dev eth0
-    in_ns "$host" ip link set eth0 up
-    in_ns "$host" ip route add default via "$net.1"
+    add_host "$router" "$host" "$net" 2 port0
+    if [ "$side" = a ]; then add_host "$router" "${ns[ha2]}" "$net" 3 port1; fi
     in_ns "$inet" ip route add "$net.0/24" via "198.51.100.$octet"
   done
+}
+
+# add_host ROUTER HOST NET LAST_OCTET PORT: HOST's eth0 on ROUTER's lan
+add_host() {
+  ip link add "$5" netns "$1" type veth peer name eth0 netns "$2"
+  in_ns "$1" ip link set "$5" master lan up
+  in_ns "$2" ip addr add "$3.$4/24" dev eth0
+  in_ns "$2" ip link set eth0 up
+  in_ns "$2" ip route add default via "$3.1"
 }
 
 # nat ROUTER cone|symmetric
@@ -110,6 +135,7 @@ set_nat() {
   in_ns "$router" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE "${random[@]}"
   in_ns "$router" iptables -P FORWARD DROP
   in_ns "$router" iptables -A FORWARD -i lan -o wan -j ACCEPT
+  in_ns "$router" iptables -A FORWARD -i lan -o lan -j ACCEPT
   in_ns "$router" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
   # Unsolicited packets to the router itself are dropped too, or a cone
   # NAT behaves like a symmetric one.
@@ -119,14 +145,24 @@ set_nat() {
   in_ns "$router" iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 }
 
+# block_outbound ROUTER [udp]: the router forwards nothing outwards (or
+# no UDP: only TCP leaves this network); set_nat clears it.
+block_outbound() {
+  in_ns "$1" iptables -I FORWARD -i lan -o wan ${2:+-p "$2"} -j DROP
+}
+
 # Servers
 
 coturn_pid=
 
 start_coturn() {
-  # `ip netns exec` execs the command: $! is the server's pid.
+  # `ip netns exec` execs the command: $! is the server's pid. With two
+  # listening addresses coturn answers as an RFC 5780 server too (its
+  # other address: 198.51.100.2:3479), and a client can ask it as two
+  # STUN servers (198.51.100.1:3478 and 198.51.100.2:3478).
   ip netns exec "$inet" turnserver -n --no-cli --no-tls --no-dtls \
-    --listening-ip=198.51.100.1 --listening-port=3478 --relay-ip=198.51.100.1 \
+    --listening-ip=198.51.100.1 --listening-ip=198.51.100.2 --listening-port=3478 \
+    --relay-ip=198.51.100.1 \
     --min-port=49160 --max-port=49300 --lt-cred-mech --user=test:test \
     --realm=ferry.test --fingerprint --no-stdout-log \
     --userdb="$work/turndb" --pidfile="$work/turn.pid" --log-file="$work/turn.log" \
@@ -143,8 +179,7 @@ start_coturn() {
 }
 
 stop_coturn() {
-  kill "$coturn_pid" 2>/dev/null
-  wait "$coturn_pid" 2>/dev/null
+  nat_stop -TERM "$coturn_pid"
 }
 
 http() { # NS HOST PORT REQUEST → the raw answer

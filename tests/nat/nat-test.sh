@@ -3,23 +3,34 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-#   host A 10.0.1.2 ── router A ──┐                    ┌── router B ── host B 10.0.2.2
-#           (10.0.1.0/24)   198.51.100.11   "internet"    198.51.100.12   (10.0.2.0/24)
+#   host A 10.0.1.2 ──┬ router A ──┐                    ┌── router B ── host B 10.0.2.2
+#   host A2 10.0.1.3 ─┘  (10.0.1.0/24)                           (10.0.2.0/24)
+#                        198.51.100.11   "internet"    198.51.100.12
 #                                     198.51.100.1: coturn, 2 × dhtnode proxy
+#                                     198.51.100.2: coturn's second address
 #
 # The routers masquerade (endpoint-independent mapping: "cone"), or with
 # --random-fully (a new port per destination: "symmetric"), and drop every
 # unsolicited packet, forwarded or addressed to themselves. `ferry` runs in
 # the host namespaces with --interface eth0 and every transport enabled
 # (lan, ice, turn), finding its peer through the dht signaling and an
-# OpenDHT proxy on the internet side. Each case checks the file with cmp and
-# the path taken:
+# OpenDHT proxy on the internet side. Each case checks the file with cmp,
+# the SHA3-256 both sides verified, and the path taken:
 #
 #   cone/cone            → direct ICE (udp), never the relay, never lan
 #   cone/symmetric       → TURN relay
 #   public/cone, public/symmetric → direct (ice, or lan: the NATed side
-#                          may dial the public one), never the relay
+#                          may dial the public one), never the relay; without
+#                          lan, ICE (host↔srflx, or a peer-reflexive candidate
+#                          for the symmetric NAT)
 #   symmetric/symmetric  → TURN relay
+#   A and A2 behind one router → lan (or ICE host↔host), never the relay
+#   UDP blocked at A (cone), B cone → TURN relay reached over TCP
+#   UDP blocked at A, B public → ICE over TCP (or lan), never the relay
+#   ferry doctor on A behind a cone, a symmetric, a public router, with
+#                          UDP blocked and with nothing let out → the NAT
+#                          mapping and the verdict,
+#                          from two STUN servers and from one RFC 5780 server
 #   symmetric + TURN down→ the transfer fails, and the error says what each
 #                          transport tried (lan, ice, turn)
 #   cone/cone, the link cut in the middle → both sides end with an error
@@ -40,7 +51,7 @@ source "$(dirname "$0")/nat-lib.sh"
 
 ferry=${FERRY_TOOL:-}
 work=
-n_tests=9
+n_tests=18
 test_index=0
 failed=0
 
@@ -56,6 +67,9 @@ skip_all() {
 }
 
 cleanup() {
+  # Only the script itself cleans up: a child forked by it (and killed
+  # before its exec) inherits this trap too.
+  [ "$BASHPID" -eq "$$" ] || return 0
   nat_cleanup
   if [ -n "$work" ]; then
     if [ "$failed" -ne 0 ] || [ -n "${FERRY_NAT_KEEP:-}" ]; then
@@ -78,11 +92,63 @@ reason=$(nat_check) || skip_all "$reason"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-nat.XXXXXX")
 
+# Waiting {{{1
+#
+# Every wait is for an event (a line written, a process ending); the
+# seconds given only bound a hang.
+
+# await_line FILE TEXT PID SECONDS: whether a line of FILE holds TEXT
+# before PID ends (tail follows the file through inotify).
+await_line() {
+  local file=$1 text=$2 pid=$3 line fd tailer status=1
+  exec {fd}< <(exec timeout "$4" tail -n +1 -F --pid="$pid" "$file" 2>/dev/null)
+  tailer=$!
+  while IFS= read -r line <&"$fd"; do
+    if [[ $line == *"$text"* ]]; then
+      status=0
+      break
+    fi
+  done
+  exec {fd}<&-
+  # tail is still running when a line matched (it follows the file), or
+  # has ended with PID (then its pid is not signalled: it may be reused).
+  [ $status -eq 0 ] && kill "$tailer" 2>/dev/null
+  wait "$tailer" 2>/dev/null
+  return $status
+}
+
+# wait_bounded PID SECONDS: waits for PID (a child) to end, killed after
+# SECONDS; returns its exit status.
+wait_bounded() {
+  local pid=$1 guard ended= status
+  sleep "$2" &
+  guard=$!
+  wait -n -p ended "$pid" "$guard"
+  status=$?
+  if [ "$ended" != "$pid" ]; then
+    nat_stop "$pid"
+    status=$?
+  else
+    # (SIGKILL: the guard may still be a fork of this shell, with its traps)
+    nat_stop "$guard"
+  fi
+  return $status
+}
+
 # Transfers {{{1
 
+turn_udp="turn:test:test@198.51.100.1:3478?transport=udp"
+turn_tcp="turn:test:test@198.51.100.1:3478?transport=tcp"
 common_args=(--interface eth0 --signaling dht --dht-proxy http://198.51.100.1:8000
-             --transport "${FERRY_NAT_TRANSPORTS:-lan,ice,turn}" --stun 198.51.100.1:3478
-             --turn "turn:test:test@198.51.100.1:3478?transport=udp" --json)
+             --transport "${FERRY_NAT_TRANSPORTS:-lan,ice,turn}" --stun 198.51.100.1:3478 --json)
+
+# The sender (A) and the receiver (B): their namespaces and their own
+# options (the TURN servers they use).
+default_sides() {
+  host_a=${ns[ha]} host_b=${ns[hb]}
+  args_a=(--turn "$turn_udp") args_b=(--turn "$turn_udp")
+}
+default_sides
 
 receiver_pid=
 
@@ -92,44 +158,36 @@ start_receiver() {
   mkdir -p "$dir/b/home" "$dir/a/home" "$dir/b/received"
   printf '[core]\nname=bob\nconnect-timeout=%s\n' "${CONNECT_TIMEOUT:-10}" > "$dir/b/home/ferry.conf"
   printf '[core]\nname=alice\nconnect-timeout=%s\n' "${CONNECT_TIMEOUT:-10}" > "$dir/a/home/ferry.conf"
-  ip netns exec "${ns[hb]}" "$ferry" --home "$dir/b/home" "${common_args[@]}" \
+  ip netns exec "$host_b" "$ferry" --home "$dir/b/home" "${common_args[@]}" "${args_b[@]}" \
     receive --yes --once --dir "$dir/b/received" > "$dir/b/out.jsonl" 2> "$dir/b/err.log" &
   receiver_pid=$!
   nat_pids+=("$receiver_pid")
-  # Up to 60 s: a bound against a hang, not a speed requirement.
-  for _ in $(seq 1200); do
-    grep -q '"event":"ready"' "$dir/b/out.jsonl" 2>/dev/null && return 0
-    kill -0 "$receiver_pid" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
+  await_line "$dir/b/out.jsonl" '"event":"ready"' "$receiver_pid" 60
 }
 
 # send_file CASE FILE: runs the sender to its end; returns its exit status
 send_file() {
   local dir=$work/$1 file=$2 account
   account=$(grep '^{' "$dir/b/out.jsonl" | jq -r 'select(.event == "ready") | .account')
-  ip netns exec "${ns[ha]}" "$ferry" --home "$dir/a/home" "${common_args[@]}" \
+  ip netns exec "$host_a" "$ferry" --home "$dir/a/home" "${common_args[@]}" "${args_a[@]}" \
     send --timeout 20 --to "$account" "$file" > "$dir/a/out.jsonl" 2> "$dir/a/err.log"
 }
 
+# (up to 60 s, beyond the 40 s the link-cut case allows)
 wait_receiver() {
-  local status
-  # Up to 60 s (beyond the 40 s the link-cut case allows).
-  for _ in $(seq 600); do
-    kill -0 "$receiver_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$receiver_pid" 2>/dev/null
-  wait "$receiver_pid" 2>/dev/null
-  status=$?
-  return $status
+  wait_bounded "$receiver_pid" 60
 }
 
 event_field() { # CASE SIDE EVENT FIELD
   # (debug output, when enabled, goes to stdout too: keep the JSON lines)
   grep '^{' "$work/$1/$2/out.jsonl" 2>/dev/null |
     jq -r --arg e "$3" "select(.event == \$e) | .$4 // empty" 2>/dev/null | head -n 1
+}
+
+receiving_ms() { # CASE
+  grep '^{' "$work/$1/b/out.jsonl" 2>/dev/null |
+    jq -s '[.[] | select(.event == "done")][0].elapsed_ms - [.[] | select(.event == "progress")][0].elapsed_ms' \
+      2>/dev/null
 }
 
 report() { # OK? DESCRIPTION CASE
@@ -140,35 +198,56 @@ report() { # OK? DESCRIPTION CASE
     failed=1
     printf 'not ok %d - %s\n' "$test_index" "$2"
     if [ -n "${3:-}" ]; then
-      for f in "$work/$3"/*/err.log "$work/$3"/*/out.jsonl; do
+      for f in "$work/$3"/*/err.log "$work/$3"/*/out.jsonl "$work/$3"/*.err "$work/$3"/*.json; do
         [ -s "$f" ] && { say "--- $f"; tail -n 15 "$f" | sed 's/^/#   /'; }
       done
     fi
   fi
 }
 
-# FERRY_NAT_ONLY=NAME runs one case (debugging).
+# FERRY_NAT_ONLY=NAME runs one case, NAME|NAME… several (debugging).
 selected() {
-  if [ -n "${FERRY_NAT_ONLY:-}" ] && [ "$FERRY_NAT_ONLY" != "$1" ]; then
+  if [ -n "${FERRY_NAT_ONLY:-}" ] && [[ ! $1 =~ ^($FERRY_NAT_ONLY)$ ]]; then
     test_index=$((test_index + 1))
     printf 'ok %d - %s # SKIP not selected\n' "$test_index" "$1"
     return 1
   fi
 }
 
+# verified CASE FILE: both sides' done events give FILE's SHA3-256
+verified() {
+  local digest
+  digest=$(python3 -c 'import hashlib, sys; print(hashlib.sha3_256(open(sys.argv[1], "rb").read()).hexdigest())' "$2")
+  [ "$(event_field "$1" a done 'files[0]["sha3-256"]')" = "$digest" ] &&
+    [ "$(event_field "$1" b done 'files[0]["sha3-256"]')" = "$digest" ]
+}
+
+# set_router ROUTER cone|symmetric|public|cone+udp-blocked|cone+offline
+set_router() {
+  set_nat "$1" "${2%+*}"
+  case $2 in
+    *+udp-blocked) block_outbound "$1" udp ;;
+    *+offline) block_outbound "$1" ;;
+  esac
+}
+
 # run_case NAME NAT_A NAT_B EXPECTED_CHAIN_REGEX DESCRIPTION: unless the
-# regex names lan, a chain with lan fails.
+# regex names lan, a chain with lan fails. The sides are those of
+# default_sides unless the caller changed them.
 run_case() {
   local name=$1 chain status=1 file=$work/$1.bin
   selected "$name" || return 0
-  set_nat "${ns[ra]}" "$2"
-  set_nat "${ns[rb]}" "$3"
+  set_router "${ns[ra]}" "$2"
+  set_router "${ns[rb]}" "$3"
   head -c 3145728 /dev/urandom > "$file"
 
   if start_receiver "$name" && send_file "$name" "$file" && wait_receiver; then
     chain=$(event_field "$name" a done chain)
-    say "$name: $chain ($(event_field "$name" a done duration_ms) ms)"
-    if cmp -s "$file" "$work/$name/b/received/$(basename "$file")" &&
+    # (the receiver's time from its first progress to the end shows a
+    # stall after the sender's last write)
+    say "$name: $chain ($(event_field "$name" a done duration_ms) ms; receiver: $(receiving_ms "$name") ms from the first progress)"
+    # The file arrived whole, and both sides verified its SHA3-256.
+    if cmp -s "$file" "$work/$name/b/received/$(basename "$file")" && verified "$name" "$file" &&
        [[ $chain =~ $4 ]] && { [[ $4 == *lan* ]] || [[ ! $chain =~ lan ]]; }; then
       status=0
     else
@@ -198,7 +277,107 @@ run_case public-symmetric public symmetric '^dht → (ice|lan) \(' 'direct (ice 
 saved_args=("${common_args[@]}")
 common_args=("${common_args[@]/lan,ice,turn/ice,turn}")
 run_case public-symmetric-ice public symmetric '^dht → ice \(' 'direct ICE without lan, never the relay'
+run_case public-cone-ice public cone '^dht → ice \(udp, ' 'direct ICE over UDP without lan, never the relay'
 common_args=("${saved_args[@]}")
+
+# Two devices behind one router: the path stays inside the home (lan, or
+# ICE between host candidates), never the relay.
+host_b=${ns[ha2]}
+run_case same-router cone cone '^dht → (lan \(|ice \(udp, host↔host)' 'two hosts behind one router: lan or host ICE'
+default_sides
+# UDP blocked at one side (its router forwards TCP only; its device knows
+# the TURN server over TCP): the relay, reached over TCP by that side.
+args_a=(--turn "$turn_tcp")
+run_case udp-blocked-cone cone+udp-blocked cone '^dht → turn \(tcp relay via 198\.51\.100\.1:3478, relay↔relay' \
+  'UDP blocked at A → TURN over TCP'
+# … and towards a device with a public address: ICE over TCP (or lan).
+run_case udp-blocked-public cone+udp-blocked public '^dht → (ice \(tcp, |lan \()' \
+  'UDP blocked at A, B public → ICE over TCP or lan, never the relay'
+default_sides
+
+# ferry doctor {{{1
+#
+# `ferry doctor --json` on host A behind each kind of router, asking
+# coturn as two STUN servers (198.51.100.2:3478 and the TURN server on
+# 198.51.100.1:3478), as one RFC 5780 server (198.51.100.1:3478 alone,
+# which names its other address, 198.51.100.2:3479), and as two servers on
+# one IP (198.51.100.1:3479 and :3478; then the other address). Each
+# asserts the NAT mapping and the verdict.
+
+# doctor_json CASE LABEL ARGS…: the report of a doctor run on host A
+doctor_json() {
+  local dir=$work/$1
+  mkdir -p "$dir/home-$2"
+  ip netns exec "${ns[ha]}" "$ferry" --home "$dir/home-$2" --interface eth0 --signaling dht \
+    --dht-proxy http://198.51.100.1:8000 --json "${@:3}" doctor --timeout 1 \
+    > "$dir/$2.json" 2> "$dir/$2.err"
+}
+
+# doctor_case ROUTER MAPPING VERDICT_CODE VERDICT_CODE_WITHOUT_STUN: the
+# last run gives no STUN server (the TURN server is asked as one, but ICE
+# has none: no reflexive candidate).
+doctor_case() {
+  local name=doctor-$1 status=1 dir=$work/doctor-$1 how got answered verdict
+  selected "$name" || return 0
+  set_router "${ns[ra]}" "$1"
+  mkdir -p "$dir"
+  if doctor_json "$name" two --stun 198.51.100.2:3478 --turn "$turn_udp" &&
+     doctor_json "$name" rfc5780 --stun 198.51.100.1:3478 --turn "$turn_udp" &&
+     doctor_json "$name" no-stun --turn "$turn_udp" &&
+     doctor_json "$name" one-ip --stun 198.51.100.1:3479 --turn "$turn_udp"; then
+    status=0
+    for how in two rfc5780 no-stun one-ip; do
+      got=$(jq -r '"\(.nat.mapping) \(.verdict_code) \(.udp) \(.nat.address)"' "$dir/$how.json")
+      answered=$(jq -r '[.stun[] | select(.answered) | .server] | join(" ")' "$dir/$how.json")
+      say "$name ($how): mapping, verdict, udp, address: $got; answered: $answered"
+      verdict=$3
+      [ "$how" = no-stun ] && verdict=$4
+      [[ $got == "$2 $verdict works "* ]] || status=1
+    done
+    # Both ways asked two addresses of the server: the second was the
+    # other address named by the first answer in the RFC 5780 run.
+    [ "$(jq -r '[.stun[] | select(.answered)] | length' "$dir/two.json")" -eq 2 ] || status=1
+    [ "$(jq -r '.stun[1].server' "$dir/rfc5780.json")" = 198.51.100.2:3479 ] || status=1
+    # Two servers on one IP do not tell the mapping (a NAT may map per
+    # destination address): the other address, on the second IP, does.
+    [ "$(jq -r '[.stun[] | select(.answered)] | length' "$dir/one-ip.json")" -eq 3 ] || status=1
+    [[ $(jq -r '.stun[2].server' "$dir/one-ip.json") == 198.51.100.2:* ]] || status=1
+  fi
+  report $status "$name: behind a $1 router → mapping $2, verdict $3 ($4 without STUN)" "$name"
+}
+
+doctor_case cone endpoint-independent direct direct-disabled
+doctor_case symmetric endpoint-dependent relay relay
+doctor_case public none public public
+
+# UDP blocked: no STUN server answers, the TURN server does over TCP.
+name=doctor-udp-blocked
+selected "$name" && {
+  status=1
+  set_router "${ns[ra]}" cone+udp-blocked
+  mkdir -p "$work/$name"
+  if doctor_json "$name" tcp --stun 198.51.100.2:3478 --turn "$turn_tcp"; then
+    got=$(jq -r '"\(.nat.mapping) \(.verdict_code) \(.udp) \(.turn[0].allocation)"' "$work/$name/tcp.json")
+    say "$name: mapping, verdict, udp, TCP allocation: $got"
+    [ "$got" = "unknown relay-tcp blocked true" ] && status=0
+  fi
+  report $status "$name: UDP blocked, TURN over TCP → verdict relay-tcp" "$name"
+}
+
+# Nothing leaves the home network: no server answers, UDP is not said to
+# be blocked, the devices of this network remain (multicast works).
+name=doctor-isolated
+selected "$name" && {
+  status=1
+  set_router "${ns[ra]}" cone+offline
+  mkdir -p "$work/$name"
+  if doctor_json "$name" offline --stun 198.51.100.2:3478 --turn "$turn_udp" --turn "$turn_tcp"; then
+    got=$(jq -r '"\(.nat.mapping) \(.verdict_code) \(.udp) \(.interfaces[0].multicast)"' "$work/$name/offline.json")
+    say "$name: mapping, verdict, udp, multicast: $got"
+    [ "$got" = "unknown isolated unknown true" ] && status=0
+  fi
+  report $status "$name: nothing leaves the network → verdict isolated" "$name"
+}
 
 # TURN down and symmetric NATs: the clear failure.
 name=turn-down
@@ -219,8 +398,7 @@ selected "$name" && {
       status=0
     fi
   fi
-  kill -9 "$receiver_pid" 2>/dev/null
-  wait "$receiver_pid" 2>/dev/null
+  nat_stop "$receiver_pid"
   report $status "$name: symmetric/symmetric with the TURN server down → the error lists every transport" "$name"
   start_coturn >/dev/null || say "coturn did not restart"
 }
@@ -234,17 +412,14 @@ selected "$name" && {
   head -c 200M /dev/zero > "$work/$name.bin"
   if start_receiver "$name"; then
     account=$(grep '^{' "$work/$name/b/out.jsonl" | jq -r 'select(.event == "ready") | .account')
-    ip netns exec "${ns[ha]}" "$ferry" --home "$work/$name/a/home" "${common_args[@]}" \
+    ip netns exec "$host_a" "$ferry" --home "$work/$name/a/home" "${common_args[@]}" "${args_a[@]}" \
       send --timeout 20 --to "$account" "$work/$name.bin" > "$work/$name/a/out.jsonl" 2> "$work/$name/a/err.log" &
     sender=$!
     nat_pids+=("$sender")
-    for _ in $(seq 300); do
-      grep -q '"event":"progress"' "$work/$name/b/out.jsonl" 2>/dev/null && break
-      sleep 0.05
-    done
+    await_line "$work/$name/b/out.jsonl" '"event":"progress"' "$receiver_pid" 20
     in_ns "${ns[ra]}" ip link set wan down
     cut_at=$SECONDS
-    wait "$sender"
+    wait_bounded "$sender" 60
     sent_status=$?
     wait_receiver
     received_status=$?
@@ -273,10 +448,7 @@ selected "$name" && {
   python3 "$(dirname "$0")/../../bench/wan-link.py" "${ns[la]}" tun-a "${ns[lb]}" tun-b 20 0.01 7 \
     > "$dir/link.out" 2> "$dir/link.log" &
   nat_pids+=($!)
-  for _ in $(seq 100); do
-    grep -q ready "$dir/link.out" 2>/dev/null && break
-    sleep 0.05
-  done
+  await_line "$dir/link.out" ready $! 10
   in_ns "${ns[la]}" ip addr add 10.98.0.1/30 dev tun-a
   in_ns "${ns[lb]}" ip addr add 10.98.0.2/30 dev tun-b
   in_ns "${ns[la]}" ip link set tun-a up multicast on
@@ -287,10 +459,7 @@ selected "$name" && {
     receive --yes --once --dir "$dir/b/received" > "$dir/b/out.jsonl" 2> "$dir/b/err.log" &
   receiver_pid=$!
   nat_pids+=("$receiver_pid")
-  for _ in $(seq 200); do
-    grep -q '"event":"ready"' "$dir/b/out.jsonl" 2>/dev/null && break
-    sleep 0.05
-  done
+  await_line "$dir/b/out.jsonl" '"event":"ready"' "$receiver_pid" 20
   account=$(grep '^{' "$dir/b/out.jsonl" | jq -r 'select(.event == "ready") | .account')
   if ip netns exec "${ns[la]}" "$ferry" --home "$dir/a" "${lossy_args[@]/tun-X/tun-a}" \
        send --timeout 20 --to "$account" "$work/$name.bin" > "$dir/a/out.jsonl" 2> "$dir/a/err.log" &&

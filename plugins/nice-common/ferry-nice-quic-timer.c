@@ -1,0 +1,88 @@
+/* ferry-nice-quic-timer.c: a GSource that fires at an ngtcp2 timestamp
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <unistd.h>
+#include <sys/timerfd.h>
+
+#include <ngtcp2/ngtcp2.h>
+
+#include "ferry-nice-quic-private.h"
+
+/* One timer source on the engine's context. Pacing asks for gaps well
+ * under a millisecond, finer than a GLib timeout (whose poll() waits in
+ * whole milliseconds: at 8 packets per wait, 12 MB/s at most): the source
+ * polls a timerfd armed at the connection's expiry, to the nanosecond. */
+typedef struct {
+  GSource  source;
+  int      fd;
+  gpointer tag;
+} TimerSource;
+
+static gboolean
+timer_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  TimerSource *timer = (TimerSource *) source;
+  guint64 expirations;
+
+  if (timer->fd >= 0)
+    {
+      /* EAGAIN (not expired after all) is fine: the callback looks at the
+       * time. */
+      gssize n = read (timer->fd, &expirations, sizeof expirations);
+
+      (void) n;
+    }
+  return callback (user_data);
+}
+
+static void
+timer_finalize (GSource *source)
+{
+  TimerSource *timer = (TimerSource *) source;
+
+  if (timer->fd >= 0)
+    close (timer->fd);
+}
+
+static GSourceFuncs timer_funcs = { NULL, NULL, timer_dispatch, timer_finalize, NULL, NULL };
+
+GSource *
+_ferry_nice_quic_timer_new (void)
+{
+  TimerSource *timer = (TimerSource *) g_source_new (&timer_funcs, sizeof (TimerSource));
+
+  timer->fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer->fd >= 0)
+    timer->tag = g_source_add_unix_fd (&timer->source, timer->fd, G_IO_IN);
+  return &timer->source;
+}
+
+/* @expiry: an ngtcp2 timestamp (g_get_monotonic_time() in nanoseconds),
+ * or UINT64_MAX for none. */
+void
+_ferry_nice_quic_timer_set (GSource       *source,
+                            ngtcp2_tstamp  expiry)
+{
+  TimerSource *timer = (TimerSource *) source;
+  struct itimerspec spec = { { 0, 0 }, { 0, 0 } };
+
+  if (timer->fd < 0)
+    {
+      g_source_set_ready_time (source, expiry == UINT64_MAX ? -1
+                                       : (gint64) (expiry / NGTCP2_MICROSECONDS));
+      return;
+    }
+  if (expiry != UINT64_MAX)
+    {
+      /* Both clocks are CLOCK_MONOTONIC; zero would disarm it. */
+      expiry = MAX (expiry, 1);
+      spec.it_value.tv_sec = expiry / NGTCP2_SECONDS;
+      spec.it_value.tv_nsec = expiry % NGTCP2_SECONDS;
+    }
+  timerfd_settime (timer->fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
