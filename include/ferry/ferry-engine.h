@@ -121,7 +121,7 @@ void           ferry_engine_set_plugin_setting     (FerryEngine          *self,
                                                     const char           *plugin,
                                                     const char           *key,
                                                     const char           *value);
-FERRY_AVAILABLE_IN_ALL
+FERRY_DEPRECATED_FOR (ferry_plugin_context_get_local_addresses)
 GPtrArray     *ferry_engine_get_local_addresses    (FerryEngine          *self);
 FERRY_DEPRECATED_FOR (ferry_plugin_context_get_announcement)
 GBytes        *ferry_engine_get_announcement       (FerryEngine          *self);
