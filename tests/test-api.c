@@ -291,6 +291,10 @@ test_plugin_settings (void)
   ferry_engine_set_plugin_setting (engine, "local-broadcast", "port", udp_text);
   ferry_engine_set_plugin_setting (engine, "local-broadcast", "announce-interval", "+7");
   ferry_engine_set_plugin_setting (engine, "local-broadcast", "group", " 239.255.70.77 ");
+  ferry_engine_set_plugin_setting (engine, "lan", "servers", "a;b;");
+  ferry_engine_set_plugin_setting (engine, "lan", "udp", "false");
+  ferry_engine_set_plugin_setting (engine, "lan", "tcp", "maybe");
+  ferry_engine_set_connect_timeout (engine, 12);
   g_assert_true (start_async (engine, &error));
   g_assert_no_error (error);
 
@@ -324,6 +328,23 @@ test_plugin_settings (void)
     g_assert_cmpstr (ferry_plugin_context_get_device_id (context), ==,
                      ferry_identity_get_device_id (ferry_engine_get_identity (engine)));
     g_assert_cmpstr (ferry_plugin_context_get_home (context), ==, ferry_engine_get_home (engine));
+
+    /* The other readers, on the transport's own group. */
+    context = ferry_transport_get_plugin_context (transport);
+    {
+      g_auto(GStrv) list = ferry_plugin_context_dup_setting_list (context, "servers");
+      gboolean flag = TRUE;
+
+      g_assert_cmpstrv (list, ((const char *[]) { "a", "b", NULL }));
+      g_assert_null (ferry_plugin_context_dup_setting_list (context, "unset"));
+      g_assert_true (ferry_plugin_context_get_boolean_setting (context, "udp", &flag, &error));
+      g_assert_false (flag);
+      g_assert_false (ferry_plugin_context_get_boolean_setting (context, "tcp", &flag, &error));
+      g_assert_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+      g_clear_error (&error);
+      g_assert_true (ferry_plugin_context_get_core_int64_setting (context, "connect-timeout", &number, &error));
+      g_assert_cmpint (number, ==, 12);
+    }
   }
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)

@@ -308,10 +308,54 @@ ferry_plugin_context_dup_core_setting (FerryPluginContext *self,
   return g_key_file_get_string (self->engine->config, "core", key, NULL);
 }
 
-static GKeyFile *
-setting_group (FerryPluginContext *self)
+typedef enum {
+  SETTING_INT64,
+  SETTING_DOUBLE,
+  SETTING_BOOLEAN,
+} SettingType;
+
+/* Reads @key of @group as GKeyFile reads it into @value, which keeps its
+ * default when the key is unset. */
+static gboolean
+read_setting (FerryPluginContext  *self,
+              const char          *group,
+              const char          *key,
+              SettingType          type,
+              gpointer             value,
+              GError             **error)
 {
-  return self->engine != NULL && self->name != NULL ? self->engine->config : NULL;
+  GKeyFile *config = self->engine != NULL ? self->engine->config : NULL;
+  GError *local_error = NULL;
+  gint64 number = 0;
+  double real = 0;
+  gboolean boolean = FALSE;
+
+  if (config == NULL || group == NULL || !g_key_file_has_key (config, group, key, NULL))
+    return TRUE;
+  switch (type)
+    {
+    case SETTING_INT64:
+      number = g_key_file_get_int64 (config, group, key, &local_error);
+      break;
+    case SETTING_DOUBLE:
+      real = g_key_file_get_double (config, group, key, &local_error);
+      break;
+    case SETTING_BOOLEAN:
+      boolean = g_key_file_get_boolean (config, group, key, &local_error);
+      break;
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (type == SETTING_INT64)
+    *(gint64 *) value = number;
+  else if (type == SETTING_DOUBLE)
+    *(double *) value = real;
+  else
+    *(gboolean *) value = boolean;
+  return TRUE;
 }
 
 /**
@@ -334,25 +378,35 @@ ferry_plugin_context_get_int64_setting (FerryPluginContext  *self,
                                         gint64              *value,
                                         GError             **error)
 {
-  GKeyFile *config;
-  GError *local_error = NULL;
-  gint64 number;
-
   g_return_val_if_fail (FERRY_IS_PLUGIN_CONTEXT (self), FALSE);
   g_return_val_if_fail (key != NULL && value != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return read_setting (self, self->name, key, SETTING_INT64, value, error);
+}
 
-  config = setting_group (self);
-  if (config == NULL || !g_key_file_has_key (config, self->name, key, NULL))
-    return TRUE;
-  number = g_key_file_get_int64 (config, self->name, key, &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-  *value = number;
-  return TRUE;
+/**
+ * ferry_plugin_context_get_core_int64_setting:
+ * @self: a #FerryPluginContext
+ * @key: a key of the `[core]` group, e.g. `connect-timeout`
+ * @value: (inout): the default, replaced by the setting when it is set
+ * @error: return location for a #GError
+ *
+ * Reads one of the engine's own settings as
+ * ferry_plugin_context_get_int64_setting() reads the instance's.
+ *
+ * Returns: %TRUE when @key is unset or a number; %FALSE with
+ *   %G_KEY_FILE_ERROR_INVALID_VALUE when it is set to something else
+ */
+gboolean
+ferry_plugin_context_get_core_int64_setting (FerryPluginContext  *self,
+                                             const char          *key,
+                                             gint64              *value,
+                                             GError             **error)
+{
+  g_return_val_if_fail (FERRY_IS_PLUGIN_CONTEXT (self), FALSE);
+  g_return_val_if_fail (key != NULL && value != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return read_setting (self, "core", key, SETTING_INT64, value, error);
 }
 
 /**
@@ -375,25 +429,60 @@ ferry_plugin_context_get_double_setting (FerryPluginContext  *self,
                                          double              *value,
                                          GError             **error)
 {
-  GKeyFile *config;
-  GError *local_error = NULL;
-  double number;
-
   g_return_val_if_fail (FERRY_IS_PLUGIN_CONTEXT (self), FALSE);
   g_return_val_if_fail (key != NULL && value != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return read_setting (self, self->name, key, SETTING_DOUBLE, value, error);
+}
 
-  config = setting_group (self);
-  if (config == NULL || !g_key_file_has_key (config, self->name, key, NULL))
-    return TRUE;
-  number = g_key_file_get_double (config, self->name, key, &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-  *value = number;
-  return TRUE;
+/**
+ * ferry_plugin_context_get_boolean_setting:
+ * @self: a #FerryPluginContext
+ * @key: a key of the instance's own group
+ * @value: (inout): the default, replaced by the setting when it is set
+ * @error: return location for a #GError
+ *
+ * Reads one of the instance's settings as `true` or `false`, as
+ * g_key_file_get_boolean() reads `ferry.conf`. When @key is unset, @value
+ * keeps the default it holds.
+ *
+ * Returns: %TRUE when @key is unset, `true` or `false`; %FALSE with
+ *   %G_KEY_FILE_ERROR_INVALID_VALUE when it is set to something else
+ */
+gboolean
+ferry_plugin_context_get_boolean_setting (FerryPluginContext  *self,
+                                          const char          *key,
+                                          gboolean            *value,
+                                          GError             **error)
+{
+  g_return_val_if_fail (FERRY_IS_PLUGIN_CONTEXT (self), FALSE);
+  g_return_val_if_fail (key != NULL && value != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return read_setting (self, self->name, key, SETTING_BOOLEAN, value, error);
+}
+
+/**
+ * ferry_plugin_context_dup_setting_list:
+ * @self: a #FerryPluginContext
+ * @key: a key of the instance's own group
+ *
+ * Gets one of the instance's settings as a list, separated by `;` as
+ * g_key_file_get_string_list() reads it (e.g. `servers` of `[turn]`, which
+ * ferry_engine_set_turn_servers() sets).
+ *
+ * Returns: (transfer full) (array zero-terminated=1) (nullable): the
+ *   values, or %NULL when unset or not a list
+ */
+char **
+ferry_plugin_context_dup_setting_list (FerryPluginContext *self,
+                                       const char         *key)
+{
+  g_return_val_if_fail (FERRY_IS_PLUGIN_CONTEXT (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  if (self->engine == NULL || self->name == NULL)
+    return NULL;
+  return g_key_file_get_string_list (self->engine->config, self->name, key, NULL, NULL);
 }
 
 /**

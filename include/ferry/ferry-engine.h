@@ -60,7 +60,7 @@ FerryIdentity *ferry_engine_get_identity           (FerryEngine          *self);
  */
 FERRY_AVAILABLE_IN_ALL
 FerryRegistry *ferry_engine_get_registry           (FerryEngine          *self);
-FERRY_AVAILABLE_IN_ALL
+FERRY_DEPRECATED_FOR (ferry_engine_dup_plugin_setting)
 GKeyFile      *ferry_engine_get_config             (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_set_signalings         (FerryEngine          *self,

@@ -53,6 +53,19 @@ gboolean            ferry_plugin_context_get_double_setting  (FerryPluginContext
                                                               double             *value,
                                                               GError            **error);
 FERRY_AVAILABLE_IN_ALL
+gboolean            ferry_plugin_context_get_boolean_setting (FerryPluginContext *self,
+                                                              const char         *key,
+                                                              gboolean           *value,
+                                                              GError            **error);
+FERRY_AVAILABLE_IN_ALL
+gboolean            ferry_plugin_context_get_core_int64_setting (FerryPluginContext *self,
+                                                                 const char         *key,
+                                                                 gint64             *value,
+                                                                 GError            **error);
+FERRY_AVAILABLE_IN_ALL
+char              **ferry_plugin_context_dup_setting_list    (FerryPluginContext *self,
+                                                              const char         *key);
+FERRY_AVAILABLE_IN_ALL
 const char         *ferry_plugin_context_get_account_id      (FerryPluginContext *self);
 FERRY_AVAILABLE_IN_ALL
 const char         *ferry_plugin_context_get_device_id       (FerryPluginContext *self);
