@@ -107,7 +107,7 @@ test_settings (void)
 
   /* The settings reached the plugins' view of the configuration. */
   g_clear_pointer (&path, g_free);
-  path = g_key_file_get_string (ferry_engine_get_config (engine), "ice", "stun-server", NULL);
+  path = ferry_engine_dup_plugin_setting (engine, "ice", "stun-server");
   g_assert_cmpstr (path, ==, "127.0.0.1:3479");
 }
 
@@ -243,6 +243,123 @@ test_start_async (void)
   g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
   g_assert_nonnull (ferry_engine_get_inactive_reason (dht, "dht"));
   g_assert_cmpuint (g_list_model_get_n_items (ferry_engine_get_signalings (dht)), ==, 0);
+}
+
+static guint16
+free_tcp_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_nonnull (socket);
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* A setting an application set with ferry_engine_set_plugin_setting()
+ * reaches the plugin, which reads it as it reads ferry.conf: bad values
+ * are refused with the same errors. */
+static void
+test_plugin_settings (void)
+{
+  g_autofree char *dir = ferry_test_make_dir ("plugin-settings");
+  g_autoptr(FerryEngine) engine = new_engine (dir, "set", "");
+  guint16 udp = ferry_test_free_udp_port ();
+  guint16 tcp = free_tcp_port ();
+  g_autofree char *udp_text = g_strdup_printf ("%u", udp);
+  g_autofree char *tcp_text = g_strdup_printf ("%u", tcp);
+  g_autofree char *expected = g_strdup_printf ("127.0.0.1:%u", tcp);
+  g_autoptr(GError) error = NULL;
+  const struct {
+    const char *plugin, *key, *value, *message;
+  } bad[] = {
+    { "lan", "port", "65536", "Invalid [lan] port: expected a number from 0 to 65535" },
+    { "lan", "port", " 80", "Invalid [lan] port" },
+    { "lan", "port", "80\\", "Invalid [lan] port" },
+    { "lan", "port", "", "Invalid [lan] port" },
+    { "local-broadcast", "port", "0", "Invalid [local-broadcast] port: expected a number from 1 to 65535" },
+    { "local-broadcast", "announce-interval", "86401", "Invalid [local-broadcast] announce-interval" },
+    { "local-broadcast", "announce-interval", "5s", "Invalid [local-broadcast] announce-interval" },
+    { "local-broadcast", "group", "127.0.0.1", "Invalid [local-broadcast] group “127.0.0.1”" },
+  };
+
+  ferry_engine_set_plugin_setting (engine, "lan", "port", tcp_text);
+  ferry_engine_set_plugin_setting (engine, "local-broadcast", "port", udp_text);
+  ferry_engine_set_plugin_setting (engine, "local-broadcast", "announce-interval", "+7");
+  ferry_engine_set_plugin_setting (engine, "local-broadcast", "group", " 239.255.70.77 ");
+  ferry_engine_set_plugin_setting (engine, "lan", "servers", "a;b;");
+  ferry_engine_set_plugin_setting (engine, "lan", "udp", "false");
+  ferry_engine_set_plugin_setting (engine, "lan", "tcp", "maybe");
+  ferry_engine_set_connect_timeout (engine, 12);
+  g_assert_true (start_async (engine, &error));
+  g_assert_no_error (error);
+
+  {
+    g_autoptr(FerryTransport) transport = g_list_model_get_item (ferry_engine_get_transports (engine), 0);
+    g_autoptr(FerrySignaling) signaling = g_list_model_get_item (ferry_engine_get_signalings (engine), 0);
+    FerryPluginContext *context = ferry_signaling_get_plugin_context (signaling);
+    g_auto(GStrv) listening = ferry_transport_dup_listen_addresses (transport);
+    gboolean found = FALSE;
+    gint64 number = 3;
+    double real = 0.5;
+
+    for (guint i = 0; listening[i] != NULL; i++)
+      found |= g_str_has_suffix (listening[i], expected);
+    g_assert_true (found);
+
+    g_assert_true (ferry_plugin_context_get_int64_setting (context, "announce-interval", &number, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (number, ==, 7);
+    g_assert_true (ferry_plugin_context_get_double_setting (context, "announce-interval", &real, &error));
+    g_assert_cmpfloat (real, ==, 7.0);
+    number = 3;
+    g_assert_true (ferry_plugin_context_get_int64_setting (context, "unset", &number, &error));
+    g_assert_cmpint (number, ==, 3);
+    g_assert_false (ferry_plugin_context_get_int64_setting (context, "group", &number, &error));
+    g_assert_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+    g_clear_error (&error);
+    g_assert_cmpint (number, ==, 3);
+    g_assert_cmpstr (ferry_plugin_context_get_account_id (context), ==,
+                     ferry_identity_get_account_id (ferry_engine_get_identity (engine)));
+    g_assert_cmpstr (ferry_plugin_context_get_device_id (context), ==,
+                     ferry_identity_get_device_id (ferry_engine_get_identity (engine)));
+    g_assert_cmpstr (ferry_plugin_context_get_home (context), ==, ferry_engine_get_home (engine));
+
+    /* The other readers, on the transport's own group. */
+    context = ferry_transport_get_plugin_context (transport);
+    {
+      g_auto(GStrv) list = ferry_plugin_context_dup_setting_list (context, "servers");
+      gboolean flag = TRUE;
+
+      g_assert_cmpstrv (list, ((const char *[]) { "a", "b", NULL }));
+      g_assert_null (ferry_plugin_context_dup_setting_list (context, "unset"));
+      g_assert_true (ferry_plugin_context_get_boolean_setting (context, "udp", &flag, &error));
+      g_assert_false (flag);
+      g_assert_false (ferry_plugin_context_get_boolean_setting (context, "tcp", &flag, &error));
+      g_assert_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+      g_clear_error (&error);
+      g_assert_true (ferry_plugin_context_get_core_int64_setting (context, "connect-timeout", &number, &error));
+      g_assert_cmpint (number, ==, 12);
+    }
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("bad%u", i);
+      g_autoptr(FerryEngine) refused = new_engine (dir, name, "");
+
+      ferry_engine_set_plugin_setting (refused, "local-broadcast", "port", udp_text);
+      ferry_engine_set_plugin_setting (refused, bad[i].plugin, bad[i].key, bad[i].value);
+      g_assert_false (start_async (refused, &error));
+      g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
+      if (strstr (error->message, bad[i].message) == NULL)
+        g_error ("%s %s=“%s”: %s", bad[i].plugin, bad[i].key, bad[i].value, error->message);
+      g_clear_error (&error);
+    }
 }
 
 typedef struct {
@@ -476,6 +593,7 @@ main (int   argc,
 
   g_test_add_func ("/api/settings", test_settings);
   g_test_add_func ("/api/start-async", test_start_async);
+  g_test_add_func ("/api/plugin-settings", test_plugin_settings);
   g_test_add_func ("/api/models", test_models);
 
   return g_test_run ();

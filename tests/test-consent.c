@@ -368,6 +368,7 @@ test_peers_bounded (void)
   g_autoptr(FerryEngine) carol = NULL;
   Fixture fixture = { 0, };
   PeerWait wait;
+  g_autofree char *port_text = NULL;
   guint16 port;
 
   fixture_set_up (&fixture, NULL, "max-peers=1");
@@ -376,7 +377,8 @@ test_peers_bounded (void)
   ferry_test_wait_until (knows_account, &wait, 15000, "bob to see alice");
 
   /* carol uses the same signaling port as the others. */
-  port = (guint16) g_key_file_get_integer (ferry_engine_get_config (fixture.sender), "local-broadcast", "port", NULL);
+  port_text = ferry_engine_dup_plugin_setting (fixture.sender, "local-broadcast", "port");
+  port = (guint16) g_ascii_strtoull (port_text, NULL, 10);
   carol_home = g_build_filename (fixture.dir, "carol", NULL);
   config = g_strdup_printf ("[core]\nname=carol\n[local-broadcast]\nport=%u\n", port);
   carol = ferry_test_new_engine (carol_home, config, "local-broadcast", "lan");

@@ -141,6 +141,9 @@ def transfer(base):
     assert listed[0].props.is_loopback and listed[0].props.index > 0
     assert any(a.get_family() == Gio.SocketFamily.IPV4 for a in listed[0].get_addresses())
     assert context.dup_setting("port") == str(port)
+    assert context.get_int64_setting("port", 0) == (True, port)
+    assert context.get_account_id() == alice.get_identity().get_account_id()
+    assert context.get_home() == alice.get_home()
 
     found = []
     alice.find_peer_async("bob", 10000, None,

@@ -55,7 +55,8 @@ static void
 bus_announce_to (TestBus *from,
                  TestBus *to)
 {
-  g_autoptr(GBytes) announcement = ferry_engine_get_announcement (ferry_signaling_get_engine (FERRY_SIGNALING (from)));
+  FerryPluginContext *context = ferry_signaling_get_plugin_context (FERRY_SIGNALING (from));
+  g_autoptr(GBytes) announcement = ferry_plugin_context_get_announcement (context);
 
   ferry_signaling_emit_announcement (FERRY_SIGNALING (to), announcement, from->route);
 }

@@ -207,8 +207,8 @@ multicast_round_trip (Doctor          *doctor,
 static void
 check_interfaces (Doctor *doctor)
 {
-  GKeyFile *config = ferry_engine_get_config (doctor->tool->engine);
-  g_autofree char *group_text = g_key_file_get_string (config, "local-broadcast", "group", NULL);
+  g_autofree char *group_text = ferry_engine_dup_plugin_setting (doctor->tool->engine,
+                                                                 "local-broadcast", "group");
   g_autoptr(GInetAddress) group = g_inet_address_new_from_string (group_text ? group_text : DEFAULT_GROUP);
 
   list_interfaces (doctor);
@@ -240,8 +240,7 @@ add_stun_server (GPtrArray  *servers,
 static GPtrArray *
 stun_servers (Doctor *doctor)
 {
-  GKeyFile *config = ferry_engine_get_config (doctor->tool->engine);
-  g_autofree char *value = g_key_file_get_string (config, "ice", "stun-server", NULL);
+  g_autofree char *value = ferry_engine_dup_stun_server (doctor->tool->engine);
   g_auto(GStrv) parts = g_strsplit_set (value ? value : "", ",; \t", -1);
   GPtrArray *servers = g_ptr_array_new_with_free_func (g_free);
 
@@ -457,8 +456,7 @@ check_turn (Doctor *doctor)
 static void
 read_turn_urls (Doctor *doctor)
 {
-  GKeyFile *config = ferry_engine_get_config (doctor->tool->engine);
-  g_auto(GStrv) urls = g_key_file_get_string_list (config, "turn", "servers", NULL, NULL);
+  g_auto(GStrv) urls = ferry_engine_dup_turn_servers (doctor->tool->engine);
 
   doctor->turn_urls = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; urls != NULL && urls[i] != NULL; i++)

@@ -35,14 +35,18 @@ normalize_proxy (const char *text)
 static GPtrArray *
 proxy_urls (Doctor *doctor)
 {
-  GKeyFile *config = ferry_engine_get_config (doctor->tool->engine);
-  g_autofree char *value = g_key_file_get_string (config, "dht", "proxies", NULL);
-  g_auto(GStrv) parts = g_strsplit_set (value ? value : "", ",; \t", -1);
+  g_auto(GStrv) proxies = ferry_engine_dup_dht_proxies (doctor->tool->engine);
   GPtrArray *urls = g_ptr_array_new_with_free_func (g_free);
 
-  for (guint i = 0; parts[i] != NULL; i++)
-    if (parts[i][0] != '\0')
-      g_ptr_array_add (urls, normalize_proxy (parts[i]));
+  /* The plugin also splits on white space. */
+  for (guint i = 0; proxies[i] != NULL; i++)
+    {
+      g_auto(GStrv) parts = g_strsplit_set (proxies[i], " \t", -1);
+
+      for (guint j = 0; parts[j] != NULL; j++)
+        if (parts[j][0] != '\0')
+          g_ptr_array_add (urls, normalize_proxy (parts[j]));
+    }
   return urls;
 }
 

@@ -59,7 +59,7 @@ static gboolean
 ice_crosses_nats (Doctor *doctor)
 {
   FerryEngine *engine = doctor->tool->engine;
-  g_autofree char *stun = g_key_file_get_string (ferry_engine_get_config (engine), "ice", "stun-server", NULL);
+  g_autofree char *stun = ferry_engine_dup_stun_server (engine);
 
   return g_strv_contains (ferry_engine_get_transport_names (engine), "ice") &&
          stun != NULL && *g_strstrip (stun) != '\0';

@@ -44,7 +44,7 @@ _ferry_engine_announcement_received_cb (FerrySignaling *signaling,
 gboolean
 _ferry_engine_uses_loopback (FerryEngine *self)
 {
-  g_autoptr(GPtrArray) addresses = ferry_engine_get_local_addresses (self);
+  g_autoptr(GPtrArray) addresses = _ferry_engine_list_local_addresses (self);
 
   for (guint i = 0; i < addresses->len; i++)
     if (g_inet_address_get_is_loopback (g_ptr_array_index (addresses, i)))

@@ -140,15 +140,16 @@ _ferry_engine_initable_init (GInitable     *initable,
  * ferry_engine_get_config:
  * @self: a #FerryEngine
  *
- * The settings read from `ferry.conf` in the home directory. Plugins read
- * their own group (named after the plugin) from it.
- *
- * Applications should not edit it: they set the engine's typed properties
- * (e.g. [property@Ferry.Engine:dht-proxies]) or
- * ferry_engine_set_plugin_setting() instead; plugins read their settings
- * with ferry_plugin_context_dup_setting().
+ * The settings read from `ferry.conf` in the home directory, with those
+ * set on the engine since.
  *
  * Returns: (transfer none): the configuration
+ *
+ * Deprecated: 0.1: Applications set and read the engine's typed
+ *   properties (e.g. [property@Ferry.Engine:dht-proxies],
+ *   [property@Ferry.Engine:turn-servers]) or call
+ *   ferry_engine_set_plugin_setting() and ferry_engine_dup_plugin_setting();
+ *   plugins read their settings with ferry_plugin_context_dup_setting().
  */
 GKeyFile *
 ferry_engine_get_config (FerryEngine *self)
@@ -227,6 +228,17 @@ ferry_engine_set_interfaces (FerryEngine        *self,
   _ferry_engine_notify_setting (self, FERRY_ENGINE_PROP_INTERFACES);
 }
 
+/**
+ * ferry_engine_get_interfaces:
+ * @self: a #FerryEngine
+ *
+ * Gets the network interfaces set with ferry_engine_set_interfaces() or in
+ * `ferry.conf`; ferry_network_interface_list() lists them with their
+ * addresses. Plugins call ferry_plugin_context_list_interfaces() instead.
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the chosen interface
+ *   names; empty means every non-loopback interface that is up
+ */
 const char * const *
 ferry_engine_get_interfaces (FerryEngine *self)
 {

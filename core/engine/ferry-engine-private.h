@@ -206,6 +206,8 @@ gboolean       _ferry_engine_activate_features (FerryEngine   *self,
                                                 GPtrArray     *pending,
                                                 GError       **error);
 const char    *_ferry_engine_inactive_summary  (FerryEngine   *self);
+GPtrArray     *_ferry_engine_list_local_addresses (FerryEngine *self);
+GBytes        *_ferry_engine_dup_announcement  (FerryEngine   *self);
 
 /* ferry-revocations.c */
 gboolean       _ferry_engine_is_revoked        (FerryEngine   *self,

@@ -11,26 +11,14 @@
 #include "ferry-history-private.h"
 #include "ferry-network-interface.h"
 
-/**
- * ferry_engine_get_local_addresses:
- * @self: a #FerryEngine
- *
- * The IPv4 addresses of the chosen interfaces (see
- * ferry_engine_set_interfaces()), in the order of the system's interface
- * list.
- *
- * Plugins should call ferry_plugin_context_get_local_addresses() instead.
- *
- * Returns: (transfer full) (element-type GInetAddress): the addresses
- */
+/* The IPv4 addresses of the chosen interfaces, in the order of the
+ * system's interface list. */
 GPtrArray *
-ferry_engine_get_local_addresses (FerryEngine *self)
+_ferry_engine_list_local_addresses (FerryEngine *self)
 {
   GPtrArray *addresses = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GListModel) interfaces = NULL;
   guint n;
-
-  g_return_val_if_fail (FERRY_IS_ENGINE (self), addresses);
 
   interfaces = ferry_network_interface_list ((const char * const *) self->interfaces);
   n = g_list_model_get_n_items (interfaces);
@@ -50,24 +38,12 @@ ferry_engine_get_local_addresses (FerryEngine *self)
   return addresses;
 }
 
-/**
- * ferry_engine_get_announcement:
- * @self: a #FerryEngine
- *
- * The signed announcement of this device (its ids, name and certificate
- * chain), for signaling plugins to publish. It is renewed every minute, so
- * ask again each time it is sent.
- *
- * Plugins should call ferry_plugin_context_get_announcement() instead.
- *
- * Returns: (transfer full): the announcement, an opaque blob
- */
+/* The signed announcement of this device (its ids, name and certificate
+ * chain), renewed every minute. */
 GBytes *
-ferry_engine_get_announcement (FerryEngine *self)
+_ferry_engine_dup_announcement (FerryEngine *self)
 {
   gint64 now = g_get_monotonic_time ();
-
-  g_return_val_if_fail (FERRY_IS_ENGINE (self), NULL);
 
   if (self->announcement == NULL || now - self->announcement_time > 60 * G_USEC_PER_SEC)
     {
@@ -84,6 +60,49 @@ ferry_engine_get_announcement (FerryEngine *self)
         }
     }
   return self->announcement ? g_bytes_ref (self->announcement) : g_bytes_new (NULL, 0);
+}
+
+/**
+ * ferry_engine_get_local_addresses:
+ * @self: a #FerryEngine
+ *
+ * The IPv4 addresses of the chosen interfaces (see
+ * ferry_engine_set_interfaces()), in the order of the system's interface
+ * list.
+ *
+ * Returns: (transfer full) (element-type GInetAddress): the addresses
+ *
+ * Deprecated: 0.1: This was for plugins, which call
+ *   ferry_plugin_context_get_local_addresses() on their
+ *   [class@Ferry.PluginContext]. Applications list the interfaces with
+ *   ferry_network_interface_list() and ferry_engine_get_interfaces().
+ */
+GPtrArray *
+ferry_engine_get_local_addresses (FerryEngine *self)
+{
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), g_ptr_array_new_with_free_func (g_object_unref));
+  return _ferry_engine_list_local_addresses (self);
+}
+
+/**
+ * ferry_engine_get_announcement:
+ * @self: a #FerryEngine
+ *
+ * The signed announcement of this device (its ids, name and certificate
+ * chain), for signaling plugins to publish. It is renewed every minute, so
+ * ask again each time it is sent.
+ *
+ * Returns: (transfer full): the announcement, an opaque blob
+ *
+ * Deprecated: 0.1: This was for signaling plugins, which call
+ *   ferry_plugin_context_get_announcement() on their
+ *   [class@Ferry.PluginContext]. An application has no use for it.
+ */
+GBytes *
+ferry_engine_get_announcement (FerryEngine *self)
+{
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), NULL);
+  return _ferry_engine_dup_announcement (self);
 }
 
 /* ------------------------------------------------------------ start, stop */

@@ -60,7 +60,7 @@ FerryIdentity *ferry_engine_get_identity           (FerryEngine          *self);
  */
 FERRY_AVAILABLE_IN_ALL
 FerryRegistry *ferry_engine_get_registry           (FerryEngine          *self);
-FERRY_AVAILABLE_IN_ALL
+FERRY_DEPRECATED_FOR (ferry_engine_dup_plugin_setting)
 GKeyFile      *ferry_engine_get_config             (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_set_signalings         (FerryEngine          *self,
@@ -71,17 +71,6 @@ void           ferry_engine_set_transports         (FerryEngine          *self,
 FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_set_interfaces         (FerryEngine          *self,
                                                     const char * const   *names);
-/**
- * ferry_engine_get_interfaces:
- * @self: a #FerryEngine
- *
- * Gets the network interfaces set with ferry_engine_set_interfaces() or in
- * `ferry.conf`. Plugins should call ferry_plugin_context_dup_interfaces()
- * instead.
- *
- * Returns: (transfer none) (array zero-terminated=1): the chosen interface
- *   names; empty means every non-loopback interface that is up
- */
 FERRY_AVAILABLE_IN_ALL
 const char * const *ferry_engine_get_interfaces    (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
@@ -132,9 +121,9 @@ void           ferry_engine_set_plugin_setting     (FerryEngine          *self,
                                                     const char           *plugin,
                                                     const char           *key,
                                                     const char           *value);
-FERRY_AVAILABLE_IN_ALL
+FERRY_DEPRECATED_FOR (ferry_plugin_context_get_local_addresses)
 GPtrArray     *ferry_engine_get_local_addresses    (FerryEngine          *self);
-FERRY_AVAILABLE_IN_ALL
+FERRY_DEPRECATED_FOR (ferry_plugin_context_get_announcement)
 GBytes        *ferry_engine_get_announcement       (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 gboolean       ferry_engine_start                  (FerryEngine          *self,

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include "ferry-version-macros.h"
 #include "ferry-network-interface.h"
+#include "ferry-peer.h"
 #include "ferry-signaling.h"
 #include "ferry-transport.h"
 
@@ -41,6 +42,37 @@ GListModel         *ferry_plugin_context_list_interfaces     (FerryPluginContext
 FERRY_AVAILABLE_IN_ALL
 char               *ferry_plugin_context_dup_setting         (FerryPluginContext *self,
                                                               const char         *key);
+FERRY_AVAILABLE_IN_ALL
+gboolean            ferry_plugin_context_get_int64_setting   (FerryPluginContext *self,
+                                                              const char         *key,
+                                                              gint64             *value,
+                                                              GError            **error);
+FERRY_AVAILABLE_IN_ALL
+gboolean            ferry_plugin_context_get_double_setting  (FerryPluginContext *self,
+                                                              const char         *key,
+                                                              double             *value,
+                                                              GError            **error);
+FERRY_AVAILABLE_IN_ALL
+gboolean            ferry_plugin_context_get_boolean_setting (FerryPluginContext *self,
+                                                              const char         *key,
+                                                              gboolean           *value,
+                                                              GError            **error);
+FERRY_AVAILABLE_IN_ALL
+gboolean            ferry_plugin_context_get_core_int64_setting (FerryPluginContext *self,
+                                                                 const char         *key,
+                                                                 gint64             *value,
+                                                                 GError            **error);
+FERRY_AVAILABLE_IN_ALL
+char              **ferry_plugin_context_dup_setting_list    (FerryPluginContext *self,
+                                                              const char         *key);
+FERRY_AVAILABLE_IN_ALL
+const char         *ferry_plugin_context_get_account_id      (FerryPluginContext *self);
+FERRY_AVAILABLE_IN_ALL
+const char         *ferry_plugin_context_get_device_id       (FerryPluginContext *self);
+FERRY_AVAILABLE_IN_ALL
+const char         *ferry_plugin_context_get_home            (FerryPluginContext *self);
+FERRY_AVAILABLE_IN_ALL
+GListModel         *ferry_plugin_context_list_peers          (FerryPluginContext *self);
 FERRY_AVAILABLE_IN_ALL
 char               *ferry_plugin_context_dup_core_setting    (FerryPluginContext *self,
                                                               const char         *key);

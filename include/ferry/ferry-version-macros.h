@@ -41,3 +41,25 @@
  * Marks a symbol as part of the public API since the first release.
  */
 #define FERRY_AVAILABLE_IN_ALL _FERRY_EXTERN
+
+/**
+ * FERRY_DEPRECATED:
+ *
+ * Marks a symbol as deprecated: code that calls it gets a compiler
+ * warning, unless it defines `FERRY_DISABLE_DEPRECATION_WARNINGS`.
+ */
+/**
+ * FERRY_DEPRECATED_FOR:
+ * @f: the symbol to use instead
+ *
+ * Marks a symbol as deprecated in favour of @f: code that calls it gets a
+ * compiler warning naming @f, unless it defines
+ * `FERRY_DISABLE_DEPRECATION_WARNINGS`.
+ */
+#ifdef FERRY_DISABLE_DEPRECATION_WARNINGS
+# define FERRY_DEPRECATED _FERRY_EXTERN
+# define FERRY_DEPRECATED_FOR(f) _FERRY_EXTERN
+#else
+# define FERRY_DEPRECATED G_DEPRECATED _FERRY_EXTERN
+# define FERRY_DEPRECATED_FOR(f) G_DEPRECATED_FOR (f) _FERRY_EXTERN
+#endif

@@ -121,9 +121,9 @@ guint      _ferry_dht_backoff_ms        (guint                 failures,
 /* ferry-dht-proxy.c */
 
 /* The proxies of [dht] proxies, or an error saying why there is none. */
-GPtrArray *_ferry_dht_read_proxies      (GKeyFile             *config,
+GPtrArray *_ferry_dht_read_proxies      (FerryPluginContext   *context,
                                          GError              **error);
-double     _ferry_dht_config_get_double (GKeyFile             *config,
+double     _ferry_dht_config_get_double (FerryPluginContext   *context,
                                          const char           *key,
                                          double                fallback,
                                          double                min,

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -62,15 +63,12 @@ normalize_proxy (const char  *text,
 
 /* The proxies of [dht] proxies, or an error saying why there is none. */
 GPtrArray *
-_ferry_dht_read_proxies (GKeyFile  *config,
-                         GError   **error)
+_ferry_dht_read_proxies (FerryPluginContext  *context,
+                         GError             **error)
 {
-  g_autofree char *value = NULL;
+  g_autofree char *value = ferry_plugin_context_dup_setting (context, "proxies");
   g_auto(GStrv) parts = NULL;
   g_autoptr(GPtrArray) proxies = g_ptr_array_new_with_free_func (g_free);
-
-  if (config != NULL)
-    value = g_key_file_get_string (config, DHT_CONFIG_GROUP, "proxies", NULL);
 
   parts = g_strsplit_set (value != NULL ? value : "", ",; \t", -1);
   for (guint i = 0; parts[i] != NULL; i++)
@@ -98,21 +96,24 @@ _ferry_dht_read_proxies (GKeyFile  *config,
 }
 
 double
-_ferry_dht_config_get_double (GKeyFile   *config,
-                              const char *key,
-                              double      fallback,
-                              double      min,
-                              double      max)
+_ferry_dht_config_get_double (FerryPluginContext *context,
+                              const char         *key,
+                              double              fallback,
+                              double              min,
+                              double              max)
 {
   g_autoptr(GError) error = NULL;
-  double value;
+  double value = fallback;
 
-  if (config == NULL || !g_key_file_has_key (config, DHT_CONFIG_GROUP, key, NULL))
-    return fallback;
-  value = g_key_file_get_double (config, DHT_CONFIG_GROUP, key, &error);
-  if (error != NULL)
+  if (!ferry_plugin_context_get_double_setting (context, key, &value, &error))
     {
       g_message ("ferry.conf: [%s] %s: %s", DHT_CONFIG_GROUP, key, error->message);
+      return fallback;
+    }
+  /* g_ascii_strtod() reads "nan", which no bound can hold. */
+  if (isnan (value))
+    {
+      g_message ("ferry.conf: [%s] %s: not a number", DHT_CONFIG_GROUP, key);
       return fallback;
     }
   return CLAMP (value, min, max);

@@ -103,16 +103,17 @@ static gboolean
 ferry_dht_signaling_check (FerrySignaling  *signaling,
                            GError         **error)
 {
-  FerryEngine *engine = ferry_signaling_get_engine (signaling);
+  FerryPluginContext *context = ferry_signaling_get_plugin_context (signaling);
   g_autoptr(GPtrArray) proxies = NULL;
 
-  if (engine == NULL)
+  /* Without an engine there is no device to announce. */
+  if (ferry_plugin_context_get_device_id (context) == NULL)
     {
       g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("no engine"));
       return FALSE;
     }
 
-  proxies = _ferry_dht_read_proxies (ferry_engine_get_config (engine), error);
+  proxies = _ferry_dht_read_proxies (context, error);
   if (proxies == NULL)
     return FALSE;
 
@@ -194,11 +195,11 @@ query_account (FerryDhtSignaling *self,
 static char *
 accounts_path (FerryDhtSignaling *self)
 {
-  FerryEngine *engine = ferry_signaling_get_engine (FERRY_SIGNALING (self));
+  const char *home = ferry_plugin_context_get_home (ferry_signaling_get_plugin_context (FERRY_SIGNALING (self)));
 
-  if (engine == NULL || ferry_engine_get_home (engine) == NULL)
+  if (home == NULL)
     return NULL;
-  return g_build_filename (ferry_engine_get_home (engine), ACCOUNTS_FILE, NULL);
+  return g_build_filename (home, ACCOUNTS_FILE, NULL);
 }
 
 static void
@@ -300,9 +301,8 @@ ferry_dht_signaling_query (FerrySignaling *signaling,
 
   /* The peers seen by any signaling may be online here too. */
   {
-    FerryEngine *engine = ferry_signaling_get_engine (signaling);
-    GListModel *peers = engine != NULL ? ferry_engine_get_peers (engine) : NULL;
-    guint n = peers != NULL ? g_list_model_get_n_items (peers) : 0;
+    g_autoptr(GListModel) peers = ferry_plugin_context_list_peers (ferry_signaling_get_plugin_context (signaling));
+    guint n = g_list_model_get_n_items (peers);
     gboolean added = FALSE;
 
     for (guint i = 0; i < n; i++)
@@ -401,11 +401,11 @@ ferry_dht_signaling_send_finish (FerrySignaling  *signaling,
 /* This account's other devices, the accounts of [dht] accounts, and those
  * looked up before. */
 static void
-query_known_accounts (FerryDhtSignaling *self,
-                      GKeyFile          *config)
+query_known_accounts (FerryDhtSignaling  *self,
+                      FerryPluginContext *context)
 {
   g_autoptr(GPtrArray) accounts = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *configured = g_key_file_get_string (config, DHT_CONFIG_GROUP, "accounts", NULL);
+  g_autofree char *configured = ferry_plugin_context_dup_setting (context, "accounts");
   g_autofree char *path = accounts_path (self);
   g_autofree char *saved = NULL;
 
@@ -425,9 +425,7 @@ ferry_dht_signaling_start (FerrySignaling  *signaling,
                            GError         **error)
 {
   FerryDhtSignaling *self = FERRY_DHT_SIGNALING (signaling);
-  FerryEngine *engine = ferry_signaling_get_engine (signaling);
-  FerryIdentity *identity;
-  GKeyFile *config;
+  FerryPluginContext *context = ferry_signaling_get_plugin_context (signaling);
   g_autofree char *user_agent = g_strdup_printf ("ferry/%s", PACKAGE_VERSION);
 
   if (self->started)
@@ -435,33 +433,31 @@ ferry_dht_signaling_start (FerrySignaling  *signaling,
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY, _("Already started"));
       return FALSE;
     }
-  if (engine == NULL)
+  if (ferry_plugin_context_get_device_id (context) == NULL)
     {
       g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_CONFIG, _("no engine"));
       return FALSE;
     }
 
-  config = ferry_engine_get_config (engine);
-  self->proxies = _ferry_dht_read_proxies (config, error);
+  self->proxies = _ferry_dht_read_proxies (context, error);
   if (self->proxies == NULL)
     return FALSE;
 
-  self->announce_interval = (guint) _ferry_dht_config_get_double (config, "announce-interval",
+  self->announce_interval = (guint) _ferry_dht_config_get_double (context, "announce-interval",
                                                                   DHT_DEFAULT_ANNOUNCE_INTERVAL, 5, 240);
-  self->request_timeout = (guint) _ferry_dht_config_get_double (config, "request-timeout",
+  self->request_timeout = (guint) _ferry_dht_config_get_double (context, "request-timeout",
                                                                 DHT_DEFAULT_REQUEST_TIMEOUT, 1, 300);
-  self->listen_refresh = (guint) _ferry_dht_config_get_double (config, "listen-refresh",
+  self->listen_refresh = (guint) _ferry_dht_config_get_double (context, "listen-refresh",
                                                                DHT_DEFAULT_LISTEN_REFRESH, 0, 86400);
-  self->max_backoff = _ferry_dht_config_get_double (config, "max-backoff", DHT_DEFAULT_MAX_BACKOFF, 0.2, 3600);
+  self->max_backoff = _ferry_dht_config_get_double (context, "max-backoff", DHT_DEFAULT_MAX_BACKOFF, 0.2, 3600);
 
-  identity = ferry_engine_get_identity (engine);
-  self->device_id = g_strdup (ferry_identity_get_device_id (identity));
-  self->account_id = g_strdup (ferry_identity_get_account_id (identity));
+  self->device_id = g_strdup (ferry_plugin_context_get_device_id (context));
+  self->account_id = g_strdup (ferry_plugin_context_get_account_id (context));
   self->inbox_key = derive_key ("ferry:inbox:", self->device_id);
   self->account_key = derive_key ("ferry:account:", self->account_id);
 
   g_clear_pointer (&self->context, g_main_context_unref);
-  self->context = g_main_context_ref_thread_default ();
+  self->context = g_main_context_ref (ferry_plugin_context_get_main_context (context));
   self->session = soup_session_new_with_options ("timeout", self->request_timeout,
                                                  "idle-timeout", 30,
                                                  "max-conns", 32,
@@ -483,7 +479,7 @@ ferry_dht_signaling_start (FerrySignaling  *signaling,
 
   _ferry_dht_listen_connect (self);
   _ferry_dht_announce_now (self);
-  query_known_accounts (self, config);
+  query_known_accounts (self, context);
 
   return TRUE;
 }

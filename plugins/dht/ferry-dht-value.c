@@ -6,40 +6,99 @@
 
 #include <string.h>
 
+#include <nettle/base16.h>
+#include <nettle/base64.h>
+
 #include "ferry-dht-value.h"
 
+/* nettle's base16 reads either case and skips white space: what it read
+ * must encode back to @text. */
 gboolean
 _ferry_dht_is_lower_hex (const char *text,
                          gsize       length)
 {
-  if (text == NULL)
+  struct base16_decode_ctx ctx;
+  g_autofree guint8 *raw = NULL;
+  g_autofree char *again = NULL;
+  size_t done = 0;
+
+  g_return_val_if_fail (length % 2 == 0, FALSE);
+
+  if (text == NULL || strnlen (text, length + 1) != length)
     return FALSE;
-  for (gsize i = 0; i < length; i++)
-    if (!g_ascii_isxdigit (text[i]) || g_ascii_isupper (text[i]))
+
+  raw = g_malloc (BASE16_DECODE_LENGTH (length) + 1);
+  done = BASE16_DECODE_LENGTH (length);
+  base16_decode_init (&ctx);
+  if (!base16_decode_update (&ctx, &done, raw, length, text) ||
+      !base16_decode_final (&ctx) || done != length / 2)
+    return FALSE;
+
+  again = g_malloc (BASE16_ENCODE_LENGTH (done) + 1);
+  if (done > 0)
+    base16_encode_update (again, done, raw);
+  return memcmp (again, text, length) == 0;
+}
+
+/* The standard alphabet only, then at most two '=' that pad @text to a
+ * multiple of four characters, not empty. Returns the number of '='. */
+static gboolean
+is_strict_base64 (const char *text,
+                  gsize       len,
+                  gsize      *padding)
+{
+  *padding = 0;
+  if (len == 0 || len % 4 != 0)
+    return FALSE;
+  if (text[len - 1] == '=')
+    (*padding)++;
+  if (text[len - 2] == '=')
+    (*padding)++;
+  for (gsize i = 0; i < len - *padding; i++)
+    if (!g_ascii_isalnum (text[i]) && text[i] != '+' && text[i] != '/')
       return FALSE;
-  return text[length] == '\0';
+  return TRUE;
 }
 
 GBytes *
 _ferry_dht_decode_base64 (const char *text,
                           gsize       len)
 {
-  gsize padding = 0;
-  gsize out_len = 0;
-  guchar *out;
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  struct base64_decode_ctx ctx;
+  char last[4];
+  gsize padding;
+  size_t done = 0;
+  size_t more = 0;
+  guint8 *out;
 
-  if (len == 0 || len % 4 != 0)
+  if (!is_strict_base64 (text, len, &padding))
     return NULL;
-  if (text[len - 1] == '=')
-    padding++;
-  if (text[len - 2] == '=')
-    padding++;
-  for (gsize i = 0; i < len - padding; i++)
-    if (!g_ascii_isalnum (text[i]) && text[i] != '+' && text[i] != '/')
-      return NULL;
 
-  out = g_base64_decode (text, &out_len);
-  return g_bytes_new_take (out, out_len);
+  /* This decoder always let the bits of the last character that no byte
+   * uses be set ("QR==" for "A"), as g_base64_decode() does; nettle
+   * refuses them, so they are cleared in a copy of the last four. */
+  memcpy (last, text + len - 4, sizeof last);
+  if (padding > 0)
+    {
+      char *c = &last[3 - padding];
+      gsize value = strchr (alphabet, *c) - alphabet;
+
+      *c = alphabet[value & (padding == 1 ? ~(gsize) 3 : ~(gsize) 15)];
+    }
+
+  out = g_malloc (BASE64_DECODE_LENGTH (len) + 1);
+  done = BASE64_DECODE_LENGTH (len - 4);
+  more = BASE64_DECODE_LENGTH (sizeof last);
+  base64_decode_init (&ctx);
+  if (!base64_decode_update (&ctx, &done, out, len - 4, text) ||
+      !base64_decode_update (&ctx, &more, out + done, sizeof last, last) ||
+      !base64_decode_final (&ctx))
+    {
+      g_free (out);
+      return NULL;
+    }
+  return g_bytes_new_take (out, done + more);
 }
 
 /* The account an announcement claims to come from ("from"/"account" of

@@ -279,10 +279,9 @@ announce_done_cb (GObject      *source,
 void
 _ferry_dht_announce_now (FerryDhtSignaling *self)
 {
-  FerryEngine *engine = ferry_signaling_get_engine (FERRY_SIGNALING (self));
   g_autoptr(GBytes) announcement = NULL;
 
-  if (self->stopped || engine == NULL)
+  if (self->stopped)
     return;
   if (self->announcing)
     {
@@ -290,7 +289,8 @@ _ferry_dht_announce_now (FerryDhtSignaling *self)
       return;
     }
 
-  announcement = ferry_engine_get_announcement (engine);
+  /* Empty once the engine is gone. */
+  announcement = ferry_plugin_context_get_announcement (ferry_signaling_get_plugin_context (FERRY_SIGNALING (self)));
   if (g_bytes_get_size (announcement) == 0)
     return;
 

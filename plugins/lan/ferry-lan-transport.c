@@ -64,30 +64,6 @@ _ferry_lan_close_connection (GSocketConnection *connection)
 
 /* FerryTransport -------------------------------------------------------- */
 
-static GKeyFile *
-get_config (FerryLanTransport *self)
-{
-  FerryEngine *engine = ferry_transport_get_engine (FERRY_TRANSPORT (self));
-
-  return engine != NULL ? ferry_engine_get_config (engine) : NULL;
-}
-
-static GPtrArray *
-dup_local_addresses (FerryLanTransport *self)
-{
-  FerryEngine *engine = ferry_transport_get_engine (FERRY_TRANSPORT (self));
-  GPtrArray *addresses;
-
-  /* (transfer full) */
-  if (engine != NULL)
-    return ferry_engine_get_local_addresses (engine);
-
-  /* Without an engine (tests of the plugin alone): loopback only. */
-  addresses = g_ptr_array_new_with_free_func (g_object_unref);
-  g_ptr_array_add (addresses, g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4));
-  return addresses;
-}
-
 static void ferry_lan_transport_stop (FerryTransport *transport);
 
 static gboolean
@@ -96,29 +72,25 @@ ferry_lan_transport_start (FerryTransport  *transport,
 {
   FerryLanTransport *self = FERRY_LAN_TRANSPORT (transport);
   g_autoptr(GPtrArray) locals = NULL;
-  g_autoptr(GError) local_error = NULL;
-  GKeyFile *config;
+  FerryPluginContext *context = ferry_transport_get_plugin_context (transport);
   gint64 port = 0;
 
   g_return_val_if_fail (!self->started, FALSE);
 
-  config = get_config (self);
-  if (config != NULL && g_key_file_has_key (config, "lan", "port", NULL))
+  if (!ferry_plugin_context_get_int64_setting (context, "port", &port, NULL) ||
+      port < 0 || port > G_MAXUINT16)
     {
-      port = g_key_file_get_int64 (config, "lan", "port", &local_error);
-      if (local_error != NULL || port < 0 || port > G_MAXUINT16)
-        {
-          g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
-                               _("Invalid [lan] port: expected a number from 0 to 65535"));
-          return FALSE;
-        }
+      g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+                           _("Invalid [lan] port: expected a number from 0 to 65535"));
+      return FALSE;
     }
 
   g_clear_pointer (&self->context, g_main_context_unref);
-  self->context = g_main_context_ref_thread_default ();
+  self->context = g_main_context_ref (ferry_plugin_context_get_main_context (context));
   self->started = TRUE;
 
-  locals = dup_local_addresses (self);
+  /* Without an engine (tests of the plugin alone): loopback only. */
+  locals = ferry_plugin_context_get_local_addresses (context);
   if (!_ferry_lan_listen (self, locals, (guint16) port, error))
     {
       ferry_lan_transport_stop (transport);

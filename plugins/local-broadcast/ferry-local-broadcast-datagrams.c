@@ -110,18 +110,11 @@ send_to_group (FerryLocalBroadcast *self,
     }
 }
 
-/* Returns NULL when the engine could not build its announcement. */
+/* Empty when there is no engine (tests of the plugin alone). */
 static GBytes *
 dup_announcement (FerryLocalBroadcast *self)
 {
-  FerryEngine *engine = ferry_signaling_get_engine (FERRY_SIGNALING (self));
-
-  /* (transfer full) */
-  if (engine != NULL)
-    return ferry_engine_get_announcement (engine);
-
-  /* Without an engine (tests of the plugin alone): an empty one. */
-  return g_bytes_new_static ("", 0);
+  return ferry_plugin_context_get_announcement (ferry_signaling_get_plugin_context (FERRY_SIGNALING (self)));
 }
 
 void
@@ -254,8 +247,6 @@ query_matches_us (FerryLocalBroadcast *self,
                   const guint8        *payload,
                   gsize                size)
 {
-  FerryEngine *engine;
-  FerryIdentity *identity;
   const char *account_id;
 
   if (size == 0)
@@ -268,9 +259,7 @@ query_matches_us (FerryLocalBroadcast *self,
     if (!g_ascii_isxdigit (payload[i]))
       return FALSE;
 
-  engine = ferry_signaling_get_engine (FERRY_SIGNALING (self));
-  identity = engine != NULL ? ferry_engine_get_identity (engine) : NULL;
-  account_id = identity != NULL ? ferry_identity_get_account_id (identity) : NULL;
+  account_id = ferry_plugin_context_get_account_id (ferry_signaling_get_plugin_context (FERRY_SIGNALING (self)));
 
   if (account_id == NULL)
     return TRUE;

@@ -28,37 +28,28 @@ static gboolean
 read_config (FerryLocalBroadcast  *self,
              GError              **error)
 {
-  FerryEngine *engine = ferry_signaling_get_engine (FERRY_SIGNALING (self));
-  GKeyFile *config = engine != NULL ? ferry_engine_get_config (engine) : NULL;
+  FerryPluginContext *context = ferry_signaling_get_plugin_context (FERRY_SIGNALING (self));
   g_autofree char *group = NULL;
   gint64 port = LB_DEFAULT_PORT;
   gint64 interval = LB_DEFAULT_INTERVAL_S;
-  g_autoptr(GError) local_error = NULL;
 
-  if (config != NULL && g_key_file_has_key (config, "local-broadcast", "port", NULL))
+  if (!ferry_plugin_context_get_int64_setting (context, "port", &port, NULL) ||
+      port < 1 || port > G_MAXUINT16)
     {
-      port = g_key_file_get_int64 (config, "local-broadcast", "port", &local_error);
-      if (local_error != NULL || port < 1 || port > G_MAXUINT16)
-        {
-          g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
-                               _("Invalid [local-broadcast] port: expected a number from 1 to 65535"));
-          return FALSE;
-        }
+      g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+                           _("Invalid [local-broadcast] port: expected a number from 1 to 65535"));
+      return FALSE;
     }
 
-  if (config != NULL && g_key_file_has_key (config, "local-broadcast", "announce-interval", NULL))
+  if (!ferry_plugin_context_get_int64_setting (context, "announce-interval", &interval, NULL) ||
+      interval < 1 || interval > 86400)
     {
-      interval = g_key_file_get_int64 (config, "local-broadcast", "announce-interval", &local_error);
-      if (local_error != NULL || interval < 1 || interval > 86400)
-        {
-          g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
-                               _("Invalid [local-broadcast] announce-interval: expected seconds from 1 to 86400"));
-          return FALSE;
-        }
+      g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+                           _("Invalid [local-broadcast] announce-interval: expected seconds from 1 to 86400"));
+      return FALSE;
     }
 
-  if (config != NULL)
-    group = g_key_file_get_string (config, "local-broadcast", "group", NULL);
+  group = ferry_plugin_context_dup_setting (context, "group");
   if (group == NULL)
     group = g_strdup (LB_DEFAULT_GROUP);
 
@@ -80,29 +71,18 @@ read_config (FerryLocalBroadcast  *self,
   return TRUE;
 }
 
-/* The interfaces to broadcast on (FerryNetworkInterface). */
+/* The interfaces to broadcast on (FerryNetworkInterface); without an
+ * engine (tests of the plugin alone), the loopback ones. */
 static GPtrArray *
 dup_interfaces (FerryLocalBroadcast *self)
 {
-  FerrySignaling *signaling = FERRY_SIGNALING (self);
-  gboolean alone = ferry_signaling_get_engine (signaling) == NULL;
+  FerryPluginContext *context = ferry_signaling_get_plugin_context (FERRY_SIGNALING (self));
   GPtrArray *interfaces = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GListModel) listed = NULL;
-  guint n;
+  g_autoptr(GListModel) listed = ferry_plugin_context_list_interfaces (context);
+  guint n = g_list_model_get_n_items (listed);
 
-  /* Without an engine (tests of the plugin alone): loopback only. */
-  listed = alone ? ferry_network_interface_list_all ()
-                 : ferry_plugin_context_list_interfaces (ferry_signaling_get_plugin_context (signaling));
-  n = g_list_model_get_n_items (listed);
   for (guint i = 0; i < n; i++)
-    {
-      FerryNetworkInterface *iface = g_list_model_get_item (listed, i);
-
-      if (alone && !ferry_network_interface_get_is_loopback (iface))
-        g_object_unref (iface);
-      else
-        g_ptr_array_add (interfaces, iface);
-    }
+    g_ptr_array_add (interfaces, g_list_model_get_item (listed, i));
   return interfaces;
 }
 
@@ -217,7 +197,8 @@ ferry_local_broadcast_start (FerrySignaling  *signaling,
     return FALSE;
 
   g_clear_pointer (&self->context, g_main_context_unref);
-  self->context = g_main_context_ref_thread_default ();
+  self->context = g_main_context_ref (ferry_plugin_context_get_main_context (
+                                        ferry_signaling_get_plugin_context (signaling)));
   self->started = TRUE;
 
   interfaces = dup_interfaces (self);

@@ -62,10 +62,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryNiceConfig, _ferry_nice_config_free)
 
 /* Reads the [@name] group of the engine's configuration (see
  * ferry-nice-config.c for the keys). */
-FerryNiceConfig *_ferry_nice_config_load        (GKeyFile         *keyfile,
-                                                 const char       *name,
-                                                 gboolean          relay_only,
-                                                 GError          **error);
+FerryNiceConfig *_ferry_nice_config_load        (FerryPluginContext  *context,
+                                                 const char          *name,
+                                                 gboolean             relay_only,
+                                                 GError             **error);
 
 /* ------------------------------------------------------------ stream */
 

@@ -208,19 +208,15 @@ _ferry_nice_parse_stun_server (const char  *text,
 }
 
 static gboolean
-get_boolean (GKeyFile    *keyfile,
-             const char  *group,
-             const char  *key,
-             gboolean     fallback,
-             GError     **error)
+get_boolean (FerryPluginContext  *context,
+             const char          *group,
+             const char          *key,
+             gboolean             fallback,
+             GError             **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  gboolean value;
+  gboolean value = fallback;
 
-  if (keyfile == NULL || !g_key_file_has_key (keyfile, group, key, NULL))
-    return fallback;
-  value = g_key_file_get_boolean (keyfile, group, key, &local_error);
-  if (local_error != NULL)
+  if (context != NULL && !ferry_plugin_context_get_boolean_setting (context, key, &value, NULL))
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
                    _("Invalid [%s] %s: expected true or false"), group, key);
@@ -229,22 +225,25 @@ get_boolean (GKeyFile    *keyfile,
   return value;
 }
 
+/* @group is the instance's own, or "core". */
 static guint
-get_uint (GKeyFile    *keyfile,
-          const char  *group,
-          const char  *key,
-          guint        fallback,
-          guint        min,
-          guint        max,
-          GError     **error)
+get_uint (FerryPluginContext  *context,
+          const char          *group,
+          const char          *key,
+          guint                fallback,
+          guint                min,
+          guint                max,
+          GError             **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  gint64 value;
+  gint64 value = fallback;
+  gboolean read;
 
-  if (keyfile == NULL || !g_key_file_has_key (keyfile, group, key, NULL))
+  if (context == NULL)
     return fallback;
-  value = g_key_file_get_int64 (keyfile, group, key, &local_error);
-  if (local_error != NULL || value < min || value > max)
+  read = g_str_equal (group, "core")
+           ? ferry_plugin_context_get_core_int64_setting (context, key, &value, NULL)
+           : ferry_plugin_context_get_int64_setting (context, key, &value, NULL);
+  if (!read || value < min || value > max)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
                    _("Invalid [%s] %s: expected a number from %u to %u"), group, key, min, max);
@@ -255,7 +254,7 @@ get_uint (GKeyFile    *keyfile,
 
 /**
  * _ferry_nice_config_load:
- * @keyfile: (nullable): the engine's configuration
+ * @context: (nullable): the transport's plugin context
  * @name: the transport's name, which is also its configuration group
  * @relay_only: %TRUE for the turn transport
  * @error: return location for a #GError
@@ -268,10 +267,10 @@ get_uint (GKeyFile    *keyfile,
  *   @error set
  */
 FerryNiceConfig *
-_ferry_nice_config_load (GKeyFile    *keyfile,
-                         const char  *name,
-                         gboolean     relay_only,
-                         GError     **error)
+_ferry_nice_config_load (FerryPluginContext  *context,
+                         const char          *name,
+                         gboolean             relay_only,
+                         GError             **error)
 {
   g_autoptr(FerryNiceConfig) config = g_new0 (FerryNiceConfig, 1);
   GError *local_error = NULL;
@@ -281,9 +280,9 @@ _ferry_nice_config_load (GKeyFile    *keyfile,
   config->relay_only = relay_only;
   config->turn_servers = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_nice_server_free);
 
-  config->gather_timeout_ms = get_uint (keyfile, name, "gather-timeout",
+  config->gather_timeout_ms = get_uint (context, name, "gather-timeout",
                                         FERRY_NICE_DEFAULT_GATHER_TIMEOUT_MS, 100, 60000, &local_error);
-  connect_timeout_s = get_uint (keyfile, "core", "connect-timeout",
+  connect_timeout_s = get_uint (context, "core", "connect-timeout",
                                 FERRY_NICE_DEFAULT_CONNECT_TIMEOUT_S, 1, 3600, NULL);
   /* Fail just before the engine gives up on the attempt, with a message
    * that says what was tried. */
@@ -295,10 +294,10 @@ _ferry_nice_config_load (GKeyFile    *keyfile,
 
       config->udp = TRUE;
       config->tcp = FALSE;   /* relayed candidates are UDP */
-      config->relay_grace_ms = get_uint (keyfile, name, "grace", FERRY_NICE_DEFAULT_RELAY_GRACE_MS,
+      config->relay_grace_ms = get_uint (context, name, "grace", FERRY_NICE_DEFAULT_RELAY_GRACE_MS,
                                          0, 60000, local_error ? NULL : &local_error);
-      if (keyfile != NULL)
-        urls = g_key_file_get_string_list (keyfile, name, "servers", NULL, NULL);
+      if (context != NULL)
+        urls = ferry_plugin_context_dup_setting_list (context, "servers");
       for (guint i = 0; local_error == NULL && urls != NULL && urls[i] != NULL; i++)
         {
           char *url = g_strstrip (urls[i]);
@@ -319,13 +318,13 @@ _ferry_nice_config_load (GKeyFile    *keyfile,
     {
       g_autofree char *stun = NULL;
 
-      config->udp = get_boolean (keyfile, name, "udp", TRUE, local_error ? NULL : &local_error);
-      config->tcp = get_boolean (keyfile, name, "tcp", TRUE, local_error ? NULL : &local_error);
+      config->udp = get_boolean (context, name, "udp", TRUE, local_error ? NULL : &local_error);
+      config->tcp = get_boolean (context, name, "tcp", TRUE, local_error ? NULL : &local_error);
       if (local_error == NULL && !config->udp && !config->tcp)
         g_set_error (&local_error, FERRY_ERROR, FERRY_ERROR_CONFIG,
                      _("[%s] udp and tcp are both false: no candidate to gather"), name);
-      if (keyfile != NULL)
-        stun = g_key_file_get_string (keyfile, name, "stun-server", NULL);
+      if (context != NULL)
+        stun = ferry_plugin_context_dup_setting (context, "stun-server");
       if (local_error == NULL && stun != NULL && *g_strstrip (stun) != '\0')
         config->stun = _ferry_nice_parse_stun_server (stun, &local_error);
     }

@@ -97,7 +97,8 @@ _ferry_nice_core_start (FerryNiceCore   *core,
   g_clear_pointer (&core->config, _ferry_nice_config_free);
   core->config = config;
   g_clear_pointer (&core->context, g_main_context_unref);
-  core->context = g_main_context_ref_thread_default ();
+  core->context = g_main_context_ref (ferry_plugin_context_get_main_context (
+                                        ferry_transport_get_plugin_context (core->transport)));
   core->started = TRUE;
 
   g_clear_pointer (&core->stun_ip, g_free);

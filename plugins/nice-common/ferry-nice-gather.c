@@ -330,7 +330,7 @@ _ferry_nice_attempt_new (FerryNiceCore  *core,
   gchar *ufrag = NULL, *pwd = NULL;
 
   if (engine != NULL)
-    addresses = ferry_engine_get_local_addresses (engine);
+    addresses = ferry_plugin_context_get_local_addresses (ferry_transport_get_plugin_context (core->transport));
 
   attempt = g_new0 (NiceAttempt, 1);
   attempt->core = core;

@@ -46,9 +46,8 @@ load_config (FerryTransport  *transport,
              GError         **error)
 {
   const NiceClassData *data = class_data (transport);
-  FerryEngine *engine = ferry_transport_get_engine (transport);
-
-  return _ferry_nice_config_load (engine ? ferry_engine_get_config (engine) : NULL,
+  /* Without an engine, the context has no settings: all defaults. */
+  return _ferry_nice_config_load (ferry_transport_get_plugin_context (transport),
                                   data->group, data->relay_only, error);
 }
 
