@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "ferry-hasher-private.h"
+#include "ferry-utils-private.h"
 
 #define DIGEST_SIZE 32
 
@@ -51,16 +52,11 @@ _ferry_hasher_finish (FerryHasher *hasher)
 {
   guint8 digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  char *hex = g_malloc (2 * DIGEST_SIZE + 1);
+  char *hex;
 
   if (EVP_DigestFinal_ex (hasher->ctx, digest, &size) != 1 || size != DIGEST_SIZE)
     g_error ("SHA3-256 failed");
-  for (guint i = 0; i < DIGEST_SIZE; i++)
-    {
-      hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
-      hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 0xf];
-    }
-  hex[2 * DIGEST_SIZE] = '\0';
+  hex = _ferry_hex_encode (digest, DIGEST_SIZE);
 
   /* ready for what comes next */
   hasher_start (hasher);

@@ -12,39 +12,23 @@
 #include "ferry-frame-private.h"
 #include "ferry-sanitize-private.h"
 #include "ferry-session-protocol-private.h"
+#include "ferry-utils-private.h"
 
 #define MAX_REASON_CHARS 200
 #define MAX_MIME_BYTES   255
 #define DEFAULT_MIME     "application/octet-stream"
 
-static gboolean
-is_lower_hex (const char *text,
-              gsize       length)
-{
-  for (gsize i = 0; i < length; i++)
-    if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
-      return FALSE;
-
-  return TRUE;
-}
-
+/* The core's one rule for transfer ids (ferry-utils-private.h). */
 gboolean
 _ferry_protocol_is_valid_transfer_id (const char *id)
 {
-  gsize len;
-
-  if (id == NULL)
-    return FALSE;
-
-  len = strlen (id);
-  return len >= 8 && len <= 64 && is_lower_hex (id, len);
+  return _ferry_transfer_id_is_valid (id);
 }
 
 gboolean
 _ferry_protocol_is_valid_digest (const char *hex)
 {
-  return hex != NULL && strlen (hex) == FERRY_PROTOCOL_DIGEST_HEX_SIZE &&
-         is_lower_hex (hex, FERRY_PROTOCOL_DIGEST_HEX_SIZE);
+  return _ferry_str_is_lower_hex_len (hex, FERRY_PROTOCOL_DIGEST_HEX_SIZE);
 }
 
 char *
