@@ -34,19 +34,6 @@ typedef struct {
   guint          connected_while_running;
 } Fixture;
 
-/* A TCP port that was free a moment ago, on 127.0.0.1. */
-static guint16
-free_tcp_port (void)
-{
-  g_autoptr(GSocketListener) listener = g_socket_listener_new ();
-  g_autoptr(GError) error = NULL;
-  guint16 port = g_socket_listener_add_any_inet_port (listener, NULL, &error);
-
-  g_assert_no_error (error);
-  g_socket_listener_close (listener);
-  return port;
-}
-
 /* TCP connections (in any state but LISTEN) from or to @port on this
  * machine, as the kernel lists them. */
 static guint
@@ -83,6 +70,26 @@ tcp_connections_on_port (guint16 port)
         }
     }
   return n;
+}
+
+/* A TCP port that was free a moment ago, on 127.0.0.1, and that no
+ * socket of this machine uses in any state: a port an earlier test's
+ * connections left in TIME_WAIT would count as a connection here. */
+static guint16
+free_tcp_port (void)
+{
+  for (guint attempt = 0; attempt < 100; attempt++)
+    {
+      g_autoptr(GSocketListener) listener = g_socket_listener_new ();
+      g_autoptr(GError) error = NULL;
+      guint16 port = g_socket_listener_add_any_inet_port (listener, NULL, &error);
+
+      g_assert_no_error (error);
+      g_socket_listener_close (listener);
+      if (tcp_connections_on_port (port) == 0)
+        return port;
+    }
+  g_assert_not_reached ();
 }
 
 static FerryEngine *
