@@ -89,6 +89,8 @@ channel_clear (gpointer data)
   g_clear_pointer (&channel->description, g_free);
   g_clear_pointer (&channel->pull_buffer, g_free);
   g_clear_pointer (&channel->push_buffer, g_free);
+  g_cond_clear (&channel->io_cond);
+  g_mutex_clear (&channel->io_lock);
 }
 
 FerryTlsChannel *
@@ -103,6 +105,60 @@ _ferry_tls_channel_unref (FerryTlsChannel *channel)
   g_atomic_rc_box_release_full (channel, channel_clear);
 }
 
+
+/* Base stream I/O in progress (see FerryTlsChannel.io_active) */
+
+static gboolean
+io_enter (FerryTlsChannel *channel,
+          FerryTlsOp      *op)
+{
+  gboolean stopped;
+
+  g_mutex_lock (&channel->io_lock);
+  stopped = channel->io_stopped;
+  if (!stopped)
+    channel->io_active++;
+  g_mutex_unlock (&channel->io_lock);
+
+  if (stopped)
+    {
+      errno = EIO;
+      op_take_error (op, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED,
+                                              _("The secure channel is closed")));
+    }
+  return !stopped;
+}
+
+static void
+io_leave (FerryTlsChannel *channel)
+{
+  g_mutex_lock (&channel->io_lock);
+  if (--channel->io_active == 0 && channel->io_stopped)
+    g_cond_broadcast (&channel->io_cond);
+  g_mutex_unlock (&channel->io_lock);
+}
+
+/* Before the base stream closes: no read or write of it starts any more,
+ * and, on a socket (shut down so that they return), those in progress
+ * are over. */
+void
+_ferry_tls_channel_stop_io (FerryTlsChannel *channel)
+{
+  g_mutex_lock (&channel->io_lock);
+  channel->io_stopped = TRUE;
+  g_mutex_unlock (&channel->io_lock);
+
+  if (channel->socket == NULL || g_socket_is_closed (channel->socket))
+    return;
+
+  /* Wakes up a thread blocked reading the socket, which closing the file
+   * descriptor would not do. */
+  g_socket_shutdown (channel->socket, TRUE, TRUE, NULL);
+  g_mutex_lock (&channel->io_lock);
+  while (channel->io_active > 0)
+    g_cond_wait (&channel->io_cond, &channel->io_lock);
+  g_mutex_unlock (&channel->io_lock);
+}
 
 /* Transport functions */
 
@@ -120,8 +176,11 @@ channel_pull (gnutls_transport_ptr_t  ptr,
     {
       if (channel->pull_buffer == NULL)
         channel->pull_buffer = g_malloc (PULL_BUFFER_SIZE);
+      if (!io_enter (channel, op))
+        return -1;
       n = g_input_stream_read (channel->base_in, channel->pull_buffer, PULL_BUFFER_SIZE,
                                op != NULL ? op->cancellable : NULL, &error);
+      io_leave (channel);
       if (n < 0)
         {
           /* A cancelled read leaves the session usable: gnutls keeps what
@@ -159,9 +218,14 @@ push_vectors (FerryTlsChannel *channel,
 {
   GError *error = NULL;
   gsize written = 0;
+  gboolean ok;
 
-  if (g_output_stream_writev_all (channel->base_out, vectors, n_vectors, &written,
-                                  op != NULL ? op->cancellable : NULL, &error))
+  if (!io_enter (channel, op))
+    return FALSE;
+  ok = g_output_stream_writev_all (channel->base_out, vectors, n_vectors, &written,
+                                   op != NULL ? op->cancellable : NULL, &error);
+  io_leave (channel);
+  if (ok)
     return TRUE;
 
   /* Part of a record may be out: the stream cannot go on either way. */

@@ -47,6 +47,14 @@ typedef struct
   gint              write_broken;  /* a write failed: no more writes */
   gint              closed;        /* the base stream is closed */
 
+  /* Reads and writes of the base stream in progress: closing waits for
+   * them to leave before the file descriptor goes (another thread's read
+   * could otherwise use the number once it is reused). */
+  GMutex            io_lock;
+  GCond             io_cond;
+  guint             io_active;     /* under io_lock */
+  gboolean          io_stopped;    /* under io_lock: no more base I/O */
+
   /* Only touched by the thread in gnutls_record_recv() or the handshake. */
   guint8           *pull_buffer;
   gsize             pull_start;
@@ -73,6 +81,7 @@ struct _FerryTlsOp
 void             _ferry_tls_op_begin               (FerryTlsOp        *op,
                                                     GCancellable      *cancellable);
 void             _ferry_tls_op_end                 (FerryTlsOp        *op);
+void             _ferry_tls_channel_stop_io        (FerryTlsChannel   *channel);
 
 FerryTlsChannel *_ferry_tls_channel_ref            (FerryTlsChannel   *channel);
 void             _ferry_tls_channel_unref          (FerryTlsChannel   *channel);

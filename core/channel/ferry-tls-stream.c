@@ -282,10 +282,7 @@ ferry_tls_stream_close (GIOStream     *stream,
 
   g_atomic_int_set (&channel->closed, 1);
 
-  /* Wakes up a thread blocked reading the socket, which closing the file
-   * descriptor would not do. */
-  if (channel->socket != NULL && !g_socket_is_closed (channel->socket))
-    g_socket_shutdown (channel->socket, TRUE, TRUE, NULL);
+  _ferry_tls_channel_stop_io (channel);
 
   g_io_stream_close (channel->base, cancellable, &close_error);
 

@@ -47,6 +47,8 @@ _ferry_tls_handshake (GIOStream      *base,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   channel = g_atomic_rc_box_new0 (FerryTlsChannel);
+  g_mutex_init (&channel->io_lock);
+  g_cond_init (&channel->io_cond);
   channel->identity = g_object_ref (identity);
   channel->base = g_object_ref (base);
   channel->base_in = g_io_stream_get_input_stream (base);
