@@ -126,6 +126,7 @@ struct _FerryEngine
   GFile            *download_dir;       /* set, or resolved on first use */
   guint             peer_expiry_s;      /* 0: peers are never forgotten */
   GSource          *expiry_source;
+  GSource          *trim_source;        /* see _ferry_engine_schedule_trim() */
   gboolean          starting;           /* a start_async is under way */
 
   GHashTable       *inactive;           /* feature name → reason */
@@ -147,6 +148,7 @@ GSource       *_ferry_engine_timeout_add_seconds (FerryEngine  *self,
                                                   guint         interval_s,
                                                   GSourceFunc   func,
                                                   gpointer      data);
+void           _ferry_engine_schedule_trim     (FerryEngine    *self);
 void           _ferry_engine_emit_transfer_requested (FerryEngine    *self,
                                                       FerryTransfer  *transfer);
 

@@ -214,6 +214,7 @@ ferry_engine_stop (FerryEngine *self)
     return;
 
   _ferry_clear_source (&self->expiry_source);
+  _ferry_clear_source (&self->trim_source);
   cancel_transfers (self);
   stop_features (self);
 

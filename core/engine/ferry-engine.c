@@ -6,6 +6,9 @@
 
 #include <glib/gi18n-lib.h>
 #include <string.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 
 #include "ferry-engine-private.h"
 
@@ -128,6 +131,29 @@ _ferry_engine_emit_transfer_requested (FerryEngine   *self,
                                        FerryTransfer *transfer)
 {
   g_signal_emit (self, signals[SIGNAL_TRANSFER_REQUESTED], 0, transfer);
+}
+
+static gboolean
+trim_cb (gpointer user_data)
+{
+  FerryEngine *self = user_data;
+
+  _ferry_clear_source (&self->trim_source);
+#ifdef HAVE_MALLOC_TRIM
+  malloc_trim (0);
+#endif
+  return G_SOURCE_REMOVE;
+}
+
+/* The last incoming transfer or offer ended: a few seconds later, once
+ * nothing new came, the heap that a load (a flood of offers, many
+ * transfers at once) left free goes back to the system, so that the
+ * process shrinks again when the load is over. Cleared on stop. */
+void
+_ferry_engine_schedule_trim (FerryEngine *self)
+{
+  _ferry_clear_source (&self->trim_source);
+  self->trim_source = _ferry_engine_timeout_add_seconds (self, 2, trim_cb, self);
 }
 
 static void

@@ -106,6 +106,8 @@ incoming_end (FerryIncoming      *op,
 
   accepted = op->accepted;
   g_hash_table_remove (self->incoming, op->id);
+  if (g_hash_table_size (self->incoming) == 0)
+    _ferry_engine_schedule_trim (self);
   if (transfer != NULL)
     {
       _ferry_transfer_set_state (transfer, state, error);
