@@ -15,52 +15,11 @@
 
 #include "ferry-error.h"
 #include "ferry-session-private.h"
+#include "test-utils.h"
 
 #define TIMEOUT_SECONDS 120
 
 static FerrySessionGroup *test_group;
-
-static gboolean
-timeout_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_for_flag (const gboolean *flag)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (TIMEOUT_SECONDS, timeout_cb, &timed_out);
-
-  while (!*flag && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("Timed out waiting for an event");
-  g_source_remove (id);
-}
-
-static void
-make_pair (GIOStream **a,
-           GIOStream **b)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocketListener) listener = g_socket_listener_new ();
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) effective = NULL;
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-
-  g_socket_client_set_enable_proxy (client, FALSE);
-  g_socket_listener_add_address (listener, address, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error);
-  g_assert_no_error (error);
-  *a = G_IO_STREAM (g_socket_client_connect (client, G_SOCKET_CONNECTABLE (effective), NULL, &error));
-  g_assert_no_error (error);
-  *b = G_IO_STREAM (g_socket_listener_accept (listener, NULL, NULL, &error));
-  g_assert_no_error (error);
-  g_socket_listener_close (listener);
-}
 
 static FerrySession *
 test_session_new (GIOStream *stream)
@@ -218,7 +177,7 @@ run_transfer (Run        *run,
   g_autoptr(GIOStream) b = NULL;
   g_autoptr(FerrySession) sender = NULL;
 
-  make_pair (&a, &b);
+  ferry_test_socket_pair (&a, &b);
   sender = test_session_new (a);
   run->receiver = test_session_new (b);
   run->directory = directory;
@@ -226,8 +185,8 @@ run_transfer (Run        *run,
   _ferry_session_set_text (sender, text);
   _ferry_session_read_header_async (run->receiver, NULL, header_cb, run);
   _ferry_session_send_async (sender, "0123456789abcdef", files, NULL, send_cb, run);
-  wait_for_flag (&run->send_done);
-  wait_for_flag (&run->receive_done);
+  ferry_test_wait_flag (&run->send_done, TIMEOUT_SECONDS * 1000);
+  ferry_test_wait_flag (&run->receive_done, TIMEOUT_SECONDS * 1000);
 }
 
 static void
@@ -466,14 +425,14 @@ assert_refused (Fixture    *fx,
   GThread *thread;
   Run run = { 0, };
 
-  make_pair (&a, &b);
+  ferry_test_socket_pair (&a, &b);
   run.receiver = test_session_new (b);
   run.directory = fx->down_file;
   writer.out = g_io_stream_get_output_stream (a);
   writer.socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (a));
   thread = g_thread_new ("hostile", writer_thread, &writer);
   _ferry_session_read_header_async (run.receiver, NULL, header_cb, &run);
-  wait_for_flag (&run.receive_done);
+  ferry_test_wait_flag (&run.receive_done, TIMEOUT_SECONDS * 1000);
   g_thread_join (thread);
   g_io_stream_close (a, NULL, NULL);
 

@@ -16,6 +16,7 @@
 
 #include "ferry-error.h"
 #include "ferry-session-private.h"
+#include "test-utils.h"
 
 #define TIMEOUT_SECONDS 90
 #define MIB (1024 * 1024)
@@ -24,52 +25,6 @@ static GThread *main_thread;
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
-
-static gboolean
-timeout_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the main context until *flag is set; fails after a timeout. */
-static void
-wait_for_flag (const gboolean *flag)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (TIMEOUT_SECONDS, timeout_cb, &timed_out);
-
-  while (!*flag && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (timed_out)
-    g_error ("Timed out waiting for an event");
-  g_source_remove (id);
-}
-
-static void
-make_pair (GIOStream **a,
-           GIOStream **b)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocketListener) listener = g_socket_listener_new ();
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) effective = NULL;
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-
-  g_socket_client_set_enable_proxy (client, FALSE);
-  g_socket_listener_add_address (listener, address, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error);
-  g_assert_no_error (error);
-
-  /* the kernel completes the handshake before accept() */
-  *a = G_IO_STREAM (g_socket_client_connect (client, G_SOCKET_CONNECTABLE (effective), NULL, &error));
-  g_assert_no_error (error);
-  *b = G_IO_STREAM (g_socket_listener_accept (listener, NULL, NULL, &error));
-  g_assert_no_error (error);
-  g_socket_listener_close (listener);
-}
 
 static int
 compare_names (gconstpointer a,
@@ -551,7 +506,7 @@ run_transfer (Fixture    *fx,
   for (guint i = 0; i < files->len; i++)
     run->total += ((FerrySessionFile *) g_ptr_array_index (files, i))->size;
 
-  make_pair (&a, &b);
+  ferry_test_socket_pair (&a, &b);
   run->sender = test_session_new (a);
   run->receiver = test_session_new (b);
   g_signal_connect (run->sender, "progress", G_CALLBACK (send_progress_cb), run);
@@ -571,10 +526,10 @@ run_transfer (Fixture    *fx,
   callback_ran_early = run->send_done || run->header_done;
   g_assert_false (callback_ran_early);
 
-  wait_for_flag (&run->send_done);
-  wait_for_flag (&run->header_done);
+  ferry_test_wait_flag (&run->send_done, TIMEOUT_SECONDS * 1000);
+  ferry_test_wait_flag (&run->header_done, TIMEOUT_SECONDS * 1000);
   if (run->recv_files != NULL && run->reject_reason == NULL)
-    wait_for_flag (&run->recv_done);
+    ferry_test_wait_flag (&run->recv_done, TIMEOUT_SECONDS * 1000);
 }
 
 static void
@@ -1111,7 +1066,7 @@ test_states (Fixture       *fx,
   file = source_file (fx, "a");
   g_ptr_array_add (files, file);
 
-  make_pair (&a, &b);
+  ferry_test_socket_pair (&a, &b);
   sender = test_session_new (a);
   receiver = test_session_new (b);
 
@@ -1403,13 +1358,13 @@ test_hostile_sender (Fixture       *fx,
   GError *error;
 
   run.fx = fx;
-  make_pair (&ours, &theirs);
+  ferry_test_socket_pair (&ours, &theirs);
   run.receiver = test_session_new (ours);
   g_signal_connect (run.receiver, "progress", G_CALLBACK (recv_progress_cb), &run);
   peer = peer_start (theirs, hc->script, hc);
 
   _ferry_session_read_header_async (run.receiver, NULL, hostile_header_cb, &run);
-  wait_for_flag (&run.header_done);
+  ferry_test_wait_flag (&run.header_done, TIMEOUT_SECONDS * 1000);
 
   if (hc->header_ok)
     {
@@ -1417,7 +1372,7 @@ test_hostile_sender (Fixture       *fx,
       for (guint i = 0; i < run.recv_files->len; i++)
         run.total += ((FerrySessionFile *) g_ptr_array_index (run.recv_files, i))->size;
       _ferry_session_receive_async (run.receiver, fx->down_file, NULL, receive_cb, &run);
-      wait_for_flag (&run.recv_done);
+      ferry_test_wait_flag (&run.recv_done, TIMEOUT_SECONDS * 1000);
       error = run.recv_error;
     }
   else
@@ -1928,12 +1883,12 @@ test_hostile_receiver (Fixture       *fx,
     g_assert_true (g_file_set_contents (path, (const char *) ten_bytes, 10, NULL));
   g_ptr_array_add (files, source_file (fx, "ten"));
 
-  make_pair (&ours, &theirs);
+  ferry_test_socket_pair (&ours, &theirs);
   run.sender = test_session_new (ours);
   peer = peer_start (theirs, hc->script, hc);
 
   _ferry_session_send_async (run.sender, "0123456789abcdef", files, NULL, send_cb, &run);
-  wait_for_flag (&run.send_done);
+  ferry_test_wait_flag (&run.send_done, TIMEOUT_SECONDS * 1000);
 
   g_assert_nonnull (run.send_error);
   g_test_message ("sender: %s", run.send_error->message);
@@ -1982,7 +1937,7 @@ test_cancel_stalled_receiver (Fixture       *fx,
   write_sparse_file (path, 256 * MIB);
   g_ptr_array_add (files, source_file (fx, "huge.iso"));
 
-  make_pair (&ours, &theirs);
+  ferry_test_socket_pair (&ours, &theirs);
   run.sender = test_session_new (ours);
   g_signal_connect (run.sender, "progress", G_CALLBACK (cancel_on_progress_cb), NULL);
   peer = peer_start (theirs, rscript_stop_reading, NULL);
@@ -1990,7 +1945,7 @@ test_cancel_stalled_receiver (Fixture       *fx,
   /* The sender's write blocks for good: the cancel frame cannot go out
    * and the operation ends when the termination deadline expires. */
   _ferry_session_send_async (run.sender, "0123456789abcdef", files, NULL, send_cb, &run);
-  wait_for_flag (&run.send_done);
+  ferry_test_wait_flag (&run.send_done, TIMEOUT_SECONDS * 1000);
   g_assert_error (run.send_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
   seen = peer_join (peer);
@@ -2019,19 +1974,19 @@ test_cancel_stalled_sender (Fixture       *fx,
   Run run = { 0 };
   Peer *peer;
 
-  make_pair (&ours, &theirs);
+  ferry_test_socket_pair (&ours, &theirs);
   run.receiver = test_session_new (ours);
   g_signal_connect (run.receiver, "progress", G_CALLBACK (cancel_on_progress_cb), NULL);
   peer = peer_start (theirs, script_stop_writing, NULL);
 
   _ferry_session_read_header_async (run.receiver, NULL, hostile_header_cb, &run);
-  wait_for_flag (&run.header_done);
+  ferry_test_wait_flag (&run.header_done, TIMEOUT_SECONDS * 1000);
   g_assert_no_error (run.header_error);
 
   /* The receiver's read is interrupted at once; the cancel frame goes out,
    * but the peer never hangs up: the wait for it is bounded. */
   _ferry_session_receive_async (run.receiver, fx->down_file, NULL, receive_cb, &run);
-  wait_for_flag (&run.recv_done);
+  ferry_test_wait_flag (&run.recv_done, TIMEOUT_SECONDS * 1000);
   g_assert_error (run.recv_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
   listing = list_dir (fx->down);
@@ -2071,16 +2026,16 @@ test_stall_timeout_told (Fixture       *fx,
   Run run = { 0 };
   Peer *peer;
 
-  make_pair (&ours, &theirs);
+  ferry_test_socket_pair (&ours, &theirs);
   run.receiver = test_session_new (ours);
   _ferry_session_set_stall_timeout (run.receiver, 1);
   peer = peer_start (theirs, script_silent_until_cancel, &reason);
 
   _ferry_session_read_header_async (run.receiver, NULL, hostile_header_cb, &run);
-  wait_for_flag (&run.header_done);
+  ferry_test_wait_flag (&run.header_done, TIMEOUT_SECONDS * 1000);
   g_assert_no_error (run.header_error);
   _ferry_session_receive_async (run.receiver, fx->down_file, NULL, receive_cb, &run);
-  wait_for_flag (&run.recv_done);
+  ferry_test_wait_flag (&run.recv_done, TIMEOUT_SECONDS * 1000);
   g_assert_error (run.recv_error, FERRY_ERROR, FERRY_ERROR_TIMEOUT);
 
   seen = peer_join (peer);
@@ -2156,7 +2111,7 @@ test_groups (Fixture       *fx,
   g_autoptr(GIOStream) a = NULL;
   g_autoptr(GIOStream) b = NULL;
 
-  make_pair (&a, &b);
+  ferry_test_socket_pair (&a, &b);
   session = _ferry_session_new (a);
   _ferry_session_set_group (session, busy);
   /* The reject goes out, then the session's thread waits for the peer to
@@ -2191,7 +2146,7 @@ main (int    argc,
     g_autoptr(GIOStream) b = NULL;
     g_autoptr(GFile) file = g_file_new_for_path ("/");
 
-    make_pair (&a, &b);
+    ferry_test_socket_pair (&a, &b);
   }
 
 #define ADD(path, func, data) \

@@ -51,6 +51,43 @@ ferry_test_wait_until (FerryTestCondition  condition,
     g_error ("timed out after %u ms waiting for %s", timeout_ms, what);
 }
 
+static gboolean
+flag_is_set (gpointer user_data)
+{
+  return *(const gboolean *) user_data;
+}
+
+void
+ferry_test_wait_flag (const gboolean *flag,
+                      guint           timeout_ms)
+{
+  ferry_test_wait_until (flag_is_set, (gpointer) flag, timeout_ms, "an event");
+}
+
+void
+ferry_test_socket_pair (GIOStream **a,
+                        GIOStream **b)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketListener) listener = g_socket_listener_new ();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) effective = NULL;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  g_socket_listener_add_address (listener, address, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error);
+  g_assert_no_error (error);
+
+  /* the kernel completes the handshake before accept() */
+  *a = G_IO_STREAM (g_socket_client_connect (client, G_SOCKET_CONNECTABLE (effective), NULL, &error));
+  g_assert_no_error (error);
+  *b = G_IO_STREAM (g_socket_listener_accept (listener, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_socket_listener_close (listener);
+}
+
 char *
 ferry_test_make_dir (const char *name)
 {

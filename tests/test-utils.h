@@ -19,6 +19,14 @@ void      ferry_test_wait_until       (FerryTestCondition  condition,
                                        guint               timeout_ms,
                                        const char         *what);
 
+/* ferry_test_wait_until() for a flag that a callback sets. */
+void      ferry_test_wait_flag        (const gboolean     *flag,
+                                       guint               timeout_ms);
+
+/* Two ends of a TCP connection on loopback. */
+void      ferry_test_socket_pair      (GIOStream         **a,
+                                       GIOStream         **b);
+
 /* A fresh directory inside the test's own isolated directories (see
  * G_TEST_OPTION_ISOLATE_DIRS), removed by GLib when the test ends. */
 char     *ferry_test_make_dir         (const char         *name);
