@@ -64,9 +64,19 @@ gboolean  _ferry_part_file_write           (int           fd,
                                             const char   *name,
                                             GError      **error);
 
-/* Lets the disk start on what was written to @fd so far, so that the
- * final _ferry_part_file_sync() has little left to wait for. */
-void      _ferry_part_file_write_behind    (int           fd);
+/* Lets the disk start on bytes [@start, @end) of @fd, so that the final
+ * _ferry_part_file_sync() has little left to wait for. */
+void      _ferry_part_file_write_behind    (int           fd,
+                                            guint64       start,
+                                            guint64       end);
+
+/* Waits until bytes [@start, @end) of @fd are written and drops them
+ * from the page cache: a large file then goes through a few megabytes
+ * of it, which the kernel reuses, instead of taking fresh pages all the
+ * way (and pushing the rest of the machine's cache out). Blocks. */
+void      _ferry_part_file_drop_behind     (int           fd,
+                                            guint64       start,
+                                            guint64       end);
 
 /* fdatasync(): the data of @fd is on the disk. */
 gboolean  _ferry_part_file_sync            (int           fd,

@@ -257,11 +257,34 @@ _ferry_part_file_write (int            fd,
 }
 
 void
-_ferry_part_file_write_behind (int fd)
+_ferry_part_file_write_behind (int     fd,
+                               guint64 start,
+                               guint64 end)
 {
-  /* Starts the writeback of what is dirty, without waiting for it. */
-  if (sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0)
+  /* Starts the writeback of these bytes, without waiting for it. */
+  if (sync_file_range (fd, (off_t) start, (off_t) (end - start), SYNC_FILE_RANGE_WRITE) != 0)
     g_debug ("sync_file_range: %s", g_strerror (errno));
+}
+
+void
+_ferry_part_file_drop_behind (int     fd,
+                              guint64 start,
+                              guint64 end)
+{
+  int err;
+
+  if (sync_file_range (fd, (off_t) start, (off_t) (end - start),
+                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                       SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+    {
+      /* an error shows again at the final sync */
+      g_debug ("sync_file_range: %s", g_strerror (errno));
+      return;
+    }
+  /* clean pages only: none of the data is lost */
+  err = posix_fadvise (fd, (off_t) start, (off_t) (end - start), POSIX_FADV_DONTNEED);
+  if (err != 0)
+    g_debug ("posix_fadvise: %s", g_strerror (err));
 }
 
 gboolean

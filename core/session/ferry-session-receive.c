@@ -12,9 +12,6 @@
 #include "ferry-session-protocol-private.h"
 
 #define RECEIVE_CHUNK (256 * 1024)
-/* written data the disk is asked to start on, so that the fdatasync()
- * before "verified" finds little left to write */
-#define WRITE_BEHIND  (8 * 1024 * 1024)
 
 /* ------------------------------------------------------------------ */
 /* Step 1: the header                                                   */
@@ -220,6 +217,7 @@ receive_open (Receiver   *receiver,
   if (file->offset > 0 && !_ferry_part_file_seek (fd, file->offset, file->name, error))
     return fd;   /* with @error set */
 
+  _ferry_disk_writer_begin (receiver->writer, fd, file->name, file->size, file->offset);
   receiver->index = index;
   receiver->position = file->offset;
   receiver->received += file->offset;
@@ -260,8 +258,6 @@ receive_data (Receiver          *receiver,
 
       if (current->len == capacity || (length == 0 && remaining == 0))
         {
-          gboolean ok;
-
           receiver->current = NULL;
           /* many small files: a hand-off each would cost more than the hash */
           if (receiver->position == 0 && current->len == file->size)
@@ -270,17 +266,8 @@ receive_data (Receiver          *receiver,
           else
             _ferry_hash_share_push (receiver->hashes, receiver->index, receiver->position, current);
           receiver->position += current->len;
-          ok = _ferry_part_file_write (fd, FERRY_BUFFER_PAYLOAD (current), current->len,
-                                       file->name, error);
-          receiver->unflushed += current->len;
-          _ferry_buffer_release (current);
-          if (!ok)
+          if (!_ferry_disk_writer_push (receiver->writer, current, error))
             return FALSE;
-          if (receiver->unflushed >= WRITE_BEHIND)
-            {
-              _ferry_part_file_write_behind (fd);
-              receiver->unflushed = 0;
-            }
         }
     }
 
@@ -391,6 +378,11 @@ receive_verify (Receiver    *receiver,
   g_autofree char *recorded = NULL;
   gboolean matches = g_str_equal (digest, expected);
 
+  if (!_ferry_disk_writer_finish (receiver->writer, error))
+    {
+      _ferry_part_file_close (fd, file->name, NULL);
+      return FALSE;
+    }
   if (file->done_name != NULL)
     return verify_done (receiver, fd, index, g_steal_pointer (&digest), matches, error);
   if (file->executable || file->mtime > 0)
@@ -446,6 +438,9 @@ receive_failed (Receiver     *receiver,
 
   keep_part = op->self->keep_parts && file->done_name == NULL && error != NULL && error->domain == FERRY_ERROR &&
               (error->code == FERRY_ERROR_PEER_VANISHED || error->code == FERRY_ERROR_TIMEOUT);
+  /* what was pushed is on the disk, or the .part has a hole */
+  if (!_ferry_disk_writer_finish (receiver->writer, NULL))
+    keep_part = FALSE;
   if (receiver->current != NULL)
     {
       FerryBuffer *current = g_steal_pointer (&receiver->current);
@@ -536,6 +531,7 @@ receive_prepare (Receiver  *receiver,
       return FALSE;
     }
   receiver->pool = _ferry_pool_new (RECEIVE_CHUNK);
+  receiver->writer = _ferry_disk_writer_new ();
   receiver->small = _ferry_hasher_new ();
 
   return _ferry_receiver_open_resumed (receiver, error);
@@ -569,6 +565,7 @@ receiver_clear (Receiver *receiver)
   g_clear_pointer (&receiver->hashes, _ferry_hash_share_unref);
   g_clear_pointer (&receiver->folders, _ferry_folder_writer_free);
   g_clear_pointer (&receiver->pool, _ferry_pool_free);
+  g_clear_pointer (&receiver->writer, _ferry_disk_writer_free);
   g_clear_pointer (&receiver->small, _ferry_hasher_free);
   g_clear_pointer (&receiver->whole, g_free);
   if (receiver->dirfd >= 0)
@@ -661,7 +658,7 @@ receive_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Receiver receiver = { op, -1, NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, -1, FALSE, NULL, NULL };
+  Receiver receiver = { .op = op, .dirfd = -1, .fdir = -1 };
   g_autoptr(JsonObject) terminal = NULL;
   GError *error = NULL;
 

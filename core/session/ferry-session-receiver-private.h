@@ -6,6 +6,7 @@
 
 #include "ferry-folder-writer-private.h"
 #include "ferry-hasher-private.h"
+#include "ferry-disk-writer-private.h"
 #include "ferry-session-internal.h"
 
 G_BEGIN_DECLS
@@ -21,7 +22,7 @@ typedef struct {
   FerryBuffer     *current;      /* read but not yet written nor hashed */
   int             *resume_fds;   /* per file: its .part (or verified file) to continue, or -1 */
   guint64          received;     /* bytes of file data held so far */
-  gsize            unflushed;    /* written since the last _ferry_part_file_write_behind() */
+  FerryDiskWriter *writer;       /* the current file's data onto the disk */
   FerryFolderWriter *folders;    /* the directories of the folders received */
   int              fdir;         /* the directory of the current file */
   gboolean         unsynced;     /* small files were published without their own sync */
