@@ -14,7 +14,9 @@
 #include <json-glib/json-glib.h>
 
 #include "ferry-error.h"
+#include "ferry-frame-private.h"
 #include "ferry-session-private.h"
+#include "ferry-session-protocol-private.h"
 #include "test-utils.h"
 
 #define TIMEOUT_SECONDS 120
@@ -544,6 +546,92 @@ test_hostile_count (Fixture       *fx,
   assert_refused (fx, frames, "more than 100000");
 }
 
+/* Paths of ~4 KiB, 16 to a frame, until the frames hold more than the
+ * header may: refused at the frame that goes over, whatever the count. */
+static void
+test_hostile_bytes (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) dir = g_string_new (NULL);
+  gsize total = 0;
+  guint n = 0;
+
+  for (guint i = 0; i < 19; i++)
+    {
+      g_autofree char *component = g_strnfill (200, 'a' + i);
+
+      g_string_append_printf (dir, "%s%s", i ? "/" : "", component);
+    }
+  /* the frame that goes over the bound ends the header: without the
+   * bound, the header would be taken */
+  while (total <= FERRY_PROTOCOL_MAX_HEADER_BYTES)
+    {
+      GString *frame = g_string_new (frames->len == 0
+                                     ? "{\"type\":\"header\",\"transfer\":\"0123456789abcdef\",\"files\":["
+                                     : "{\"type\":\"header-more\",\"files\":[");
+
+      for (guint i = 0; i < 16; i++, n++)
+        g_string_append_printf (frame, "%s{\"name\":\"%u\",\"size\":1,\"dir\":\"%s\"}",
+                                i ? "," : "", n, dir->str);
+      total += frame->len + strlen ("],\"more\":true}");
+      g_string_append (frame, total <= FERRY_PROTOCOL_MAX_HEADER_BYTES ? "],\"more\":true}" : "]}");
+      g_assert_cmpuint (frame->len, <=, FERRY_FRAME_MAX_CONTROL);
+      g_ptr_array_add (frames, g_string_free (frame, FALSE));
+    }
+  g_test_message ("%u entries of %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " bytes in %u frames",
+                  n, dir->len, total, frames->len);
+  g_assert_cmpuint (n, <, FERRY_PROTOCOL_MAX_FILES / 10);
+  assert_refused (fx, frames, "larger than 32 MiB");
+}
+
+/* What a real large folder needs: 99,000 files with paths of 60 bytes,
+ * as the sender builds the header, fit the bound easily. */
+static void
+test_large_header (Fixture       *fx,
+                   gconstpointer  data)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_file_free);
+  g_autoptr(GPtrArray) objects = NULL;
+  g_autoptr(FerryProtocolHeader) header = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize total = 0;
+  gsize paths = 0;
+
+  /* and the folders above them: under FERRY_PROTOCOL_MAX_FILES entries */
+  for (guint i = 0; i < FERRY_PROTOCOL_MAX_FILES - 1000; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("IMG_20240615_%06u_HDR.jpg", i);
+      FerrySessionFile *file = _ferry_session_file_new (name, 3000000, "image/jpeg");
+
+      file->dir = g_strdup_printf ("Pictures/2024 summer trip/day %02u", i / 1000);
+      file->mtime = 1718400000 + i;
+      paths += strlen (file->dir) + 1 + strlen (file->name);
+      g_ptr_array_add (files, file);
+    }
+  objects = _ferry_protocol_build_header ("0123456789abcdef", files, NULL, NULL);
+  for (guint i = 0; i < objects->len; i++)
+    {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), g_ptr_array_index (objects, i));
+      g_autofree char *text = json_to_string (node, FALSE);
+
+      total += strlen (text);
+      if (i == 0)
+        header = _ferry_protocol_parse_header ((const guint8 *) text, strlen (text), &error);
+      else
+        _ferry_protocol_parse_header_more (header, (const guint8 *) text, strlen (text), &error);
+      g_assert_no_error (error);
+    }
+  g_test_message ("%u files, %" G_GSIZE_FORMAT " bytes of paths: header of %" G_GSIZE_FORMAT
+                  " bytes in %u frames", files->len, paths, total, objects->len);
+  g_assert_cmpuint (paths / files->len, >=, 60);
+  g_assert_cmpuint (total, <, FERRY_PROTOCOL_MAX_HEADER_BYTES / 2);
+  g_assert_false (header->more);
+  _ferry_protocol_header_check (header, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (header->files->len, ==, files->len);
+}
+
 /* A text longer than 64 KiB, over several frames. */
 static void
 test_hostile_text (Fixture       *fx,
@@ -592,6 +680,8 @@ main (int   argc,
   ADD ("/folders/hostile/paths", test_hostile_paths);
   ADD ("/folders/hostile/tree", test_hostile_tree);
   ADD ("/folders/hostile/count", test_hostile_count);
+  ADD ("/folders/hostile/bytes", test_hostile_bytes);
+  ADD ("/folders/large-header", test_large_header);
   ADD ("/folders/hostile/text", test_hostile_text);
   ADD ("/folders/hostile/empty-frames", test_hostile_empty_frames);
 #undef ADD
