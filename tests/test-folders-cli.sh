@@ -183,9 +183,14 @@ kill -KILL "$sender_pid" 2>/dev/null
 wait "$sender_pid" 2>/dev/null
 wait_receiver
 recv_code=$?
-id=$("$ferry" --home "$work/recv" --json history | python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["id"])')
+id=$("$ferry" --home "$work/recv" --json history | python3 -c '
+import json, sys
+record = json.loads(sys.stdin.readline())
+# the folder it created is recorded, for the upkeep of expired .part files
+print(record["id"] if record.get("folders") == ["big"] else "")')
 [ "$watched" -eq 0 ] && [ "$recv_code" -ne 0 ] && [ -n "$id" ] && [ -f "$work/down2/big/a" ]
-result $? "a folder transfer is cut half way, its first file verified" "$(ls -lR "$work/down2"; cat "$work/big-recv.err")"
+result $? "a folder transfer is cut half way, its first file verified, its folder recorded" \
+  "$(ls -lR "$work/down2"; cat "$work/big-recv.err"; "$ferry" --home "$work/recv" --json history | head -1)"
 
 "$ferry" --home "$work/send" --interface lo --json receive --yes --dir "$work/elsewhere" \
   > "$work/again.jsonl" 2> "$work/again.err" &

@@ -15,6 +15,7 @@
 
 #include "ferry-error.h"
 #include "ferry-frame-private.h"
+#include "ferry-history-private.h"
 #include "ferry-session-private.h"
 #include "ferry-session-protocol-private.h"
 #include "test-utils.h"
@@ -666,6 +667,104 @@ test_hostile_empty_frames (Fixture       *fx,
   assert_refused (fx, frames, "adds nothing");
 }
 
+/* ------------------------------------------------------------------ */
+/* The history's upkeep: .part files kept in folders                    */
+
+static void
+touch (const char *base,
+       const char *relative)
+{
+  g_autofree char *path = g_build_filename (base, relative, NULL);
+
+  write_file (path, "0123", 4);
+}
+
+static void
+make_dirs (const char *base,
+           const char *relative)
+{
+  g_autofree char *path = g_build_filename (base, relative, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (path, 0755), ==, 0);
+}
+
+static gboolean
+exists_in (const char *base,
+           const char *relative)
+{
+  g_autofree char *path = g_build_filename (base, relative, NULL);
+
+  return g_file_test (path, G_FILE_TEST_EXISTS) || g_file_test (path, G_FILE_TEST_IS_SYMLINK);
+}
+
+/* An interrupted folder transfer, 40 days old: its .part files go, in
+ * folders too, and so do the folders it created once empty; nothing is
+ * reached through a link, nor outside the download folder. */
+static void
+test_expire_parts (Fixture       *fx,
+                   gconstpointer  data)
+{
+  g_autofree char *home = g_build_filename (fx->base, "home", NULL);
+  g_autofree char *history = g_build_filename (home, "history", NULL);
+  g_autofree char *record_path = g_build_filename (history, "0123456789abcdef.json", NULL);
+  g_autofree char *link = g_build_filename (fx->down, "link", NULL);
+  g_autofree char *record = NULL;
+  g_autoptr(JsonObject) saved = NULL;
+  gint64 day = 24LL * 3600 * 1000;
+  gint64 now = 100 * day;
+
+  touch (fx->down, "album/sub/a.bin.part");
+  make_dirs (fx->down, "album/empty/deeper");
+  touch (fx->down, "photos/2024/b.jpg.part");
+  touch (fx->down, "photos/2024/c.jpg");         /* verified: stays */
+  touch (fx->down, "other/z.bin.part");           /* a folder the record does not claim */
+  make_dirs (fx->down, "other/empty");
+  touch (fx->outside, "sub/evil.bin.part");
+  touch (fx->outside, "x.bin.part");
+  g_assert_cmpint (symlink (fx->outside, link), ==, 0);
+
+  record = g_strdup_printf ("{\"id\":\"0123456789abcdef\",\"direction\":\"incoming\","
+                            "\"created\":%" G_GINT64_FORMAT ",\"updated\":%" G_GINT64_FORMAT ","
+                            "\"state\":\"error\",\"directory\":\"%s\","
+                            "\"folders\":[\"album\",\"photos\",\"link\",\"..\",\"a/..\"],"
+                            "\"files\":[{\"name\":\"a.bin\",\"size\":9,\"part\":\"album/sub/a.bin.part\"},"
+                            "{\"name\":\"b.jpg\",\"size\":9,\"part\":\"photos/2024/b.jpg.part\"},"
+                            "{\"name\":\"c.jpg\",\"size\":4,\"done\":\"photos/2024/c.jpg\"},"
+                            "{\"name\":\"z.bin\",\"size\":9,\"part\":\"other/z.bin.part\"},"
+                            "{\"name\":\"evil.bin\",\"size\":9,\"part\":\"link/sub/evil.bin.part\"},"
+                            "{\"name\":\"x.bin\",\"size\":9,\"part\":\"../outside/x.bin.part\"},"
+                            "{\"name\":\"y.bin\",\"size\":9,\"part\":\"album/../../outside/x.bin.part\"}]}",
+                            now - 40 * day, now - 40 * day, fx->down);
+  g_assert_cmpint (g_mkdir_with_parents (history, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (record_path, record, -1, NULL));
+
+  _ferry_history_maintain (home, now, 0, 0, 30 * day);
+
+  /* the .part files, in folders too */
+  g_assert_false (exists_in (fx->down, "album/sub/a.bin.part"));
+  g_assert_false (exists_in (fx->down, "photos/2024/b.jpg.part"));
+  g_assert_false (exists_in (fx->down, "other/z.bin.part"));
+  /* the folders the transfer created, once empty; a verified file and
+   * its folders stay */
+  g_assert_false (exists_in (fx->down, "album"));
+  g_assert_true (exists_in (fx->down, "photos/2024/c.jpg"));
+  /* a folder the record does not say it created stays, empty or not */
+  g_assert_true (exists_in (fx->down, "other/empty"));
+  /* nothing through a link, nothing outside */
+  g_assert_true (exists_in (fx->down, "link"));
+  g_assert_true (exists_in (fx->outside, "sub/evil.bin.part"));
+  g_assert_true (exists_in (fx->outside, "x.bin.part"));
+  g_assert_true (exists_in (fx->base, "outside"));
+
+  /* and the record forgets them */
+  saved = _ferry_history_load (home, "0123456789abcdef", NULL);
+  g_assert_nonnull (saved);
+  g_assert_false (json_object_has_member (saved, "folders"));
+  for (guint i = 0; i < 7; i++)
+    g_assert_false (json_object_has_member (json_array_get_object_element (json_object_get_array_member (saved, "files"), i),
+                                            "part"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -684,6 +783,7 @@ main (int   argc,
   ADD ("/folders/large-header", test_large_header);
   ADD ("/folders/hostile/text", test_hostile_text);
   ADD ("/folders/hostile/empty-frames", test_hostile_empty_frames);
+  ADD ("/folders/expire-parts", test_expire_parts);
 #undef ADD
 
   return g_test_run ();
