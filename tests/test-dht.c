@@ -31,64 +31,11 @@ typedef struct {
 
 /* ------------------------------------------------------------ log capture */
 
-static GMutex log_lock;
-static GPtrArray *log_lines;
-
-/* Keeps the lines that say something was dropped, skipped or reconnected,
+/* The lines that say something was dropped, skipped or reconnected,
  * debug ones included, so that tests can wait for them. */
-static GLogWriterOutput
-capture_writer (GLogLevelFlags   level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
-{
-  const char *domain = NULL;
-  const char *message = NULL;
-
-  for (gsize i = 0; i < n_fields; i++)
-    {
-      if (g_str_equal (fields[i].key, "GLIB_DOMAIN") && fields[i].length < 0)
-        domain = fields[i].value;
-      else if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
-        message = fields[i].value;
-    }
-
-  if (domain != NULL && g_str_has_prefix (domain, "Ferry") && message != NULL &&
-      (strstr (message, "dropped") != NULL || strstr (message, "skipped") != NULL ||
-       strstr (message, "Listening") != NULL || strstr (message, "listen through") != NULL ||
-       strstr (message, "listening on") != NULL))
-    {
-      g_mutex_lock (&log_lock);
-      if (log_lines == NULL)
-        log_lines = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (log_lines, g_strdup_printf ("%s: %s", domain, message));
-      g_mutex_unlock (&log_lock);
-    }
-
-  return g_log_writer_default (level, fields, n_fields, user_data);
-}
-
-static guint
-log_count (const char *needle)
-{
-  guint count = 0;
-
-  g_mutex_lock (&log_lock);
-  for (guint i = 0; log_lines != NULL && i < log_lines->len; i++)
-    if (strstr (g_ptr_array_index (log_lines, i), needle) != NULL)
-      count++;
-  g_mutex_unlock (&log_lock);
-  return count;
-}
-
-static void
-log_clear (void)
-{
-  g_mutex_lock (&log_lock);
-  if (log_lines != NULL)
-    g_ptr_array_set_size (log_lines, 0);
-  g_mutex_unlock (&log_lock);
-}
+static const char * const log_needles[] = {
+  "dropped", "skipped", "Listening", "listen through", "listening on", NULL
+};
 
 typedef struct {
   const char *needle;
@@ -100,7 +47,7 @@ log_has (gpointer user_data)
 {
   LogWait *wait = user_data;
 
-  return log_count (wait->needle) >= wait->at_least;
+  return ferry_test_log_count (wait->needle) >= wait->at_least;
 }
 
 static void
@@ -197,7 +144,7 @@ fixture_set_up (Fixture       *fx,
   fx->engines = g_ptr_array_new_with_free_func (g_object_unref);
   fx->requested = g_ptr_array_new_with_free_func (g_object_unref);
   fx->session = soup_session_new_with_options ("timeout", 20, NULL);
-  log_clear ();
+  ferry_test_log_clear ();
 
   if (!network)
     return;
@@ -478,8 +425,8 @@ test_proxy_restart (Fixture       *fx,
   ended = g_strdup_printf ("Listening through the OpenDHT proxy %s ended", ferry_test_dht_proxy (fx->dht, 1));
   again = g_strdup_printf ("Listening through the OpenDHT proxy %s again", ferry_test_dht_proxy (fx->dht, 1));
   failed = g_strdup_printf ("listen through %s ended", ferry_test_dht_proxy (fx->dht, 1));
-  g_assert_cmpuint (log_count (ended), ==, 0);
-  g_assert_cmpuint (log_count (failed), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count (ended), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count (failed), ==, 0);
 
   /* Killed: to the listener it looks like a clean end of stream. */
   ferry_test_dht_kill (fx->dht, 1);
@@ -488,7 +435,7 @@ test_proxy_restart (Fixture       *fx,
   /* Down for a while: the listen keeps failing. Awaited as events (two
    * more attempts that failed, at most max-backoff apart), not slept. */
   wait_log (failed, 3, 30000);
-  g_assert_cmpuint (log_count (again), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count (again), ==, 0);
 
   g_assert_true (ferry_test_dht_restart (fx->dht, 1, &error));
   g_assert_no_error (error);
@@ -602,7 +549,7 @@ test_junk (Fixture       *fx,
 
   requested = fx->requested->len;
   peers = g_list_model_get_n_items (ferry_engine_get_peers (b));
-  log_clear ();
+  ferry_test_log_clear ();
 
   /* Garbage that the proxy turns into other garbage. */
   g_assert_true (ferry_test_dht_put_raw (fx->session, ferry_test_dht_proxy (fx->dht, 0), inbox_b,
@@ -716,7 +663,7 @@ test_junk (Fixture       *fx,
   wait_log ("skipped a value seen before", 1, 10000);
   wait_log ("was already received", 1, 10000);
   wait_log ("an announcement of another account", 2, 10000);
-  g_assert_cmpuint (log_count ("dropped so far"), >=, 12);
+  g_assert_cmpuint (ferry_test_log_count ("dropped so far"), >=, 12);
 
   /* No harm: nothing was offered, nobody new appeared, B still works. */
   g_assert_cmpuint (fx->requested->len, ==, requested);
@@ -951,7 +898,7 @@ main (int    argc,
   /* Isolated directories hide the GSettings schemas a desktop proxy
    * resolver would read: no HTTP proxy between us and loopback anyway. */
   g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
-  g_log_set_writer_func (capture_writer, NULL, NULL);
+  ferry_test_log_capture ("Ferry", log_needles);
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
 #define ADD(path, network, func) \

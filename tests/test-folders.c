@@ -14,7 +14,10 @@
 #include <json-glib/json-glib.h>
 
 #include "ferry-error.h"
+#include "ferry-frame-private.h"
+#include "ferry-history-private.h"
 #include "ferry-session-private.h"
+#include "ferry-session-protocol-private.h"
 #include "test-utils.h"
 
 #define TIMEOUT_SECONDS 120
@@ -544,6 +547,93 @@ test_hostile_count (Fixture       *fx,
   assert_refused (fx, frames, "more than 100000");
 }
 
+/* Paths of ~4 KiB, 16 to a frame, until the frames hold more than the
+ * header may: refused at the frame that goes over, whatever the count. */
+static void
+test_hostile_bytes (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) dir = g_string_new (NULL);
+  gsize total = 0;
+  guint n = 0;
+
+  for (guint i = 0; i < 19; i++)
+    {
+      g_autofree char *component = g_strnfill (200, 'a' + i);
+
+      g_string_append_printf (dir, "%s%s", i ? "/" : "", component);
+    }
+  /* the frame that goes over the bound ends the header: without the
+   * bound, the header would be taken */
+  while (total <= FERRY_PROTOCOL_MAX_HEADER_BYTES)
+    {
+      GString *frame = g_string_new (frames->len == 0
+                                     ? "{\"type\":\"header\",\"transfer\":\"0123456789abcdef\",\"files\":["
+                                     : "{\"type\":\"header-more\",\"files\":[");
+
+      for (guint i = 0; i < 16; i++, n++)
+        g_string_append_printf (frame, "%s{\"name\":\"%u\",\"size\":1,\"dir\":\"%s\"}",
+                                i ? "," : "", n, dir->str);
+      total += frame->len + strlen ("],\"more\":true}");
+      g_string_append (frame, total <= FERRY_PROTOCOL_MAX_HEADER_BYTES ? "],\"more\":true}" : "]}");
+      g_assert_cmpuint (frame->len, <=, FERRY_FRAME_MAX_CONTROL);
+      g_ptr_array_add (frames, g_string_free (frame, FALSE));
+    }
+  g_test_message ("%u entries of %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " bytes in %u frames",
+                  n, dir->len, total, frames->len);
+  g_assert_cmpuint (n, <, FERRY_PROTOCOL_MAX_FILES / 10);
+  assert_refused (fx, frames, "larger than 32 MiB");
+}
+
+/* What a real large folder needs: files with paths of 60 bytes, as the
+ * sender builds the header. Every entry costs the same, so 10,000 of them
+ * (quick under a sanitizer too) tell what 100,000 take: under two thirds
+ * of the bound. */
+static void
+test_large_header (Fixture       *fx,
+                   gconstpointer  data)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_file_free);
+  g_autoptr(GPtrArray) objects = NULL;
+  g_autoptr(FerryProtocolHeader) header = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 total = 0;
+  gsize paths = 0;
+
+  for (guint i = 0; i < FERRY_PROTOCOL_MAX_FILES / 10; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("IMG_20240615_%06u_HDR.jpg", i);
+      FerrySessionFile *file = _ferry_session_file_new (name, 3000000, "image/jpeg");
+
+      file->dir = g_strdup_printf ("Pictures/2024 summer trip/day %02u", i / 100);
+      file->mtime = 1718400000 + i;
+      paths += strlen (file->dir) + 1 + strlen (file->name);
+      g_ptr_array_add (files, file);
+    }
+  objects = _ferry_protocol_build_header ("0123456789abcdef", files, NULL, NULL);
+  for (guint i = 0; i < objects->len; i++)
+    {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), g_ptr_array_index (objects, i));
+      g_autofree char *text = json_to_string (node, FALSE);
+
+      total += strlen (text);
+      if (i == 0)
+        header = _ferry_protocol_parse_header ((const guint8 *) text, strlen (text), &error);
+      else
+        _ferry_protocol_parse_header_more (header, (const guint8 *) text, strlen (text), &error);
+      g_assert_no_error (error);
+    }
+  g_test_message ("%u files, %" G_GSIZE_FORMAT " bytes of paths: header of %" G_GUINT64_FORMAT
+                  " bytes in %u frames", files->len, paths, total, objects->len);
+  g_assert_cmpuint (paths / files->len, >=, 60);
+  g_assert_cmpuint (total * 10, <, FERRY_PROTOCOL_MAX_HEADER_BYTES / 3 * 2);
+  g_assert_false (header->more);
+  _ferry_protocol_header_check (header, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (header->files->len, ==, files->len);
+}
+
 /* A text longer than 64 KiB, over several frames. */
 static void
 test_hostile_text (Fixture       *fx,
@@ -578,6 +668,104 @@ test_hostile_empty_frames (Fixture       *fx,
   assert_refused (fx, frames, "adds nothing");
 }
 
+/* ------------------------------------------------------------------ */
+/* The history's upkeep: .part files kept in folders                    */
+
+static void
+touch (const char *base,
+       const char *relative)
+{
+  g_autofree char *path = g_build_filename (base, relative, NULL);
+
+  write_file (path, "0123", 4);
+}
+
+static void
+make_dirs (const char *base,
+           const char *relative)
+{
+  g_autofree char *path = g_build_filename (base, relative, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (path, 0755), ==, 0);
+}
+
+static gboolean
+exists_in (const char *base,
+           const char *relative)
+{
+  g_autofree char *path = g_build_filename (base, relative, NULL);
+
+  return g_file_test (path, G_FILE_TEST_EXISTS) || g_file_test (path, G_FILE_TEST_IS_SYMLINK);
+}
+
+/* An interrupted folder transfer, 40 days old: its .part files go, in
+ * folders too, and so do the folders it created once empty; nothing is
+ * reached through a link, nor outside the download folder. */
+static void
+test_expire_parts (Fixture       *fx,
+                   gconstpointer  data)
+{
+  g_autofree char *home = g_build_filename (fx->base, "home", NULL);
+  g_autofree char *history = g_build_filename (home, "history", NULL);
+  g_autofree char *record_path = g_build_filename (history, "0123456789abcdef.json", NULL);
+  g_autofree char *link = g_build_filename (fx->down, "link", NULL);
+  g_autofree char *record = NULL;
+  g_autoptr(JsonObject) saved = NULL;
+  gint64 day = 24LL * 3600 * 1000;
+  gint64 now = 100 * day;
+
+  touch (fx->down, "album/sub/a.bin.part");
+  make_dirs (fx->down, "album/empty/deeper");
+  touch (fx->down, "photos/2024/b.jpg.part");
+  touch (fx->down, "photos/2024/c.jpg");         /* verified: stays */
+  touch (fx->down, "other/z.bin.part");           /* a folder the record does not claim */
+  make_dirs (fx->down, "other/empty");
+  touch (fx->outside, "sub/evil.bin.part");
+  touch (fx->outside, "x.bin.part");
+  g_assert_cmpint (symlink (fx->outside, link), ==, 0);
+
+  record = g_strdup_printf ("{\"id\":\"0123456789abcdef\",\"direction\":\"incoming\","
+                            "\"created\":%" G_GINT64_FORMAT ",\"updated\":%" G_GINT64_FORMAT ","
+                            "\"state\":\"error\",\"directory\":\"%s\","
+                            "\"folders\":[\"album\",\"photos\",\"link\",\"..\",\"a/..\"],"
+                            "\"files\":[{\"name\":\"a.bin\",\"size\":9,\"part\":\"album/sub/a.bin.part\"},"
+                            "{\"name\":\"b.jpg\",\"size\":9,\"part\":\"photos/2024/b.jpg.part\"},"
+                            "{\"name\":\"c.jpg\",\"size\":4,\"done\":\"photos/2024/c.jpg\"},"
+                            "{\"name\":\"z.bin\",\"size\":9,\"part\":\"other/z.bin.part\"},"
+                            "{\"name\":\"evil.bin\",\"size\":9,\"part\":\"link/sub/evil.bin.part\"},"
+                            "{\"name\":\"x.bin\",\"size\":9,\"part\":\"../outside/x.bin.part\"},"
+                            "{\"name\":\"y.bin\",\"size\":9,\"part\":\"album/../../outside/x.bin.part\"}]}",
+                            now - 40 * day, now - 40 * day, fx->down);
+  g_assert_cmpint (g_mkdir_with_parents (history, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (record_path, record, -1, NULL));
+
+  _ferry_history_maintain (home, now, 0, 0, 30 * day);
+
+  /* the .part files, in folders too */
+  g_assert_false (exists_in (fx->down, "album/sub/a.bin.part"));
+  g_assert_false (exists_in (fx->down, "photos/2024/b.jpg.part"));
+  g_assert_false (exists_in (fx->down, "other/z.bin.part"));
+  /* the folders the transfer created, once empty; a verified file and
+   * its folders stay */
+  g_assert_false (exists_in (fx->down, "album"));
+  g_assert_true (exists_in (fx->down, "photos/2024/c.jpg"));
+  /* a folder the record does not say it created stays, empty or not */
+  g_assert_true (exists_in (fx->down, "other/empty"));
+  /* nothing through a link, nothing outside */
+  g_assert_true (exists_in (fx->down, "link"));
+  g_assert_true (exists_in (fx->outside, "sub/evil.bin.part"));
+  g_assert_true (exists_in (fx->outside, "x.bin.part"));
+  g_assert_true (exists_in (fx->base, "outside"));
+
+  /* and the record forgets them */
+  saved = _ferry_history_load (home, "0123456789abcdef", NULL);
+  g_assert_nonnull (saved);
+  g_assert_false (json_object_has_member (saved, "folders"));
+  for (guint i = 0; i < 7; i++)
+    g_assert_false (json_object_has_member (json_array_get_object_element (json_object_get_array_member (saved, "files"), i),
+                                            "part"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -592,8 +780,11 @@ main (int   argc,
   ADD ("/folders/hostile/paths", test_hostile_paths);
   ADD ("/folders/hostile/tree", test_hostile_tree);
   ADD ("/folders/hostile/count", test_hostile_count);
+  ADD ("/folders/hostile/bytes", test_hostile_bytes);
+  ADD ("/folders/large-header", test_large_header);
   ADD ("/folders/hostile/text", test_hostile_text);
   ADD ("/folders/hostile/empty-frames", test_hostile_empty_frames);
+  ADD ("/folders/expire-parts", test_expire_parts);
 #undef ADD
 
   return g_test_run ();

@@ -8,8 +8,6 @@
 
 /* The nice code's debug lines about STUN and read-ahead, kept in order so that tests can
  * check what happened before what. */
-static GMutex log_lock;
-static GPtrArray *log_lines;
 
 static gboolean
 stun_answers (guint16 port)
@@ -97,57 +95,6 @@ coturn_stop (Coturn *coturn)
   g_object_unref (coturn->process);
   g_free (coturn->dir);
   g_free (coturn);
-}
-
-static GLogWriterOutput
-capture_writer (GLogLevelFlags   level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
-{
-  const char *domain = NULL;
-  const char *message = NULL;
-
-  for (gsize i = 0; i < n_fields; i++)
-    {
-      if (g_str_equal (fields[i].key, "GLIB_DOMAIN") && fields[i].length < 0)
-        domain = fields[i].value;
-      else if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
-        message = fields[i].value;
-    }
-
-  if (g_strcmp0 (domain, "Ferry-nice") == 0 && message != NULL &&
-      (strstr (message, "STUN") != NULL || strstr (message, "read ahead") != NULL))
-    {
-      g_mutex_lock (&log_lock);
-      if (log_lines == NULL)
-        log_lines = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (log_lines, g_strdup (message));
-      g_mutex_unlock (&log_lock);
-    }
-
-  return g_log_writer_default (level, fields, n_fields, user_data);
-}
-
-guint
-log_count (const char *needle)
-{
-  guint count = 0;
-
-  g_mutex_lock (&log_lock);
-  for (guint i = 0; log_lines != NULL && i < log_lines->len; i++)
-    if (strstr (g_ptr_array_index (log_lines, i), needle) != NULL)
-      count++;
-  g_mutex_unlock (&log_lock);
-  return count;
-}
-
-void
-log_clear (void)
-{
-  g_mutex_lock (&log_lock);
-  g_clear_pointer (&log_lines, g_ptr_array_unref);
-  g_mutex_unlock (&log_lock);
 }
 
 FerryEngine *
@@ -406,6 +353,8 @@ void
 ice_test_init (int    *argc,
                char ***argv)
 {
-  g_log_set_writer_func (capture_writer, NULL, NULL);
+  static const char * const needles[] = { "STUN", "read ahead", NULL };
+
+  ferry_test_log_capture ("Ferry-nice", needles);
   g_test_init (argc, argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 }

@@ -42,16 +42,13 @@ typedef struct {
   gint        done;
 } Job;
 
-/* g_test_init(), with the log capture below installed first. */
+/* g_test_init(), with the log capture installed first: the nice code's
+ * lines about STUN and read-ahead (ferry_test_log_count()). */
 void            ice_test_init     (int             *argc,
                                    char          ***argv);
 
 Coturn         *coturn_start      (void);
 void            coturn_stop       (Coturn          *coturn);
-
-/* The nice code's debug lines about STUN and read-ahead, in order. */
-guint           log_count         (const char      *needle);
-void            log_clear         (void);
 
 FerryEngine    *make_engine       (Fixture         *fixture,
                                    const char      *name,

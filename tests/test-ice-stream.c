@@ -327,7 +327,7 @@ test_stream_tcp_read_ahead (Fixture       *fixture,
   Rounds sides[2] = { { 0 } };
   GThread *threads[2];
 
-  log_clear ();
+  ferry_test_log_clear ();
   rounds_written = rounds_released = stalls = 0;
   start_engines (fixture, "ice", "[ice]\nudp=false", "ice", "[ice]\nudp=false");
   ta = first_transport (fixture->a);
@@ -374,7 +374,7 @@ test_stream_tcp_read_ahead (Fixture       *fixture,
   g_main_context_set_poll_func (NULL, default_poll);
   for (guint i = 0; i < 2; i++)
     g_thread_join (threads[i]);
-  g_test_message ("read-ahead taken back in %u of %u rounds", log_count ("read ahead"), ROUNDS);
+  g_test_message ("read-ahead taken back in %u of %u rounds", ferry_test_log_count ("read ahead"), ROUNDS);
   /* Every block reached bob through events alone. */
   g_assert_cmpuint (stalls, ==, 0);
   g_assert_no_error (sides[0].error);

@@ -100,7 +100,7 @@ test_ice_dead_stun_lan (Fixture       *fixture,
                                            ferry_test_free_udp_port ());
   g_autofree char *chain = NULL;
 
-  log_clear ();
+  ferry_test_log_clear ();
   start_engines (fixture, "lan,ice", stun, "lan,ice", stun);
   chain = transfer_ok (fixture, 100 * 1000);
   g_assert_true (g_str_has_prefix (chain, "local-broadcast → lan"));
@@ -108,9 +108,9 @@ test_ice_dead_stun_lan (Fixture       *fixture,
   /* Both engines found the server silent, described ice without its
    * reflexive candidates, and the transfer ended before libnice gave up
    * on the server (the attempts are gone by now: it never will). */
-  g_assert_cmpuint (log_count ("does not answer (probe)"), ==, 2);
-  g_assert_cmpuint (log_count ("(not waiting for the silent STUN server)"), ==, 2);
-  g_assert_cmpuint (log_count ("STUN gathering over"), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count ("does not answer (probe)"), ==, 2);
+  g_assert_cmpuint (ferry_test_log_count ("(not waiting for the silent STUN server)"), ==, 2);
+  g_assert_cmpuint (ferry_test_log_count ("STUN gathering over"), ==, 0);
 }
 
 static void

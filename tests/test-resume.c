@@ -815,6 +815,95 @@ test_changed_file_refused (Fixture       *fx,
   interrupted_clear (&it);
 }
 
+/* A file verified before the transfer was cut, then changed on the
+ * receiver: a fetch receives it whole again under a new name and leaves
+ * the changed one as it is, instead of failing on its digest. */
+static void
+test_changed_verified (Fixture       *fx,
+                       gconstpointer  data)
+{
+  Interrupted it = { 0, };
+  g_autofree char *account = NULL;
+  g_autofree char *prefix = NULL;
+  g_autofree char *notes = g_build_filename (fx->dir, "notes.txt", NULL);
+  g_autofree char *edited = g_build_filename (fx->dir, "edited.txt", NULL);
+  g_autofree char *received = NULL;
+  g_autofree char *again = NULL;
+  g_autofree char *final = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  JsonObject *record;
+  ProgressWait wait;
+  Proc *receiver, *sender, *fetch;
+  gsize length;
+
+  it.recv_home = make_home (fx, "receiver");
+  it.send_home = make_home (fx, "sender");
+  it.download = g_build_filename (fx->dir, "download", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (it.download, 0700), ==, 0);
+  it.source = g_build_filename (fx->dir, "big.bin", NULL);
+  ferry_test_write_random (it.source, BIG_SIZE, 42);
+  ferry_test_write_random (notes, 64 * 1024, 5);
+  ferry_test_write_random (edited, 64 * 1024, 6);
+  account = account_of (fx, it.recv_home);
+  prefix = g_strndup (account, 12);
+
+  receiver = proc_spawn (fx, "receiver", "--home", it.recv_home, "--interface", "lo", "--json",
+                         "receive", "--yes", "--once", "--dir", it.download, NULL);
+  proc_wait_event (receiver, "ready");
+  sender = proc_spawn (fx, "sender", "--home", it.send_home, "--interface", "lo", "--json",
+                       "send", "--to", prefix, notes, it.source, NULL);
+  wait.p = receiver;
+  wait.bytes = 64 * 1024 + BIG_SIZE / 3;
+  ferry_test_wait_until (progress_reached, &wait, WAIT_MS, "the first file and a third of the second");
+  g_assert_false (receiver->out_eof);
+  g_subprocess_send_signal (sender->process, SIGKILL);
+  g_assert_cmpint (proc_wait_exit (sender), ==, 128 + SIGKILL);
+  g_assert_cmpint (proc_wait_exit (receiver), ==, 1);
+
+  /* the first file is verified, and recorded with its digest */
+  history = history_of (fx, it.recv_home);
+  record = g_ptr_array_index (history, 0);
+  g_assert_cmpstr (json_object_get_string_member (file_entry (record, 0), "done"), ==, "notes.txt");
+  g_assert_true (json_object_has_member (file_entry (record, 0), "sha3-256"));
+  g_assert_cmpstr (json_object_get_string_member (file_entry (record, 1), "part"), ==, "big.bin.part");
+  it.id = g_strdup (json_object_get_string_member (record, "id"));
+
+  /* the user edits it: same size, other bytes */
+  received = g_build_filename (it.download, "notes.txt", NULL);
+  g_assert_true (g_file_get_contents (edited, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (received, contents, length, NULL));
+
+  start_sender_again (fx, &it);
+  fetch = proc_spawn (fx, "fetch", "--home", it.recv_home, "--interface", "lo", "--json",
+                      "fetch", it.id, NULL);
+  g_assert_cmpint (proc_wait_exit (fetch), ==, 0);
+  /* in one go: no digest that failed, no second offer */
+  g_assert_null (proc_find (fetch, "error", 0));
+  g_assert_null (proc_find (fetch, "offer", 1));
+  g_assert_nonnull (proc_find (fetch, "done", 0));
+
+  /* the user's version stays, the sent one lands beside it */
+  g_assert_true (ferry_test_files_equal (edited, received));
+  again = g_build_filename (it.download, "notes (1).txt", NULL);
+  g_assert_true (ferry_test_files_equal (notes, again));
+  final = g_build_filename (it.download, "big.bin", NULL);
+  g_assert_true (ferry_test_files_equal (it.source, final));
+  {
+    g_autofree char *listing = ferry_test_list_dir (it.download);
+
+    g_assert_cmpstr (listing, ==, "big.bin|notes (1).txt|notes.txt");
+  }
+  after = history_of (fx, it.recv_home);
+  record = g_ptr_array_index (after, 0);
+  g_assert_cmpstr (json_object_get_string_member (record, "state"), ==, "finished");
+  /* the big file resumed: less than both whole */
+  g_assert_cmpint (json_object_get_int_member (record, "moved"), <, BIG_SIZE);
+
+  interrupted_clear (&it);
+}
+
 /* The tool with several devices of one account: export, import, a send to
  * the account with per-device JSON events, a send to one device, revoke. */
 static gboolean
@@ -1007,6 +1096,7 @@ main (int   argc,
   g_test_add ("/resume/link-cut", Fixture, NULL, fixture_set_up, test_link_cut, fixture_tear_down);
   g_test_add ("/resume/receiver-frozen", Fixture, NULL, fixture_set_up, test_receiver_frozen, fixture_tear_down);
   g_test_add ("/resume/tampered-part", Fixture, NULL, fixture_set_up, test_tampered_part, fixture_tear_down);
+  g_test_add ("/resume/changed-verified", Fixture, NULL, fixture_set_up, test_changed_verified, fixture_tear_down);
   g_test_add ("/resume/stranger-refused", Fixture, NULL, fixture_set_up, test_stranger_refused, fixture_tear_down);
   g_test_add ("/resume/changed-file-refused", Fixture, NULL, fixture_set_up, test_changed_file_refused, fixture_tear_down);
 

@@ -5,46 +5,13 @@
 #
 #   test-shell.sh COMPLETION_SCRIPT UNIT_FILE
 #
-# Output is TAP. Environment: FERRY_TOOL, FERRY_PLUGIN_PATH (set by meson).
+# Output is TAP. Environment: FERRY_TOOL, FERRY_PLUGIN_PATH, G_TEST_SRCDIR
+# (set by meson).
 set -uo pipefail
 
 script=${1:?usage: test-shell.sh COMPLETION_SCRIPT UNIT_FILE}
 unit=${2:?usage: test-shell.sh COMPLETION_SCRIPT UNIT_FILE}
-ferry=${FERRY_TOOL:?FERRY_TOOL is not set}
-work=$(mktemp -d)
-receiver_pid=
-n=0
-failed=0
-
-cleanup() {
-  if [ -n "$receiver_pid" ]; then
-    kill "$receiver_pid" 2>/dev/null
-    wait "$receiver_pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-result() {  # result STATUS DESCRIPTION [DETAIL]
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then
-    echo "ok $n - $2"
-  else
-    echo "not ok $n - $2"
-    failed=1
-    [ -n "${3:-}" ] && printf '# %s\n' "$3"
-  fi
-}
-
-skip() {  # skip DESCRIPTION REASON
-  n=$((n + 1))
-  if [ -n "${FERRY_TEST_NO_SKIP:-}" ]; then
-    echo "not ok $n - $1: $2"
-    failed=1
-  else
-    echo "ok $n - $1 # SKIP $2"
-  fi
-}
+. "${G_TEST_SRCDIR:-$(dirname "$0")}/shell-common.sh"
 
 echo "1..7"
 
@@ -53,10 +20,7 @@ result $? "the completion script parses (bash -n)" "$(cat "$work/syntax.log")"
 
 # Every call of `ferry` the completion makes goes to homes made here.
 export FERRY_HOME=$work/default-home
-port=$(python3 -c 'import socket
-s = socket.socket (socket.AF_INET, socket.SOCK_DGRAM)
-s.bind (("127.0.0.1", 0))
-print (s.getsockname ()[1])')
+port=$(free_udp_port)
 for home in alice bob default-home; do
   mkdir -p "$work/$home"
   printf '[core]\nname=%s\n[local-broadcast]\nport=%s\n' "$home" "$port" >"$work/$home/ferry.conf"

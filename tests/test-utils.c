@@ -520,3 +520,75 @@ ferry_test_held_free (FerryTestHeld *held)
   g_free (held->chunk);
   g_free (held);
 }
+
+/* ------------------------------------------------------------ log capture */
+
+static GMutex log_lock;
+static GPtrArray *log_lines;
+static char *log_domain_prefix;
+static char **log_needles;
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  const char *domain = NULL;
+  const char *message = NULL;
+  gboolean wanted = FALSE;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_str_equal (fields[i].key, "GLIB_DOMAIN") && fields[i].length < 0)
+        domain = fields[i].value;
+      else if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
+        message = fields[i].value;
+    }
+
+  if (domain != NULL && g_str_has_prefix (domain, log_domain_prefix) && message != NULL)
+    for (guint i = 0; !wanted && log_needles[i] != NULL; i++)
+      wanted = strstr (message, log_needles[i]) != NULL;
+  if (wanted)
+    {
+      g_mutex_lock (&log_lock);
+      if (log_lines == NULL)
+        log_lines = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (log_lines, g_strdup_printf ("%s: %s", domain, message));
+      g_mutex_unlock (&log_lock);
+    }
+
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+void
+ferry_test_log_capture (const char         *domain_prefix,
+                        const char * const *needles)
+{
+  g_assert_null (log_domain_prefix);
+  log_domain_prefix = g_strdup (domain_prefix);
+  log_needles = g_strdupv ((char **) needles);
+  g_log_set_writer_func (capture_writer, NULL, NULL);
+}
+
+guint
+ferry_test_log_count (const char *needle)
+{
+  guint count = 0;
+
+  g_mutex_lock (&log_lock);
+  for (guint i = 0; log_lines != NULL && i < log_lines->len; i++)
+    if (strstr (g_ptr_array_index (log_lines, i), needle) != NULL)
+      count++;
+  g_mutex_unlock (&log_lock);
+  return count;
+}
+
+void
+ferry_test_log_clear (void)
+{
+  g_mutex_lock (&log_lock);
+  if (log_lines != NULL)
+    g_ptr_array_set_size (log_lines, 0);
+  g_mutex_unlock (&log_lock);
+}

@@ -58,6 +58,18 @@ FerryEngine *ferry_test_new_engine   (const char         *home,
                                       const char         *signalings,
                                       const char         *transports);
 
+/* Keeps the log lines, debug ones included, of the domains that begin
+ * with @domain_prefix and that hold one of @needles (NULL-terminated), as
+ * "domain: message", so that a test can count them or wait for them;
+ * every line still goes to the default writer. Call once, before
+ * g_test_init(). */
+void      ferry_test_log_capture      (const char         *domain_prefix,
+                                       const char * const *needles);
+/* How many of the lines kept hold @needle. Any thread. */
+guint     ferry_test_log_count        (const char         *needle);
+/* Forgets the lines kept so far. Any thread. */
+void      ferry_test_log_clear        (void);
+
 /* A held file: a regular file of @size bytes named @name (a GFile of its
  * own kind) whose bytes come from a pipe the test writes, so that the
  * sender cannot read past what the test gave it: a transfer is still

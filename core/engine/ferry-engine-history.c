@@ -28,6 +28,51 @@ _ferry_engine_history_entry_free (gpointer data)
   g_free (entry);
 }
 
+/* The "folders" of @record (ferry-history-private.h), or none. */
+static JsonArray *
+history_folders_copy (JsonObject *record)
+{
+  JsonNode *node = json_object_get_member (record, "folders");
+  JsonArray *copy = json_array_new ();
+
+  for (guint i = 0; node != NULL && JSON_NODE_HOLDS_ARRAY (node) &&
+                    i < json_array_get_length (json_node_get_array (node)); i++)
+    {
+      JsonNode *element = json_array_get_element (json_node_get_array (node), i);
+
+      if (JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING)
+        json_array_add_string_element (copy, json_node_get_string (element));
+    }
+  return copy;
+}
+
+/* Notes in @base the top-level folders the receiver created, as the
+ * names of its .part and verified files in them show ("album (1)/sub/
+ * a.bin.part"): what the history's upkeep may remove once they are
+ * left empty. */
+static void
+history_note_folders (JsonObject *base)
+{
+  JsonArray *extras = json_object_get_array_member (base, "extras");
+  JsonArray *folders = json_object_get_array_member (base, "folders");
+  const char *members[] = { "part", "done" };
+
+  for (guint i = 0; i < json_array_get_length (extras); i++)
+    for (guint m = 0; m < G_N_ELEMENTS (members); m++)
+      {
+        const char *name = json_object_get_string_member_with_default (json_array_get_object_element (extras, i),
+                                                                       members[m], NULL);
+        const char *slash = name ? strchr (name, '/') : NULL;
+        g_autofree char *top = slash ? g_strndup (name, slash - name) : NULL;
+        gboolean known = FALSE;
+
+        for (guint j = 0; top != NULL && !known && j < json_array_get_length (folders); j++)
+          known = g_str_equal (json_array_get_string_element (folders, j), top);
+        if (top != NULL && !known)
+          json_array_add_string_element (folders, top);
+      }
+}
+
 JsonObject *
 _ferry_engine_history_base (FerryEngine   *self,
                             FerryTransfer *transfer)
@@ -80,6 +125,8 @@ _ferry_engine_history_base (FerryEngine   *self,
             }
         }
       json_object_set_object_member (entry->base, "moved", json_object_new ());
+      json_object_set_array_member (entry->base, "folders",
+                                    previous ? history_folders_copy (previous) : json_array_new ());
       g_hash_table_insert (self->history, g_strdup (id), entry);
     }
   return entry->base;
@@ -286,6 +333,9 @@ _ferry_engine_history_write (FerryEngine   *self,
 
   if (incoming)
     {
+      history_note_folders (base);
+      if (json_array_get_length (json_object_get_array_member (base, "folders")) > 0)
+        json_object_set_array_member (record, "folders", history_folders_copy (base));
       if (device != NULL)
         json_object_set_object_member (record, "device", history_device (device));
       moved_total = json_object_get_int_member_with_default (moved, "total", 0);

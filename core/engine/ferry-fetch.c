@@ -174,8 +174,9 @@ fetch_cancelled_cb (gpointer user_data)
 }
 
 /* Points each file of @session_files at the .part the fetch's @record
- * kept for it, or the file it verified already (same name and size), to
- * resume from. */
+ * kept for it, or the file it verified already (same name and size, and
+ * the digest it had then, to tell whether it changed since), to resume
+ * from. */
 void
 _ferry_engine_fetch_resume_parts (JsonObject *record,
                                   GPtrArray  *session_files)
@@ -193,12 +194,14 @@ _ferry_engine_fetch_resume_parts (JsonObject *record,
       JsonObject *entry;
       const char *part;
       const char *done;
+      const char *digest;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         continue;
       entry = json_node_get_object (node);
       part = json_object_get_string_member_with_default (entry, "part", NULL);
       done = json_object_get_string_member_with_default (entry, "done", NULL);
+      digest = json_object_get_string_member_with_default (entry, "sha3-256", NULL);
       if ((part != NULL || done != NULL) &&
           g_strcmp0 (json_object_get_string_member_with_default (entry, "name", NULL), sf->name) == 0 &&
           json_object_get_int_member_with_default (entry, "size", -1) == (gint64) sf->size)
@@ -207,6 +210,8 @@ _ferry_engine_fetch_resume_parts (JsonObject *record,
           sf->part_name = g_strdup (part);
           g_free (sf->done_name);
           sf->done_name = g_strdup (done);
+          g_free (sf->expected_sha3);
+          sf->expected_sha3 = done != NULL && _ferry_str_is_lower_hex_len (digest, 64) ? g_strdup (digest) : NULL;
         }
     }
 }
@@ -541,7 +546,9 @@ _ferry_engine_request_received (FerryEngine    *self,
  * an interrupted attempt kept (its bytes are hashed too: the whole file's
  * SHA3-256 is verified, and on a mismatch the `.part` is discarded and the
  * transfer fails with %FERRY_ERROR_HASH_MISMATCH; fetch again to receive
- * it whole).
+ * it whole). A file it verified earlier is not received again, unless it
+ * changed since: then it is received whole under a new name ("name (1)"),
+ * and the changed one stays as it is.
  */
 void
 ferry_engine_fetch_async (FerryEngine         *self,

@@ -38,6 +38,18 @@ _ferry_incoming_free (FerryIncoming *op)
   g_free (op);
 }
 
+/* File @extra is verified at @done with digest @sha3_256: a resume
+ * checks it has not changed since, instead of receiving it again. */
+static void
+incoming_note_done (JsonObject *extra,
+                    const char *done,
+                    const char *sha3_256)
+{
+  json_object_set_string_member (extra, "done", done);
+  if (sha3_256 != NULL && sha3_256[0] != '\0')
+    json_object_set_string_member (extra, "sha3-256", sha3_256);
+}
+
 /* Records the .part each file keeps once the transfer ends short of
  * finishing, as found on disk. The names come from the session under its
  * lock (its receive thread may still be replacing them when a transfer
@@ -50,9 +62,10 @@ incoming_record_parts (FerryIncoming      *op,
 {
   g_auto(GStrv) parts = _ferry_session_dup_parts (op->session);
   g_auto(GStrv) done = _ferry_session_dup_done (op->session);
+  g_auto(GStrv) digests = _ferry_session_dup_done_digests (op->session);
   g_autofree char *dir = op->directory ? g_file_get_path (op->directory) : NULL;
   guint n_parts = g_strv_length (parts);
-  guint n_done = g_strv_length (done);
+  guint n_done = MIN (g_strv_length (done), g_strv_length (digests));
   guint n = json_array_get_length (json_object_get_array_member (base, "extras"));
 
   for (guint i = 0; i < n; i++)
@@ -68,7 +81,7 @@ incoming_record_parts (FerryIncoming      *op,
       json_object_remove_member (extra, "part-bytes");
       /* verified: a resume checks it instead of receiving it again */
       if (i < n_done && done[i][0] != '\0' && state != FERRY_TRANSFER_STATE_FINISHED)
-        json_object_set_string_member (extra, "done", done[i]);
+        incoming_note_done (extra, done[i], digests[i]);
       else if (state == FERRY_TRANSFER_STATE_FINISHED)
         json_object_remove_member (extra, "done");
       if (part != NULL && dir != NULL && state != FERRY_TRANSFER_STATE_FINISHED)
@@ -138,6 +151,7 @@ incoming_progress_cb (FerrySession  *session,
     {
       JsonObject *base = _ferry_engine_history_base (op->engine, op->transfer);
       g_auto(GStrv) done = _ferry_session_dup_done (session);
+      g_auto(GStrv) digests = _ferry_session_dup_done_digests (session);
 
       for (guint i = 0; parts[i] != NULL; i++)
         {
@@ -149,8 +163,8 @@ incoming_progress_cb (FerrySession  *session,
             json_object_set_string_member (extra, "part", parts[i]);
           else
             json_object_remove_member (extra, "part");
-          if (done[0] != NULL && done[i][0] != '\0')
-            json_object_set_string_member (extra, "done", done[i]);
+          if (done[0] != NULL && digests[0] != NULL && done[i][0] != '\0')
+            incoming_note_done (extra, done[i], digests[i]);
         }
       g_strfreev (op->parts);
       op->parts = g_steal_pointer (&parts);

@@ -24,9 +24,11 @@ G_BEGIN_DECLS
  *                  "path":   sender: the source; receiver: the saved file,
  *                  "mtime":  sender: the source's modification time (µs),
  *                  "part":   receiver: the kept "<name>.part" of an
- *                            interrupted transfer, relative to "directory",
+ *                            interrupted transfer, relative to "directory"
+ *                            ("album/sub/<name>.part" in a folder),
  *                  "part-bytes": its length when it was recorded } ],
  *     "directory": "<receiver: the download folder>",
+ *     "folders": [ "<top-level folder the receiver created in directory>" ]
  *     "devices": [ { "device", "account", "name", "transfer": "<sub id>",
  *                    "state", "bytes", "error"? } ]   (outgoing)
  *     "device": { "device", "account", "name" }       (incoming: the sender)
@@ -56,7 +58,10 @@ JsonObject *_ferry_history_find_sent (const char  *home,
 /* At start-up, before any transfer runs: records of transfers that were
  * still running when their process ended become "error" with code
  * "interrupted"; the .part files of records last updated more than
- * @part_max_age_ms ago are removed (and forgotten); records beyond the
+ * @part_max_age_ms ago are removed (and forgotten), in folders too
+ * (reached from the download folder without following links), with the
+ * directories of the record's "folders" they leave empty, unless the
+ * transfer finished; records beyond the
  * @max_records newest, or created more than @max_age_ms ago, are removed
  * with their .part files. A limit of 0 keeps everything. */
 void        _ferry_history_maintain  (const char  *home,

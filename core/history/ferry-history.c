@@ -4,8 +4,11 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
@@ -288,22 +291,130 @@ _ferry_history_find_sent (const char *home,
   return NULL;
 }
 
-/* Removes <directory>/<part> when it is a regular .part file there. */
+/* A path of a kept .part or of a folder, as recorded: relative, each
+ * component a name (never "", "." nor ".."). */
+#define MAX_RECORDED_DEPTH 66
+
+static gboolean
+recorded_path_is_safe (const char *path)
+{
+  g_auto(GStrv) parts = NULL;
+
+  if (path == NULL || path[0] == '\0' || path[0] == '/')
+    return FALSE;
+  parts = g_strsplit (path, "/", -1);
+  if (g_strv_length (parts) > MAX_RECORDED_DEPTH)
+    return FALSE;
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (parts[i][0] == '\0' || g_str_equal (parts[i], ".") || g_str_equal (parts[i], ".."))
+      return FALSE;
+  return TRUE;
+}
+
+/* Opens the directory @path (relative to @rootfd) component by component,
+ * never through a symbolic link; -1 when it cannot. */
+static int
+open_below (int         rootfd,
+            const char *path)
+{
+  g_auto(GStrv) parts = g_strsplit (path, "/", -1);
+  int fd = dup (rootfd);
+
+  for (guint i = 0; fd >= 0 && parts[i] != NULL; i++)
+    {
+      int next = openat (fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+      close (fd);
+      fd = next;
+    }
+  return fd;
+}
+
+/* Removes <directory>/<part> when it is a regular .part file there, in a
+ * folder too ("album/sub/a.bin.part"): reached from the download folder
+ * one directory at a time, never through a link. */
 static void
-remove_part (const char *directory,
+remove_part (int         rootfd,
              const char *part)
 {
-  g_autofree char *path = NULL;
-  GStatBuf st;
+  const char *slash = part ? strrchr (part, '/') : NULL;
+  const char *base = slash ? slash + 1 : part;
+  g_autofree char *dir = slash ? g_strndup (part, slash - part) : NULL;
+  struct stat st;
+  int fd;
 
-  if (directory == NULL || part == NULL || strchr (part, '/') != NULL ||
-      !g_str_has_suffix (part, ".part") || part[0] == '.')
+  if (rootfd < 0 || !recorded_path_is_safe (part) ||
+      !g_str_has_suffix (base, ".part") || base[0] == '.')
     return;
-  path = g_build_filename (directory, part, NULL);
-  if (g_lstat (path, &st) == 0 && S_ISREG (st.st_mode))
+  fd = dir ? open_below (rootfd, dir) : dup (rootfd);
+  if (fd < 0)
+    return;
+  if (fstatat (fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode))
     {
-      g_debug ("removing %s, kept longer than allowed", path);
-      g_unlink (path);
+      g_debug ("removing %s, kept longer than allowed", part);
+      if (unlinkat (fd, base, 0) != 0)
+        g_debug ("could not remove %s: %s", part, g_strerror (errno));
+    }
+  close (fd);
+}
+
+/* Removes @name (a directory in @parentfd) and every directory below it
+ * that holds nothing else; files stay, and so do the directories on
+ * their way. Never follows a link. */
+static void
+prune_empty (int         parentfd,
+             const char *name,
+             guint       depth)
+{
+  int fd = openat (parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  g_autoptr(GPtrArray) subdirs = g_ptr_array_new_with_free_func (g_free);
+  DIR *listing;
+  struct dirent *entry;
+  int listed;
+
+  if (fd < 0)
+    return;
+  if (depth < MAX_RECORDED_DEPTH && (listed = dup (fd)) >= 0)
+    {
+      listing = fdopendir (listed);
+      if (listing == NULL)
+        close (listed);
+      while (listing != NULL && (entry = readdir (listing)) != NULL)
+        {
+          struct stat st;
+
+          if (!g_str_equal (entry->d_name, ".") && !g_str_equal (entry->d_name, "..") &&
+              fstatat (fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode))
+            g_ptr_array_add (subdirs, g_strdup (entry->d_name));
+        }
+      if (listing != NULL)
+        closedir (listing);
+    }
+  for (guint i = 0; i < subdirs->len; i++)
+    prune_empty (fd, g_ptr_array_index (subdirs, i), depth + 1);
+  close (fd);
+  /* fails, as it should, when something is left in it */
+  if (unlinkat (parentfd, name, AT_REMOVEDIR) == 0)
+    g_debug ("removed the empty folder %s", name);
+}
+
+/* The folders the transfer of @record created in its download folder,
+ * left empty once its .part files are gone: removed. */
+static void
+prune_folders (int         rootfd,
+               JsonObject *record)
+{
+  JsonNode *folders = json_object_get_member (record, "folders");
+
+  for (guint i = 0; rootfd >= 0 && folders != NULL && JSON_NODE_HOLDS_ARRAY (folders) &&
+                    i < json_array_get_length (json_node_get_array (folders)); i++)
+    {
+      JsonNode *node = json_array_get_element (json_node_get_array (folders), i);
+      const char *top = JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING
+                        ? json_node_get_string (node) : NULL;
+
+      if (recorded_path_is_safe (top) && strchr (top, '/') == NULL)
+        prune_empty (rootfd, top, 1);
     }
 }
 
@@ -366,8 +477,9 @@ mark_interrupted (JsonObject *record)
   return changed;
 }
 
-/* Forgets the .part files of @record kept longer than @part_max_age_ms;
- * returns TRUE when it changed. */
+/* Forgets the .part files of @record kept longer than @part_max_age_ms,
+ * and the folders it created that they leave empty (a finished transfer's
+ * folders are the user's); returns TRUE when it changed. */
 static gboolean
 expire_parts (JsonObject *record,
               gint64      now_ms,
@@ -376,11 +488,14 @@ expire_parts (JsonObject *record,
   JsonNode *files = json_object_get_member (record, "files");
   const char *directory = json_object_get_string_member_with_default (record, "directory", NULL);
   gint64 updated = json_object_get_int_member_with_default (record, "updated", now_ms);
+  gboolean finished = g_str_equal (json_object_get_string_member_with_default (record, "state", ""), "finished");
   gboolean changed = FALSE;
+  int rootfd;
 
   if (part_max_age_ms <= 0 || now_ms - updated < part_max_age_ms ||
       files == NULL || !JSON_NODE_HOLDS_ARRAY (files))
     return FALSE;
+  rootfd = directory ? open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   for (guint i = 0; i < json_array_get_length (json_node_get_array (files)); i++)
     {
       JsonNode *node = json_array_get_element (json_node_get_array (files), i);
@@ -388,11 +503,19 @@ expire_parts (JsonObject *record,
 
       if (entry == NULL || !json_object_has_member (entry, "part"))
         continue;
-      remove_part (directory, json_object_get_string_member_with_default (entry, "part", NULL));
+      remove_part (rootfd, json_object_get_string_member_with_default (entry, "part", NULL));
       json_object_remove_member (entry, "part");
       json_object_remove_member (entry, "part-bytes");
       changed = TRUE;
     }
+  if (!finished && json_object_has_member (record, "folders"))
+    {
+      prune_folders (rootfd, record);
+      json_object_remove_member (record, "folders");
+      changed = TRUE;
+    }
+  if (rootfd >= 0)
+    close (rootfd);
   return changed;
 }
 

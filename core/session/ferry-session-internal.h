@@ -88,6 +88,7 @@ struct _FerrySession
   gboolean       stalled;       /* the watchdog gave up */
   char         **parts;         /* receiver: .part names opened */
   char         **verified;        /* receiver: files verified, relative paths */
+  char         **verified_sha3;   /* receiver: their digests then */
   FerryHashShare *hash_share;   /* sender: shared with the other devices' sessions */
   GPtrArray     *dirs;          /* FerrySessionDir: folders' directories */
   char          *text;          /* a text offered instead of files */
@@ -126,10 +127,12 @@ void            _ferry_session_set_part        (FerrySession      *self,
                                                 guint              index,
                                                 guint              n_files,
                                                 const char        *part_name);
+/* File @index is verified and in place at @path, with digest @sha3_256. */
 void            _ferry_session_set_done        (FerrySession      *self,
                                                 guint              index,
                                                 guint              n_files,
-                                                const char        *path);
+                                                const char        *path,
+                                                const char        *sha3_256);
 void            _ferry_session_emit_accepted   (FerrySession      *self);
 void            _ferry_session_progress        (FerrySession      *self,
                                                 guint64            bytes,

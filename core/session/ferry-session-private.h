@@ -50,7 +50,10 @@ typedef struct {
    * _ferry_session_dup_done() gave it). It is not received again: its
    * whole length is the accept offset, it is hashed and checked against
    * the sender's digest. In a folder, @part_name is relative to the
-   * directory too ("album/sub/a.bin.part"). */
+   * directory too ("album/sub/a.bin.part"). With @expected_sha3 (the
+   * digest it had when verified, _ferry_session_dup_done_digests()), a
+   * verified file whose content changed since is received whole again,
+   * under a new name: the changed one stays as it is. */
   char    *done_name;
   /* Folders: the directory the file lies in, relative ("album/2024"),
    * NULL at the top; checked on the receiver (every component a safe
@@ -182,6 +185,10 @@ char        **_ferry_session_dup_parts          (FerrySession        *self);
  * resume of an interrupted transfer need not receive again (see
  * done_name). Any thread. */
 char        **_ferry_session_dup_done           (FerrySession        *self);
+/* Receiver: the SHA3-256 of each of those files when it was verified
+ * (same order, "" for one not verified yet): what a resume checks a
+ * verified file against (see done_name). Any thread. */
+char        **_ferry_session_dup_done_digests   (FerrySession        *self);
 
 /* Receiver: refuses the transfer after step 1 (sends a reject, closes). */
 void          _ferry_session_reject             (FerrySession        *self,

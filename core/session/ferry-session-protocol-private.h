@@ -24,6 +24,11 @@ G_BEGIN_DECLS
 #define FERRY_PROTOCOL_MAX_DEPTH       64
 #define FERRY_PROTOCOL_MAX_PATH        4096
 #define FERRY_PROTOCOL_MAX_TEXT        (64 * 1024)
+/* All the frames of one header together: every entry costs at least its
+ * path, its type and its JSON, so this bounds what a tree header makes
+ * the receiver hold (and parse). A real large folder, 100,000 files with
+ * paths of ~60 bytes, takes ~13 MB. */
+#define FERRY_PROTOCOL_MAX_HEADER_BYTES (32 * 1024 * 1024)
 #define FERRY_PROTOCOL_MAX_FILE_SIZE   (G_GUINT64_CONSTANT (1) << 50)
 #define FERRY_PROTOCOL_DIGEST_HEX_SIZE 64
 
@@ -43,6 +48,7 @@ typedef struct {
   GString   *text;         /* NULL: none */
   gboolean   more;         /* more header frames follow */
   guint64    total;
+  guint64    bytes;        /* of the frames read so far */
 } FerryProtocolHeader;
 
 /* 8 to 64 lower-case hex digits. */

@@ -453,6 +453,7 @@ _ferry_protocol_parse_header (const guint8  *payload,
     }
 
   header = g_new0 (FerryProtocolHeader, 1);
+  header->bytes = length;
   header->transfer_id = g_strdup (id);
   header->files = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_file_free);
   header->dirs = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_dir_free);
@@ -468,11 +469,22 @@ _ferry_protocol_parse_header_more (FerryProtocolHeader  *header,
                                    gsize                 length,
                                    GError              **error)
 {
-  g_autoptr(JsonObject) frame = parse_expected (payload, length, "header-more", error);
+  g_autoptr(JsonObject) frame = NULL;
   guint n_files = header->files->len;
   guint n_dirs = header->dirs->len;
   gsize text_length = header->text != NULL ? header->text->len : 0;
 
+  /* refused before this frame is parsed: the header as a whole, not
+   * only each of its frames, is bounded */
+  if (length > FERRY_PROTOCOL_MAX_HEADER_BYTES - MIN (header->bytes, FERRY_PROTOCOL_MAX_HEADER_BYTES))
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   _("The offer’s list of files is larger than %u MiB"),
+                   (guint) (FERRY_PROTOCOL_MAX_HEADER_BYTES / (1024 * 1024)));
+      return FALSE;
+    }
+  header->bytes += length;
+  frame = parse_expected (payload, length, "header-more", error);
   if (frame == NULL || !parse_header_frame (frame, header, error))
     return FALSE;
   /* each frame after the first brings something: a peer cannot keep the

@@ -356,7 +356,7 @@ verify_done (Receiver    *receiver,
   file->destination = g_file_resolve_relative_path (op->directory, file->done_name);
   g_free (file->sha3_256);
   file->sha3_256 = digest;
-  _ferry_session_set_done (op->self, index, op->files->len, file->done_name);
+  _ferry_session_set_done (op->self, index, op->files->len, file->done_name, file->sha3_256);
   return TRUE;
 }
 
@@ -418,7 +418,7 @@ receive_verify (Receiver    *receiver,
   file->sha3_256 = g_steal_pointer (&digest);
   g_clear_pointer (&file->part_name, g_free);
   _ferry_session_set_part (op->self, index, op->files->len, NULL);
-  _ferry_session_set_done (op->self, index, op->files->len, recorded);
+  _ferry_session_set_done (op->self, index, op->files->len, recorded, file->sha3_256);
 
   return TRUE;
 }

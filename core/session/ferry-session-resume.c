@@ -110,6 +110,43 @@ open_done (int               dirfd,
   return -1;
 }
 
+/* Whether the verified file open at @fd still has the digest it had when
+ * it was verified (when that is known); a file the user changed since is
+ * received whole again, under a new name, rather than failing the
+ * transfer at its end. Reads the whole file: hashing it is what a resume
+ * of a verified file costs anyway. */
+static gboolean
+done_unchanged (FerryReceiver    *receiver,
+                FerrySessionFile *file,
+                int               fd)
+{
+  g_autoptr(FerryHasher) hasher = NULL;
+  g_autofree char *digest = NULL;
+  FerryBuffer *buffer;
+  gsize capacity;
+  guint64 done = 0;
+  gboolean read_ok = TRUE;
+
+  if (file->expected_sha3 == NULL)
+    return TRUE;   /* recorded before digests were: checked at its end */
+  hasher = _ferry_hasher_new ();
+  buffer = _ferry_pool_take (receiver->pool);
+  capacity = _ferry_pool_get_capacity (receiver->pool);
+  while (read_ok && done < file->size)
+    {
+      gsize want = (gsize) MIN ((guint64) capacity, file->size - done);
+
+      read_ok = _ferry_part_file_read_at (fd, FERRY_BUFFER_PAYLOAD (buffer), want, done, file->name, NULL);
+      if (read_ok)
+        _ferry_hasher_update (hasher, FERRY_BUFFER_PAYLOAD (buffer), want);
+      done += want;
+      _ferry_session_touch (receiver->op->self);
+    }
+  _ferry_buffer_release (buffer);
+  digest = _ferry_hasher_finish (hasher);
+  return read_ok && g_str_equal (digest, file->expected_sha3);
+}
+
 /* Opens what file @file continues: a file verified earlier, or its
  * .part; -1 (and the names forgotten) when neither can be used, and the
  * file is then received whole. */
@@ -131,9 +168,16 @@ open_resumed (FerryReceiver    *receiver,
 
   if (file->done_name != NULL && (fd = open_done (dirfd, file)) >= 0)
     {
-      g_clear_pointer (&file->part_name, g_free);
-      file->offset = file->size;
-      return fd;
+      if (done_unchanged (receiver, file, fd))
+        {
+          g_clear_pointer (&file->part_name, g_free);
+          file->offset = file->size;
+          return fd;
+        }
+      g_debug ("“%s” changed since it was verified: receiving it again", file->done_name);
+      close (fd);
+      fd = -1;
+      g_clear_pointer (&file->part_name, g_free);  /* whole, under a new name */
     }
   g_clear_pointer (&file->done_name, g_free);
   if (file->part_name != NULL &&

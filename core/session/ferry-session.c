@@ -88,6 +88,7 @@ _ferry_session_finalize (GObject *object)
   g_clear_pointer (&self->text, g_free);
   g_clear_pointer (&self->parts, g_strfreev);
   g_clear_pointer (&self->verified, g_strfreev);
+  g_clear_pointer (&self->verified_sha3, g_strfreev);
   g_clear_pointer (&self->group, _ferry_session_group_unref);
   g_clear_pointer (&self->hash_share, _ferry_hash_share_unref);
   if (self->reaper != NULL)
@@ -246,6 +247,19 @@ _ferry_session_dup_done (FerrySession *self)
   return done;
 }
 
+char **
+_ferry_session_dup_done_digests (FerrySession *self)
+{
+  char **digests;
+
+  g_return_val_if_fail (FERRY_IS_SESSION (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  digests = self->verified_sha3 ? g_strdupv (self->verified_sha3) : g_new0 (char *, 1);
+  g_mutex_unlock (&self->lock);
+  return digests;
+}
+
 /* Sets entry @index of a list of @n_files names, under the lock. */
 static void
 names_set (char       ***names,
@@ -281,10 +295,12 @@ void
 _ferry_session_set_done (FerrySession *self,
                          guint         index,
                          guint         n_files,
-                         const char   *path)
+                         const char   *path,
+                         const char   *sha3_256)
 {
   g_mutex_lock (&self->lock);
   names_set (&self->verified, index, n_files, path);
+  names_set (&self->verified_sha3, index, n_files, sha3_256);
   g_mutex_unlock (&self->lock);
 }
 
