@@ -66,8 +66,9 @@ GPtrArray  *_ferry_negotiation_local_networks  (const char * const  *interfaces)
 
 /* Whether a description that lists "addresses" for the answerer to
  * connect to (as lan's does) lists none this device could reach: none on
- * one of @networks, none on loopback when @loopback, and no public
- * address it has a route to. A private address off our networks lies in
+ * one of @networks, none on loopback when @loopback, no public address
+ * it has a route to, and no private one it has a route to other than the
+ * default one. A private address reached by the default route lies in
  * another home or office, behind its router. FALSE for descriptions
  * without "addresses" (ICE candidates work both ways: no verdict). */
 gboolean    _ferry_negotiation_unreachable     (JsonObject          *remote,

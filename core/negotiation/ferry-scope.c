@@ -150,6 +150,44 @@ has_route (GInetAddress *address)
   return g_socket_connect (socket, target, NULL, &error);
 }
 
+/* Whether an IPv4 route other than the default one leads to @address (a
+ * private network routed from here: an office's other subnets, a VPN).
+ * Linux's /proc/net/route; FALSE where it cannot be read. */
+static gboolean
+has_specific_route (GInetAddress *address)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint32 target;
+
+  if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV4 ||
+      !g_file_get_contents ("/proc/net/route", &contents, NULL, NULL))
+    return FALSE;
+  memcpy (&target, g_inet_address_to_bytes (address), sizeof target);
+
+  lines = g_strsplit (contents, "\n", -1);
+  /* Iface Destination Gateway Flags RefCnt Use Metric Mask …, the
+   * addresses as the kernel holds them (network order) in hex. */
+  for (guint i = 1; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit_set (lines[i], " \t", -1);
+      const char *values[8];
+      guint n = 0;
+      guint64 destination, mask;
+
+      for (guint j = 0; fields[j] != NULL && n < G_N_ELEMENTS (values); j++)
+        if (fields[j][0] != '\0')
+          values[n++] = fields[j];
+      if (n < G_N_ELEMENTS (values) ||
+          !g_ascii_string_to_unsigned (values[1], 16, 0, G_MAXUINT32, &destination, NULL) ||
+          !g_ascii_string_to_unsigned (values[7], 16, 0, G_MAXUINT32, &mask, NULL))
+        continue;
+      if (mask != 0 && (target & (guint32) mask) == (guint32) destination)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static gboolean
 address_reachable (GInetAddress *address,
                    GPtrArray    *networks,
@@ -163,7 +201,7 @@ address_reachable (GInetAddress *address,
     if (g_inet_address_mask_matches (g_ptr_array_index (networks, i), address))
       return TRUE;
   if (is_private (address))
-    return FALSE;
+    return has_specific_route (address);
   return has_route (address);
 }
 
