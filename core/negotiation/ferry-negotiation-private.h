@@ -101,8 +101,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryRaceResult, _ferry_race_result_free)
 
 /* Tries @entries (FerryRaceEntry, taken over) in order with staggered
  * starts: attempt i starts stagger_ms after attempt i-1, or at once when
- * every earlier attempt has failed or attempt i-1 is marked unreachable. Each attempt gets attempt_timeout_ms to
- * connect and secure the channel (TLS 1.3 with the expected peer). The
+ * every earlier attempt has failed or attempt i-1 is marked unreachable.
+ * Each attempt gets attempt_timeout_ms to connect and secure the channel
+ * (TLS 1.3 with the expected peer). The
  * offerer keeps the first secure channel; the answerer the first one on
  * which the session header arrives. The losers are closed. When every
  * attempt failed: FERRY_ERROR_NO_TRANSPORT with what each one tried. */
