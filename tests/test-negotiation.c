@@ -1,20 +1,80 @@
 /* test-negotiation.c: the negotiated chain, with test transports
  *
  * Two engines in one process talk through an in-process signaling ("bus")
- * and three test transports registered beside the real plugins: "pipe"
+ * and test transports registered beside the real plugins: "pipe"
  * connects over a real socket pair, "broken" fails after a short delay,
- * "hang" never connects until cancelled. The identity, TLS 1.3 and the
- * session protocol underneath are the real ones.
+ * "hang" never connects until cancelled, "far" hangs too but describes an
+ * address for the answerer to dial, as lan does. The identity, TLS 1.3,
+ * the session protocol underneath and the lan transport are the real ones.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "ferry.h"
 #include "test-utils.h"
+
+/* ------------------------------------------------------------ log capture */
+
+/* The core's debug lines about staggered starts, counted per side. */
+static GMutex log_lock;
+static GPtrArray *log_lines;
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  const char *domain = NULL;
+  const char *message = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_str_equal (fields[i].key, "GLIB_DOMAIN") && fields[i].length < 0)
+        domain = fields[i].value;
+      else if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
+        message = fields[i].value;
+    }
+
+  if (g_strcmp0 (domain, "Ferry") == 0 && message != NULL &&
+      (g_str_has_prefix (message, "offerer: ") || g_str_has_prefix (message, "answerer: ")))
+    {
+      g_mutex_lock (&log_lock);
+      if (log_lines == NULL)
+        log_lines = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (log_lines, g_strdup (message));
+      g_mutex_unlock (&log_lock);
+    }
+
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+/* How many captured lines start with @prefix. */
+static guint
+log_count (const char *prefix)
+{
+  guint n = 0;
+
+  g_mutex_lock (&log_lock);
+  for (guint i = 0; log_lines != NULL && i < log_lines->len; i++)
+    if (g_str_has_prefix (g_ptr_array_index (log_lines, i), prefix))
+      n++;
+  g_mutex_unlock (&log_lock);
+  return n;
+}
+
+static void
+log_reset (void)
+{
+  g_mutex_lock (&log_lock);
+  g_clear_pointer (&log_lines, g_ptr_array_unref);
+  g_mutex_unlock (&log_lock);
+}
 
 /* ------------------------------------------------------------- bus signaling */
 
@@ -201,6 +261,9 @@ static guint pipe_beside_hang[2];
 /* attempt id → the answerer's end of the socket pair */
 static GHashTable *pipe_ends;
 
+/* The address the "far" transport describes. */
+static char *far_address;
+
 #define TEST_TYPE_TRANSPORT (test_transport_get_type ())
 G_DECLARE_DERIVABLE_TYPE (TestTransport, test_transport, TEST, TRANSPORT, FerryTransport)
 
@@ -208,6 +271,7 @@ struct _TestTransportClass
 {
   FerryTransportClass parent_class;
   TransportMode       mode;
+  gboolean            far;   /* describes far_address */
 };
 
 G_DEFINE_ABSTRACT_TYPE (TestTransport, test_transport, FERRY_TYPE_TRANSPORT)
@@ -233,6 +297,13 @@ test_transport_describe_async (FerryTransport      *transport,
   JsonObject *object = json_object_new ();
 
   json_object_set_string_member (object, "kind", G_OBJECT_TYPE_NAME (transport));
+  if (TEST_TRANSPORT_GET_CLASS (transport)->far && offerer)
+    {
+      JsonArray *addresses = json_array_new ();
+
+      json_array_add_string_element (addresses, far_address);
+      json_object_set_array_member (object, "addresses", addresses);
+    }
   g_task_return_pointer (task, object, (GDestroyNotify) json_object_unref);
 }
 
@@ -385,6 +456,13 @@ DEFINE_TEST_TRANSPORT (TestPipe, test_pipe, MODE_PIPE)
 DEFINE_TEST_TRANSPORT (TestBroken, test_broken, MODE_BROKEN)
 DEFINE_TEST_TRANSPORT (TestHang, test_hang, MODE_HANG)
 
+/* Hangs as "hang" does; its offerer describes far_address. */
+typedef TestTransport TestFar;
+typedef TestTransportClass TestFarClass;
+G_DEFINE_TYPE (TestFar, test_far, TEST_TYPE_TRANSPORT)
+static void test_far_class_init (TestFarClass *klass) { klass->mode = MODE_HANG; klass->far = TRUE; }
+static void test_far_init (TestFar *self) { }
+
 /* A transport whose configuration never lets it work. */
 #define TEST_TYPE_UNCONFIGURED (test_unconfigured_get_type ())
 G_DECLARE_FINAL_TYPE (TestUnconfigured, test_unconfigured, TEST, UNCONFIGURED, FerryTransport)
@@ -423,6 +501,7 @@ register_test_features (FerryPlugin  *plugin,
   ferry_plugin_add_feature (plugin, "pipe", test_pipe_get_type (), FERRY_RANK_SECONDARY);
   ferry_plugin_add_feature (plugin, "broken", test_broken_get_type (), FERRY_RANK_PRIMARY);
   ferry_plugin_add_feature (plugin, "hang", test_hang_get_type (), FERRY_RANK_PRIMARY + 10);
+  ferry_plugin_add_feature (plugin, "far", test_far_get_type (), FERRY_RANK_PRIMARY + 20);
   ferry_plugin_add_feature (plugin, "unconfigured", TEST_TYPE_UNCONFIGURED, FERRY_RANK_PRIMARY);
   return TRUE;
 }
@@ -491,6 +570,7 @@ fixture_set_up (Fixture            *fixture,
   memset (hang_pending, 0, sizeof hang_pending);
   memset (pipe_beside_hang, 0, sizeof pipe_beside_hang);
   bus_lossy_sent = 0;
+  log_reset ();
   fixture->dir = ferry_test_make_dir ("negotiation");
   fixture->download = g_build_filename (fixture->dir, "download", NULL);
   g_assert_cmpint (g_mkdir_with_parents (fixture->download, 0700), ==, 0);
@@ -514,6 +594,7 @@ fixture_tear_down (Fixture *fixture)
   g_free (fixture->source);
   g_free (fixture->dir);
   g_clear_pointer (&pipe_ends, g_hash_table_unref);
+  g_clear_pointer (&far_address, g_free);
 }
 
 static gboolean
@@ -604,9 +685,178 @@ test_stagger_past_hanging (void)
   g_assert_cmpuint (n_connects[MODE_PIPE], ==, 2);
   g_assert_cmpuint (pipe_beside_hang[TRUE], ==, 1);
   g_assert_cmpuint (pipe_beside_hang[FALSE], ==, 1);
+  /* "hang" describes no address: nothing says it cannot connect, so
+   * both sides held pipe back behind it. */
+  g_assert_cmpuint (log_count ("offerer: waiting 150 ms"), ==, 1);
+  g_assert_cmpuint (log_count ("answerer: waiting 150 ms"), ==, 1);
+  g_assert_cmpuint (log_count ("offerer: not waiting"), ==, 0);
+  g_assert_cmpuint (log_count ("answerer: not waiting"), ==, 0);
   assert_received (&fixture);
   /* The loser was cancelled on both sides. */
   ferry_test_wait_until (hang_cancelled_twice, NULL, 5000, "both hanging attempts to be cancelled");
+  fixture_tear_down (&fixture);
+}
+
+/* Whether a route other than the default one covers @address (IPv4). */
+static gboolean
+routed (GInetAddress *address)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint32 target;
+
+  if (!g_file_get_contents ("/proc/net/route", &contents, NULL, NULL))
+    return FALSE;
+  memcpy (&target, g_inet_address_to_bytes (address), sizeof target);
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 1; lines[i] != NULL; i++)
+    {
+      char iface[64];
+      unsigned int destination, gateway, flags, refcnt, use, metric, mask;
+
+      if (sscanf (lines[i], "%63s %x %x %x %u %u %u %x", iface, &destination, &gateway,
+                  &flags, &refcnt, &use, &metric, &mask) == 8 &&
+          mask != 0 && (target & mask) == destination)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A private address (RFC 1918 or shared) on none of this host's networks
+ * and reached by its default route only: one in another home, behind its
+ * router. Never dialled: "far" hangs. */
+static char *
+private_address_elsewhere (void)
+{
+  const char *candidates[] = { "10.254.253.252", "172.31.253.252", "192.168.253.252", "100.127.253.252" };
+  g_autoptr(GListModel) interfaces = ferry_network_interface_list_all ();
+
+  for (guint c = 0; c < G_N_ELEMENTS (candidates); c++)
+    {
+      g_autoptr(GInetAddress) candidate = g_inet_address_new_from_string (candidates[c]);
+      gboolean ours = FALSE;
+
+      for (guint i = 0; i < g_list_model_get_n_items (interfaces); i++)
+        {
+          g_autoptr(FerryNetworkInterface) iface = g_list_model_get_item (interfaces, i);
+          GPtrArray *addresses = ferry_network_interface_get_addresses (iface);
+
+          for (guint j = 0; j < addresses->len; j++)
+            {
+              g_autoptr(GInetAddressMask) network =
+                ferry_network_interface_dup_network (iface, g_ptr_array_index (addresses, j));
+
+              if (network != NULL && g_inet_address_mask_matches (network, candidate))
+                ours = TRUE;
+            }
+        }
+      if (!ours && !routed (candidate))
+        return g_strdup_printf ("%s:9", candidates[c]);
+    }
+  g_assert_not_reached ();
+}
+
+/* The transfer went over pipe, started at once beside the far attempt on
+ * both sides: the stagger was skipped, not waited out (60 s, beyond the
+ * wait for the transfer) nor cut short by a failure (far only hangs). */
+static void
+assert_stagger_skipped (Fixture       *fixture,
+                        FerryTransfer *transfer)
+{
+  g_assert_cmpint (ferry_transfer_get_state (transfer), ==, FERRY_TRANSFER_STATE_FINISHED);
+  g_assert_true (g_str_has_prefix (ferry_transfer_get_chain (transfer), "bus → pipe (socketpair) → tls1.3/"));
+  g_assert_cmpuint (n_connects[MODE_HANG], ==, 2);
+  g_assert_cmpuint (n_connects[MODE_PIPE], ==, 2);
+  g_assert_cmpuint (pipe_beside_hang[TRUE], ==, 1);
+  g_assert_cmpuint (pipe_beside_hang[FALSE], ==, 1);
+  /* The answerer judged the address, and told the offerer in its answer. */
+  g_assert_cmpuint (log_count ("answerer: not waiting for far"), ==, 1);
+  g_assert_cmpuint (log_count ("offerer: not waiting for far"), ==, 1);
+  g_assert_cmpuint (log_count ("answerer: waiting"), ==, 0);
+  g_assert_cmpuint (log_count ("offerer: waiting"), ==, 0);
+  assert_received (fixture);
+  ferry_test_wait_until (hang_cancelled_twice, NULL, 5000, "both far attempts to be cancelled");
+}
+
+static void
+test_stagger_skipped_private (void)
+{
+  const char *transports[] = { "far", "pipe", NULL };
+  Fixture fixture = { 0, };
+  g_autoptr(FerryTransfer) transfer = NULL;
+
+  /* Two homes: the offerer's address is private and on none of the
+   * answerer's networks, so that attempt cannot win. */
+  fixture_set_up (&fixture, transports, transports, "stagger=60000\nconnect-timeout=60\n");
+  far_address = private_address_elsewhere ();
+  transfer = send_payload (&fixture);
+  assert_stagger_skipped (&fixture, transfer);
+  fixture_tear_down (&fixture);
+}
+
+static void
+test_stagger_skipped_loopback (void)
+{
+  const char *transports[] = { "far", "pipe", NULL };
+  Fixture fixture = { 0, };
+  g_autoptr(FerryTransfer) transfer = NULL;
+
+  /* A loopback address, to a device that does not use loopback. */
+  fixture_set_up (&fixture, transports, transports, "stagger=60000\nconnect-timeout=60\n");
+  far_address = g_strdup ("127.0.0.1:9");
+  transfer = send_payload (&fixture);
+  assert_stagger_skipped (&fixture, transfer);
+  fixture_tear_down (&fixture);
+}
+
+static void
+test_stagger_kept_reachable (void)
+{
+  const char *transports[] = { "far", "pipe", NULL };
+  Fixture fixture = { 0, };
+  g_autoptr(FerryTransfer) transfer = NULL;
+
+  /* The same address on the network both devices use: far could win,
+   * so pipe waits for the stagger on both sides. */
+  fixture_set_up (&fixture, transports, transports, "interfaces=lo\nconnect-timeout=60\n");
+  far_address = g_strdup ("127.0.0.1:9");
+  transfer = send_payload (&fixture);
+
+  g_assert_cmpint (ferry_transfer_get_state (transfer), ==, FERRY_TRANSFER_STATE_FINISHED);
+  g_assert_true (g_str_has_prefix (ferry_transfer_get_chain (transfer), "bus → pipe (socketpair) → tls1.3/"));
+  g_assert_cmpuint (pipe_beside_hang[TRUE], ==, 1);
+  g_assert_cmpuint (pipe_beside_hang[FALSE], ==, 1);
+  g_assert_cmpuint (log_count ("answerer: waiting 150 ms"), ==, 1);
+  g_assert_cmpuint (log_count ("offerer: waiting 150 ms"), ==, 1);
+  g_assert_cmpuint (log_count ("answerer: not waiting"), ==, 0);
+  g_assert_cmpuint (log_count ("offerer: not waiting"), ==, 0);
+  assert_received (&fixture);
+  ferry_test_wait_until (hang_cancelled_twice, NULL, 5000, "both far attempts to be cancelled");
+  fixture_tear_down (&fixture);
+}
+
+static void
+test_stagger_lan_wins (void)
+{
+  const char *transports[] = { "lan", "pipe", NULL };
+  Fixture fixture = { 0, };
+  g_autoptr(FerryTransfer) transfer = NULL;
+
+  /* The real lan transport on a LAN (loopback here): its addresses are
+   * on the answerer's network, so both sides hold pipe back (for 60 s)
+   * and lan wins; pipe never starts. */
+  fixture_set_up (&fixture, transports, transports, "interfaces=lo\nstagger=60000\n");
+  transfer = send_payload (&fixture);
+
+  g_assert_no_error (ferry_transfer_get_error (transfer));
+  g_assert_cmpint (ferry_transfer_get_state (transfer), ==, FERRY_TRANSFER_STATE_FINISHED);
+  g_assert_true (g_str_has_prefix (ferry_transfer_get_chain (transfer), "bus → lan (tcp 127.0.0.1:"));
+  g_assert_cmpuint (n_connects[MODE_PIPE], ==, 0);
+  g_assert_cmpuint (log_count ("answerer: waiting 60000 ms"), ==, 1);
+  g_assert_cmpuint (log_count ("offerer: waiting 60000 ms"), ==, 1);
+  g_assert_cmpuint (log_count ("answerer: not waiting"), ==, 0);
+  g_assert_cmpuint (log_count ("offerer: not waiting"), ==, 0);
+  assert_received (&fixture);
   fixture_tear_down (&fixture);
 }
 
@@ -741,6 +991,7 @@ main (int   argc,
 {
   g_autoptr(GError) error = NULL;
 
+  g_log_set_writer_func (capture_writer, NULL, NULL);
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   ferry_registry_register_static (ferry_registry_get_default (), &test_plugin_desc, &error);
@@ -748,6 +999,10 @@ main (int   argc,
 
   g_test_add_func ("/negotiation/fallback-after-failure", test_fallback_after_failure);
   g_test_add_func ("/negotiation/stagger-past-hanging", test_stagger_past_hanging);
+  g_test_add_func ("/negotiation/stagger/skipped-private", test_stagger_skipped_private);
+  g_test_add_func ("/negotiation/stagger/skipped-loopback", test_stagger_skipped_loopback);
+  g_test_add_func ("/negotiation/stagger/kept-reachable", test_stagger_kept_reachable);
+  g_test_add_func ("/negotiation/stagger/lan-wins", test_stagger_lan_wins);
   g_test_add_func ("/negotiation/attempt-timeout", test_attempt_timeout);
   g_test_add_func ("/negotiation/all-fail", test_all_fail);
   g_test_add_func ("/negotiation/nothing-in-common", test_nothing_in_common);

@@ -348,14 +348,6 @@ incoming_described_cb (GObject      *source,
       return;
     }
 
-  body = json_object_new ();
-  json_object_set_string_member (body, "transfer", op->id);
-  json_object_set_array_member (body, "transports", json_array_ref (described));
-  answer = _ferry_engine_build_message (self, "answer", ferry_device_get_device_id (op->device), body);
-  if (answer != NULL)
-    op->answer_retry = _ferry_engine_send_repeatedly (self, op->signaling, op->route, answer,
-                                                      FERRY_RETRY_ANSWER);
-
   /* Connect only through transports both sides described. */
   {
     g_autoptr(GPtrArray) usable = g_ptr_array_new_with_free_func (g_object_unref);
@@ -370,6 +362,22 @@ incoming_described_cb (GObject      *source,
       }
     entries = _ferry_negotiation_select (op->offered, usable);
   }
+
+  body = json_object_new ();
+  json_object_set_string_member (body, "transfer", op->id);
+  json_object_set_array_member (body, "transports", json_array_ref (described));
+  /* What this side cannot reach: neither side holds the others back for it. */
+  {
+    g_autoptr(GPtrArray) networks = _ferry_negotiation_local_networks ((const char * const *) self->interfaces);
+    JsonArray *unreachable = _ferry_negotiation_judge (entries, networks, _ferry_engine_uses_loopback (self));
+
+    if (unreachable != NULL)
+      json_object_set_array_member (body, "unreachable", unreachable);
+  }
+  answer = _ferry_engine_build_message (self, "answer", ferry_device_get_device_id (op->device), body);
+  if (answer != NULL)
+    op->answer_retry = _ferry_engine_send_repeatedly (self, op->signaling, op->route, answer,
+                                                      FERRY_RETRY_ANSWER);
 
   params.context = self->context;
   params.identity = self->identity;

@@ -202,6 +202,7 @@ _ferry_engine_outgoing_answer (FerryEngine   *self,
   if (transports_node != NULL && JSON_NODE_HOLDS_ARRAY (transports_node))
     answered = json_node_get_array (transports_node);
   entries = _ferry_negotiation_select (answered, op->transports);
+  _ferry_negotiation_take_hints (entries, envelope->body);
 
   params.context = self->context;
   params.identity = self->identity;

@@ -30,7 +30,10 @@ JsonArray  *_ferry_negotiation_describe_finish (GAsyncResult        *result,
 
 typedef struct {
   FerryTransport *transport;
-  JsonObject     *remote;   /* the peer's description of its end */
+  JsonObject     *remote;       /* the peer's description of its end */
+  gboolean        unreachable;  /* the answerer cannot reach the addresses
+                                 * the offerer described: no later attempt
+                                 * waits for this one */
 } FerryRaceEntry;
 
 void        _ferry_race_entry_free             (FerryRaceEntry      *entry);
@@ -57,6 +60,33 @@ typedef struct {
 JsonObject *_ferry_negotiation_filter_scope    (JsonObject          *remote,
                                                 gboolean             loopback);
 
+/* The networks of the interfaces named (all but loopback when @interfaces
+ * is NULL or empty, as the engine chooses them): GInetAddressMask. */
+GPtrArray  *_ferry_negotiation_local_networks  (const char * const  *interfaces);
+
+/* Whether a description that lists "addresses" for the answerer to
+ * connect to (as lan's does) lists none this device could reach: none on
+ * one of @networks, none on loopback when @loopback, no public address
+ * it has a route to, and no private one it has a route to other than the
+ * default one. A private address reached by the default route lies in
+ * another home or office, behind its router. FALSE for descriptions
+ * without "addresses" (ICE candidates work both ways: no verdict). */
+gboolean    _ferry_negotiation_unreachable     (JsonObject          *remote,
+                                                GPtrArray           *networks,
+                                                gboolean             loopback);
+
+/* The answerer: marks the entries (FerryRaceEntry) whose offerer's
+ * addresses it cannot reach, and returns their names for the answer's
+ * "unreachable" member, or NULL when there are none. */
+JsonArray  *_ferry_negotiation_judge           (GPtrArray           *entries,
+                                                GPtrArray           *networks,
+                                                gboolean             loopback);
+
+/* The offerer: marks the entries the answer's "unreachable" member names
+ * (a hint: at most a few names, unknown ones ignored). */
+void        _ferry_negotiation_take_hints      (GPtrArray           *entries,
+                                                JsonObject          *answer);
+
 typedef struct {
   GIOStream    *stream;       /* the secure channel (offerer) */
   FerrySession *session;      /* answerer: a session whose header was read */
@@ -71,8 +101,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryRaceResult, _ferry_race_result_free)
 
 /* Tries @entries (FerryRaceEntry, taken over) in order with staggered
  * starts: attempt i starts stagger_ms after attempt i-1, or at once when
- * every earlier attempt has failed. Each attempt gets attempt_timeout_ms to
- * connect and secure the channel (TLS 1.3 with the expected peer). The
+ * every earlier attempt has failed or attempt i-1 is marked unreachable.
+ * Each attempt gets attempt_timeout_ms to connect and secure the channel
+ * (TLS 1.3 with the expected peer). The
  * offerer keeps the first secure channel; the answerer the first one on
  * which the session header arrives. The losers are closed. When every
  * attempt failed: FERRY_ERROR_NO_TRANSPORT with what each one tried. */

@@ -659,23 +659,34 @@ race_start_next (Race *race)
 {
   Attempt *attempt;
 
-  if (race->done || race->next >= race->attempts->len)
-    return;
+  while (!race->done && race->next < race->attempts->len)
+    {
+      attempt = g_ptr_array_index (race->attempts, race->next++);
+      attempt->started = TRUE;
+      race->running++;
+      attempt->timeout_source = _ferry_timeout_source_attach (race->context, race->attempt_timeout_ms,
+                                                              attempt_timeout_cb, attempt, NULL);
+      g_debug ("%s: starting transport attempt %u: %s", race->offerer ? "offerer" : "answerer",
+               attempt->index, ferry_transport_get_name (attempt->entry->transport));
+      ferry_transport_connect_async (attempt->entry->transport, race->attempt_id, race->offerer,
+                                     attempt->entry->remote, attempt->cancellable,
+                                     connect_cb, attempt_ref_new (race, attempt));
 
-  attempt = g_ptr_array_index (race->attempts, race->next++);
-  attempt->started = TRUE;
-  race->running++;
-  attempt->timeout_source = _ferry_timeout_source_attach (race->context, race->attempt_timeout_ms,
-                                                          attempt_timeout_cb, attempt, NULL);
-  g_debug ("starting transport attempt %u: %s", attempt->index,
-           ferry_transport_get_name (attempt->entry->transport));
-  ferry_transport_connect_async (attempt->entry->transport, race->attempt_id, race->offerer,
-                                 attempt->entry->remote, attempt->cancellable,
-                                 connect_cb, attempt_ref_new (race, attempt));
-
-  if (race->next < race->attempts->len && race->stagger_source == 0)
-    race->stagger_source = _ferry_timeout_source_attach (race->context, race->stagger_ms, stagger_cb,
-                                                         race_ref (race), (GDestroyNotify) race_unref);
+      if (race->next >= race->attempts->len || race->stagger_source != NULL)
+        return;
+      /* Happy eyeballs holds the next attempt back to let a better one
+       * win, but not for one that cannot reach the peer from here. */
+      if (!attempt->entry->unreachable)
+        {
+          g_debug ("%s: waiting %u ms before the next transport attempt",
+                   race->offerer ? "offerer" : "answerer", race->stagger_ms);
+          race->stagger_source = _ferry_timeout_source_attach (race->context, race->stagger_ms, stagger_cb,
+                                                               race_ref (race), (GDestroyNotify) race_unref);
+          return;
+        }
+      g_debug ("%s: not waiting for %s, which cannot reach the peer's addresses",
+               race->offerer ? "offerer" : "answerer", ferry_transport_get_name (attempt->entry->transport));
+    }
 }
 
 static void
