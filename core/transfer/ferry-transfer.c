@@ -202,6 +202,10 @@ ferry_transfer_class_init (FerryTransferClass *klass)
    *
    * The chain that carries the transfer, e.g.
    * `local-broadcast → lan (tcp 192.0.2.7:40123) → tls1.3/aes-256-gcm`.
+   * When the transport moved to another path during the transfer, the
+   * paths follow each other with ` ⇒ `, each path given way to with the
+   * bytes it carried, e.g. `dht → ice (udp relay via 192.0.2.1:3478,
+   * relay↔srflx) [1048576 bytes] ⇒ ice (udp, srflx↔srflx) → tls1.3/…`.
    */
   props[PROP_CHAIN] =
     g_param_spec_string ("chain", NULL, NULL, NULL,
@@ -399,6 +403,43 @@ _ferry_transfer_set_chain (FerryTransfer *self,
                        g_list_model_get_n_items (G_LIST_MODEL (self->chain_segments)),
                        segments->pdata, segments->len);
   text = _ferry_chain_to_string (G_LIST_MODEL (self->chain_segments));
+  if (_ferry_set_str (&self->chain, text))
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CHAIN]);
+}
+
+/* The transport moved to another path: the last transport segment keeps
+ * the bytes it carried, a new one after it counts from here on. */
+void
+_ferry_transfer_add_path (FerryTransfer *self,
+                          const char    *transport)
+{
+  GListModel *model = G_LIST_MODEL (self->chain_segments);
+  g_autoptr(FerryChainSegment) previous = NULL;
+  g_autoptr(FerryChainSegment) path = NULL;
+  g_autofree char *previous_text = NULL;
+  g_autofree char *text = NULL;
+  guint last = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(FerryChainSegment) segment = g_list_model_get_item (model, i);
+
+      if (ferry_chain_segment_get_kind (segment) == FERRY_CHAIN_SEGMENT_TRANSPORT)
+        {
+          g_set_object (&previous, segment);
+          last = i;
+        }
+    }
+  if (previous == NULL)
+    return;
+  previous_text = ferry_chain_segment_to_string (previous);
+  if (g_str_equal (previous_text, transport))
+    return;
+
+  _ferry_chain_segment_close (previous, self->bytes);
+  path = _ferry_chain_segment_new_path (transport, self->bytes);
+  g_list_store_insert (self->chain_segments, last + 1, path);
+  text = _ferry_chain_to_string (model);
   if (_ferry_set_str (&self->chain, text))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CHAIN]);
 }

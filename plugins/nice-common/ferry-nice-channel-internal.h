@@ -57,6 +57,8 @@ struct _FerryNiceChannel
   gboolean            pseudo_tcp;     /* the selected pair is UDP */
   gboolean            got_data;       /* FERRY_NICE_EVENT_READABLE scheduled */
   FerryNiceQuic      *quic;           /* the UDP leg: the stream is QUIC's */
+  FerryNicePathWatch *path_watch;     /* see ferry-nice-path.c */
+  gulong              selected_id;
 
   /* Under @lock. */
   GMutex              lock;
