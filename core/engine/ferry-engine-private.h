@@ -288,6 +288,7 @@ char          *_ferry_engine_chain_text        (FerrySignaling *signaling,
 void           _ferry_engine_transport_path_changed (FerryEngine    *self,
                                                      const char     *attempt_id,
                                                      const char     *description,
+                                                     guint64         carried,
                                                      FerryTransport *transport);
 
 /* Callbacks find their operation again by transfer id: it may be gone. */

@@ -56,6 +56,7 @@ void
 _ferry_engine_transport_path_changed (FerryEngine    *self,
                                       const char     *attempt_id,
                                       const char     *description,
+                                      guint64         carried,
                                       FerryTransport *transport)
 {
   FerryOutgoing *outgoing = g_hash_table_lookup (self->outgoing, attempt_id);
@@ -65,7 +66,7 @@ _ferry_engine_transport_path_changed (FerryEngine    *self,
   if (transfer == NULL)
     return;
   g_debug ("transfer %s: the transport moved to %s", attempt_id, description);
-  _ferry_transfer_add_path (transfer, description);
+  _ferry_transfer_add_path (transfer, description, carried);
 }
 
 FerryOpRef *

@@ -171,6 +171,8 @@ ferry_transport_class_init (FerryTransportClass *klass)
    * @self: the transport
    * @attempt_id: the connection attempt whose stream moved
    * @description: the new path, e.g. `ice (udp, srflx↔srflx)`
+   * @carried: the bytes of the stream the previous paths delivered, or
+   *   0 when unknown
    *
    * The stream of @attempt_id runs over another path from now on; see
    * [method@Ferry.Transport.path_changed]. Emitted on the engine's main
@@ -178,7 +180,7 @@ ferry_transport_class_init (FerryTransportClass *klass)
    */
   signals[PATH_CHANGED] =
     g_signal_new ("path-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+                  NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT64);
 }
 
 static void
@@ -518,6 +520,10 @@ ferry_transport_release (FerryTransport *self,
  * @description: the new path, in the form of the description
  *   [method@Ferry.Transport.connect_finish] gave, e.g.
  *   `ice (udp, srflx↔srflx)`
+ * @carried: the bytes of the stream the previous paths delivered so far
+ *   (those written by the sender and acknowledged, or those received),
+ *   or 0 when the transport does not know: then the transfer's count of
+ *   file bytes at the time of the call is taken
  *
  * Tells the engine that the stream of @attempt_id now runs over another
  * path (e.g. a relayed ICE pair gave way to a direct one), without the
@@ -531,13 +537,14 @@ ferry_transport_release (FerryTransport *self,
 void
 ferry_transport_path_changed (FerryTransport *self,
                               const char     *attempt_id,
-                              const char     *description)
+                              const char     *description,
+                              guint64         carried)
 {
   g_return_if_fail (FERRY_IS_TRANSPORT (self));
   g_return_if_fail (attempt_id != NULL);
   g_return_if_fail (description != NULL);
 
-  g_signal_emit (self, signals[PATH_CHANGED], 0, attempt_id, description);
+  g_signal_emit (self, signals[PATH_CHANGED], 0, attempt_id, description, carried);
 }
 
 /**

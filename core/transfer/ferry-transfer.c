@@ -408,10 +408,13 @@ _ferry_transfer_set_chain (FerryTransfer *self,
 }
 
 /* The transport moved to another path: the last transport segment keeps
- * the bytes it carried, a new one after it counts from here on. */
+ * the bytes it carried (@carried, counted by the transport: stream bytes,
+ * or 0 for the transfer's bytes now), a new one after it counts from there
+ * on. */
 void
 _ferry_transfer_add_path (FerryTransfer *self,
-                          const char    *transport)
+                          const char    *transport,
+                          guint64        carried)
 {
   GListModel *model = G_LIST_MODEL (self->chain_segments);
   g_autoptr(FerryChainSegment) previous = NULL;
@@ -419,6 +422,7 @@ _ferry_transfer_add_path (FerryTransfer *self,
   g_autofree char *previous_text = NULL;
   g_autofree char *text = NULL;
   guint last = 0;
+  guint64 switched;
 
   for (guint i = 0; i < g_list_model_get_n_items (model); i++)
     {
@@ -436,8 +440,11 @@ _ferry_transfer_add_path (FerryTransfer *self,
   if (g_str_equal (previous_text, transport))
     return;
 
-  _ferry_chain_segment_close (previous, self->bytes);
-  path = _ferry_chain_segment_new_path (transport, self->bytes);
+  /* The stream's bytes hold some framing too: never more than the file. */
+  switched = carried == 0 ? self->bytes : MIN (carried, self->total_size);
+  _ferry_chain_segment_close (previous, switched);
+  path = _ferry_chain_segment_new_path (transport, switched);
+  _ferry_chain_segment_set_bytes (path, self->bytes);
   g_list_store_insert (self->chain_segments, last + 1, path);
   text = _ferry_chain_to_string (model);
   if (_ferry_set_str (&self->chain, text))

@@ -144,6 +144,7 @@ void         ferry_transport_release         (FerryTransport       *self,
 FERRY_AVAILABLE_IN_ALL
 void         ferry_transport_path_changed    (FerryTransport       *self,
                                               const char           *attempt_id,
-                                              const char           *description);
+                                              const char           *description,
+                                              guint64               carried);
 
 G_END_DECLS

@@ -109,6 +109,16 @@ _ferry_nice_pair_description (const char          *name,
                               _ferry_nice_candidate_type_name (remote->type));
     }
 
+  /* Through the peer's relay: its relayed address (on the TURN server). */
+  if (remote->type == NICE_CANDIDATE_TYPE_RELAYED)
+    {
+      g_autofree char *via = address_to_string (&remote->addr);
+
+      return g_strdup_printf ("%s (udp via the peer's relay %s, %s↔%s)", name, via,
+                              _ferry_nice_candidate_type_name (local->type),
+                              _ferry_nice_candidate_type_name (remote->type));
+    }
+
   return g_strdup_printf ("%s (%s, %s↔%s)", name,
                           _ferry_nice_candidate_is_tcp (local) ? "tcp" : "udp",
                           _ferry_nice_candidate_type_name (local->type), _ferry_nice_candidate_type_name (remote->type));

@@ -59,6 +59,8 @@ struct _FerryNiceChannel
   FerryNiceQuic      *quic;           /* the UDP leg: the stream is QUIC's */
   FerryNicePathWatch *path_watch;     /* see ferry-nice-path.c */
   gulong              selected_id;
+  guint64             stream_in;      /* QUIC: stream bytes received */
+  guint64             stream_acked;   /* QUIC: stream bytes the peer acked */
 
   /* Under @lock. */
   GMutex              lock;

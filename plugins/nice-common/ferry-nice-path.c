@@ -61,6 +61,7 @@ on_new_selected_pair (NiceAgent     *agent,
   FerryNicePathWatch *watch = channel->path_watch;
   g_autoptr(FerryTransport) transport = NULL;
   g_autofree char *description = NULL;
+  guint64 carried;
 
   if (watch == NULL || stream_id != channel->stream_id || component_id != 1)
     return;
@@ -73,9 +74,12 @@ on_new_selected_pair (NiceAgent     *agent,
            (g_get_monotonic_time () - watch->since) / 1000);
   g_free (watch->current);
   watch->current = g_strdup (description);
+  /* What the stream moved so far, in the direction that moved most: the
+   * data of a sender was acknowledged, that of a receiver received. */
+  carried = MAX (channel->stream_in, channel->stream_acked);
   transport = g_weak_ref_get (&watch->transport);
   if (transport != NULL)
-    ferry_transport_path_changed (transport, watch->attempt_id, description);
+    ferry_transport_path_changed (transport, watch->attempt_id, description, carried);
 }
 
 /* Context thread, once the stream of @channel was handed out with the
