@@ -512,13 +512,17 @@ selected "$name" && {
     paths=$(grep '^{' "$dir/a/out.jsonl" | jq -c 'select(.event == "done") | [.paths[] | .bytes]')
     say "$name: $chain; bytes per path: $paths ($(event_field "$name" a done duration_ms) ms)"
     say "$name: receiver: $(event_field "$name" b done chain)"
+    # `ferry history` keeps the chain with both paths.
+    history=$("$ferry" --home "$dir/a/home" --json history 2>/dev/null | grep '^{' | jq -r '.chain // empty' | tail -n 1)
+    say "$name: history: $history"
     # (our relay, or the peer's relayed address: both on the TURN server)
     relay="ice \\((udp relay via 198\\.51\\.100\\.1:3478|udp via the peer's relay 198\\.51\\.100\\.1:[0-9]+), [a-z]+↔[a-z]+\\) \\[[0-9]+ bytes\\]"
     if [ "$sent_status" -eq 0 ] && cmp -s "$work/$name.bin" "$dir/b/received/$name.bin" &&
        verified "$name" "$work/$name.bin" &&
        [[ $chain =~ ^dht\ →\ $relay\ ⇒\ ice\ \(udp,\ (srflx|prflx|host)↔ ]] &&
        [[ $(event_field "$name" b done chain) =~ $relay\ ⇒\ ice\ \(udp, ]] &&
-       [ "$(jq -n --argjson p "$paths" '($p | length) == 2 and ($p | all(. > 0)) and ($p | add) == 16777216')" = true ]; then
+       [ "$(jq -n --argjson p "$paths" '($p | length) == 2 and ($p | all(. > 0)) and ($p | add) == 16777216')" = true ] &&
+       [ "$history" = "$chain" ]; then
       status=0
     fi
   fi
