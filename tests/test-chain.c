@@ -60,15 +60,16 @@ static void
 test_chain_moved (void)
 {
   g_autoptr(GListStore) store = parse ("dht → " RELAY " → tls1.3/aes-256-gcm");
-  g_autoptr(FerryChainSegment) direct = NULL;
+  g_autofree char *moved = NULL;
   g_autoptr(GListStore) again = NULL;
   g_autofree char *text = NULL;
   g_autofree char *text_again = NULL;
 
   set_bytes (store, 250);
-  _ferry_chain_segment_close (nth (store, 1), 300);
-  direct = _ferry_chain_segment_new_path (DIRECT, 300);
-  g_list_store_insert (store, 2, direct);
+  /* (the stream had delivered 300 bytes when the transfer counted 250) */
+  moved = _ferry_chain_add_path (store, DIRECT, 300, 250);
+  g_assert_cmpstr (moved, ==, "dht → " RELAY " [300 bytes] ⇒ " DIRECT " → tls1.3/aes-256-gcm");
+  g_assert_null (_ferry_chain_add_path (store, DIRECT, 400, 400));
   set_bytes (store, 1000);
 
   g_assert_cmpuint (ferry_chain_segment_get_bytes (nth (store, 1)), ==, 300);

@@ -18,5 +18,9 @@ void       _ferry_chain_segment_close     (FerryChainSegment *self,
 FerryChainSegment *
            _ferry_chain_segment_new_path  (const char        *text,
                                            guint64            start);
+char      *_ferry_chain_add_path          (GListStore        *segments,
+                                           const char        *transport,
+                                           guint64            switched,
+                                           guint64            bytes);
 
 G_END_DECLS

@@ -342,6 +342,45 @@ _ferry_chain_segment_close (FerryChainSegment *self,
   self->closed = TRUE;
 }
 
+/* The transport moved to the path @transport when the transfer was at
+ * @switched bytes (it is at @bytes now): the last transport segment of
+ * @segments keeps what it carried, a new one after it counts from there.
+ * Returns the new chain text, or NULL when nothing changed. */
+char *
+_ferry_chain_add_path (GListStore *segments,
+                       const char *transport,
+                       guint64     switched,
+                       guint64     bytes)
+{
+  GListModel *model = G_LIST_MODEL (segments);
+  g_autoptr(FerryChainSegment) previous = NULL;
+  g_autoptr(FerryChainSegment) path = NULL;
+  g_autofree char *previous_text = NULL;
+  guint last = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(FerryChainSegment) segment = g_list_model_get_item (model, i);
+
+      if (segment->kind == FERRY_CHAIN_SEGMENT_TRANSPORT)
+        {
+          g_set_object (&previous, segment);
+          last = i;
+        }
+    }
+  if (previous == NULL)
+    return NULL;
+  previous_text = ferry_chain_segment_to_string (previous);
+  if (g_str_equal (previous_text, transport))
+    return NULL;
+
+  _ferry_chain_segment_close (previous, switched);
+  path = _ferry_chain_segment_new_path (transport, switched);
+  _ferry_chain_segment_set_bytes (path, bytes);
+  g_list_store_insert (segments, last + 1, path);
+  return _ferry_chain_to_string (model);
+}
+
 /* A transport path that carries the transfer's bytes from @start on. */
 FerryChainSegment *
 _ferry_chain_segment_new_path (const char *text,

@@ -407,47 +407,19 @@ _ferry_transfer_set_chain (FerryTransfer *self,
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CHAIN]);
 }
 
-/* The transport moved to another path: the last transport segment keeps
- * the bytes it carried (@carried, counted by the transport: stream bytes,
- * or 0 for the transfer's bytes now), a new one after it counts from there
- * on. */
+/* The transport moved to another path (see _ferry_chain_add_path());
+ * @carried: what the old paths carried, counted by the transport (stream
+ * bytes), or 0 for the transfer's bytes now. */
 void
 _ferry_transfer_add_path (FerryTransfer *self,
                           const char    *transport,
                           guint64        carried)
 {
-  GListModel *model = G_LIST_MODEL (self->chain_segments);
-  g_autoptr(FerryChainSegment) previous = NULL;
-  g_autoptr(FerryChainSegment) path = NULL;
-  g_autofree char *previous_text = NULL;
-  g_autofree char *text = NULL;
-  guint last = 0;
-  guint64 switched;
-
-  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
-    {
-      g_autoptr(FerryChainSegment) segment = g_list_model_get_item (model, i);
-
-      if (ferry_chain_segment_get_kind (segment) == FERRY_CHAIN_SEGMENT_TRANSPORT)
-        {
-          g_set_object (&previous, segment);
-          last = i;
-        }
-    }
-  if (previous == NULL)
-    return;
-  previous_text = ferry_chain_segment_to_string (previous);
-  if (g_str_equal (previous_text, transport))
-    return;
-
   /* The stream's bytes hold some framing too: never more than the file. */
-  switched = carried == 0 ? self->bytes : MIN (carried, self->total_size);
-  _ferry_chain_segment_close (previous, switched);
-  path = _ferry_chain_segment_new_path (transport, switched);
-  _ferry_chain_segment_set_bytes (path, self->bytes);
-  g_list_store_insert (self->chain_segments, last + 1, path);
-  text = _ferry_chain_to_string (model);
-  if (_ferry_set_str (&self->chain, text))
+  guint64 switched = carried == 0 ? self->bytes : MIN (carried, self->total_size);
+  g_autofree char *text = _ferry_chain_add_path (self->chain_segments, transport, switched, self->bytes);
+
+  if (text != NULL && _ferry_set_str (&self->chain, text))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CHAIN]);
 }
 
