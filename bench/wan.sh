@@ -16,7 +16,13 @@
 # Links: control (0 ms, 0% loss: the forwarder's own ceiling), 40 ms RTT
 # without loss, and 40 ms RTT with 0.1% loss (20 ms + 0.1% each way).
 # Transports: ice with [ice] tcp=false (the UDP pair), turn (UDP relay), and
-# ice with TCP candidates (the RFC 6544 TCP pair, kernel TCP) for comparison.
+# ice with TCP candidates (the RFC 6544 TCP pair, kernel TCP) for comparison;
+# `migrate`: ice with [ice] relay=true and tcp=false, B dropping the ICE
+# checks between the two hosts (but for coturn's) until A reports its first
+# byte: the transfer starts on the relay and moves to the
+# direct pair once libnice's checks get through. Its row adds the switch
+# (ms after the stream opened, from the sender's debug log) and the bytes of
+# each path (relay/direct, from the done event).
 #
 # throughput = size / the sender's done elapsed_ms (`ferry send` start →
 # verified done, so discovery and connection included); data phase = size /
@@ -137,6 +143,17 @@ data_file() { # SIZE → a cached file of random bytes
 
 rows=()
 
+# block_direct -I|-D: B drops (or stops dropping) the ICE checks between
+# the two hosts (STUN: the magic cookie at offset 4 of the UDP payload), but
+# for coturn and its relay ports. Without a successful check, no direct
+# pair carries anything; the signaling passes.
+block_direct() {
+  local keep=3478,49160:49300 stun=(-m u32 --u32 "0>>22&0x3C@12=0x2112A442")
+  in_b iptables "$1" OUTPUT -p udp -d "$addr_a" -m multiport ! --dports "$keep" "${stun[@]}" -j DROP 2>/dev/null
+  in_b iptables "$1" INPUT -p udp -s "$addr_a" -m multiport ! --sports "$keep" "${stun[@]}" -j DROP 2>/dev/null
+  return 0
+}
+
 # run LABEL ARGS...: one transfer from B to A; ARGS go to both sides (after
 # --interface). $extra_conf is added to both ferry.conf files.
 run() {
@@ -155,11 +172,24 @@ run() {
     grep -q '"event":"ready"' "$dir/r.jsonl" 2>/dev/null && break
     sleep 0.05
   done
-  local account
+  local account opener=
   account=$(grep '^{' "$dir/r.jsonl" | jq -r 'select(.event == "ready") | .account')
-  in_b "$ferry" --home "$dir/b" --interface tun-b "$@" --json send --timeout 30 --to "$account" "$file" \
+  if [ -n "${migrate:-}" ]; then
+    block_direct -I
+    # Opens the direct path at A's first byte (polling: a benchmark).
+    ( for _ in $(seq 600); do
+        grep -q '"event":"progress","elapsed_ms":[0-9]*,"transfer":"[0-9a-f]*","bytes":[1-9]' "$dir/r.jsonl" 2>/dev/null && break
+        sleep 0.02
+      done
+      block_direct -D ) &
+    opener=$!
+    pids+=("$opener")
+  fi
+  G_MESSAGES_DEBUG=${migrate:+Ferry-nice} \
+    in_b "$ferry" --home "$dir/b" --interface tun-b "$@" --json send --timeout 30 --to "$account" "$file" \
     > "$dir/s.jsonl" 2> "$dir/s.log"
   local status=$?
+  [ -n "$opener" ] && { kill "$opener" 2>/dev/null; wait "$opener" 2>/dev/null; block_direct -D; }
   for _ in $(seq 300); do kill -0 "$receiver" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$receiver" 2>/dev/null; wait "$receiver" 2>/dev/null
 
@@ -182,6 +212,14 @@ run() {
   chain=$(grep '^{' "$dir/s.jsonl" | jq -r 'select(.event == "done") | .chain' | sed 's/ → tls1.3.*//')
   srss=$(grep '^{' "$dir/s.jsonl" | jq -s 'map(select(.event == "exit"))[0].peak_rss_kib // 0')
   rrss=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "exit"))[0].peak_rss_kib // 0')
+  if [ -n "${migrate:-}" ]; then
+    # "… N ms after it opened"; the bytes each path carried.
+    local switch paths
+    switch=$(cat "$dir/s.jsonl" "$dir/s.log" | grep -o 'the stream moves from .* \([0-9]*\) ms after it opened' |
+             head -n 1 | sed 's/.* \([0-9]*\) ms after it opened/\1/')
+    paths=$(grep '^{' "$dir/s.jsonl" | jq -r 'select(.event == "done") | [.paths[] | .bytes / 1e6 | . * 10 | round / 10 | tostring] | join("/")')
+    chain="switch ${switch:-none} ms, $paths MB; $chain"
+  fi
   rows+=("$(awk -v l="$label" -v b="$bytes" -v ms="$done_ms" -v ttfb="$((rstart + first - start))" \
                -v d="$dur" -v c="$chain" -v s="$srss" -v r="$rrss" 'BEGIN {
     printf "%-38s %7.2f MB/s %7.2f MB/s %7d ms  %3.0f/%3.0f MiB  %s", l, b / 1e6 / (ms / 1000), b / 1e6 / (d / 1000), ttfb, s / 1024, r / 1024, c
@@ -206,6 +244,8 @@ for link in $links; do
       udp) extra_conf='[ice]\ntcp=false' run "ice (udp pair), $title" --signaling local-broadcast --transport ice ;;
       turn) run "turn (udp relay), $title" --signaling local-broadcast --transport turn "${turn[@]}" ;;
       tcp) run "ice (tcp pair), $title" --signaling local-broadcast --transport ice ;;
+      migrate) migrate=1 extra_conf='[ice]\ntcp=false\nrelay=true' \
+                 run "ice (relay → udp pair), $title" --signaling local-broadcast --transport ice "${turn[@]}" ;;
     esac
   done
   for row in "${rows[@]}"; do printf '%s\n' "$row"; done

@@ -151,6 +151,30 @@ test_turn_tcp (Fixture       *fixture,
   g_assert_true (g_str_has_prefix (chain, expected));
 }
 
+/* A UDP and a TCP TURN server on one HOST:PORT (coturn serves both): the
+ * chain names the allocation the pair used, which libnice ranks first
+ * (UDP), not whichever server of that address the list gave last. */
+static void
+test_turn_shared_port (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *conf = NULL;
+  g_autofree char *chain = NULL;
+  g_autofree char *expected = NULL;
+
+  fixture->coturn = coturn_start ();
+  if (fixture->coturn == NULL)
+    return;
+  conf = g_strdup_printf ("[turn]\nservers=turn:test:test@127.0.0.1:%u?transport=udp;"
+                          "turn:test:test@127.0.0.1:%u?transport=tcp\n",
+                          fixture->coturn->port, fixture->coturn->port);
+  start_engines (fixture, "turn", conf, "turn", conf);
+  chain = transfer_ok (fixture, 256 * 1024);
+  expected = g_strdup_printf ("local-broadcast → turn (udp relay via 127.0.0.1:%u, relay↔relay) → tls1.3/",
+                              fixture->coturn->port);
+  g_assert_true (g_str_has_prefix (chain, expected));
+}
+
 /* A transfer that cannot connect: returns its error message. */
 static char *
 transfer_fails (Fixture *fixture)
@@ -489,6 +513,7 @@ main (int   argc,
   ADD ("/ice/peer-stops", test_peer_stops);
   ADD ("/turn/transfer-udp", test_turn_udp);
   ADD ("/turn/transfer-tcp", test_turn_tcp);
+  ADD ("/turn/shared-port", test_turn_shared_port);
   ADD ("/turn/wrong-password", test_turn_wrong_password);
   ADD ("/turn/unreachable", test_turn_unreachable);
   ADD ("/turn/not-configured", test_turn_not_configured);

@@ -236,6 +236,33 @@ tool_emit_text (TransferView *view)
   tool_json_end (builder);
 }
 
+/* "paths": every transport path the transfer used, in order, with the
+ * bytes each carried (more than one when the transport moved, e.g. from a
+ * relay to a direct pair). */
+static void
+add_paths (JsonBuilder   *builder,
+           FerryTransfer *transfer)
+{
+  GListModel *segments = ferry_transfer_get_chain_segments (transfer);
+
+  json_builder_set_member_name (builder, "paths");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < g_list_model_get_n_items (segments); i++)
+    {
+      g_autoptr(FerryChainSegment) segment = g_list_model_get_item (segments, i);
+      g_autofree char *text = NULL;
+
+      if (ferry_chain_segment_get_kind (segment) != FERRY_CHAIN_SEGMENT_TRANSPORT)
+        continue;
+      text = ferry_chain_segment_to_string (segment);
+      json_builder_begin_object (builder);
+      tool_json_add_string (builder, "transport", text);
+      tool_json_add_int (builder, "bytes", ferry_chain_segment_get_bytes (segment));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
+
 /* The last progress event unless it was sent, then the done event. */
 void
 tool_emit_done (TransferView *view,
@@ -272,6 +299,7 @@ tool_emit_done (TransferView *view,
   tool_json_add_int (builder, "total", ferry_transfer_get_total_size (transfer));
   tool_json_add_int (builder, "duration_ms", (gint64) (seconds * 1000));
   tool_json_add_string (builder, "chain", ferry_transfer_get_chain (transfer));
+  add_paths (builder, transfer);
   tool_json_end (builder);
 }
 

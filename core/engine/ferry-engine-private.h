@@ -285,6 +285,11 @@ void           _ferry_engine_release_attempts  (GPtrArray     *transports,
 FerryTransferState _ferry_engine_state_for_error (const GError *error);
 char          *_ferry_engine_chain_text        (FerrySignaling *signaling,
                                                 const char     *rest);
+void           _ferry_engine_transport_path_changed (FerryEngine    *self,
+                                                     const char     *attempt_id,
+                                                     const char     *description,
+                                                     guint64         carried,
+                                                     FerryTransport *transport);
 
 /* Callbacks find their operation again by transfer id: it may be gone. */
 typedef struct {

@@ -315,6 +315,9 @@ activate_feature (FerryEngine     *self,
       return FALSE;
     }
 
+  if (transport)
+    g_signal_connect_object (pending->instance, "path-changed",
+                             G_CALLBACK (_ferry_engine_transport_path_changed), self, G_CONNECT_SWAPPED);
   g_list_store_append (transport ? self->transports : self->signalings, pending->instance);
   return TRUE;
 }

@@ -50,6 +50,25 @@ _ferry_engine_chain_text (FerrySignaling *signaling,
   return g_strdup_printf ("%s → %s", signaling ? ferry_signaling_get_name (signaling) : "?", rest);
 }
 
+/* A transport's stream moved to another path: the transfer it carries (an
+ * attempt id is the id of its transfer) adds the path to its chain. */
+void
+_ferry_engine_transport_path_changed (FerryEngine    *self,
+                                      const char     *attempt_id,
+                                      const char     *description,
+                                      guint64         carried,
+                                      FerryTransport *transport)
+{
+  FerryOutgoing *outgoing = g_hash_table_lookup (self->outgoing, attempt_id);
+  FerryIncoming *incoming = g_hash_table_lookup (self->incoming, attempt_id);
+  FerryTransfer *transfer = outgoing ? outgoing->transfer : incoming ? incoming->transfer : NULL;
+
+  if (transfer == NULL)
+    return;
+  g_debug ("transfer %s: the transport moved to %s", attempt_id, description);
+  _ferry_transfer_add_path (transfer, description, carried);
+}
+
 FerryOpRef *
 _ferry_op_ref_new (FerryEngine *engine,
                    const char  *id)

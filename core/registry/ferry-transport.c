@@ -42,6 +42,13 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  PATH_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (FerryTransport, ferry_transport, G_TYPE_OBJECT)
 
 static void
@@ -158,6 +165,22 @@ ferry_transport_class_init (FerryTransportClass *klass)
                        G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * FerryTransport::path-changed:
+   * @self: the transport
+   * @attempt_id: the connection attempt whose stream moved
+   * @description: the new path, e.g. `ice (udp, srflx↔srflx)`
+   * @carried: the bytes of the stream the previous paths delivered, or
+   *   0 when unknown
+   *
+   * The stream of @attempt_id runs over another path from now on; see
+   * [method@Ferry.Transport.path_changed]. Emitted on the engine's main
+   * context.
+   */
+  signals[PATH_CHANGED] =
+    g_signal_new ("path-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT64);
 }
 
 static void
@@ -488,6 +511,40 @@ ferry_transport_release (FerryTransport *self,
   klass = FERRY_TRANSPORT_GET_CLASS (self);
   if (klass->release != NULL)
     klass->release (self, attempt_id);
+}
+
+/**
+ * ferry_transport_path_changed:
+ * @self: a transport
+ * @attempt_id: the connection attempt whose stream the engine holds
+ * @description: the new path, in the form of the description
+ *   [method@Ferry.Transport.connect_finish] gave, e.g.
+ *   `ice (udp, srflx↔srflx)`
+ * @carried: the bytes of the stream the previous paths delivered so far
+ *   (those written by the sender and acknowledged, or those received),
+ *   or 0 when the transport does not know: then the transfer's count of
+ *   file bytes at the time of the call is taken
+ *
+ * Tells the engine that the stream of @attempt_id now runs over another
+ * path (e.g. a relayed ICE pair gave way to a direct one), without the
+ * stream being interrupted: emits [signal@Ferry.Transport::path-changed].
+ * The transfer carried by the stream adds the path to its chain
+ * ([method@Ferry.Transfer.get_chain_segments]): each transport segment
+ * then counts the bytes it carried.
+ *
+ * Call it on the engine's main context, after the stream was returned.
+ */
+void
+ferry_transport_path_changed (FerryTransport *self,
+                              const char     *attempt_id,
+                              const char     *description,
+                              guint64         carried)
+{
+  g_return_if_fail (FERRY_IS_TRANSPORT (self));
+  g_return_if_fail (attempt_id != NULL);
+  g_return_if_fail (description != NULL);
+
+  g_signal_emit (self, signals[PATH_CHANGED], 0, attempt_id, description, carried);
 }
 
 /**

@@ -27,6 +27,9 @@ struct _FerryChainSegment
   char                  *details;
   char                 **addresses;
   guint64                bytes;
+  guint64                start;    /* transport: the transfer's bytes when
+                                      the path began to carry them */
+  gboolean               closed;   /* transport: a later path took over */
 };
 
 G_DEFINE_FINAL_TYPE (FerryChainSegment, ferry_chain_segment, G_TYPE_OBJECT)
@@ -213,6 +216,54 @@ segment_new (FerryChainSegmentKind  kind,
   return self;
 }
 
+#define PATH_SEPARATOR " ⇒ "
+
+/* A transport path of a chain text; one that gave way to a later path
+ * ends with ` [N bytes]`, what it carried. */
+static FerryChainSegment *
+transport_segment_new (const char *text,
+                       guint64     start)
+{
+  const char *bracket = strrchr (text, '[');
+  g_autofree char *bare = NULL;
+  FerryChainSegment *self;
+  guint64 bytes = 0;
+  char *end = NULL;
+
+  if (bracket != NULL && bracket > text && bracket[-1] == ' ' && g_str_has_suffix (bracket, " bytes]"))
+    {
+      bytes = g_ascii_strtoull (bracket + 1, &end, 10);
+      if (end != NULL && g_str_equal (end, " bytes]"))
+        bare = g_strndup (text, bracket - 1 - text);
+    }
+  self = segment_new (FERRY_CHAIN_SEGMENT_TRANSPORT, bare ? bare : text, NULL);
+  self->start = start;
+  if (bare != NULL)
+    {
+      self->closed = TRUE;
+      self->bytes = bytes;
+    }
+  return self;
+}
+
+/* The transport part of a chain text: one path, or several that took
+ * over from each other (`PATH [N bytes] ⇒ PATH`). */
+static void
+add_transports (GPtrArray  *segments,
+                const char *text)
+{
+  g_auto(GStrv) paths = g_strsplit (text, PATH_SEPARATOR, -1);
+  guint64 start = 0;
+
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      FerryChainSegment *segment = transport_segment_new (paths[i], start);
+
+      start += segment->bytes;
+      g_ptr_array_add (segments, segment);
+    }
+}
+
 /* The segments of a chain text, `SIGNALING → TRANSPORT (DETAILS) →
  * CHANNEL`; @route is where the signaling reached the device, if known. */
 GPtrArray *
@@ -230,14 +281,14 @@ _ferry_chain_parse (const char *chain,
   n = g_strv_length (parts);
   g_ptr_array_add (segments, segment_new (FERRY_CHAIN_SEGMENT_SIGNALING, parts[0], route));
   if (n == 2)
-    g_ptr_array_add (segments, segment_new (FERRY_CHAIN_SEGMENT_TRANSPORT, parts[1], NULL));
+    add_transports (segments, parts[1]);
   else if (n > 2)
     {
       /* A transport whose description holds the separator keeps it. */
       g_autofree char *last = g_steal_pointer (&parts[n - 1]);
       g_autofree char *middle = g_strjoinv (" → ", parts + 1);
 
-      g_ptr_array_add (segments, segment_new (FERRY_CHAIN_SEGMENT_TRANSPORT, middle, NULL));
+      add_transports (segments, middle);
       g_ptr_array_add (segments, segment_new (FERRY_CHAIN_SEGMENT_CHANNEL, last, NULL));
     }
   return segments;
@@ -250,24 +301,95 @@ _ferry_chain_to_string (GListModel *segments)
   GString *text = g_string_new (NULL);
   guint n = g_list_model_get_n_items (segments);
 
+  FerryChainSegmentKind previous = FERRY_CHAIN_SEGMENT_SIGNALING;
+
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(FerryChainSegment) segment = g_list_model_get_item (segments, i);
       g_autofree char *one = ferry_chain_segment_to_string (segment);
+      gboolean next_path = previous == FERRY_CHAIN_SEGMENT_TRANSPORT &&
+                           segment->kind == FERRY_CHAIN_SEGMENT_TRANSPORT;
 
-      g_string_append_printf (text, "%s%s", i > 0 ? " → " : "", one);
+      g_string_append_printf (text, "%s%s", i == 0 ? "" : next_path ? PATH_SEPARATOR : " → ", one);
+      if (segment->closed)
+        g_string_append_printf (text, " [%" G_GUINT64_FORMAT " bytes]", segment->bytes);
+      previous = segment->kind;
     }
   return g_string_free (text, n == 0);
 }
 
+/* @bytes: the transfer's; a transport path counts those since it began. */
 void
 _ferry_chain_segment_set_bytes (FerryChainSegment *self,
                                 guint64            bytes)
 {
-  if (self->kind == FERRY_CHAIN_SEGMENT_SIGNALING || self->bytes == bytes)
+  if (self->kind == FERRY_CHAIN_SEGMENT_SIGNALING || self->closed)
+    return;
+  bytes = bytes > self->start ? bytes - self->start : 0;
+  if (self->bytes == bytes)
     return;
   self->bytes = bytes;
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_BYTES]);
+}
+
+/* A later path takes over from the transport @self, which carried the
+ * transfer's bytes up to @bytes. */
+void
+_ferry_chain_segment_close (FerryChainSegment *self,
+                            guint64            bytes)
+{
+  _ferry_chain_segment_set_bytes (self, bytes);
+  self->closed = TRUE;
+}
+
+/* The transport moved to the path @transport when the transfer was at
+ * @switched bytes (it is at @bytes now): the last transport segment of
+ * @segments keeps what it carried, a new one after it counts from there.
+ * Returns the new chain text, or NULL when nothing changed. */
+char *
+_ferry_chain_add_path (GListStore *segments,
+                       const char *transport,
+                       guint64     switched,
+                       guint64     bytes)
+{
+  GListModel *model = G_LIST_MODEL (segments);
+  g_autoptr(FerryChainSegment) previous = NULL;
+  g_autoptr(FerryChainSegment) path = NULL;
+  g_autofree char *previous_text = NULL;
+  guint last = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(FerryChainSegment) segment = g_list_model_get_item (model, i);
+
+      if (segment->kind == FERRY_CHAIN_SEGMENT_TRANSPORT)
+        {
+          g_set_object (&previous, segment);
+          last = i;
+        }
+    }
+  if (previous == NULL)
+    return NULL;
+  previous_text = ferry_chain_segment_to_string (previous);
+  if (g_str_equal (previous_text, transport))
+    return NULL;
+
+  _ferry_chain_segment_close (previous, switched);
+  path = _ferry_chain_segment_new_path (transport, switched);
+  _ferry_chain_segment_set_bytes (path, bytes);
+  g_list_store_insert (segments, last + 1, path);
+  return _ferry_chain_to_string (model);
+}
+
+/* A transport path that carries the transfer's bytes from @start on. */
+FerryChainSegment *
+_ferry_chain_segment_new_path (const char *text,
+                               guint64     start)
+{
+  FerryChainSegment *self = segment_new (FERRY_CHAIN_SEGMENT_TRANSPORT, text, NULL);
+
+  self->start = start;
+  return self;
 }
 
 /**
@@ -336,7 +458,9 @@ ferry_chain_segment_get_addresses (FerryChainSegment *self)
  * ferry_chain_segment_get_bytes:
  * @self: a #FerryChainSegment
  *
- * Gets the bytes of file data carried through this segment so far.
+ * Gets the bytes of file data carried through this segment so far. When
+ * the transport moved to another path during the transfer, the chain
+ * holds one transport segment per path, each with the bytes it carried.
  *
  * Returns: the bytes carried; 0 for a signaling
  */

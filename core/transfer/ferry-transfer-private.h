@@ -58,6 +58,9 @@ void           _ferry_transfer_set_bytes (FerryTransfer          *self,
                                           guint64                 bytes);
 void           _ferry_transfer_set_chain (FerryTransfer          *self,
                                           const char             *chain);
+void           _ferry_transfer_add_path  (FerryTransfer          *self,
+                                          const char             *transport,
+                                          guint64                 carried);
 void           _ferry_transfer_add_sub_transfer (FerryTransfer   *self,
                                                  FerryTransfer   *sub);
 

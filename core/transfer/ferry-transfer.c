@@ -202,6 +202,10 @@ ferry_transfer_class_init (FerryTransferClass *klass)
    *
    * The chain that carries the transfer, e.g.
    * `local-broadcast → lan (tcp 192.0.2.7:40123) → tls1.3/aes-256-gcm`.
+   * When the transport moved to another path during the transfer, the
+   * paths follow each other with ` ⇒ `, each path given way to with the
+   * bytes it carried, e.g. `dht → ice (udp relay via 192.0.2.1:3478,
+   * relay↔srflx) [1048576 bytes] ⇒ ice (udp, srflx↔srflx) → tls1.3/…`.
    */
   props[PROP_CHAIN] =
     g_param_spec_string ("chain", NULL, NULL, NULL,
@@ -400,6 +404,22 @@ _ferry_transfer_set_chain (FerryTransfer *self,
                        segments->pdata, segments->len);
   text = _ferry_chain_to_string (G_LIST_MODEL (self->chain_segments));
   if (_ferry_set_str (&self->chain, text))
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CHAIN]);
+}
+
+/* The transport moved to another path (see _ferry_chain_add_path());
+ * @carried: what the old paths carried, counted by the transport (stream
+ * bytes), or 0 for the transfer's bytes now. */
+void
+_ferry_transfer_add_path (FerryTransfer *self,
+                          const char    *transport,
+                          guint64        carried)
+{
+  /* The stream's bytes hold some framing too: never more than the file. */
+  guint64 switched = carried == 0 ? self->bytes : MIN (carried, self->total_size);
+  g_autofree char *text = _ferry_chain_add_path (self->chain_segments, transport, switched, self->bytes);
+
+  if (text != NULL && _ferry_set_str (&self->chain, text))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CHAIN]);
 }
 

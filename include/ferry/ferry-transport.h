@@ -141,5 +141,10 @@ char       **ferry_transport_dup_listen_addresses (FerryTransport *self);
 FERRY_AVAILABLE_IN_ALL
 void         ferry_transport_release         (FerryTransport       *self,
                                               const char           *attempt_id);
+FERRY_AVAILABLE_IN_ALL
+void         ferry_transport_path_changed    (FerryTransport       *self,
+                                              const char           *attempt_id,
+                                              const char           *description,
+                                              guint64               carried);
 
 G_END_DECLS

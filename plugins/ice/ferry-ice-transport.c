@@ -5,7 +5,10 @@
  * The `ice` transport: libnice agents per connection attempt with UDP
  * (carrying QUIC) and TCP (RFC 6544, as a byte stream) candidates, host
  * and server-reflexive through an optional STUN server ([ice] stun-server
- * or `ferry --stun HOST:PORT`). The work is done in ../nice-common.
+ * or `ferry --stun HOST:PORT`). With [ice] relay, the UDP agent gathers
+ * relayed candidates from the engine's TURN servers too, and a stream that
+ * started on the relay moves to a direct pair that succeeds later
+ * (ferry-nice-path.c). The work is done in ../nice-common.
  */
 #include "config.h"
 

@@ -80,6 +80,50 @@ _ferry_nice_free_candidates (GSList *candidates)
   g_slist_free_full (candidates, (GDestroyNotify) nice_candidate_free);
 }
 
+/* Which kind of TURN allocation a relayed candidate of ours is: libnice
+ * gives those over UDP a higher type preference (the top byte of the
+ * priority) than those over TCP, so the candidate tells even when a UDP
+ * and a TCP server share one HOST:PORT. */
+static const char *
+relay_transport (const NiceCandidate *local)
+{
+  return (local->priority >> 24) >= RELAYED_UDP_TYPE_PREFERENCE ? "udp" : "tcp";
+}
+
+char *
+_ferry_nice_pair_description (const char          *name,
+                              const NiceCandidate *local,
+                              const NiceCandidate *remote)
+{
+  if (local->type == NICE_CANDIDATE_TYPE_RELAYED)
+    {
+      NiceAddress relay;
+      g_autofree char *via = NULL;
+
+      nice_address_init (&relay);
+      nice_candidate_relay_address (local, &relay);
+      if (nice_address_is_valid (&relay))
+        via = address_to_string (&relay);
+      return g_strdup_printf ("%s (%s relay via %s, %s↔%s)", name, relay_transport (local),
+                              via ? via : "?", _ferry_nice_candidate_type_name (local->type),
+                              _ferry_nice_candidate_type_name (remote->type));
+    }
+
+  /* Through the peer's relay: its relayed address (on the TURN server). */
+  if (remote->type == NICE_CANDIDATE_TYPE_RELAYED)
+    {
+      g_autofree char *via = address_to_string (&remote->addr);
+
+      return g_strdup_printf ("%s (udp via the peer's relay %s, %s↔%s)", name, via,
+                              _ferry_nice_candidate_type_name (local->type),
+                              _ferry_nice_candidate_type_name (remote->type));
+    }
+
+  return g_strdup_printf ("%s (%s, %s↔%s)", name,
+                          _ferry_nice_candidate_is_tcp (local) ? "tcp" : "udp",
+                          _ferry_nice_candidate_type_name (local->type), _ferry_nice_candidate_type_name (remote->type));
+}
+
 char *
 _ferry_nice_selected_pair_description (NiceAttempt *attempt,
                                        NiceLeg     *leg)
@@ -89,37 +133,7 @@ _ferry_nice_selected_pair_description (NiceAttempt *attempt,
 
   if (!nice_agent_get_selected_pair (leg->agent, leg->stream_id, 1, &local, &remote))
     return g_strdup (config->name);
-
-  if (local->type == NICE_CANDIDATE_TYPE_RELAYED)
-    {
-      NiceAddress relay;
-      g_autofree char *via = NULL;
-      const char *relay_transport = "udp";
-
-      nice_address_init (&relay);
-      nice_candidate_relay_address (local, &relay);
-      if (nice_address_is_valid (&relay))
-        {
-          char ip[NICE_ADDRESS_STRING_LEN];
-
-          nice_address_to_string (&relay, ip);
-          via = address_to_string (&relay);
-          for (guint i = 0; i < config->turn_servers->len; i++)
-            {
-              FerryNiceServer *server = g_ptr_array_index (config->turn_servers, i);
-
-              if (g_str_equal (server->host, ip) && server->port == nice_address_get_port (&relay))
-                relay_transport = server->type == NICE_RELAY_TYPE_TURN_TCP ? "tcp" : "udp";
-            }
-        }
-      return g_strdup_printf ("%s (%s relay via %s, %s↔%s)", config->name, relay_transport,
-                              via ? via : "?", _ferry_nice_candidate_type_name (local->type),
-                              _ferry_nice_candidate_type_name (remote->type));
-    }
-
-  return g_strdup_printf ("%s (%s, %s↔%s)", config->name,
-                          _ferry_nice_candidate_is_tcp (local) ? "tcp" : "udp",
-                          _ferry_nice_candidate_type_name (local->type), _ferry_nice_candidate_type_name (remote->type));
+  return _ferry_nice_pair_description (config->name, local, remote);
 }
 
 static gboolean

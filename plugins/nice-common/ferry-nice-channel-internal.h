@@ -57,6 +57,10 @@ struct _FerryNiceChannel
   gboolean            pseudo_tcp;     /* the selected pair is UDP */
   gboolean            got_data;       /* FERRY_NICE_EVENT_READABLE scheduled */
   FerryNiceQuic      *quic;           /* the UDP leg: the stream is QUIC's */
+  FerryNicePathWatch *path_watch;     /* see ferry-nice-path.c */
+  gulong              selected_id;
+  guint64             stream_in;      /* QUIC: stream bytes received */
+  guint64             stream_acked;   /* QUIC: stream bytes the peer acked */
 
   /* Under @lock. */
   GMutex              lock;

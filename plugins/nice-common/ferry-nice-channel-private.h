@@ -58,6 +58,16 @@ gboolean          _ferry_nice_channel_claim_stream   (FerryNiceChannel   *channe
 /* A new GIOStream on the channel; at most one per channel. */
 GIOStream        *_ferry_nice_channel_open_stream    (FerryNiceChannel   *channel);
 
+/* ferry-nice-path.c: once the stream was handed out with the pair
+ * @current, tells @transport of every later change of pair. */
+typedef struct _FerryNicePathWatch FerryNicePathWatch;
+void              _ferry_nice_channel_watch_paths    (FerryNiceChannel   *channel,
+                                                      FerryTransport     *transport,
+                                                      const char         *attempt_id,
+                                                      const char         *name,
+                                                      const char         *current);
+void              _ferry_nice_channel_unwatch_paths  (FerryNiceChannel   *channel);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryNiceChannel, _ferry_nice_channel_unref)
 
 G_END_DECLS

@@ -79,6 +79,7 @@ _ferry_nice_channel_deliver (FerryNiceChannel *channel,
   gboolean credit = FALSE;
   gboolean wake_later = FALSE;
 
+  channel->stream_in += length;
   if (length > 0 && !channel->got_data)
     {
       channel->got_data = TRUE;
@@ -155,6 +156,7 @@ void
 _ferry_nice_channel_acked (FerryNiceChannel *channel,
                            gsize             count)
 {
+  channel->stream_acked += count;
   g_mutex_lock (&channel->lock);
   _ferry_nice_ring_consume (&channel->tx, MIN (count, channel->tx.length));
   channel_broadcast_locked (channel);

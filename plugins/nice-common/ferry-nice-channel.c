@@ -384,6 +384,7 @@ channel_destroy (FerryNiceChannel *channel)
 
   /* Its goodbye goes out through the agent. */
   g_clear_pointer (&channel->quic, _ferry_nice_quic_free);
+  _ferry_nice_channel_unwatch_paths (channel);
 
   if (channel->agent != NULL)
     {

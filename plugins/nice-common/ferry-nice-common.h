@@ -51,6 +51,9 @@ typedef struct {
   guint       gather_timeout_ms;
   guint       connect_timeout_ms;
   guint       relay_grace_ms;  /* turn: how long a relay gives way to ice */
+  gboolean    relay;          /* ice: the UDP agent gathers relayed
+                                 candidates too, and moves to a direct
+                                 pair when one succeeds later */
 } FerryNiceConfig;
 
 #define FERRY_NICE_DEFAULT_GATHER_TIMEOUT_MS 3000
@@ -60,6 +63,9 @@ typedef struct {
 void             _ferry_nice_config_free        (FerryNiceConfig  *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryNiceConfig, _ferry_nice_config_free)
 
+gboolean         _ferry_nice_config_add_turn_servers (FerryNiceConfig     *config,
+                                                      const char * const  *urls,
+                                                      GError             **error);
 /* Reads the [@name] group of the engine's configuration (see
  * ferry-nice-config.c for the keys). */
 FerryNiceConfig *_ferry_nice_config_load        (FerryPluginContext  *context,

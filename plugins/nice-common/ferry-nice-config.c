@@ -253,6 +253,36 @@ get_uint (FerryPluginContext  *context,
 }
 
 /**
+ * _ferry_nice_config_add_turn_servers:
+ * @config: a configuration
+ * @urls: (nullable): TURN URLs; empty ones are skipped
+ * @error: return location for a #GError
+ *
+ * Adds the TURN servers of @urls to @config.
+ *
+ * Returns: %FALSE with @error set when a URL is invalid
+ */
+gboolean
+_ferry_nice_config_add_turn_servers (FerryNiceConfig     *config,
+                                     const char * const  *urls,
+                                     GError             **error)
+{
+  for (guint i = 0; urls != NULL && urls[i] != NULL; i++)
+    {
+      g_autofree char *url = g_strstrip (g_strdup (urls[i]));
+      FerryNiceServer *server;
+
+      if (*url == '\0')
+        continue;
+      server = _ferry_nice_parse_turn_url (url, error);
+      if (server == NULL)
+        return FALSE;
+      g_ptr_array_add (config->turn_servers, server);
+    }
+  return TRUE;
+}
+
+/**
  * _ferry_nice_config_load:
  * @context: (nullable): the transport's plugin context
  * @name: the transport's name, which is also its configuration group
@@ -260,7 +290,10 @@ get_uint (FerryPluginContext  *context,
  * @error: return location for a #GError
  *
  * Reads the settings of @name: for `ice`, `stun-server`, `udp`, `tcp`,
- * `gather-timeout`; for `turn`, `servers`, `gather-timeout` and `grace`. Both use
+ * `gather-timeout`, `relay` (whether the UDP agent also gathers relayed
+ * candidates from the engine's TURN servers, so that a transfer may start
+ * on the relay and move to a direct pair; the caller adds the servers);
+ * for `turn`, `servers`, `gather-timeout` and `grace`. Both use
  * `[core] connect-timeout`.
  *
  * Returns: (transfer full) (nullable): the configuration, or %NULL with
@@ -298,17 +331,8 @@ _ferry_nice_config_load (FerryPluginContext  *context,
                                          0, 60000, local_error ? NULL : &local_error);
       if (context != NULL)
         urls = ferry_plugin_context_dup_setting_list (context, "servers");
-      for (guint i = 0; local_error == NULL && urls != NULL && urls[i] != NULL; i++)
-        {
-          char *url = g_strstrip (urls[i]);
-          FerryNiceServer *server;
-
-          if (*url == '\0')
-            continue;
-          server = _ferry_nice_parse_turn_url (url, &local_error);
-          if (server != NULL)
-            g_ptr_array_add (config->turn_servers, server);
-        }
+      if (local_error == NULL)
+        _ferry_nice_config_add_turn_servers (config, (const char * const *) urls, &local_error);
       if (local_error == NULL && config->turn_servers->len == 0)
         g_set_error (&local_error, FERRY_ERROR, FERRY_ERROR_CONFIG,
                      _("No TURN server is configured (give --turn turn:USER:PASS@HOST:PORT, "
@@ -320,6 +344,7 @@ _ferry_nice_config_load (FerryPluginContext  *context,
 
       config->udp = get_boolean (context, name, "udp", TRUE, local_error ? NULL : &local_error);
       config->tcp = get_boolean (context, name, "tcp", TRUE, local_error ? NULL : &local_error);
+      config->relay = get_boolean (context, name, "relay", FALSE, local_error ? NULL : &local_error);
       if (local_error == NULL && !config->udp && !config->tcp)
         g_set_error (&local_error, FERRY_ERROR, FERRY_ERROR_CONFIG,
                      _("[%s] udp and tcp are both false: no candidate to gather"), name);

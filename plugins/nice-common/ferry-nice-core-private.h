@@ -21,6 +21,9 @@ G_BEGIN_DECLS
 #define HOLD_POLL_MS           50
 #define DIRECT_KEY             "ferry-nice-direct-attempts"
 #define FERRY_NICE_UDP_PROTOCOL "quic-1"
+/* libnice's type preference of relayed candidates allocated over UDP (over
+ * TCP: 20), RFC 5245 priorities */
+#define RELAYED_UDP_TYPE_PREFERENCE 30
 
 /* What the direct (ice) attempts of an engine are doing, for the relayed
  * (turn) ones, which give way to them for a while: a table on the engine
@@ -129,6 +132,10 @@ char        *_ferry_nice_summarize_candidates      (GSList              *candida
 void         _ferry_nice_free_candidates           (GSList              *candidates);
 char        *_ferry_nice_selected_pair_description (NiceAttempt         *attempt,
                                                     NiceLeg             *leg);
+/* "ice (udp, srflx↔srflx)", "turn (tcp relay via HOST:PORT, relay↔relay)" */
+char        *_ferry_nice_pair_description          (const char          *name,
+                                                    const NiceCandidate *local,
+                                                    const NiceCandidate *remote);
 const char  *_ferry_nice_get_string_member         (JsonObject          *object,
                                                     const char          *name);
 gboolean     _ferry_nice_parse_remote              (NiceAttempt         *attempt,

@@ -210,6 +210,29 @@ gather_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Whether the UDP leg asks the STUN server. Not when a UDP TURN server of
+ * [ice] relay is the same HOST:PORT: libnice ignores the binding answer
+ * there (gathering would wait seconds), and the TURN allocation gives the
+ * reflexive candidate anyway. */
+static gboolean
+leg_uses_stun (FerryNiceCore *core,
+               gboolean       tcp)
+{
+  FerryNiceConfig *config = core->config;
+
+  if (core->stun_ip == NULL || config->relay_only || tcp)
+    return FALSE;
+  for (guint i = 0; i < config->turn_servers->len; i++)
+    {
+      FerryNiceServer *server = g_ptr_array_index (config->turn_servers, i);
+
+      if (server->type == NICE_RELAY_TYPE_TURN_UDP && server->port == config->stun->port &&
+          (g_str_equal (server->host, core->stun_ip) || g_str_equal (server->host, config->stun->host)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* A new agent for one leg, on the engine's addresses. */
 static NiceAgent *
 leg_agent_new (NiceAttempt  *attempt,
@@ -237,7 +260,7 @@ leg_agent_new (NiceAttempt  *attempt,
 
   /* Reflexive and relayed candidates are UDP. (libnice wants the STUN
    * server as an address.) */
-  if (core->stun_ip != NULL && !config->relay_only && !tcp)
+  if (leg_uses_stun (core, tcp))
     g_object_set (agent, "stun-server", core->stun_ip,
                   "stun-server-port", (guint) config->stun->port, NULL);
 
@@ -297,7 +320,7 @@ leg_new (NiceAttempt  *attempt,
   leg->attempt = attempt;
   leg->tcp = tcp;
   /* As leg_agent_new() configured it. */
-  leg->stun = core->stun_ip != NULL && !config->relay_only && !tcp;
+  leg->stun = leg_uses_stun (core, tcp);
   leg->agent = agent;
   leg->stream_id = stream_id;
   leg->channel = _ferry_nice_channel_new (agent, stream_id, core->context);

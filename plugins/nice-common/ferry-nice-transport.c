@@ -46,9 +46,21 @@ load_config (FerryTransport  *transport,
              GError         **error)
 {
   const NiceClassData *data = class_data (transport);
+  FerryEngine *engine = ferry_transport_get_engine (transport);
+  g_autoptr(FerryNiceConfig) config = NULL;
+  g_auto(GStrv) urls = NULL;
+
   /* Without an engine, the context has no settings: all defaults. */
-  return _ferry_nice_config_load (ferry_transport_get_plugin_context (transport),
-                                  data->group, data->relay_only, error);
+  config = _ferry_nice_config_load (ferry_transport_get_plugin_context (transport),
+                                    data->group, data->relay_only, error);
+  if (config == NULL || !config->relay || engine == NULL)
+    return g_steal_pointer (&config);
+  /* [ice] relay: the engine's TURN servers (those of the turn transport)
+   * give the UDP agent relayed candidates too. */
+  urls = ferry_engine_dup_turn_servers (engine);
+  if (!_ferry_nice_config_add_turn_servers (config, (const char * const *) urls, error))
+    return NULL;
+  return g_steal_pointer (&config);
 }
 
 static gboolean

@@ -36,6 +36,10 @@
 #   cone/cone, the link cut in the middle → both sides end with an error
 #   a lossy link (40 ms RTT, 1% loss each way, bench/wan-link.py) → the UDP
 #                          pair (QUIC) delivers the file intact
+#   cone/cone with [ice] relay, the direct path blocked at A's router until
+#                          the transfer runs over the relay → the stream
+#                          moves to the direct pair; the chain and the done
+#                          event give both paths and the bytes of each
 #
 # Output is TAP. Without root or network namespaces the suite is skipped,
 # unless FERRY_TEST_NO_SKIP is set (CI), where that is a failure. Only
@@ -51,7 +55,7 @@ source "$(dirname "$0")/nat-lib.sh"
 
 ferry=${FERRY_TOOL:-}
 work=
-n_tests=18
+n_tests=19
 test_index=0
 failed=0
 
@@ -158,6 +162,8 @@ start_receiver() {
   mkdir -p "$dir/b/home" "$dir/a/home" "$dir/b/received"
   printf '[core]\nname=bob\nconnect-timeout=%s\n' "${CONNECT_TIMEOUT:-10}" > "$dir/b/home/ferry.conf"
   printf '[core]\nname=alice\nconnect-timeout=%s\n' "${CONNECT_TIMEOUT:-10}" > "$dir/a/home/ferry.conf"
+  # (EXTRA_CONF: more groups for both sides' ferry.conf)
+  printf '%b' "${EXTRA_CONF:-}" | tee -a "$dir/a/home/ferry.conf" >> "$dir/b/home/ferry.conf"
   ip netns exec "$host_b" "$ferry" --home "$dir/b/home" "${common_args[@]}" "${args_b[@]}" \
     receive --yes --once --dir "$dir/b/received" > "$dir/b/out.jsonl" 2> "$dir/b/err.log" &
   receiver_pid=$!
@@ -469,6 +475,60 @@ selected "$name" && {
     cmp -s "$work/$name.bin" "$dir/b/received/$name.bin" && [[ $chain == *"ice (udp, "* ]] && status=0
   fi
   report $status "$name: 40 ms RTT, 1% loss each way → the UDP pair (QUIC) delivers the file intact" "$name"
+}
+
+# Relay → direct without restarting: both sides with [ice] relay (the UDP
+# agent gathers relayed candidates too), cone/cone, and router A dropping
+# UDP between the two routers (the direct pairs) until the receiver reports
+# progress over the relay. Then the rules go, libnice's retransmitted (or
+# triggered) checks get through, the direct pair is selected, and QUIC
+# carries on over it. A's link is capped (tbf) so that the transfer lasts
+# beyond the switch.
+name=relay-to-direct
+selected "$name" && {
+  status=1
+  dir=$work/$name
+  set_nat "${ns[ra]}" cone
+  set_nat "${ns[rb]}" cone
+  direct_rules=("FORWARD -p udp -d 198.51.100.12 -j DROP" "FORWARD -p udp -s 198.51.100.12 -j DROP")
+  for rule in "${direct_rules[@]}"; do in_ns "${ns[ra]}" iptables -I $rule; done
+  in_ns "$host_a" tc qdisc replace dev eth0 root tbf rate 24mbit burst 64kb latency 400ms
+  head -c 16777216 /dev/urandom > "$work/$name.bin"
+  saved_args=("${common_args[@]}")
+  common_args=("${common_args[@]/lan,ice,turn/ice,turn}")
+  if EXTRA_CONF='[ice]\nrelay=true\n' start_receiver "$name"; then
+    account=$(grep '^{' "$dir/b/out.jsonl" | jq -r 'select(.event == "ready") | .account')
+    ip netns exec "$host_a" "$ferry" --home "$dir/a/home" "${common_args[@]}" "${args_a[@]}" \
+      send --timeout 20 --to "$account" "$work/$name.bin" > "$dir/a/out.jsonl" 2> "$dir/a/err.log" &
+    sender=$!
+    nat_pids+=("$sender")
+    await_line "$dir/b/out.jsonl" '"event":"progress"' "$receiver_pid" 20
+    say "$name: the transfer runs ($(grep -c '"event":"progress"' "$dir/b/out.jsonl") progress events): the direct path opens"
+    for rule in "${direct_rules[@]}"; do in_ns "${ns[ra]}" iptables -D $rule; done
+    wait_bounded "$sender" 60
+    sent_status=$?
+    wait_receiver
+    chain=$(event_field "$name" a done chain)
+    paths=$(grep '^{' "$dir/a/out.jsonl" | jq -c 'select(.event == "done") | [.paths[] | .bytes]')
+    say "$name: $chain; bytes per path: $paths ($(event_field "$name" a done duration_ms) ms)"
+    say "$name: receiver: $(event_field "$name" b done chain)"
+    # `ferry history` keeps the chain with both paths.
+    history=$("$ferry" --home "$dir/a/home" --json history 2>/dev/null | grep '^{' | jq -r '.chain // empty' | tail -n 1)
+    say "$name: history: $history"
+    # (our relay, or the peer's relayed address: both on the TURN server)
+    relay="ice \\((udp relay via 198\\.51\\.100\\.1:3478|udp via the peer's relay 198\\.51\\.100\\.1:[0-9]+), [a-z]+↔[a-z]+\\) \\[[0-9]+ bytes\\]"
+    if [ "$sent_status" -eq 0 ] && cmp -s "$work/$name.bin" "$dir/b/received/$name.bin" &&
+       verified "$name" "$work/$name.bin" &&
+       [[ $chain =~ ^dht\ →\ $relay\ ⇒\ ice\ \(udp,\ (srflx|prflx|host)↔ ]] &&
+       [[ $(event_field "$name" b done chain) =~ $relay\ ⇒\ ice\ \(udp, ]] &&
+       [ "$(jq -n --argjson p "$paths" '($p | length) == 2 and ($p | all(. > 0)) and ($p | add) == 16777216')" = true ] &&
+       [ "$history" = "$chain" ]; then
+      status=0
+    fi
+  fi
+  common_args=("${saved_args[@]}")
+  in_ns "$host_a" tc qdisc del dev eth0 root 2>/dev/null
+  report $status "$name: cone/cone, direct blocked at first → starts on the relay, moves to the direct pair, file verified" "$name"
 }
 
 exit "$failed"
