@@ -293,7 +293,7 @@ _ferry_nice_attempt_evaluate (NiceAttempt *attempt)
         }
       if (attempt->prefer_timeout == NULL)
         {
-          attempt->prefer_timeout = g_timeout_source_new (PREFER_TCP_MS);
+          attempt->prefer_timeout = g_timeout_source_new (attempt->core->config->tcp_preference_ms);
           g_source_set_static_name (attempt->prefer_timeout, "[ferry-nice] prefer tcp");
           g_source_set_callback (attempt->prefer_timeout, prefer_timeout_cb, attempt, NULL);
           g_source_attach (attempt->prefer_timeout, attempt->core->context);

@@ -51,6 +51,8 @@ typedef struct {
   guint       gather_timeout_ms;
   guint       connect_timeout_ms;
   guint       relay_grace_ms;  /* turn: how long a relay gives way to ice */
+  guint       tcp_preference_ms; /* ice: how long a working UDP pair waits
+                                    for the TCP pair */
   gboolean    relay;          /* ice: the UDP agent gathers relayed
                                  candidates too, and moves to a direct
                                  pair when one succeeds later */
@@ -59,6 +61,7 @@ typedef struct {
 #define FERRY_NICE_DEFAULT_GATHER_TIMEOUT_MS 3000
 #define FERRY_NICE_DEFAULT_CONNECT_TIMEOUT_S 10
 #define FERRY_NICE_DEFAULT_RELAY_GRACE_MS    1500
+#define FERRY_NICE_DEFAULT_TCP_PREFERENCE_MS 250
 
 void             _ferry_nice_config_free        (FerryNiceConfig  *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryNiceConfig, _ferry_nice_config_free)

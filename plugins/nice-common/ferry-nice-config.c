@@ -290,7 +290,8 @@ _ferry_nice_config_add_turn_servers (FerryNiceConfig     *config,
  * @error: return location for a #GError
  *
  * Reads the settings of @name: for `ice`, `stun-server`, `udp`, `tcp`,
- * `gather-timeout`, `relay` (whether the UDP agent also gathers relayed
+ * `gather-timeout`, `tcp-preference` (how long a working UDP pair waits
+ * for the TCP pair), `relay` (whether the UDP agent also gathers relayed
  * candidates from the engine's TURN servers, so that a transfer may start
  * on the relay and move to a direct pair; the caller adds the servers);
  * for `turn`, `servers`, `gather-timeout` and `grace`. Both use
@@ -315,6 +316,9 @@ _ferry_nice_config_load (FerryPluginContext  *context,
 
   config->gather_timeout_ms = get_uint (context, name, "gather-timeout",
                                         FERRY_NICE_DEFAULT_GATHER_TIMEOUT_MS, 100, 60000, &local_error);
+  config->tcp_preference_ms = get_uint (context, name, "tcp-preference",
+                                        FERRY_NICE_DEFAULT_TCP_PREFERENCE_MS, 0, 60000,
+                                        local_error ? NULL : &local_error);
   connect_timeout_s = get_uint (context, "core", "connect-timeout",
                                 FERRY_NICE_DEFAULT_CONNECT_TIMEOUT_S, 1, 3600, NULL);
   /* Fail just before the engine gives up on the attempt, with a message

@@ -17,7 +17,6 @@ G_BEGIN_DECLS
 #define MAX_REMOTE_CANDIDATES  64
 #define MAX_CANDIDATE_LENGTH   512
 #define PROBE_TIMEOUT_MS       1000
-#define PREFER_TCP_MS          250
 #define HOLD_POLL_MS           50
 #define DIRECT_KEY             "ferry-nice-direct-attempts"
 #define FERRY_NICE_UDP_PROTOCOL "quic-1"

@@ -25,7 +25,7 @@
  *             TCP leg as soon as it is writable (bytes pass straight
  *             through, at TCP speed), and the UDP leg (once its QUIC
  *             handshake is done) when TCP has failed
- *             or not connected PREFER_TCP_MS after it (at once when NATs
+ *             or not connected [ice] tcp-preference after it (at once when NATs
  *             sit on both sides, see tcp_may_connect()); the
  *             answerer takes the leg on which the first bytes arrive. It
  *             fails when every leg failed, or just before the engine's
