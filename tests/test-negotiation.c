@@ -18,64 +18,6 @@
 #include "ferry.h"
 #include "test-utils.h"
 
-/* ------------------------------------------------------------ log capture */
-
-/* The core's debug lines about staggered starts, counted per side. */
-static GMutex log_lock;
-static GPtrArray *log_lines;
-
-static GLogWriterOutput
-capture_writer (GLogLevelFlags   level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
-{
-  const char *domain = NULL;
-  const char *message = NULL;
-
-  for (gsize i = 0; i < n_fields; i++)
-    {
-      if (g_str_equal (fields[i].key, "GLIB_DOMAIN") && fields[i].length < 0)
-        domain = fields[i].value;
-      else if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
-        message = fields[i].value;
-    }
-
-  if (g_strcmp0 (domain, "Ferry") == 0 && message != NULL &&
-      (g_str_has_prefix (message, "offerer: ") || g_str_has_prefix (message, "answerer: ")))
-    {
-      g_mutex_lock (&log_lock);
-      if (log_lines == NULL)
-        log_lines = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (log_lines, g_strdup (message));
-      g_mutex_unlock (&log_lock);
-    }
-
-  return g_log_writer_default (level, fields, n_fields, user_data);
-}
-
-/* How many captured lines start with @prefix. */
-static guint
-log_count (const char *prefix)
-{
-  guint n = 0;
-
-  g_mutex_lock (&log_lock);
-  for (guint i = 0; log_lines != NULL && i < log_lines->len; i++)
-    if (g_str_has_prefix (g_ptr_array_index (log_lines, i), prefix))
-      n++;
-  g_mutex_unlock (&log_lock);
-  return n;
-}
-
-static void
-log_reset (void)
-{
-  g_mutex_lock (&log_lock);
-  g_clear_pointer (&log_lines, g_ptr_array_unref);
-  g_mutex_unlock (&log_lock);
-}
-
 /* ------------------------------------------------------------- bus signaling */
 
 #define TEST_TYPE_BUS (test_bus_get_type ())
@@ -570,7 +512,7 @@ fixture_set_up (Fixture            *fixture,
   memset (hang_pending, 0, sizeof hang_pending);
   memset (pipe_beside_hang, 0, sizeof pipe_beside_hang);
   bus_lossy_sent = 0;
-  log_reset ();
+  ferry_test_log_clear ();
   fixture->dir = ferry_test_make_dir ("negotiation");
   fixture->download = g_build_filename (fixture->dir, "download", NULL);
   g_assert_cmpint (g_mkdir_with_parents (fixture->download, 0700), ==, 0);
@@ -687,10 +629,10 @@ test_stagger_past_hanging (void)
   g_assert_cmpuint (pipe_beside_hang[FALSE], ==, 1);
   /* "hang" describes no address: nothing says it cannot connect, so
    * both sides held pipe back behind it. */
-  g_assert_cmpuint (log_count ("offerer: waiting 150 ms"), ==, 1);
-  g_assert_cmpuint (log_count ("answerer: waiting 150 ms"), ==, 1);
-  g_assert_cmpuint (log_count ("offerer: not waiting"), ==, 0);
-  g_assert_cmpuint (log_count ("answerer: not waiting"), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count ("offerer: waiting 150 ms"), ==, 1);
+  g_assert_cmpuint (ferry_test_log_count ("answerer: waiting 150 ms"), ==, 1);
+  g_assert_cmpuint (ferry_test_log_count ("offerer: not waiting"), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count ("answerer: not waiting"), ==, 0);
   assert_received (&fixture);
   /* The loser was cancelled on both sides. */
   ferry_test_wait_until (hang_cancelled_twice, NULL, 5000, "both hanging attempts to be cancelled");
@@ -770,10 +712,10 @@ assert_stagger_skipped (Fixture       *fixture,
   g_assert_cmpuint (pipe_beside_hang[TRUE], ==, 1);
   g_assert_cmpuint (pipe_beside_hang[FALSE], ==, 1);
   /* The answerer judged the address, and told the offerer in its answer. */
-  g_assert_cmpuint (log_count ("answerer: not waiting for far"), ==, 1);
-  g_assert_cmpuint (log_count ("offerer: not waiting for far"), ==, 1);
-  g_assert_cmpuint (log_count ("answerer: waiting"), ==, 0);
-  g_assert_cmpuint (log_count ("offerer: waiting"), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count ("answerer: not waiting for far"), ==, 1);
+  g_assert_cmpuint (ferry_test_log_count ("offerer: not waiting for far"), ==, 1);
+  g_assert_cmpuint (ferry_test_log_count ("answerer: waiting"), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count ("offerer: waiting"), ==, 0);
   assert_received (fixture);
   ferry_test_wait_until (hang_cancelled_twice, NULL, 5000, "both far attempts to be cancelled");
 }
@@ -826,10 +768,10 @@ test_stagger_kept_reachable (void)
   g_assert_true (g_str_has_prefix (ferry_transfer_get_chain (transfer), "bus → pipe (socketpair) → tls1.3/"));
   g_assert_cmpuint (pipe_beside_hang[TRUE], ==, 1);
   g_assert_cmpuint (pipe_beside_hang[FALSE], ==, 1);
-  g_assert_cmpuint (log_count ("answerer: waiting 150 ms"), ==, 1);
-  g_assert_cmpuint (log_count ("offerer: waiting 150 ms"), ==, 1);
-  g_assert_cmpuint (log_count ("answerer: not waiting"), ==, 0);
-  g_assert_cmpuint (log_count ("offerer: not waiting"), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count ("answerer: waiting 150 ms"), ==, 1);
+  g_assert_cmpuint (ferry_test_log_count ("offerer: waiting 150 ms"), ==, 1);
+  g_assert_cmpuint (ferry_test_log_count ("answerer: not waiting"), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count ("offerer: not waiting"), ==, 0);
   assert_received (&fixture);
   ferry_test_wait_until (hang_cancelled_twice, NULL, 5000, "both far attempts to be cancelled");
   fixture_tear_down (&fixture);
@@ -852,10 +794,10 @@ test_stagger_lan_wins (void)
   g_assert_cmpint (ferry_transfer_get_state (transfer), ==, FERRY_TRANSFER_STATE_FINISHED);
   g_assert_true (g_str_has_prefix (ferry_transfer_get_chain (transfer), "bus → lan (tcp 127.0.0.1:"));
   g_assert_cmpuint (n_connects[MODE_PIPE], ==, 0);
-  g_assert_cmpuint (log_count ("answerer: waiting 60000 ms"), ==, 1);
-  g_assert_cmpuint (log_count ("offerer: waiting 60000 ms"), ==, 1);
-  g_assert_cmpuint (log_count ("answerer: not waiting"), ==, 0);
-  g_assert_cmpuint (log_count ("offerer: not waiting"), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count ("answerer: waiting 60000 ms"), ==, 1);
+  g_assert_cmpuint (ferry_test_log_count ("offerer: waiting 60000 ms"), ==, 1);
+  g_assert_cmpuint (ferry_test_log_count ("answerer: not waiting"), ==, 0);
+  g_assert_cmpuint (ferry_test_log_count ("offerer: not waiting"), ==, 0);
   assert_received (&fixture);
   fixture_tear_down (&fixture);
 }
@@ -991,7 +933,8 @@ main (int   argc,
 {
   g_autoptr(GError) error = NULL;
 
-  g_log_set_writer_func (capture_writer, NULL, NULL);
+  /* the core's debug lines about staggered starts, per side */
+  ferry_test_log_capture ("Ferry", (const char * const []) { "offerer: ", "answerer: ", NULL });
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   ferry_registry_register_static (ferry_registry_get_default (), &test_plugin_desc, &error);
