@@ -248,9 +248,11 @@ test_turn_not_configured (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
 
   g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
-  g_assert_true (g_file_set_contents (conf, "[turn]\nservers=turn:nopassword@127.0.0.1\n", -1, NULL));
+  g_assert_true (g_file_set_contents (conf, "[ice]\nrelay=true\n[turn]\nservers=turn:nopassword@127.0.0.1\n",
+                                      -1, NULL));
 
-  /* A malformed server: turn stays inactive, ice runs. */
+  /* A malformed server: turn stays inactive, ice runs (without the
+   * relayed candidates [ice] relay asks for). */
   engine = ferry_engine_new (home, NULL, &error);
   g_assert_no_error (error);
   ferry_engine_set_transports (engine, both);

@@ -49,6 +49,7 @@ load_config (FerryTransport  *transport,
   FerryEngine *engine = ferry_transport_get_engine (transport);
   g_autoptr(FerryNiceConfig) config = NULL;
   g_auto(GStrv) urls = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   /* Without an engine, the context has no settings: all defaults. */
   config = _ferry_nice_config_load (ferry_transport_get_plugin_context (transport),
@@ -58,8 +59,14 @@ load_config (FerryTransport  *transport,
   /* [ice] relay: the engine's TURN servers (those of the turn transport)
    * give the UDP agent relayed candidates too. */
   urls = ferry_engine_dup_turn_servers (engine);
-  if (!_ferry_nice_config_add_turn_servers (config, (const char * const *) urls, error))
-    return NULL;
+  if (!_ferry_nice_config_add_turn_servers (config, (const char * const *) urls, &local_error))
+    {
+      /* the turn transport says what is wrong with them; ice goes on
+       * with its direct candidates */
+      g_debug ("ice: no relayed candidates: %s", local_error->message);
+      config->relay = FALSE;
+      g_ptr_array_set_size (config->turn_servers, 0);
+    }
   return g_steal_pointer (&config);
 }
 
