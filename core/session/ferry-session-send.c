@@ -132,23 +132,12 @@ skipped_chunk (Sender  *sender,
 /* ------------------------------------------------------------------ */
 /* Pacing                                                               */
 
-/* A cancel wakes a pacing wait (the receiver's final word does too: the
- * reader signals the same condition). */
-static void
-pacing_cancelled_cb (GCancellable *cancellable,
-                     gpointer      data)
-{
-  FerrySessionOp *op = data;
-
-  g_mutex_lock (&op->lock);
-  g_cond_broadcast (&op->cond);
-  g_mutex_unlock (&op->lock);
-}
-
 /* Waits until @deadline of the monotonic clock; sooner, on a cancel
  * (SEND_WRITE_FAILED with G_IO_ERROR_CANCELLED) or when the reader saw the
- * end of the transfer (SEND_STOPPED). Holds only the operation's lock,
- * which the wait releases. */
+ * end of the transfer (SEND_STOPPED). The reader thread wakes it in both
+ * cases: it signals the operation's condition when its read ends, and a
+ * cancel ends that read (self->cancellable). Holds only the operation's
+ * lock, which the wait releases. */
 static SendStatus
 pace_wait (Sender  *sender,
            gint64   deadline,
@@ -550,7 +539,6 @@ send_run (Sender  *sender,
   FerrySession *self = op->self;
   GError *local_error = NULL;
   FerryWatchdog *watchdog;
-  gulong cancel_handler = 0;
   gboolean ok;
 
   if (!send_offer (sender, error))
@@ -582,11 +570,7 @@ send_run (Sender  *sender,
   sender->small = _ferry_hasher_new ();
   sender->keepalive_us = g_get_monotonic_time ();
   sender->cursor = _ferry_hash_share_join (sender->hashes);
-  if (sender->limit != NULL)
-    cancel_handler = g_cancellable_connect (self->cancellable, G_CALLBACK (pacing_cancelled_cb),
-                                            op, NULL);
   ok = send_files (sender, &local_error);
-  g_cancellable_disconnect (self->cancellable, cancel_handler);
   _ferry_hash_share_leave (sender->hashes, g_steal_pointer (&sender->cursor));
   _ferry_hash_share_stop (sender->hashes);
   g_clear_pointer (&sender->hashes, _ferry_hash_share_unref);
