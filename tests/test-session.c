@@ -519,9 +519,9 @@ header_cb (GObject      *source,
 }
 
 static void
-run_transfer (Fixture    *fx,
-              Run        *run,
-              GPtrArray  *files)
+run_start (Fixture    *fx,
+           Run        *run,
+           GPtrArray  *files)
 {
   g_autoptr(GIOStream) a = NULL;
   g_autoptr(GIOStream) b = NULL;
@@ -552,11 +552,24 @@ run_transfer (Fixture    *fx,
                              send_cb, run);
   callback_ran_early = run->send_done || run->header_done;
   g_assert_false (callback_ran_early);
+}
 
+static void
+run_wait (Run *run)
+{
   ferry_test_wait_flag (&run->send_done, TIMEOUT_SECONDS * 1000);
   ferry_test_wait_flag (&run->header_done, TIMEOUT_SECONDS * 1000);
   if (run->recv_files != NULL && run->reject_reason == NULL)
     ferry_test_wait_flag (&run->recv_done, TIMEOUT_SECONDS * 1000);
+}
+
+static void
+run_transfer (Fixture    *fx,
+              Run        *run,
+              GPtrArray  *files)
+{
+  run_start (fx, run, files);
+  run_wait (run);
 }
 
 static void
@@ -777,6 +790,47 @@ test_rate_limit (Fixture       *fx,
       assert_same_contents (path, dst_path);
       g_assert_cmpint (g_unlink (dst_path), ==, 0);
       run_clear (&run);
+    }
+}
+
+/* Two sessions sending one transfer to two devices share its limit: both
+ * files, together, take at least what the rate allows. */
+static void
+test_rate_limit_shared (Fixture       *fx,
+                        gconstpointer  data)
+{
+  g_autoptr(FerryRateLimit) limit = _ferry_rate_limit_new (8 * MIB);
+  g_autofree char *path = g_build_filename (fx->src, "paced.bin", NULL);
+  gsize size = 2 * MIB;
+  gint64 least_us = (gint64) ((2 * size - _ferry_rate_limit_get_burst (limit)) * G_USEC_PER_SEC / (8 * MIB));
+  Run runs[2] = { { 0 }, { 0 } };
+  GPtrArray *lists[2];
+  gint64 start;
+  gint64 elapsed;
+
+  write_random_file (path, size, 77);
+  start = g_get_monotonic_time ();
+  for (guint i = 0; i < 2; i++)
+    {
+      lists[i] = file_list ();
+      g_ptr_array_add (lists[i], source_file (fx, "paced.bin"));
+      runs[i].rate_limit = limit;
+      run_start (fx, &runs[i], lists[i]);
+    }
+  for (guint i = 0; i < 2; i++)
+    run_wait (&runs[i]);
+  elapsed = g_get_monotonic_time () - start;
+
+  g_test_message ("2 x %" G_GSIZE_FORMAT " bytes at 8 MiB/s: %" G_GINT64_FORMAT " us (at least %"
+                  G_GINT64_FORMAT ")", size, elapsed, least_us);
+  g_assert_cmpint (elapsed, >=, least_us);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_no_error (runs[i].send_error);
+      g_assert_no_error (runs[i].recv_error);
+      g_assert_cmpuint (_ferry_session_get_moved (runs[i].receiver), ==, size);
+      run_clear (&runs[i]);
+      g_ptr_array_unref (lists[i]);
     }
 }
 
@@ -2320,6 +2374,7 @@ main (int    argc,
   ADD ("/session/resume/long-prefix", test_resume_long_prefix, NULL);
   ADD ("/session/hash-share", test_hash_share, NULL);
   ADD ("/session/rate-limit/paced", test_rate_limit, NULL);
+  ADD ("/session/rate-limit/shared", test_rate_limit_shared, NULL);
   ADD ("/session/rate-limit/cancel", test_rate_limit_cancel, NULL);
   g_test_add_func ("/session/rate-limit/parse", test_rate_limit_parse);
   ADD ("/session/reject", test_reject, NULL);
