@@ -44,6 +44,7 @@ test_settings (void)
   g_autoptr(FerryEngine) engine =
     new_engine (dir, "solo",
                 "[core]\nsignalings=local-broadcast, dht\ndownload-dir=~/ferry-in\noffer-timeout=42\n"
+                "send-rate-limit=1.5M\n"
                 "[dht]\nproxies=http://127.0.0.1:1\n");
   g_autofree char *expected = g_build_filename (g_get_home_dir (), "ferry-in", NULL);
   g_autofree char *path = NULL;
@@ -57,6 +58,7 @@ test_settings (void)
   const char *lan_only[] = { "lan", NULL };
   guint notified = 0;
   guint timeout = 0;
+  guint64 rate = 0;
 
   /* What ferry.conf says, through the getters and the properties. */
   g_assert_cmpstrv (ferry_engine_get_signaling_names (engine),
@@ -65,6 +67,7 @@ test_settings (void)
   proxies = ferry_engine_dup_dht_proxies (engine);
   g_assert_cmpstrv (proxies, ((const char *[]) { "http://127.0.0.1:1", NULL }));
   g_assert_cmpuint (ferry_engine_get_offer_timeout (engine), ==, 42);
+  g_assert_cmpuint (ferry_engine_get_send_rate_limit (engine), ==, 3 * 512 * 1024);
   g_object_get (engine, "offer-timeout", &timeout, "signaling-names", &names, NULL);
   g_assert_cmpuint (timeout, ==, 42);
   g_assert_cmpstrv (names, ferry_engine_get_signaling_names (engine));
@@ -87,6 +90,13 @@ test_settings (void)
   g_assert_cmpuint (ferry_engine_get_offer_timeout (engine), ==, 7);
   g_assert_cmpuint (ferry_engine_get_peer_expiry (engine), ==, 0);
   g_assert_cmpuint (notified, ==, 6);
+  /* a rate below the smallest counts as the smallest; 0 is none */
+  ferry_engine_set_send_rate_limit (engine, 100);
+  g_object_get (engine, "send-rate-limit", &rate, NULL);
+  g_assert_cmpuint (rate, ==, 1024);
+  g_object_set (engine, "send-rate-limit", (guint64) 0, NULL);
+  g_assert_cmpuint (ferry_engine_get_send_rate_limit (engine), ==, 0);
+  g_assert_cmpuint (notified, ==, 8);
 
   ferry_engine_set_plugin_setting (engine, "lan", "port", "4444");
   g_clear_pointer (&path, g_free);

@@ -907,6 +907,30 @@ test_usage (Fixture       *fx,
       }
   }
 
+  /* --limit-rate is parsed strictly, and a bad one is named. */
+  {
+    const char * const rates[] = {
+      "", "fast", "-1M", "5 M", "5MB", "1e6", "1023", "0.5K", "1.", "1..5M",
+      "99999999999999999999", "16777216T",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (rates); i++)
+      {
+        g_autofree char *label = g_strdup_printf ("limit-rate “%s”", rates[i]);
+        g_autofree char *quoted = g_strdup_printf ("“%s”", rates[i]);
+        g_autofree char *err = NULL;
+        Proc *p = proc_spawn (fx, label, "--home", home, "--interface", "lo",
+                              "send", "--to", id, "--limit-rate", rates[i], file);
+
+        proc_assert_exit (p, 2);
+        err = proc_stderr (p);
+        g_assert_true (g_str_has_prefix (err, "ferry: "));
+        g_assert_nonnull (strstr (err, "--limit-rate"));
+        g_assert_nonnull (strstr (err, quoted));
+        g_assert_cmpuint (p->lines->len, ==, 0);
+      }
+  }
+
   /* root reads anything: the unreadable file is only a usage error for others. */
   if (geteuid () != 0)
     {

@@ -32,6 +32,10 @@
  * what is missing. */
 #define SEND_CHUNK      (256 * 1024)
 #define WAIT_MS         60000
+/* The senders of the transfers cut half way are paced, so that the cut
+ * lands before the end even when the test is late to see the threshold:
+ * after a third of BIG_SIZE, 128 MiB take 4 s more at this rate. */
+#define CUT_RATE        "32M"
 
 typedef struct {
   char             *label;
@@ -363,7 +367,7 @@ interrupt_transfer (Fixture     *fx,
                          "receive", "--yes", "--once", "--dir", it->download, NULL);
   proc_wait_event (receiver, "ready");
   sender = proc_spawn (fx, "sender", "--home", it->send_home, "--interface", "lo", "--json",
-                       "send", "--to", prefix, it->source, NULL);
+                       "send", "--limit-rate", CUT_RATE, "--to", prefix, it->source, NULL);
 
   wait.p = receiver;
   wait.bytes = BIG_SIZE / 3;
@@ -511,7 +515,7 @@ test_receiver_killed (Fixture       *fx,
                          "receive", "--yes", "--once", "--dir", download, NULL);
   proc_wait_event (receiver, "ready");
   sender = proc_spawn (fx, "sender", "--home", send_home, "--interface", "lo", "--json",
-                       "send", "--to", prefix, source, NULL);
+                       "send", "--limit-rate", CUT_RATE, "--to", prefix, source, NULL);
   wait.p = receiver;
   wait.bytes = BIG_SIZE / 3;
   ferry_test_wait_until (progress_reached, &wait, WAIT_MS, "a third of the file to arrive");
@@ -590,7 +594,7 @@ test_link_cut (Fixture       *fx,
                          "receive", "--yes", "--once", "--dir", download, NULL);
   proc_wait_event (receiver, "ready");
   sender = proc_spawn (fx, "sender", "--home", send_home, "--interface", "lo", "--json",
-                       "send", "--to", prefix, source, NULL);
+                       "send", "--limit-rate", CUT_RATE, "--to", prefix, source, NULL);
   wait.p = receiver;
   wait.bytes = BIG_SIZE / 3;
   ferry_test_wait_until (progress_reached, &wait, WAIT_MS, "a third of the file to arrive");
@@ -664,7 +668,7 @@ test_receiver_frozen (Fixture       *fx,
                          "receive", "--yes", "--once", "--dir", download, NULL);
   proc_wait_event (receiver, "ready");
   sender = proc_spawn (fx, "sender", "--home", send_home, "--interface", "lo", "--json",
-                       "send", "--to", prefix, source, NULL);
+                       "send", "--limit-rate", CUT_RATE, "--to", prefix, source, NULL);
   wait.p = receiver;
   wait.bytes = BIG_SIZE / 3;
   ferry_test_wait_until (progress_reached, &wait, WAIT_MS, "a third of the file to arrive");
@@ -853,7 +857,7 @@ test_changed_verified (Fixture       *fx,
                          "receive", "--yes", "--once", "--dir", it.download, NULL);
   proc_wait_event (receiver, "ready");
   sender = proc_spawn (fx, "sender", "--home", it.send_home, "--interface", "lo", "--json",
-                       "send", "--to", prefix, notes, it.source, NULL);
+                       "send", "--limit-rate", CUT_RATE, "--to", prefix, notes, it.source, NULL);
   wait.p = receiver;
   wait.bytes = 64 * 1024 + BIG_SIZE / 3;
   ferry_test_wait_until (progress_reached, &wait, WAIT_MS, "the first file and a third of the second");

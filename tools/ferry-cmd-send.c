@@ -22,6 +22,8 @@
  * start receiving yet still have to accept. */
 #define SEND_LINGER_S 10
 #define SEND_TEXT_MAX (64 * 1024)
+/* The smallest --limit-rate, as the library takes it. */
+#define SEND_RATE_MIN 1024
 
 typedef struct {
   FerryTool     *tool;
@@ -31,6 +33,8 @@ typedef struct {
   char         **file_args;
   char          *text;
   gboolean       verbose;
+  char          *limit_rate;
+  guint64        rate;              /* --limit-rate, bytes/s (0: none) */
 
   GPtrArray     *files;             /* GFile */
   GPtrArray     *subs;              /* SubWatch: one per receiving device */
@@ -63,6 +67,8 @@ tool_send_options (FerryTool    *tool,
       N_("Seconds to look for the receiver (default: 10)"), N_("SECS") },
     { "text", 0, 0, G_OPTION_ARG_STRING, &send->text,
       N_("Send this text instead of files (“-”: read it from standard input; at most 64 KiB)"), N_("TEXT") },
+    { "limit-rate", 0, 0, G_OPTION_ARG_STRING, &send->limit_rate,
+      N_("Send at most RATE bytes per second, e.g. 800K or 50M (K = 1024; 0: no limit; default: send-rate-limit in ferry.conf)"), N_("RATE") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &send->verbose,
       N_("Show each receiving device (with --json: its progress too)"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &send->file_args, NULL, NULL },
@@ -92,6 +98,58 @@ read_text (Send *send)
   g_free (send->text);
   send->text = g_steal_pointer (&buffer);
   return EXIT_OK;
+}
+
+/* RATE: decimal digits with at most one '.', then an optional K, M, G or
+ * T (powers of 1024); 0, or at least 1K. */
+static gboolean
+parse_rate (const char *text,
+            guint64    *rate)
+{
+  static const char suffixes[] = "KMGT";
+  guint64 whole = 0;
+  guint64 fraction = 0;
+  guint64 scale = 1;
+  guint64 multiplier = 1;
+  const char *p = text;
+
+  if (!g_ascii_isdigit (*p))
+    return FALSE;
+  for (; g_ascii_isdigit (*p); p++)
+    {
+      if (whole > (G_MAXUINT64 - 9) / 10)
+        return FALSE;
+      whole = whole * 10 + (guint64) (*p - '0');
+    }
+  if (*p == '.')
+    {
+      if (!g_ascii_isdigit (p[1]))
+        return FALSE;
+      for (p++; g_ascii_isdigit (*p); p++)
+        if (scale < G_GUINT64_CONSTANT (1000000000))
+          {
+            fraction = fraction * 10 + (guint64) (*p - '0');
+            scale *= 10;
+          }
+    }
+  if (*p != '\0')
+    {
+      const char *suffix = strchr (suffixes, g_ascii_toupper (*p));
+
+      if (suffix == NULL || p[1] != '\0')
+        return FALSE;
+      for (gssize i = 0; i <= suffix - suffixes; i++)
+        multiplier *= 1024;
+    }
+  else if (scale > 1)
+    return FALSE;   /* a fraction of a byte */
+  if (whole > G_MAXUINT64 / multiplier - 1)
+    return FALSE;
+  whole = whole * multiplier + (guint64) ((double) fraction * (double) multiplier / (double) scale);
+  if (whole != 0 && whole < SEND_RATE_MIN)
+    return FALSE;
+  *rate = whole;
+  return TRUE;
 }
 
 static int
@@ -159,6 +217,13 @@ tool_send_check (FerryTool *tool,
 
   if (send->to == NULL || send->to[0] == '\0')
     code = tool_usage_error (_("Missing --to ID: whom to send to"));
+  else if (send->limit_rate != NULL && !parse_rate (send->limit_rate, &send->rate))
+    {
+      g_autofree char *value = tool_escape (send->limit_rate, TOOL_NAME_WIDTH);
+
+      code = tool_usage_error (_("Invalid --limit-rate “%s”: give bytes per second of at least 1K, "
+                                 "such as 800K, 50M or 1.5G (0: no limit)"), value);
+    }
   else if (send->text != NULL)
     code = check_text (send);
   else if (send->file_args == NULL || send->file_args[0] == NULL)
@@ -184,6 +249,7 @@ tool_send_free (gpointer state)
   g_clear_pointer (&send->files, g_ptr_array_unref);
   g_clear_pointer (&send->to, g_free);
   g_clear_pointer (&send->text, g_free);
+  g_clear_pointer (&send->limit_rate, g_free);
   g_clear_pointer (&send->file_args, g_strfreev);
   g_free (send);
 }
@@ -426,6 +492,9 @@ start_transfer (Send       *send,
   g_autoptr(FerryDevice) device = device_target (send, peer);
   FerryEngine *engine = send->tool->engine;
 
+  /* the option wins over ferry.conf */
+  if (send->limit_rate != NULL)
+    ferry_engine_set_send_rate_limit (engine, send->rate);
   if (send->text != NULL)
     return ferry_engine_send_text (engine, device ? NULL : peer, device, send->text, error);
   if (device != NULL)

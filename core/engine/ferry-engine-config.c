@@ -55,6 +55,27 @@ config_get_uint (GKeyFile   *config,
   return (guint) CLAMP (value, (gint64) min, (gint64) max);
 }
 
+/* A rate as `ferry send --limit-rate` takes it ("50M"); 0 when unset. */
+static guint64
+config_get_rate (GKeyFile   *config,
+                 const char *group,
+                 const char *key)
+{
+  g_autofree char *text = g_key_file_get_string (config, group, key, NULL);
+  guint64 rate = 0;
+
+  if (text == NULL)
+    return 0;
+  g_strstrip (text);
+  if (!_ferry_rate_limit_parse (text, &rate))
+    {
+      g_warning ("ferry.conf: [%s] %s: not a rate of at least 1K bytes per second, "
+                 "such as 800K or 50M: “%s”", group, key, text);
+      return 0;
+    }
+  return rate;
+}
+
 gboolean
 _ferry_engine_initable_init (GInitable     *initable,
                              GCancellable  *cancellable,
@@ -123,6 +144,7 @@ _ferry_engine_initable_init (GInitable     *initable,
                                              FERRY_DEFAULT_PART_MAX_AGE_DAYS, 0, 100000);
   self->peer_expiry_s = config_get_uint (self->config, "core", "peer-expiry",
                                          FERRY_DEFAULT_PEER_EXPIRY_S, 0, G_MAXINT / 1000);
+  self->send_rate_limit = config_get_rate (self->config, "core", "send-rate-limit");
 
   self->identity = ferry_identity_new (self->home, cancellable, error);
   if (self->identity == NULL)

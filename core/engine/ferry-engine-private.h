@@ -122,6 +122,7 @@ struct _FerryEngine
   guint             history_max_records;
   guint             history_max_age_days;
   guint             part_max_age_days;
+  guint64           send_rate_limit;    /* bytes/s of each outgoing transfer, 0: none */
 
   GFile            *download_dir;       /* set, or resolved on first use */
   guint             peer_expiry_s;      /* 0: peers are never forgotten */
@@ -188,6 +189,7 @@ enum {
   FERRY_ENGINE_PROP_CONNECT_TIMEOUT,
   FERRY_ENGINE_PROP_PEER_EXPIRY,
   FERRY_ENGINE_PROP_DOWNLOAD_DIR,
+  FERRY_ENGINE_PROP_SEND_RATE_LIMIT,
   FERRY_ENGINE_N_PROPS
 };
 void           _ferry_engine_notify_setting    (FerryEngine  *self,
@@ -325,6 +327,7 @@ struct _FerryOutgoing
   GPtrArray      *transports;
   GPtrArray      *session_files;
   FerryHashShare *hashes;       /* shared by the sub-transfers of @parent */
+  FerryRateLimit *rate_limit;   /* shared by them too (NULL: none) */
   GCancellable   *cancellable;
   GBytes         *offer;
   FerrySession   *session;
@@ -341,6 +344,7 @@ void           _ferry_engine_send_one          (FerryEngine   *self,
                                                 FerryDevice   *device,
                                                 GPtrArray     *session_files,
                                                 FerryHashShare *hashes,
+                                                FerryRateLimit *rate_limit,
                                                 const char    *sub_id,
                                                 gboolean       resume);
 void           _ferry_engine_outgoing_answer   (FerryEngine   *self,

@@ -427,6 +427,50 @@ ferry_engine_set_download_dir (FerryEngine *self,
   g_object_notify_by_pspec (G_OBJECT (self), PSPEC (FERRY_ENGINE_PROP_DOWNLOAD_DIR));
 }
 
+/* Sending {{{1 */
+
+/**
+ * ferry_engine_get_send_rate_limit:
+ * @self: a #FerryEngine
+ *
+ * Gets the most bytes per second each outgoing transfer sends.
+ *
+ * Returns: the limit in bytes per second; 0 for none
+ */
+guint64
+ferry_engine_get_send_rate_limit (FerryEngine *self)
+{
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), 0);
+  return self->send_rate_limit;
+}
+
+/**
+ * ferry_engine_set_send_rate_limit:
+ * @self: a #FerryEngine
+ * @bytes_per_second: the limit, at least 1024; 0 for none
+ *
+ * Limits how fast each outgoing transfer sends its files, as `rsync
+ * --bwlimit` does; overrides `send-rate-limit` of `ferry.conf`. The
+ * limit is per transfer: when a transfer goes to several devices of a
+ * peer at once, they share it, so that the transfer as a whole keeps to
+ * it; two transfers each have their own. It applies to the transfers
+ * started from then on (also those sent again for ferry_engine_fetch_async()
+ * on another device). A limit below 1024 counts as 1024.
+ */
+void
+ferry_engine_set_send_rate_limit (FerryEngine *self,
+                                  guint64      bytes_per_second)
+{
+  g_return_if_fail (FERRY_IS_ENGINE (self));
+
+  if (bytes_per_second != 0)
+    bytes_per_second = MAX (bytes_per_second, FERRY_RATE_LIMIT_MIN);
+  if (self->send_rate_limit == bytes_per_second)
+    return;
+  self->send_rate_limit = bytes_per_second;
+  g_object_notify_by_pspec (G_OBJECT (self), PSPEC (FERRY_ENGINE_PROP_SEND_RATE_LIMIT));
+}
+
 /* Properties {{{1 */
 
 gboolean
@@ -465,6 +509,9 @@ _ferry_engine_config_get_property (FerryEngine *self,
       break;
     case FERRY_ENGINE_PROP_DOWNLOAD_DIR:
       g_value_set_object (value, ferry_engine_get_download_dir (self));
+      break;
+    case FERRY_ENGINE_PROP_SEND_RATE_LIMIT:
+      g_value_set_uint64 (value, self->send_rate_limit);
       break;
     default:
       return FALSE;
@@ -508,6 +555,9 @@ _ferry_engine_config_set_property (FerryEngine  *self,
       break;
     case FERRY_ENGINE_PROP_DOWNLOAD_DIR:
       ferry_engine_set_download_dir (self, g_value_get_object (value));
+      break;
+    case FERRY_ENGINE_PROP_SEND_RATE_LIMIT:
+      ferry_engine_set_send_rate_limit (self, g_value_get_uint64 (value));
       break;
     default:
       return FALSE;
@@ -588,6 +638,15 @@ _ferry_engine_config_install_properties (GObjectClass *klass)
    * The folder where accepted files go.
    */
   PSPEC (FERRY_ENGINE_PROP_DOWNLOAD_DIR) = g_param_spec_object ("download-dir", NULL, NULL, G_TYPE_FILE, RW);
+  /**
+   * FerryEngine:send-rate-limit: (getter get_send_rate_limit) (setter set_send_rate_limit)
+   *
+   * The most bytes per second each outgoing transfer sends (shared by
+   * the devices of a transfer to several), 0 for no limit. It applies to
+   * the transfers started from then on.
+   */
+  PSPEC (FERRY_ENGINE_PROP_SEND_RATE_LIMIT) =
+    g_param_spec_uint64 ("send-rate-limit", NULL, NULL, 0, G_MAXUINT64, 0, RW);
 
   for (guint i = FERRY_ENGINE_PROP_0 + 1; i < FERRY_ENGINE_N_PROPS; i++)
     g_object_class_install_property (klass, i, PSPEC (i));

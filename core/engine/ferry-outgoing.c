@@ -29,6 +29,7 @@ _ferry_outgoing_free (FerryOutgoing *op)
   g_clear_pointer (&op->transports, g_ptr_array_unref);
   g_clear_pointer (&op->session_files, g_ptr_array_unref);
   g_clear_pointer (&op->hashes, _ferry_hash_share_unref);
+  g_clear_pointer (&op->rate_limit, _ferry_rate_limit_unref);
   g_clear_object (&op->cancellable);
   g_clear_pointer (&op->offer, g_bytes_unref);
   if (op->session != NULL)
@@ -165,6 +166,7 @@ outgoing_race_cb (GObject      *source,
   _ferry_session_set_text (op->session, ferry_transfer_get_text (op->parent));
   _ferry_session_set_stall_timeout (op->session, ref->engine->stall_timeout_s);
   _ferry_session_set_hash_share (op->session, op->hashes);
+  _ferry_session_set_rate_limit (op->session, op->rate_limit);
   g_signal_connect (op->session, "progress", G_CALLBACK (outgoing_progress_cb), op);
   g_signal_connect (op->session, "accepted", G_CALLBACK (outgoing_accepted_cb), op);
   op->accept_source = _ferry_engine_timeout_add_seconds (ref->engine, ref->engine->offer_timeout_s,
@@ -385,6 +387,7 @@ _ferry_engine_send_one (FerryEngine   *self,
                         FerryDevice   *device,
                         GPtrArray     *session_files,
                         FerryHashShare *hashes,
+                        FerryRateLimit *rate_limit,
                         const char    *sub_id,
                         gboolean       resume)
 {
@@ -412,6 +415,7 @@ _ferry_engine_send_one (FerryEngine   *self,
   op->transports = _ferry_engine_list_transports (self);
   op->session_files = session_files_copy (session_files);
   op->hashes = _ferry_hash_share_ref (hashes);
+  op->rate_limit = rate_limit ? _ferry_rate_limit_ref (rate_limit) : NULL;
   op->resume = resume;
   op->cancellable = g_cancellable_new ();
   g_hash_table_insert (self->outgoing, op->id, op);

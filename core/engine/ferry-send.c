@@ -42,6 +42,7 @@ typedef struct {
   char          *account_id;
   GPtrArray     *session_files;
   FerryHashShare *hashes;
+  FerryRateLimit *rate_limit;   /* of the whole transfer (NULL: none) */
   gint64         deadline;
 } FanOut;
 
@@ -54,6 +55,7 @@ _ferry_fanout_free (gpointer data)
   g_free (fanout->account_id);
   g_ptr_array_unref (fanout->session_files);
   _ferry_hash_share_unref (fanout->hashes);
+  g_clear_pointer (&fanout->rate_limit, _ferry_rate_limit_unref);
   g_free (fanout);
 }
 
@@ -81,7 +83,7 @@ _ferry_engine_fanout_join (FerryEngine *self,
           g_debug ("device %.12s joins transfer %s", ferry_device_get_device_id (device),
                    ferry_transfer_get_id (fanout->parent));
           _ferry_engine_send_one (self, fanout->parent, device, fanout->session_files,
-                                  fanout->hashes, NULL, FALSE);
+                                  fanout->hashes, fanout->rate_limit, NULL, FALSE);
           _ferry_engine_history_write (self, fanout->parent);
         }
     }
@@ -372,7 +374,8 @@ send_open_fanout (FerryEngine   *self,
                   FerryTransfer *transfer,
                   const char    *account_id,
                   GPtrArray     *session_files,
-                  FerryHashShare *hashes)
+                  FerryHashShare *hashes,
+                  FerryRateLimit *rate_limit)
 {
   FanOut *fanout = g_new0 (FanOut, 1);
 
@@ -380,6 +383,7 @@ send_open_fanout (FerryEngine   *self,
   fanout->account_id = g_strdup (account_id);
   fanout->session_files = g_ptr_array_ref (session_files);
   fanout->hashes = _ferry_hash_share_ref (hashes);
+  fanout->rate_limit = rate_limit ? _ferry_rate_limit_ref (rate_limit) : NULL;
   fanout->deadline = g_get_monotonic_time () + FERRY_FANOUT_JOIN_US;
   g_ptr_array_add (self->fanouts, fanout);
 }
@@ -432,6 +436,7 @@ send_devices_full (FerryEngine  *self,
   g_autoptr(FerryTransfer) transfer = NULL;
   g_auto(SendList) list = { NULL, };
   g_autoptr(FerryHashShare) hashes = NULL;
+  g_autoptr(FerryRateLimit) rate_limit = NULL;
   g_autofree char *id = NULL;
 
   if (!send_check_args (self, devices, n_files, text, error))
@@ -482,14 +487,18 @@ send_devices_full (FerryEngine  *self,
 
   /* every device gets the same bytes: hash them once */
   hashes = _ferry_hash_share_new ();
+  /* one limit for the transfer: its devices share it */
+  if (self->send_rate_limit > 0)
+    rate_limit = _ferry_rate_limit_new (self->send_rate_limit);
   for (guint i = 0; i < devices->len; i++)
     _ferry_engine_send_one (self, transfer, g_ptr_array_index (devices, i), list.files, hashes,
+                            rate_limit,
                             resend ? json_object_get_string_member (resend, "transfer") : NULL,
                             resend != NULL);
   _ferry_engine_history_write (self, transfer);
 
   if (account_id != NULL)
-    send_open_fanout (self, transfer, account_id, list.files, hashes);
+    send_open_fanout (self, transfer, account_id, list.files, hashes, rate_limit);
   return g_steal_pointer (&transfer);
 }
 

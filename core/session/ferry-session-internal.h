@@ -90,6 +90,7 @@ struct _FerrySession
   char         **verified;        /* receiver: files verified, relative paths */
   char         **verified_sha3;   /* receiver: their digests then */
   FerryHashShare *hash_share;   /* sender: shared with the other devices' sessions */
+  FerryRateLimit *rate_limit;   /* sender: paces the data, maybe shared too (NULL: none) */
   GPtrArray     *dirs;          /* FerrySessionDir: folders' directories */
   char          *text;          /* a text offered instead of files */
 };
@@ -187,6 +188,11 @@ gboolean        _ferry_session_write_control     (FerrySession    *self,
                                                   GError         **error);
 gboolean        _ferry_session_write_data        (FerrySession    *self,
                                                   FerryBuffer     *buffer,
+                                                  GError         **error);
+gboolean        _ferry_session_write_data_part   (FerrySession    *self,
+                                                  FerryBuffer     *buffer,
+                                                  gsize            offset,
+                                                  gsize            length,
                                                   GError         **error);
 gboolean        _ferry_session_write_keepalive   (FerrySession    *self,
                                                   GError         **error);

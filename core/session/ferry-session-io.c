@@ -165,10 +165,13 @@ set_write_error (FerrySession  *self,
 }
 
 /* Writes one frame: either @object as a control frame, or @length bytes
- * of @data that already hold a frame. */
+ * of @data that already hold a frame, or follow the @head_length bytes
+ * of @head that start it. */
 static gboolean
 session_write (FerrySession  *self,
                JsonObject    *object,
+               const guint8  *head,
+               gsize          head_length,
                const guint8  *data,
                gsize          length,
                GError       **error)
@@ -192,7 +195,10 @@ session_write (FerrySession  *self,
     }
   else
     {
-      ok = g_output_stream_write_all (self->output, data, length, NULL, self->abort,
+      ok = (head == NULL ||
+            g_output_stream_write_all (self->output, head, head_length, NULL, self->abort,
+                                       &local_error)) &&
+           g_output_stream_write_all (self->output, data, length, NULL, self->abort,
                                       &local_error);
       if (!ok)
         self->output_broken = TRUE;
@@ -210,7 +216,7 @@ _ferry_session_write_control (FerrySession  *self,
                               JsonObject    *object,
                               GError       **error)
 {
-  return session_write (self, object, NULL, 0, error);
+  return session_write (self, object, NULL, 0, NULL, 0, error);
 }
 
 /* Writes the buffer, whose frame header is written, as one data frame,
@@ -220,7 +226,30 @@ _ferry_session_write_data (FerrySession  *self,
                            FerryBuffer   *buffer,
                            GError       **error)
 {
-  if (!session_write (self, NULL, buffer->mem, FERRY_FRAME_HEADER_SIZE + buffer->len, error))
+  if (!session_write (self, NULL, NULL, 0, buffer->mem, FERRY_FRAME_HEADER_SIZE + buffer->len, error))
+    return FALSE;
+
+  _ferry_session_touch (self);
+  return TRUE;
+}
+
+/* Writes @length bytes of the buffer's payload, from @offset, as a data
+ * frame of their own: a paced sender cuts a chunk in pieces, and waits
+ * between them without holding the write lock. */
+gboolean
+_ferry_session_write_data_part (FerrySession  *self,
+                                FerryBuffer   *buffer,
+                                gsize          offset,
+                                gsize          length,
+                                GError       **error)
+{
+  guint8 header[FERRY_FRAME_HEADER_SIZE];
+
+  g_return_val_if_fail (length > 0 && offset + length <= buffer->len, FALSE);
+
+  _ferry_frame_write_header (header, FERRY_FRAME_DATA, (guint32) length);
+  if (!session_write (self, NULL, header, sizeof header,
+                      FERRY_BUFFER_PAYLOAD (buffer) + offset, length, error))
     return FALSE;
 
   _ferry_session_touch (self);
@@ -235,7 +264,7 @@ _ferry_session_write_keepalive (FerrySession  *self,
   guint8 header[FERRY_FRAME_HEADER_SIZE];
 
   _ferry_frame_write_header (header, FERRY_FRAME_DATA, 0);
-  return session_write (self, NULL, header, sizeof header, error);
+  return session_write (self, NULL, NULL, 0, header, sizeof header, error);
 }
 
 void

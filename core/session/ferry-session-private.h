@@ -6,6 +6,8 @@
 
 #include <gio/gio.h>
 
+#include "ferry-rate-limit-private.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -212,6 +214,13 @@ void            _ferry_session_set_hash_share (FerrySession        *self,
                                                FerryHashShare      *share);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryHashShare, _ferry_hash_share_unref)
+
+/* Sender: paces the data frames to @limit (NULL: as fast as they go).
+ * The sessions sending one transfer to several devices share one, so
+ * that the transfer as a whole keeps to it. A pacing wait ends at once
+ * on a cancel or on the receiver's final word. Call before sending. */
+void            _ferry_session_set_rate_limit (FerrySession        *self,
+                                               FerryRateLimit      *limit);
 
 /* The sessions of one engine. Each thread of a session that may still
  * send its last frame (reject, cancel, error) counts in its group, so that

@@ -26,6 +26,7 @@ typedef struct {
   gboolean         seekable;       /* the stream: may skip what others read */
   guint64          sent;           /* bytes read (and hashed) so far */
   gint64           keepalive_us;   /* when the last keepalive went out */
+  FerryRateLimit  *limit;          /* paces the data frames (NULL: none) */
   JsonObject      *terminal;       /* the frame that ends the transfer, if any */
 } Sender;
 
@@ -128,6 +129,80 @@ skipped_chunk (Sender  *sender,
   return _ferry_session_write_keepalive (self, error);
 }
 
+/* ------------------------------------------------------------------ */
+/* Pacing                                                               */
+
+/* Waits until @deadline of the monotonic clock; sooner, on a cancel
+ * (SEND_WRITE_FAILED with G_IO_ERROR_CANCELLED) or when the reader saw the
+ * end of the transfer (SEND_STOPPED). The reader thread wakes it in both
+ * cases: it signals the operation's condition when its read ends, and a
+ * cancel ends that read (self->cancellable). Holds only the operation's
+ * lock, which the wait releases. */
+static SendStatus
+pace_wait (Sender  *sender,
+           gint64   deadline,
+           GError **error)
+{
+  FerrySessionOp *op = sender->op;
+  GCancellable *cancellable = op->self->cancellable;
+  gboolean stopped = FALSE;
+
+  g_mutex_lock (&op->lock);
+  while (!(stopped = op->reader_done) && !g_cancellable_is_cancelled (cancellable) &&
+         g_get_monotonic_time () < deadline)
+    g_cond_wait_until (&op->cond, &op->lock, deadline);
+  g_mutex_unlock (&op->lock);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return SEND_WRITE_FAILED;
+  return stopped ? SEND_STOPPED : SEND_DONE;
+}
+
+/* Writes the chunk in @buffer as data frames, paced to the rate limit:
+ * in pieces of at most the bucket's burst, each once the bucket allows. */
+static SendStatus
+write_paced (Sender       *sender,
+             FerryBuffer  *buffer,
+             GError      **error)
+{
+  FerrySession *self = sender->op->self;
+  gsize piece;
+
+  if (sender->limit == NULL)
+    {
+      if (!_ferry_session_write_data (self, buffer, error))
+        return SEND_WRITE_FAILED;
+      _ferry_session_add_moved (self, buffer->len);
+      return SEND_DONE;
+    }
+
+  piece = MAX (_ferry_rate_limit_get_burst (sender->limit), 1);
+  for (gsize offset = 0; offset < buffer->len; offset += piece)
+    {
+      gsize n = MIN (piece, buffer->len - offset);
+      SendStatus status = pace_wait (sender, _ferry_rate_limit_reserve (sender->limit, n), error);
+      gboolean ok;
+
+      if (status != SEND_DONE)
+        return status;
+      if (n == buffer->len)
+        ok = _ferry_session_write_data (self, buffer, error);
+      else
+        ok = _ferry_session_write_data_part (self, buffer, offset, n, error);
+      if (!ok)
+        return SEND_WRITE_FAILED;
+      _ferry_session_add_moved (self, n);
+      /* slow rates: the progress moves with the pieces */
+      if (offset + n < buffer->len)
+        _ferry_session_progress (self, sender->sent + offset + n, sender->op->total, FALSE);
+    }
+
+  return SEND_DONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                              */
+
 /* Reads @want bytes from @done of the file into a buffer of the share
  * (where the other sessions of a fan-out find them), and queues them
  * for hashing. */
@@ -209,9 +284,9 @@ send_chunk (Sender            *sender,
    * and hashed here, not sent. */
   guint64 skip = file->offset > done ? file->offset - done : 0;
   FerryBuffer *buffer = NULL;
+  SendStatus status;
   gsize want;
   gsize got;
-  gboolean ok;
 
   if (g_atomic_int_get (&sender->op->reader_done))
     return SEND_STOPPED;
@@ -227,8 +302,6 @@ send_chunk (Sender            *sender,
     buffer = shared_chunk (sender, done, want);
   if (buffer == NULL)
     {
-      SendStatus status;
-
       /* the others just behind take it from here */
       _ferry_hash_share_read_begin (sender->hashes, sender->cursor, sender->index, done);
       if (sender->seekable)
@@ -247,12 +320,12 @@ send_chunk (Sender            *sender,
   _ferry_hash_share_advance (sender->hashes, sender->cursor, sender->index, done + got);
 
   if (skip > 0)
-    ok = skipped_chunk (sender, error);
-  else if ((ok = _ferry_session_write_data (self, buffer, error)))
-    _ferry_session_add_moved (self, got);
+    status = skipped_chunk (sender, error) ? SEND_DONE : SEND_WRITE_FAILED;
+  else
+    status = write_paced (sender, buffer, error);
   _ferry_buffer_release (buffer);
-  if (!ok)
-    return SEND_WRITE_FAILED;
+  if (status != SEND_DONE)
+    return status;
 
   sender->sent += got;
   _ferry_session_progress (self, sender->sent, sender->op->total, FALSE);
@@ -479,6 +552,7 @@ send_run (Sender  *sender,
   g_mutex_lock (&self->lock);
   sender->hashes = self->hash_share ? _ferry_hash_share_ref (self->hash_share)
                                     : _ferry_hash_share_new ();
+  sender->limit = self->rate_limit ? _ferry_rate_limit_ref (self->rate_limit) : NULL;
   g_mutex_unlock (&self->lock);
   if (!_ferry_hash_share_start (sender->hashes, error))
     g_clear_pointer (&sender->hashes, _ferry_hash_share_unref);
@@ -521,7 +595,7 @@ send_thread (gpointer data)
 {
   FerrySessionOp *op = data;
   FerrySession *self = op->self;
-  Sender sender = { op, NULL, NULL, 0, NULL, NULL, 0, FALSE, 0, 0, NULL };
+  Sender sender = { .op = op };
   GError *error = NULL;
 
   if (!send_run (&sender, &error))
@@ -538,6 +612,7 @@ send_thread (gpointer data)
   else
     _ferry_session_close_stream (self);
   g_clear_pointer (&sender.terminal, json_object_unref);
+  g_clear_pointer (&sender.limit, _ferry_rate_limit_unref);
 
   _ferry_session_progress (self, sender.sent, op->total, TRUE);
   _ferry_session_op_complete (op, error);
@@ -589,6 +664,24 @@ _ferry_session_set_hash_share (FerrySession   *self,
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->hash_share, _ferry_hash_share_unref);
   self->hash_share = share ? _ferry_hash_share_ref (share) : NULL;
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * _ferry_session_set_rate_limit:
+ * @self: a session that has not sent yet
+ * @limit: (nullable): the limit to pace its data to, maybe shared with
+ *   the other sessions sending the same transfer
+ */
+void
+_ferry_session_set_rate_limit (FerrySession   *self,
+                               FerryRateLimit *limit)
+{
+  g_return_if_fail (FERRY_IS_SESSION (self));
+
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->rate_limit, _ferry_rate_limit_unref);
+  self->rate_limit = limit ? _ferry_rate_limit_ref (limit) : NULL;
   g_mutex_unlock (&self->lock);
 }
 

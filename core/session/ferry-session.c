@@ -91,6 +91,7 @@ _ferry_session_finalize (GObject *object)
   g_clear_pointer (&self->verified_sha3, g_strfreev);
   g_clear_pointer (&self->group, _ferry_session_group_unref);
   g_clear_pointer (&self->hash_share, _ferry_hash_share_unref);
+  g_clear_pointer (&self->rate_limit, _ferry_rate_limit_unref);
   if (self->reaper != NULL)
     {
       g_source_destroy (self->reaper);

@@ -108,6 +108,11 @@ FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_set_peer_expiry        (FerryEngine          *self,
                                                     guint                 seconds);
 FERRY_AVAILABLE_IN_ALL
+guint64        ferry_engine_get_send_rate_limit    (FerryEngine          *self);
+FERRY_AVAILABLE_IN_ALL
+void           ferry_engine_set_send_rate_limit    (FerryEngine          *self,
+                                                    guint64               bytes_per_second);
+FERRY_AVAILABLE_IN_ALL
 GFile         *ferry_engine_get_download_dir       (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_set_download_dir       (FerryEngine          *self,
