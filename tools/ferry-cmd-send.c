@@ -23,7 +23,6 @@
 #define SEND_LINGER_S 10
 #define SEND_TEXT_MAX (64 * 1024)
 /* The smallest --limit-rate, as the library takes it. */
-#define SEND_RATE_MIN 1024
 
 typedef struct {
   FerryTool     *tool;
@@ -100,58 +99,6 @@ read_text (Send *send)
   return EXIT_OK;
 }
 
-/* RATE: decimal digits with at most one '.', then an optional K, M, G or
- * T (powers of 1024); 0, or at least 1K. */
-static gboolean
-parse_rate (const char *text,
-            guint64    *rate)
-{
-  static const char suffixes[] = "KMGT";
-  guint64 whole = 0;
-  guint64 fraction = 0;
-  guint64 scale = 1;
-  guint64 multiplier = 1;
-  const char *p = text;
-
-  if (!g_ascii_isdigit (*p))
-    return FALSE;
-  for (; g_ascii_isdigit (*p); p++)
-    {
-      if (whole > (G_MAXUINT64 - 9) / 10)
-        return FALSE;
-      whole = whole * 10 + (guint64) (*p - '0');
-    }
-  if (*p == '.')
-    {
-      if (!g_ascii_isdigit (p[1]))
-        return FALSE;
-      for (p++; g_ascii_isdigit (*p); p++)
-        if (scale < G_GUINT64_CONSTANT (1000000000))
-          {
-            fraction = fraction * 10 + (guint64) (*p - '0');
-            scale *= 10;
-          }
-    }
-  if (*p != '\0')
-    {
-      const char *suffix = strchr (suffixes, g_ascii_toupper (*p));
-
-      if (suffix == NULL || p[1] != '\0')
-        return FALSE;
-      for (gssize i = 0; i <= suffix - suffixes; i++)
-        multiplier *= 1024;
-    }
-  else if (scale > 1)
-    return FALSE;   /* a fraction of a byte */
-  if (whole > G_MAXUINT64 / multiplier - 1)
-    return FALSE;
-  whole = whole * multiplier + (guint64) ((double) fraction * (double) multiplier / (double) scale);
-  if (whole != 0 && whole < SEND_RATE_MIN)
-    return FALSE;
-  *rate = whole;
-  return TRUE;
-}
-
 static int
 check_text (Send *send)
 {
@@ -217,7 +164,7 @@ tool_send_check (FerryTool *tool,
 
   if (send->to == NULL || send->to[0] == '\0')
     code = tool_usage_error (_("Missing --to ID: whom to send to"));
-  else if (send->limit_rate != NULL && !parse_rate (send->limit_rate, &send->rate))
+  else if (send->limit_rate != NULL && !ferry_engine_parse_rate (send->limit_rate, &send->rate))
     {
       g_autofree char *value = tool_escape (send->limit_rate, TOOL_NAME_WIDTH);
 

@@ -430,6 +430,28 @@ ferry_engine_set_download_dir (FerryEngine *self,
 /* Sending {{{1 */
 
 /**
+ * ferry_engine_parse_rate:
+ * @text: a rate such as `800K`, `50M` or `1.5G`
+ * @bytes_per_second: (out): return location for the rate
+ *
+ * Reads a rate as `send-rate-limit` of `ferry.conf` and `ferry send
+ * --limit-rate` take it: decimal digits with at most one `.`, then an
+ * optional `K`, `M`, `G` or `T` (powers of 1024); `0` for no limit, else
+ * at least 1024 bytes per second.
+ *
+ * Returns: %TRUE if @text is such a rate
+ */
+gboolean
+ferry_engine_parse_rate (const char *text,
+                         guint64    *bytes_per_second)
+{
+  g_return_val_if_fail (text != NULL, FALSE);
+  g_return_val_if_fail (bytes_per_second != NULL, FALSE);
+
+  return _ferry_rate_limit_parse (text, bytes_per_second);
+}
+
+/**
  * ferry_engine_get_send_rate_limit:
  * @self: a #FerryEngine
  *

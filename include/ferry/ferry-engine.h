@@ -113,6 +113,9 @@ FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_set_send_rate_limit    (FerryEngine          *self,
                                                     guint64               bytes_per_second);
 FERRY_AVAILABLE_IN_ALL
+gboolean       ferry_engine_parse_rate             (const char           *text,
+                                                    guint64              *bytes_per_second);
+FERRY_AVAILABLE_IN_ALL
 GFile         *ferry_engine_get_download_dir       (FerryEngine          *self);
 FERRY_AVAILABLE_IN_ALL
 void           ferry_engine_set_download_dir       (FerryEngine          *self,
