@@ -3,12 +3,13 @@
 #   . "${G_TEST_SRCDIR:-$(dirname "$0")}/shell-common.sh"
 #
 # (meson sets G_TEST_SRCDIR to this folder.) Sets $ferry, the tool under
-# test (FERRY_TOOL), and $work, a fresh directory removed at exit together
-# with the receiver whose pid a script keeps in $receiver_pid. `result`
-# and `skip` print TAP lines numbered in $n and set $failed on a failure;
-# `free_udp_port` prints a UDP port free on loopback.
+# test (FERRY_TOOL, when set), and $work, a fresh directory removed at
+# exit together with the receiver whose pid a script keeps in
+# $receiver_pid; a failed script (or KEEP=1) keeps $work and says where.
+# `result` and `skip` print TAP lines numbered in $n and set $failed on a
+# failure; `free_udp_port` prints a UDP port free on loopback.
 
-ferry=${FERRY_TOOL:?FERRY_TOOL is not set}
+ferry=${FERRY_TOOL:-}
 work=$(mktemp -d)
 receiver_pid=
 n=0
@@ -19,19 +20,33 @@ cleanup() {
     kill "$receiver_pid" 2>/dev/null
     wait "$receiver_pid" 2>/dev/null
   fi
-  rm -rf "$work"
+  if [ "$failed" -ne 0 ] || [ -n "${KEEP:-}" ]; then
+    echo "# logs kept in $work"
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 
-result() {  # result STATUS DESCRIPTION [DETAIL]
+# result STATUS DESCRIPTION [DETAIL...]: on a failure, each DETAIL that
+# names a file shows its last 40 lines, any other is shown as text.
+result() {
+  local status=$1 description=$2 detail
+  shift 2
   n=$((n + 1))
-  if [ "$1" -eq 0 ]; then
-    echo "ok $n - $2"
-  else
-    echo "not ok $n - $2"
-    failed=1
-    [ -n "${3:-}" ] && printf '# %s\n' "$3"
+  if [ "$status" -eq 0 ]; then
+    echo "ok $n - $description"
+    return
   fi
+  echo "not ok $n - $description"
+  failed=1
+  for detail in "$@"; do
+    if [ -f "$detail" ]; then
+      tail -n 40 "$detail" | sed 's/^/# /'
+    elif [ -n "$detail" ]; then
+      printf '%s\n' "$detail" | sed 's/^/# /'
+    fi
+  done
 }
 
 skip() {  # skip DESCRIPTION REASON

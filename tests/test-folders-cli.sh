@@ -15,6 +15,7 @@
 set -uo pipefail
 
 . "${G_TEST_SRCDIR:-$(dirname "$0")}/shell-common.sh"
+: "${ferry:?FERRY_TOOL is not set}"
 
 port=$(free_udp_port)
 for side in send recv; do

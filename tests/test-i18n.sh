@@ -9,39 +9,11 @@
 # Output is TAP. Environment: FERRY_TOOL, FERRY_PLUGIN_PATH (set by meson).
 set -uo pipefail
 
-ferry=${FERRY_TOOL:?FERRY_TOOL is not set}
+. "${G_TEST_SRCDIR:-$(dirname "$0")}/shell-common.sh"
+: "${ferry:?FERRY_TOOL is not set}"
 export FERRY_LOCALEDIR=${1:?usage: test-i18n.sh LOCALEDIR}
 export LANGUAGE=es LC_ALL=C.UTF-8
 unset LANG LC_MESSAGES
-
-work=$(mktemp -d)
-receiver_pid=
-n=0
-failed=0
-
-cleanup() {
-  if [ -n "$receiver_pid" ]; then
-    kill "$receiver_pid" 2>/dev/null
-    wait "$receiver_pid" 2>/dev/null
-  fi
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-result() {  # result STATUS DESCRIPTION [LOG...]
-  local status=$1 description=$2
-  shift 2
-  n=$((n + 1))
-  if [ "$status" -eq 0 ]; then
-    echo "ok $n - $description"
-  else
-    echo "not ok $n - $description"
-    failed=1
-    for log in "$@"; do
-      [ -f "$log" ] && sed 's/^/# /' "$log"
-    done
-  fi
-}
 
 contains() {  # contains FILE TEXT
   grep -qF -- "$2" "$1"

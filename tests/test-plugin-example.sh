@@ -13,38 +13,7 @@ set -uo pipefail
 
 build=${1:?usage: test-plugin-example.sh BUILD_ROOT EXAMPLE_SOURCE}
 example=${2:?usage: test-plugin-example.sh BUILD_ROOT EXAMPLE_SOURCE}
-work=$(mktemp -d)
-receiver_pid=
-n=0
-failed=0
-
-cleanup() {
-  if [ -n "$receiver_pid" ]; then
-    kill "$receiver_pid" 2>/dev/null
-    wait "$receiver_pid" 2>/dev/null
-  fi
-  if [ "$failed" -ne 0 ]; then
-    echo "# logs kept in $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-
-result() {  # result STATUS DESCRIPTION [LOG...]
-  local status=$1 description=$2
-  shift 2
-  n=$((n + 1))
-  if [ "$status" -eq 0 ]; then
-    echo "ok $n - $description"
-  else
-    echo "not ok $n - $description"
-    failed=1
-    for log in "$@"; do
-      [ -f "$log" ] && tail -n 40 "$log" | sed 's/^/# /'
-    done
-  fi
-}
+. "$(dirname "$0")/shell-common.sh"
 
 bail() {
   echo "Bail out! $*"

@@ -13,21 +13,7 @@
 set -uo pipefail
 
 root=${1:?usage: test-pot.sh SOURCE_ROOT}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-failed=0
-
-result() {  # result STATUS DESCRIPTION [LOG]
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then
-    echo "ok $n - $2"
-  else
-    echo "not ok $n - $2"
-    failed=1
-    [ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/# /' "$3"
-  fi
-}
+. "$(dirname "$0")/shell-common.sh"
 
 cd "$root" || exit 1
 languages=$(grep -v '^#' po/LINGUAS)

@@ -12,6 +12,7 @@ set -uo pipefail
 script=${1:?usage: test-shell.sh COMPLETION_SCRIPT UNIT_FILE}
 unit=${2:?usage: test-shell.sh COMPLETION_SCRIPT UNIT_FILE}
 . "${G_TEST_SRCDIR:-$(dirname "$0")}/shell-common.sh"
+: "${ferry:?FERRY_TOOL is not set}"
 
 echo "1..7"
 
