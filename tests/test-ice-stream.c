@@ -10,6 +10,8 @@
 
 #include "test-ice-common.h"
 
+#include <nice/agent.h>
+
 typedef struct {
   GIOStream *stream;
   guint32    seed;       /* of the bytes this side writes */
@@ -105,7 +107,8 @@ jobs_done (gpointer user_data)
 static void
 run_stream (Fixture    *fixture,
             const char *extra,
-            const char *expected_description)
+            const char *expected_description,
+            void      (*both_open) (void))
 {
   FerryTransport *ta, *tb;
   g_autoptr(JsonObject) da = NULL;
@@ -147,6 +150,8 @@ run_stream (Fixture    *fixture,
   g_assert_no_error (error);
   ferry_transport_release (ta, "0123456789abcdef");
   ferry_transport_release (tb, "0123456789abcdef");
+  if (both_open != NULL)
+    both_open ();
 
   b_out = (Side) { sb, 2, 0, 0, NULL, 0 };
   b_in = (Side) { sb, 2, 1, 1000, NULL, 0 };
@@ -185,14 +190,105 @@ static void
 test_stream_tcp (Fixture       *fixture,
                  gconstpointer  data)
 {
-  run_stream (fixture, NULL, "ice (tcp, host↔prflx)");
+  run_stream (fixture, NULL, "ice (tcp, host↔prflx)", NULL);
 }
 
 static void
 test_stream_udp (Fixture       *fixture,
                  gconstpointer  data)
 {
-  run_stream (fixture, "[ice]\ntcp=false", "ice (udp, host↔host)");
+  run_stream (fixture, "[ice]\ntcp=false", "ice (udp, host↔host)", NULL);
+}
+
+/* [ice] relay: libnice tells of a newly selected pair with copies of its
+ * candidates (new-selected-pair-full), and libnice 0.1.21's copy of a
+ * relayed candidate has no TURN server: asking it for the relay's address
+ * reads through a NULL pointer. Two relayed pairs one after the other
+ * (symmetric NATs on both sides) crashed the side whose new local
+ * candidate was relayed. Here every UDP agent, once both streams are
+ * open, announces a pair with its relayed candidate the way libnice does;
+ * the streams carry on, and the pair they report is the one selected. */
+static GPtrArray *selecting_agents;
+
+static gboolean
+record_agent_hook (GSignalInvocationHint *hint,
+                   guint                  n_values,
+                   const GValue          *values,
+                   gpointer               user_data)
+{
+  GObject *agent = g_value_get_object (&values[0]);
+  guint stream_id = g_value_get_uint (&values[1]);
+
+  if (!g_ptr_array_find (selecting_agents, agent, NULL))
+    {
+      g_object_set_data (agent, "test-stream-id", GUINT_TO_POINTER (stream_id));
+      g_ptr_array_add (selecting_agents, g_object_ref (agent));
+    }
+  return TRUE;
+}
+
+static void
+announce_relayed_pairs (void)
+{
+  guint announced = 0;
+
+  for (guint i = 0; i < selecting_agents->len; i++)
+    {
+      NiceAgent *agent = g_ptr_array_index (selecting_agents, i);
+      guint stream_id = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (agent), "test-stream-id"));
+      NiceCandidate *local = NULL, *remote = NULL;
+      GSList *candidates;
+
+      if (!nice_agent_get_selected_pair (agent, stream_id, 1, &local, &remote))
+        continue;   /* an agent that was let go */
+      /* (copies, as the signal's: without the TURN server) */
+      candidates = nice_agent_get_local_candidates (agent, stream_id, 1);
+      for (GSList *l = candidates; l != NULL; l = l->next)
+        {
+          NiceCandidate *candidate = l->data;
+          NiceCandidate *remote_copy;
+
+          if (candidate->type != NICE_CANDIDATE_TYPE_RELAYED)
+            continue;
+          remote_copy = nice_candidate_copy (remote);
+          g_signal_emit_by_name (agent, "new-selected-pair-full", stream_id, 1, candidate, remote_copy);
+          nice_candidate_free (remote_copy);
+          announced++;
+          break;
+        }
+      g_slist_free_full (candidates, (GDestroyNotify) nice_candidate_free);
+    }
+  /* Both sides' UDP agents gathered a relayed candidate. */
+  g_assert_cmpuint (announced, ==, 2);
+}
+
+static void
+test_stream_udp_relay_announced (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  g_autofree char *turn = NULL;
+  g_autofree char *extra = NULL;
+  gpointer agent_class;
+  gulong hook;
+  guint signal_id;
+
+  fixture->coturn = coturn_start ();
+  if (fixture->coturn == NULL)
+    return;
+  turn = turn_url (fixture, "test", 0, "udp");
+  extra = g_strconcat ("[ice]\ntcp=false\nrelay=true\n", turn, NULL);
+
+  ferry_test_log_clear ();
+  selecting_agents = g_ptr_array_new_with_free_func (g_object_unref);
+  agent_class = g_type_class_ref (NICE_TYPE_AGENT);   /* (its signals) */
+  signal_id = g_signal_lookup ("new-selected-pair-full", NICE_TYPE_AGENT);
+  hook = g_signal_add_emission_hook (signal_id, 0, record_agent_hook, NULL, NULL);
+  run_stream (fixture, extra, "ice (udp, host↔host)", announce_relayed_pairs);
+  g_signal_remove_emission_hook (signal_id, hook);
+  g_type_class_unref (agent_class);
+  g_clear_pointer (&selecting_agents, g_ptr_array_unref);
+  /* The pair did not change: no path change was told. */
+  g_assert_cmpuint (ferry_test_log_count ("the stream moves"), ==, 0);
 }
 
 /* Rounds over a TCP pair: alice writes a block, bob reads it all and
@@ -395,6 +491,7 @@ main (int   argc,
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/ice/stream-tcp", test_stream_tcp);
   ADD ("/ice/stream-udp", test_stream_udp);
+  ADD ("/ice/stream-udp-relay-announced", test_stream_udp_relay_announced);
   ADD ("/ice/stream-tcp-read-ahead", test_stream_tcp_read_ahead);
 #undef ADD
 

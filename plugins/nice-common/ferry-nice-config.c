@@ -293,7 +293,8 @@ _ferry_nice_config_add_turn_servers (FerryNiceConfig     *config,
  * `gather-timeout`, `tcp-preference` (how long a working UDP pair waits
  * for the TCP pair), `relay` (whether the UDP agent also gathers relayed
  * candidates from the engine's TURN servers, so that a transfer may start
- * on the relay and move to a direct pair; the caller adds the servers);
+ * on the relay and move to a direct pair; true by default, the caller adds
+ * the servers);
  * for `turn`, `servers`, `gather-timeout` and `grace`. Both use
  * `[core] connect-timeout`.
  *
@@ -348,7 +349,7 @@ _ferry_nice_config_load (FerryPluginContext  *context,
 
       config->udp = get_boolean (context, name, "udp", TRUE, local_error ? NULL : &local_error);
       config->tcp = get_boolean (context, name, "tcp", TRUE, local_error ? NULL : &local_error);
-      config->relay = get_boolean (context, name, "relay", FALSE, local_error ? NULL : &local_error);
+      config->relay = get_boolean (context, name, "relay", TRUE, local_error ? NULL : &local_error);
       if (local_error == NULL && !config->udp && !config->tcp)
         g_set_error (&local_error, FERRY_ERROR, FERRY_ERROR_CONFIG,
                      _("[%s] udp and tcp are both false: no candidate to gather"), name);

@@ -49,21 +49,32 @@ path_watch_free (FerryNicePathWatch *watch)
   g_free (watch);
 }
 
+/* The candidates the signal carries are copies, and libnice 0.1.21's
+ * nice_candidate_copy() leaves out the TURN server of a relayed one:
+ * nice_candidate_relay_address() on such a copy reads through a NULL
+ * pointer (a switch to a pair whose local candidate is relayed, e.g. from
+ * one relayed pair to another, crashed the process). So the pair is read
+ * from the agent, whose candidates are whole: the pair selected now, which
+ * is the signal's pair or a later one (whose own signal then finds it
+ * unchanged). */
 static void
 on_new_selected_pair (NiceAgent     *agent,
                       guint          stream_id,
                       guint          component_id,
-                      NiceCandidate *local,
-                      NiceCandidate *remote,
+                      NiceCandidate *signal_local,
+                      NiceCandidate *signal_remote,
                       gpointer       user_data)
 {
   FerryNiceChannel *channel = user_data;
   FerryNicePathWatch *watch = channel->path_watch;
   g_autoptr(FerryTransport) transport = NULL;
   g_autofree char *description = NULL;
+  NiceCandidate *local = NULL, *remote = NULL;
   guint64 carried;
 
   if (watch == NULL || stream_id != channel->stream_id || component_id != 1)
+    return;
+  if (!nice_agent_get_selected_pair (agent, stream_id, component_id, &local, &remote))
     return;
   description = _ferry_nice_pair_description (watch->name, local, remote);
   if (g_strcmp0 (description, watch->current) == 0)
