@@ -252,6 +252,36 @@ attempt_judge_direct (NiceAttempt *attempt,
 
 /* Hands each leg the peer's candidates of its transport (takes
  * @candidates). Fails when no leg got a pair. */
+/* [ice] relay: a transfer that starts on a relayed pair moves to a direct
+ * one when a direct check succeeds later. libnice gives a pair up after
+ * its retransmissions (3 by default: checks at 0, 0.5, 1.5 and 3.5 s)
+ * and does not try a failed pair again unless the peer's check arrives,
+ * so a direct path that opens a few seconds late (a NAT that maps late,
+ * a busy machine) was never used. When a relayed pair is there to carry
+ * the transfer meanwhile, the checks go on for ~15 s (at 7.5 s too, and
+ * failing at 15.5 s). Without a relay, ICE fails as soon as before. */
+#define RELAY_CHECK_RETRANSMISSIONS 5
+
+static void
+leg_keep_checking (NiceAttempt *attempt,
+                   NiceLeg     *leg,
+                   GSList      *remote)
+{
+  gboolean relayed = FALSE;
+  GSList *local;
+
+  if (!attempt->core->config->relay || attempt->core->config->relay_only)
+    return;
+  for (GSList *l = remote; l != NULL && !relayed; l = l->next)
+    relayed = ((NiceCandidate *) l->data)->type == NICE_CANDIDATE_TYPE_RELAYED;
+  local = nice_agent_get_local_candidates (leg->agent, leg->stream_id, 1);
+  for (GSList *l = local; l != NULL && !relayed; l = l->next)
+    relayed = ((NiceCandidate *) l->data)->type == NICE_CANDIDATE_TYPE_RELAYED;
+  _ferry_nice_free_candidates (local);
+  if (relayed)
+    g_object_set (leg->agent, "stun-max-retransmissions", RELAY_CHECK_RETRANSMISSIONS, NULL);
+}
+
 static gboolean
 attempt_pair_legs (NiceAttempt  *attempt,
                    JsonObject   *remote,
@@ -289,6 +319,8 @@ attempt_pair_legs (NiceAttempt  *attempt,
 
       if (leg == NULL)
         continue;
+      if (i == LEG_UDP && by_leg[i] != NULL)
+        leg_keep_checking (attempt, leg, by_leg[i]);
       leg->paired = by_leg[i] != NULL &&
                     nice_agent_set_remote_credentials (leg->agent, leg->stream_id, ufrag, pwd) &&
                     nice_agent_set_remote_candidates (leg->agent, leg->stream_id, 1, by_leg[i]) > 0;

@@ -484,10 +484,12 @@ selected "$name" && {
 # Relay → direct without restarting: both sides with [ice] relay (the UDP
 # agent gathers relayed candidates too), cone/cone, and router A dropping
 # UDP between the two routers (the direct pairs) until the receiver reports
-# progress over the relay. Then the rules go, libnice's retransmitted (or
-# triggered) checks get through, the direct pair is selected, and QUIC
-# carries on over it. A's link is capped (tbf) so that the transfer lasts
-# beyond the switch.
+# progress over the relay and at least 4 s have passed: longer than
+# libnice's own check retransmissions last (3.5 s), so the direct path
+# opens after the checks "failed at first". Then the rules go, the checks
+# that go on while a relay carries the transfer get through, the direct
+# pair is selected, and QUIC carries on over it. A's link is capped (tbf)
+# so that the transfer lasts beyond the switch (8 MiB at 6 mbit: ~11 s).
 name=relay-to-direct
 selected "$name" && {
   status=1
@@ -496,8 +498,8 @@ selected "$name" && {
   set_nat "${ns[rb]}" cone
   direct_rules=("FORWARD -p udp -d 198.51.100.12 -j DROP" "FORWARD -p udp -s 198.51.100.12 -j DROP")
   for rule in "${direct_rules[@]}"; do in_ns "${ns[ra]}" iptables -I $rule; done
-  in_ns "$host_a" tc qdisc replace dev eth0 root tbf rate 24mbit burst 64kb latency 400ms
-  head -c 16777216 /dev/urandom > "$work/$name.bin"
+  in_ns "$host_a" tc qdisc replace dev eth0 root tbf rate 6mbit burst 64kb latency 400ms
+  head -c 8388608 /dev/urandom > "$work/$name.bin"
   saved_args=("${common_args[@]}")
   common_args=("${common_args[@]/lan,ice,turn/ice,turn}")
   if EXTRA_CONF='[ice]\nrelay=true\n' start_receiver "$name"; then
@@ -506,7 +508,10 @@ selected "$name" && {
       send --timeout 20 --to "$account" "$work/$name.bin" > "$dir/a/out.jsonl" 2> "$dir/a/err.log" &
     sender=$!
     nat_pids+=("$sender")
+    started=$EPOCHREALTIME
     await_line "$dir/b/out.jsonl" '"event":"progress"' "$receiver_pid" 20
+    # The direct path opens late (the scenario, not a wait for an event).
+    sleep "$(awk -v s="$started" -v n="$EPOCHREALTIME" 'BEGIN { d = s + 4 - n; print (d > 0 ? d : 0) }')"
     say "$name: the transfer runs ($(grep -c '"event":"progress"' "$dir/b/out.jsonl") progress events): the direct path opens"
     for rule in "${direct_rules[@]}"; do in_ns "${ns[ra]}" iptables -D $rule; done
     wait_bounded "$sender" 60
@@ -525,7 +530,7 @@ selected "$name" && {
        verified "$name" "$work/$name.bin" &&
        [[ $chain =~ ^dht\ →\ $relay\ ⇒\ ice\ \(udp,\ (srflx|prflx|host)↔ ]] &&
        [[ $(event_field "$name" b done chain) =~ $relay\ ⇒\ ice\ \(udp, ]] &&
-       [ "$(jq -n --argjson p "$paths" '($p | length) == 2 and ($p | all(. > 0)) and ($p | add) == 16777216')" = true ] &&
+       [ "$(jq -n --argjson p "$paths" '($p | length) == 2 and ($p | all(. > 0)) and ($p | add) == 8388608')" = true ] &&
        [ "$history" = "$chain" ]; then
       status=0
     fi
