@@ -5,8 +5,9 @@
 #   sudo bench/wan.sh [SIZE]       SIZE for head -c, default 8M
 #
 # Two network namespaces made here, each with a TUN device (tun-a 10.99.0.1/30,
-# tun-b 10.99.0.2/30); bench/wan-link.py moves the IP packets between the two
-# TUNs in user space with a delay each way and random loss. `ferry receive`
+# tun-b 10.99.0.2/30); the forwarder (bench/wan-link.c, built as
+# $FERRY_BUILD_DIR/bench/wan-link) moves the IP packets between the two TUNs
+# in user space with a delay each way and random loss. `ferry receive`
 # runs in A, `ferry send` in B, each with its own home, --interface tun-X and
 # --signaling local-broadcast (its multicast crosses the emulated link like
 # any other packet). For TURN, a coturn runs in A on 10.99.0.1:3478 (relay
@@ -35,7 +36,7 @@
 # DELAY-MS-EACH-WAY:LOSS), FERRY_WAN_TRANSPORTS (default "udp turn tcp"),
 # FERRY_WAN_KEEP (set: keep a failed run's folder in $FERRY_BENCH_DIR),
 # FERRY_WAN_RATE (e.g. 100mbit: cap each direction with a token bucket and a
-# 50 ms queue, see bench/wan-link.py; default no cap), FERRY_QUIC_CC
+# 50 ms queue, see bench/wan-link.c; default no cap), FERRY_QUIC_CC
 # (bbr2 | bbr | cubic | reno: the QUIC congestion controller, default bbr2).
 set -uo pipefail
 
@@ -47,14 +48,17 @@ links=${FERRY_WAN_LINKS:-0:0 20:0 20:0.001}
 transports=${FERRY_WAN_TRANSPORTS:-udp turn tcp}
 
 ferry=$build/tools/ferry
+wan_link=$build/bench/wan-link
 export FERRY_PLUGIN_PATH=$build/plugins
 export FERRY_PLUGIN_SYSTEM_PATH=
 
 [ "$(id -u)" -eq 0 ] || { echo "wan.sh: needs root (network namespaces, TUN devices)" >&2; exit 1; }
-for tool in ip jq turnserver /usr/bin/python3 cmp; do
+for tool in ip jq turnserver cmp; do
   command -v "$tool" >/dev/null || { echo "wan.sh: $tool is not installed" >&2; exit 1; }
 done
-[ -x "$ferry" ] || { echo "wan.sh: no $ferry (build first, or set FERRY_BUILD_DIR)" >&2; exit 1; }
+for built in "$ferry" "$wan_link"; do
+  [ -x "$built" ] || { echo "wan.sh: no $built (build first, or set FERRY_BUILD_DIR)" >&2; exit 1; }
+done
 
 tag=fw$$
 ns_a=$tag-a
@@ -92,7 +96,7 @@ done
 
 # link_up DELAY-MS LOSS: the TUN pair and its forwarder, then coturn in A.
 link_up() {
-  /usr/bin/python3 "$root/bench/wan-link.py" "$ns_a" tun-a "$ns_b" tun-b "$1" "$2" \
+  ${FERRY_WAN_LINK_PRIO:+chrt -f "$FERRY_WAN_LINK_PRIO"} "$wan_link" "$ns_a" tun-a "$ns_b" tun-b "$1" "$2" \
     > "$work/link.out" 2> "$work/link.log" &
   link_pid=$!
   pids+=("$link_pid")
@@ -143,6 +147,12 @@ data_file() { # SIZE → a cached file of random bytes
 
 rows=()
 
+# tun_drops a|b: packets the kernel dropped at that side's TUN device (its
+# queue full: the forwarder did not read them in time).
+tun_drops() {
+  ip netns exec "$tag-$1" cat "/sys/class/net/tun-$1/statistics/tx_dropped"
+}
+
 # block_direct -I|-D: B drops (or stops dropping) the ICE checks between
 # the two hosts (STUN: the magic cookie at offset 4 of the UDP payload), but
 # for coturn and its relay ports. Without a successful check, no direct
@@ -168,6 +178,8 @@ run() {
     > "$dir/r.jsonl" 2> "$dir/r.log" &
   local receiver=$!
   pids+=("$receiver")
+  local drops_a drops_b
+  drops_a=$(tun_drops a) drops_b=$(tun_drops b)
   for _ in $(seq 200); do
     grep -q '"event":"ready"' "$dir/r.jsonl" 2>/dev/null && break
     sleep 0.05
@@ -202,7 +214,8 @@ run() {
     return 1
   fi
 
-  local bytes start done_ms rstart first chain dur srss rrss
+  local bytes start done_ms rstart first chain dur srss rrss drops
+  drops="$(($(tun_drops a) - drops_a))/$(($(tun_drops b) - drops_b))"
   bytes=$(stat -c %s "$file")
   dur=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "done"))[0].duration_ms')
   start=$(grep '^{' "$dir/s.jsonl" | jq -s 'map(select(.event == "ready"))[0].started_at_ms')
@@ -221,8 +234,8 @@ run() {
     chain="switch ${switch:-none} ms, $paths MB; $chain"
   fi
   rows+=("$(awk -v l="$label" -v b="$bytes" -v ms="$done_ms" -v ttfb="$((rstart + first - start))" \
-               -v d="$dur" -v c="$chain" -v s="$srss" -v r="$rrss" 'BEGIN {
-    printf "%-38s %7.2f MB/s %7.2f MB/s %7d ms  %3.0f/%3.0f MiB  %s", l, b / 1e6 / (ms / 1000), b / 1e6 / (d / 1000), ttfb, s / 1024, r / 1024, c
+               -v d="$dur" -v c="$chain" -v s="$srss" -v r="$rrss" -v t="$drops" 'BEGIN {
+    printf "%-38s %7.2f MB/s %7.2f MB/s %7d ms  %3.0f/%3.0f MiB  %9s  %s", l, b / 1e6 / (ms / 1000), b / 1e6 / (d / 1000), ttfb, s / 1024, r / 1024, t, c
   }')")
   return 0
 }
@@ -232,8 +245,8 @@ run_count=0
 signal_port=$((20000 + RANDOM % 20000))
 turn=(--turn "turn:test:test@$addr_a:3478?transport=udp")
 
-echo "ferry over an emulated link (bench/wan-link.py, TUN in two namespaces), $(stat -c %s "$file") bytes, B → A"
-printf '%-38s %12s %12s %10s  %11s  %s\n' "" "throughput" "data phase" "connect" "RSS s/r" "chain"
+echo "ferry over an emulated link (bench/wan-link, TUN in two namespaces), $(stat -c %s "$file") bytes, B → A"
+printf '%-38s %12s %12s %10s  %11s  %9s  %s\n' "" "throughput" "data phase" "connect" "RSS s/r" "tun drops" "chain"
 for link in $links; do
   delay=${link%%:*} loss=${link#*:}
   link_up "$delay" "$loss" || exit 1
