@@ -83,6 +83,8 @@ typedef struct
   /* packets in, random loss, rate cap's queue full, ring full, write
    * errors, bytes forwarded */
   unsigned long long packets, lost, full, overflow, write_errors, bytes;
+  /* packets read since the device was last found empty, and the most */
+  unsigned long backlog, max_backlog;
 } Direction;
 
 static volatile sig_atomic_t stop;
@@ -291,8 +293,13 @@ read_batch (Direction *dir, int64_t now)
       double leave;
 
       if (n < 0)
-        return; /* EAGAIN: read it all */
+        {
+          dir->backlog = 0; /* EAGAIN: read it all */
+          return;
+        }
       dir->packets++;
+      if (++dir->backlog > dir->max_backlog)
+        dir->max_backlog = dir->backlog;
       if (loss > 0 && random_unit () < loss)
         {
           dir->lost++;
@@ -347,9 +354,10 @@ report (const Direction *dirs)
 {
   for (int i = 0; i < 2; i++)
     fprintf (stderr, "wan-link: %s: %llu packets, %llu dropped, %llu dropped by the rate cap's queue, "
-             "%llu bytes forwarded, %llu dropped by a full ring, %llu write errors\n",
+             "%llu bytes forwarded, %llu dropped by a full ring, %llu write errors, "
+             "at most %lu read in a row\n",
              dirs[i].name, dirs[i].packets, dirs[i].lost, dirs[i].full, dirs[i].bytes,
-             dirs[i].overflow, dirs[i].write_errors);
+             dirs[i].overflow, dirs[i].write_errors, dirs[i].max_backlog);
 }
 
 static void

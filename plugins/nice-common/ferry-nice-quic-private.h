@@ -77,4 +77,13 @@ GSource         *_ferry_nice_quic_timer_new      (void);
 void             _ferry_nice_quic_timer_set      (GSource                *source,
                                                   ngtcp2_tstamp           expiry);
 
+/* ferry-nice-quic-timer.c: the pacer. Whether a burst due at @next must
+ * still wait at @now; when the one after @bytes sent at @now is due. */
+gboolean         _ferry_nice_quic_pace_wait      (ngtcp2_tstamp           next,
+                                                  ngtcp2_tstamp           now);
+ngtcp2_tstamp    _ferry_nice_quic_pace_next      (ngtcp2_conn            *conn,
+                                                  ngtcp2_tstamp           next,
+                                                  ngtcp2_tstamp           now,
+                                                  gsize                   bytes);
+
 G_END_DECLS

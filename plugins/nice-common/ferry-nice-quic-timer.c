@@ -1,4 +1,5 @@
-/* ferry-nice-quic-timer.c: a GSource that fires at an ngtcp2 timestamp
+/* ferry-nice-quic-timer.c: a GSource that fires at an ngtcp2 timestamp,
+ * and the pacer that decides when the next burst may go
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -85,4 +86,53 @@ _ferry_nice_quic_timer_set (GSource       *source,
       spec.it_value.tv_nsec = expiry % NGTCP2_SECONDS;
     }
   timerfd_settime (timer->fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+
+/* Pacing. ngtcp2 0.12 lets a packet go whenever its pacing time is less
+ * than a millisecond away (NGTCP2_PKT_PACING_OVERHEAD, for event loops
+ * that wake in whole milliseconds), measured from the end of the previous
+ * burst: above 8 packets a millisecond (12 MB/s) it does not pace at all,
+ * and a window goes out at once, as fast as the CPU writes it. A burst of
+ * a few MB overflows the next queue on the path (a TURN server's socket
+ * buffers, a router's, the emulated link's TUN device), which BBR takes
+ * for congestion. So the channel keeps its own schedule, on the timerfd
+ * above: each burst moves it on by its size at the congestion
+ * controller's pacing rate; after a late wake-up, one burst may catch up. */
+
+/* How early a burst may go: below the timer's own precision. */
+#define PACE_SLACK (50 * NGTCP2_MICROSECONDS)
+
+gboolean
+_ferry_nice_quic_pace_wait (ngtcp2_tstamp next,
+                            ngtcp2_tstamp now)
+{
+  return next > now + PACE_SLACK;
+}
+
+/* When the burst after @bytes, sent at @now, may go. */
+ngtcp2_tstamp
+_ferry_nice_quic_pace_next (ngtcp2_conn   *conn,
+                            ngtcp2_tstamp  next,
+                            ngtcp2_tstamp  now,
+                            gsize          bytes)
+{
+  ngtcp2_conn_stat stat;
+  double rate;
+  ngtcp2_duration interval;
+
+  if (bytes == 0)
+    return next;
+  ngtcp2_conn_get_conn_stat (conn, &stat);
+  /* Bytes per nanosecond; without a rate from the controller, RFC 9002's
+   * cwnd / smoothed RTT × 1.25, as ngtcp2 does. */
+  rate = stat.pacing_rate;
+  if (rate <= 0 && stat.smoothed_rtt > 0)
+    rate = (double) stat.cwnd / (double) stat.smoothed_rtt * 1.25;
+  if (rate <= 0)
+    return now;
+  interval = (ngtcp2_duration) ((double) bytes / rate);
+  /* Late: the schedule restarts from now, less one burst to catch up. */
+  if (now > interval && next < now - interval)
+    next = now - interval;
+  return next + interval;
 }

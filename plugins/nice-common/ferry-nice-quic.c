@@ -86,6 +86,8 @@ struct _FerryNiceQuic
   guint                   unflushed;
   guint                   drop_every;   /* tests: lose every Nth datagram */
   guint64                 datagrams;
+  ngtcp2_tstamp           pace_next;    /* when the next burst may go */
+  gboolean                pace_waiting; /* a burst waits for pace_next */
 
   /* Packets written, sent in one call per burst. */
   guint8                 *out_block;
@@ -298,6 +300,10 @@ quic_arm_timer (FerryNiceQuic *quic)
       return;
     }
   expiry = ngtcp2_conn_get_expiry (quic->conn);
+  /* A burst waits: ngtcp2's timers may wait with it (a fraction of a
+   * millisecond), the flush then handles them. */
+  if (quic->pace_waiting)
+    expiry = quic->pace_next;
   _ferry_nice_quic_timer_set (quic->timer, expiry);
 }
 
@@ -657,10 +663,22 @@ quic_write_packet (FerryNiceQuic *quic,
     }
 }
 
+/* Sends the burst written, and sets when the next one may go. */
 static void
-quic_send_out (FerryNiceQuic *quic)
+quic_send_out (FerryNiceQuic *quic,
+               ngtcp2_tstamp  now)
 {
   guint kept = 0;
+  gsize bytes = 0;
+
+  for (guint i = 0; i < quic->out_count; i++)
+    bytes += quic->out_lengths[i];
+  /* ngtcp2's own pacing state, then ours (see ferry-nice-quic-timer.c). */
+  if (quic->conn != NULL)
+    {
+      ngtcp2_conn_update_pkt_tx_time (quic->conn, now);
+      quic->pace_next = _ferry_nice_quic_pace_next (quic->conn, quic->pace_next, now, bytes);
+    }
 
   /* Tests: lose every Nth datagram. */
   for (guint i = 0; i < quic->out_count; i++)
@@ -693,14 +711,22 @@ _ferry_nice_quic_flush (FerryNiceQuic *quic)
   burst = ngtcp2_conn_get_send_quantum (quic->conn) / QUIC_MAX_PACKET;
   burst = CLAMP (burst, 1, QUIC_MAX_BURST);
 
+  quic->pace_waiting = FALSE;
   for (;;)
     {
-      ngtcp2_ssize n = quic_write_packet (quic, quic->out[quic->out_count], now, &stream_blocked);
+      ngtcp2_ssize n;
+
+      if (quic->out_count == 0 && _ferry_nice_quic_pace_wait (quic->pace_next, now))
+        {
+          quic->pace_waiting = TRUE;
+          break;
+        }
+      n = quic_write_packet (quic, quic->out[quic->out_count], now, &stream_blocked);
 
       if (n < 0)
         {
           g_debug ("quic: writing a packet: %s", ngtcp2_strerror ((int) n));
-          quic_send_out (quic);
+          quic_send_out (quic, now);
           quic_fail (quic, (int) n);
           return;
         }
@@ -708,9 +734,8 @@ _ferry_nice_quic_flush (FerryNiceQuic *quic)
         quic->out_lengths[quic->out_count++] = n;
       if (n == 0 || quic->out_count == burst)
         {
-          quic_send_out (quic);
           /* Pacing: the next burst waits its turn. */
-          ngtcp2_conn_update_pkt_tx_time (quic->conn, now);
+          quic_send_out (quic, now);
           if (n == 0)
             break;
           now = quic_now ();
