@@ -85,6 +85,9 @@ typedef struct
   unsigned long long packets, lost, full, overflow, write_errors, bytes;
   /* packets read since the device was last found empty, and the most */
   unsigned long backlog, max_backlog;
+  /* departures more than 1 ms late (the forwarder did not run), the latest */
+  unsigned long long late;
+  int64_t max_late;
 } Direction;
 
 static volatile sig_atomic_t stop;
@@ -336,6 +339,10 @@ flush (Direction *dir, int64_t now)
     {
       if (record->due > now)
         return record->due;
+      if (now - record->due > 1000000)
+        dir->late++;
+      if (now - record->due > dir->max_late)
+        dir->max_late = now - record->due;
       forward (dir, (const uint8_t *) (record + 1), record->len);
       ring_pop (&dir->ring);
     }
@@ -355,9 +362,10 @@ report (const Direction *dirs)
   for (int i = 0; i < 2; i++)
     fprintf (stderr, "wan-link: %s: %llu packets, %llu dropped, %llu dropped by the rate cap's queue, "
              "%llu bytes forwarded, %llu dropped by a full ring, %llu write errors, "
-             "at most %lu read in a row\n",
+             "at most %lu read in a row, %llu sent over 1 ms late (at most %.1f ms)\n",
              dirs[i].name, dirs[i].packets, dirs[i].lost, dirs[i].full, dirs[i].bytes,
-             dirs[i].overflow, dirs[i].write_errors, dirs[i].max_backlog);
+             dirs[i].overflow, dirs[i].write_errors, dirs[i].max_backlog, dirs[i].late,
+             dirs[i].max_late / 1e6);
 }
 
 static void

@@ -197,7 +197,7 @@ run() {
     opener=$!
     pids+=("$opener")
   fi
-  G_MESSAGES_DEBUG=${migrate:+Ferry-nice} \
+  G_MESSAGES_DEBUG=${migrate:+Ferry-nice}${FERRY_WAN_DEBUG:+Ferry-nice} \
     in_b "$ferry" --home "$dir/b" --interface tun-b "$@" --json send --timeout 30 --to "$account" "$file" \
     > "$dir/s.jsonl" 2> "$dir/s.log"
   local status=$?
@@ -262,6 +262,13 @@ for link in $links; do
     esac
   done
   for row in "${rows[@]}"; do printf '%s\n' "$row"; done
+  if [ -n "${FERRY_WAN_DEBUG:-}" ]; then
+    # The QUIC sender's state, once a second (ferry-nice-quic.c).
+    for log in "$work"/run*/s.log; do
+      cat "$log" "${log%.log}.jsonl" | grep -o 'quic: cwnd[^"]*' | sed "s|^quic: |  ($(basename "$(dirname "$log")")) |"
+    done
+    rm -f "$work"/run*/s.log "$work"/run*/s.jsonl
+  fi
   rows=()
   link_down
   # The forwarder's counters, to show the loss really happened.

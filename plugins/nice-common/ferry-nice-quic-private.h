@@ -85,5 +85,9 @@ ngtcp2_tstamp    _ferry_nice_quic_pace_next      (ngtcp2_conn            *conn,
                                                   ngtcp2_tstamp           next,
                                                   ngtcp2_tstamp           now,
                                                   gsize                   bytes);
+/* How many packets of @packet bytes go in one burst, at most @max. */
+gsize            _ferry_nice_quic_pace_burst     (ngtcp2_conn            *conn,
+                                                  gsize                   packet,
+                                                  gsize                   max);
 
 G_END_DECLS

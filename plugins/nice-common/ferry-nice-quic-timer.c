@@ -100,7 +100,14 @@ _ferry_nice_quic_timer_set (GSource       *source,
  * controller's pacing rate; after a late wake-up, one burst may catch up. */
 
 /* How early a burst may go: below the timer's own precision. */
-#define PACE_SLACK (50 * NGTCP2_MICROSECONDS)
+#define PACE_SLACK   (50 * NGTCP2_MICROSECONDS)
+/* The time a burst lasts at the pacing rate: a wake-up per quantum keeps
+ * the main loop's cost small, and a few packets each keep the queues
+ * short. */
+#define PACE_QUANTUM (250 * NGTCP2_MICROSECONDS)
+/* After a late wake-up, bursts may catch up on this much of the schedule
+ * (one burst or two: how late a busy machine wakes a process). */
+#define PACE_CATCH_UP (500 * NGTCP2_MICROSECONDS)
 
 gboolean
 _ferry_nice_quic_pace_wait (ngtcp2_tstamp next,
@@ -110,29 +117,46 @@ _ferry_nice_quic_pace_wait (ngtcp2_tstamp next,
 }
 
 /* When the burst after @bytes, sent at @now, may go. */
+/* Bytes per nanosecond; without a rate from the controller, RFC 9002's
+ * cwnd / smoothed RTT × 1.25, as ngtcp2 does; 0 for none yet. */
+static double
+pace_rate (ngtcp2_conn *conn)
+{
+  ngtcp2_conn_stat stat;
+
+  ngtcp2_conn_get_conn_stat (conn, &stat);
+  if (stat.pacing_rate > 0)
+    return stat.pacing_rate;
+  if (stat.smoothed_rtt > 0)
+    return (double) stat.cwnd / (double) stat.smoothed_rtt * 1.25;
+  return 0;
+}
+
 ngtcp2_tstamp
 _ferry_nice_quic_pace_next (ngtcp2_conn   *conn,
                             ngtcp2_tstamp  next,
                             ngtcp2_tstamp  now,
                             gsize          bytes)
 {
-  ngtcp2_conn_stat stat;
   double rate;
-  ngtcp2_duration interval;
 
   if (bytes == 0)
     return next;
-  ngtcp2_conn_get_conn_stat (conn, &stat);
-  /* Bytes per nanosecond; without a rate from the controller, RFC 9002's
-   * cwnd / smoothed RTT × 1.25, as ngtcp2 does. */
-  rate = stat.pacing_rate;
-  if (rate <= 0 && stat.smoothed_rtt > 0)
-    rate = (double) stat.cwnd / (double) stat.smoothed_rtt * 1.25;
+  rate = pace_rate (conn);
   if (rate <= 0)
     return now;
-  interval = (ngtcp2_duration) ((double) bytes / rate);
-  /* Late: the schedule restarts from now, less one burst to catch up. */
-  if (now > interval && next < now - interval)
-    next = now - interval;
-  return next + interval;
+  /* Late: the schedule goes on from a little before now. */
+  if (now > PACE_CATCH_UP && next < now - PACE_CATCH_UP)
+    next = now - PACE_CATCH_UP;
+  return next + (ngtcp2_duration) ((double) bytes / rate);
+}
+
+gsize
+_ferry_nice_quic_pace_burst (ngtcp2_conn *conn,
+                             gsize        packet,
+                             gsize        max)
+{
+  double packets = pace_rate (conn) * PACE_QUANTUM / (double) packet;
+
+  return packets >= (double) max ? max : MAX ((gsize) packets, 2);
 }

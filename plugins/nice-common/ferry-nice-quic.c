@@ -51,11 +51,10 @@
 #define QUIC_CONN_WINDOW     (2 * 1024 * 1024)
 #define QUIC_MAX_CONN_WINDOW (24 * 1024 * 1024)
 #define QUIC_MAX_PACKET      NGTCP2_MAX_PMTUD_UDP_PAYLOAD_SIZE
-/* Packets between pacing updates. Small bursts: a TURN server (or a home
- * router) with small socket buffers drops the tail of long ones; through
- * coturn on bench/wan.sh's link, bursts of 64 cost 45% of retransmissions
- * and half the rate, bursts of 8 about 3%, and no speed on loopback. */
-#define QUIC_MAX_BURST       8
+/* Packets between pacing updates, at most (see _ferry_nice_quic_pace_burst
+ * for how many): a TURN server (or a home router) with small socket
+ * buffers drops the tail of long bursts. */
+#define QUIC_MAX_BURST       32
 #define QUIC_EARLY_MAX       32                   /* datagrams kept before the path is ready */
 #define QUIC_FLUSH_EVERY     16                   /* received packets between writes */
 
@@ -88,6 +87,13 @@ struct _FerryNiceQuic
   guint64                 datagrams;
   ngtcp2_tstamp           pace_next;    /* when the next burst may go */
   gboolean                pace_waiting; /* a burst waits for pace_next */
+
+  /* For the debug log: datagrams and bytes sent, and why flushes ended
+   * (paced, the congestion window full, flow control, nothing to send). */
+  guint64                 tx_datagrams;
+  guint64                 tx_bytes;
+  guint                   ends[4];
+  ngtcp2_tstamp           stats_next;
 
   /* Packets written, sent in one call per burst. */
   guint8                 *out_block;
@@ -691,7 +697,39 @@ quic_send_out (FerryNiceQuic *quic,
         quic->out_lengths[kept++] = quic->out_lengths[i];
       }
   _ferry_nice_channel_send_datagrams (quic->channel, quic->out, quic->out_lengths, kept);
+  quic->tx_datagrams += quic->out_count;
+  quic->tx_bytes += bytes;
   quic->out_count = 0;
+}
+
+/* Once a second, what the congestion controller thinks (debug log). */
+static void
+quic_log_stats (FerryNiceQuic *quic,
+                ngtcp2_tstamp  now,
+                gboolean       stream_blocked)
+{
+  ngtcp2_conn_stat stat;
+
+  ngtcp2_conn_get_conn_stat (quic->conn, &stat);
+  if (quic->pace_waiting)
+    quic->ends[0]++;
+  else if (stat.bytes_in_flight + QUIC_MAX_PACKET > stat.cwnd)
+    quic->ends[1]++;
+  else if (stream_blocked)
+    quic->ends[2]++;
+  else
+    quic->ends[3]++;
+  if (now < quic->stats_next || quic->tx_bytes < 1024 * 1024)
+    return;
+  quic->stats_next = now + NGTCP2_SECONDS;
+  g_debug ("quic: cwnd %" G_GUINT64_FORMAT " KiB, in flight %" G_GUINT64_FORMAT " KiB, "
+           "pacing %.1f MB/s, delivery %.1f MB/s, rtt %.1f ms (min %.1f); "
+           "%" G_GUINT64_FORMAT " datagrams, %.1f MB (stream %.1f MB acked %.1f); "
+           "flushes ended paced %u, cwnd %u, flow control %u, idle %u",
+           stat.cwnd / 1024, stat.bytes_in_flight / 1024, stat.pacing_rate * 1e3,
+           stat.delivery_rate_sec / 1e6, stat.smoothed_rtt / 1e6, stat.min_rtt / 1e6,
+           quic->tx_datagrams, quic->tx_bytes / 1e6, quic->sent / 1e6, quic->acked / 1e6,
+           quic->ends[0], quic->ends[1], quic->ends[2], quic->ends[3]);
 }
 
 void
@@ -708,8 +746,7 @@ _ferry_nice_quic_flush (FerryNiceQuic *quic)
     return;
 
   quic_check_up (quic);
-  burst = ngtcp2_conn_get_send_quantum (quic->conn) / QUIC_MAX_PACKET;
-  burst = CLAMP (burst, 1, QUIC_MAX_BURST);
+  burst = _ferry_nice_quic_pace_burst (quic->conn, QUIC_MAX_PACKET, QUIC_MAX_BURST);
 
   quic->pace_waiting = FALSE;
   for (;;)
@@ -741,5 +778,6 @@ _ferry_nice_quic_flush (FerryNiceQuic *quic)
           now = quic_now ();
         }
     }
+  quic_log_stats (quic, now, stream_blocked);
   quic_arm_timer (quic);
 }
