@@ -49,6 +49,16 @@ transports=${FERRY_WAN_TRANSPORTS:-udp turn tcp}
 
 ferry=$build/tools/ferry
 wan_link=$build/bench/wan-link
+# The forwarder is the link: nothing on this machine should delay it. Under
+# SCHED_DEADLINE (up to 0.7 ms of CPU in every 1 ms) it runs ahead of any
+# other process, also of `chrt -f` ones, and is not stopped when those use
+# up the real-time share of the CPU (which stalled a SCHED_FIFO forwarder
+# for 50 ms at a time).
+link_sched=${FERRY_WAN_LINK_SCHED-chrt -d --sched-runtime 700000 --sched-deadline 1000000 --sched-period 1000000 0}
+# coturn stands for a server of its own: ahead of the two ends (run them
+# under `chrt -f 10` at most), or its sockets overflow while it waits for
+# the CPU (up to 7% of the relayed datagrams were lost so).
+relay_sched=${FERRY_WAN_RELAY_SCHED-chrt -f 20}
 export FERRY_PLUGIN_PATH=$build/plugins
 export FERRY_PLUGIN_SYSTEM_PATH=
 
@@ -96,7 +106,7 @@ done
 
 # link_up DELAY-MS LOSS: the TUN pair and its forwarder, then coturn in A.
 link_up() {
-  ${FERRY_WAN_LINK_PRIO:+chrt -f "$FERRY_WAN_LINK_PRIO"} "$wan_link" "$ns_a" tun-a "$ns_b" tun-b "$1" "$2" \
+  $link_sched "$wan_link" "$ns_a" tun-a "$ns_b" tun-b "$1" "$2" \
     > "$work/link.out" 2> "$work/link.log" &
   link_pid=$!
   pids+=("$link_pid")
@@ -116,7 +126,7 @@ link_up() {
   rm -f "$work/turndb"
   # `ip netns exec` execs the command: $! is the server's pid (not through
   # the in_a function, which would background a subshell).
-  ip netns exec "$ns_a" turnserver -n --no-cli --no-tls --no-dtls --listening-ip="$addr_a" --listening-port=3478 \
+  ip netns exec "$ns_a" $relay_sched turnserver -n --no-cli --no-tls --no-dtls --listening-ip="$addr_a" --listening-port=3478 \
     --relay-ip="$addr_a" --min-port=49160 --max-port=49300 --lt-cred-mech --user=test:test \
     --realm=ferry.test --fingerprint --no-stdout-log \
     --userdb="$work/turndb" --pidfile="$work/turn.pid" --log-file="$work/turn.log" --simple-log \
@@ -153,6 +163,12 @@ tun_drops() {
   ip netns exec "$tag-$1" cat "/sys/class/net/tun-$1/statistics/tx_dropped"
 }
 
+# udp_drops a|b: datagrams that side's kernel dropped because a socket's
+# receive buffer was full (ferry's sockets, and coturn's in A).
+udp_drops() {
+  ip netns exec "$tag-$1" awk '/^Udp:/ { if (!n++) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") f = i } else print $f }' /proc/net/snmp
+}
+
 # block_direct -I|-D: B drops (or stops dropping) the ICE checks between
 # the two hosts (STUN: the magic cookie at offset 4 of the UDP payload), but
 # for coturn and its relay ports. Without a successful check, no direct
@@ -178,8 +194,8 @@ run() {
     > "$dir/r.jsonl" 2> "$dir/r.log" &
   local receiver=$!
   pids+=("$receiver")
-  local drops_a drops_b
-  drops_a=$(tun_drops a) drops_b=$(tun_drops b)
+  local drops_a drops_b udp_a udp_b
+  drops_a=$(tun_drops a) drops_b=$(tun_drops b) udp_a=$(udp_drops a) udp_b=$(udp_drops b)
   for _ in $(seq 200); do
     grep -q '"event":"ready"' "$dir/r.jsonl" 2>/dev/null && break
     sleep 0.05
@@ -215,7 +231,7 @@ run() {
   fi
 
   local bytes start done_ms rstart first chain dur srss rrss drops
-  drops="$(($(tun_drops a) - drops_a))/$(($(tun_drops b) - drops_b))"
+  drops="$(($(tun_drops a) - drops_a))/$(($(tun_drops b) - drops_b)) $(($(udp_drops a) - udp_a))/$(($(udp_drops b) - udp_b))"
   bytes=$(stat -c %s "$file")
   dur=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "done"))[0].duration_ms')
   start=$(grep '^{' "$dir/s.jsonl" | jq -s 'map(select(.event == "ready"))[0].started_at_ms')
@@ -235,7 +251,7 @@ run() {
   fi
   rows+=("$(awk -v l="$label" -v b="$bytes" -v ms="$done_ms" -v ttfb="$((rstart + first - start))" \
                -v d="$dur" -v c="$chain" -v s="$srss" -v r="$rrss" -v t="$drops" 'BEGIN {
-    printf "%-38s %7.2f MB/s %7.2f MB/s %7d ms  %3.0f/%3.0f MiB  %9s  %s", l, b / 1e6 / (ms / 1000), b / 1e6 / (d / 1000), ttfb, s / 1024, r / 1024, t, c
+    printf "%-38s %7.2f MB/s %7.2f MB/s %7d ms  %3.0f/%3.0f MiB  %15s  %s", l, b / 1e6 / (ms / 1000), b / 1e6 / (d / 1000), ttfb, s / 1024, r / 1024, t, c
   }')")
   return 0
 }
@@ -246,7 +262,7 @@ signal_port=$((20000 + RANDOM % 20000))
 turn=(--turn "turn:test:test@$addr_a:3478?transport=udp")
 
 echo "ferry over an emulated link (bench/wan-link, TUN in two namespaces), $(stat -c %s "$file") bytes, B → A"
-printf '%-38s %12s %12s %10s  %11s  %9s  %s\n' "" "throughput" "data phase" "connect" "RSS s/r" "tun drops" "chain"
+printf '%-38s %12s %12s %10s  %11s  %15s  %s\n' "" "throughput" "data phase" "connect" "RSS s/r" "drops tun, udp" "chain"
 for link in $links; do
   delay=${link%%:*} loss=${link#*:}
   link_up "$delay" "$loss" || exit 1
