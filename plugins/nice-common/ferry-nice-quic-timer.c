@@ -105,9 +105,11 @@ _ferry_nice_quic_timer_set (GSource       *source,
  * the main loop's cost small, and a few packets each keep the queues
  * short. */
 #define PACE_QUANTUM (250 * NGTCP2_MICROSECONDS)
-/* After a late wake-up, bursts may catch up on this much of the schedule
- * (one burst or two: how late a busy machine wakes a process). */
-#define PACE_CATCH_UP (500 * NGTCP2_MICROSECONDS)
+/* After a late wake-up, bursts may catch up on this much of the schedule:
+ * how late a busy machine wakes a process. Less, and every late wake-up
+ * sends below the pacing rate; BBR then measures less bandwidth, paces
+ * slower, and so on down (500 µs: 4-7 MB/s on a 12.5 MB/s link). */
+#define PACE_CATCH_UP (2 * NGTCP2_MILLISECONDS)
 
 gboolean
 _ferry_nice_quic_pace_wait (ngtcp2_tstamp next,
