@@ -37,7 +37,7 @@
 # FERRY_WAN_KEEP (set: keep a failed run's folder in $FERRY_BENCH_DIR),
 # FERRY_WAN_RATE (e.g. 100mbit: cap each direction with a token bucket and a
 # 50 ms queue, see bench/wan-link.c; default no cap), FERRY_QUIC_CC
-# (bbr2 | bbr | cubic | reno: the QUIC congestion controller, default bbr2).
+# (bbr | bbr2 | cubic | reno: the QUIC congestion controller, default bbr).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -36,7 +36,7 @@ void           _ferry_nice_quic_flush      (FerryNiceQuic    *quic);
 /* The reader took @count bytes: open the flow-control windows by as much. */
 void           _ferry_nice_quic_consumed   (FerryNiceQuic    *quic,
                                             gsize             count);
-/* "quic/bbr2", for the chain. */
+/* "quic/bbr", for the chain. */
 const char    *_ferry_nice_quic_describe   (FerryNiceQuic    *quic);
 
 /* Hooks of the channel, for ferry-nice-quic.c (context thread). */
