@@ -2,7 +2,12 @@
 # Benchmark: the ice UDP pair and the turn UDP relay (both QUIC over libnice
 # datagrams) over an emulated WAN link, for kernels without the netem qdisc.
 #
-#   sudo bench/wan.sh [SIZE]       SIZE for head -c, default 8M
+#   sudo chrt -f 10 bench/wan.sh [SIZE]       SIZE for head -c, default 8M
+#
+# (chrt: other jobs on the machine do not take the CPU from the two ends;
+# the forwarder and coturn run ahead of them, see link_sched below. Use a
+# SIZE of 64M or more to see the steady rate: with 16M, start-up is most of
+# a 40 ms run.)
 #
 # Two network namespaces made here, each with a TUN device (tun-a 10.99.0.1/30,
 # tun-b 10.99.0.2/30); the forwarder (bench/wan-link.c, built as
@@ -29,7 +34,12 @@
 # verified done, so discovery and connection included); data phase = size /
 # the receiver's done duration_ms (its first byte → done); connect = `ferry
 # send` start → the receiver's first progress with bytes > 0 (both clocks are
-# this machine's). Every received file is checked with cmp.
+# this machine's). Every received file is checked with cmp. drops: packets
+# the kernel dropped in the run at the TUN devices of A/B (a queue of 500
+# the forwarder did not read in time) and at full UDP socket buffers in A/B
+# (in A mostly coturn's). Under each link, the forwarder's counters: random
+# losses, the rate cap's drops, how far it fell behind (packets read in a
+# row, departures over 1 ms late).
 #
 # Environment: FERRY_BUILD_DIR (default $root/build), FERRY_BENCH_DIR
 # (default /tmp/ferry-bench), FERRY_WAN_LINKS (default "0:0 20:0 20:0.001",
@@ -37,7 +47,11 @@
 # FERRY_WAN_KEEP (set: keep a failed run's folder in $FERRY_BENCH_DIR),
 # FERRY_WAN_RATE (e.g. 100mbit: cap each direction with a token bucket and a
 # 50 ms queue, see bench/wan-link.c; default no cap), FERRY_QUIC_CC
-# (bbr | bbr2 | cubic | reno: the QUIC congestion controller, default bbr).
+# (bbr | bbr2 | cubic | reno: the QUIC congestion controller, default bbr),
+# FERRY_WAN_DEBUG (set: the QUIC sender's state once a second under each
+# link: window, pacing and delivery rates, RTT, why flushes ended),
+# FERRY_WAN_LINK_SCHED and FERRY_WAN_RELAY_SCHED (the command prefixes that
+# schedule the forwarder and coturn; empty: none).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
