@@ -97,7 +97,8 @@ _ferry_nice_quic_timer_set (GSource       *source,
  * buffers, a router's, the emulated link's TUN device), which BBR takes
  * for congestion. So the channel keeps its own schedule, on the timerfd
  * above: each burst moves it on by its size at the congestion
- * controller's pacing rate; after a late wake-up, one burst may catch up. */
+ * controller's pacing rate; after a late wake-up, the bursts catch up on
+ * at most PACE_CATCH_UP of it. */
 
 /* How early a burst may go: below the timer's own precision. */
 #define PACE_SLACK   (50 * NGTCP2_MICROSECONDS)
@@ -108,7 +109,8 @@ _ferry_nice_quic_timer_set (GSource       *source,
 /* After a late wake-up, bursts may catch up on this much of the schedule:
  * how late a busy machine wakes a process. Less, and every late wake-up
  * sends below the pacing rate; BBR then measures less bandwidth, paces
- * slower, and so on down (500 µs: 4-7 MB/s on a 12.5 MB/s link). */
+ * slower, and so on down (with 500 µs, BBRv2 paced at 4-9 MB/s on
+ * bench/wan.sh's 12.5 MB/s link). */
 #define PACE_CATCH_UP (2 * NGTCP2_MILLISECONDS)
 
 gboolean
@@ -118,7 +120,6 @@ _ferry_nice_quic_pace_wait (ngtcp2_tstamp next,
   return next > now + PACE_SLACK;
 }
 
-/* When the burst after @bytes, sent at @now, may go. */
 /* Bytes per nanosecond; without a rate from the controller, RFC 9002's
  * cwnd / smoothed RTT × 1.25, as ngtcp2 does; 0 for none yet. */
 static double
@@ -134,6 +135,7 @@ pace_rate (ngtcp2_conn *conn)
   return 0;
 }
 
+/* When the burst after @bytes, sent at @now, may go. */
 ngtcp2_tstamp
 _ferry_nice_quic_pace_next (ngtcp2_conn   *conn,
                             ngtcp2_tstamp  next,
