@@ -91,7 +91,7 @@ _ferry_nice_quic_timer_set (GSource       *source,
 /* Pacing. ngtcp2 0.12 lets a packet go whenever its pacing time is less
  * than a millisecond away (NGTCP2_PKT_PACING_OVERHEAD, for event loops
  * that wake in whole milliseconds), measured from the end of the previous
- * burst: above 8 packets a millisecond (12 MB/s) it does not pace at all,
+ * burst: with bursts of 8 packets, above 12 MB/s it does not pace at all,
  * and a window goes out at once, as fast as the CPU writes it. A burst of
  * a few MB overflows the next queue on the path (a TURN server's socket
  * buffers, a router's, the emulated link's TUN device), which BBR takes
