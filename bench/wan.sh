@@ -2,11 +2,17 @@
 # Benchmark: the ice UDP pair and the turn UDP relay (both QUIC over libnice
 # datagrams) over an emulated WAN link, for kernels without the netem qdisc.
 #
-#   sudo bench/wan.sh [SIZE]       SIZE for head -c, default 8M
+#   sudo chrt -f 10 bench/wan.sh [SIZE]       SIZE for head -c, default 8M
+#
+# (chrt: other jobs on the machine do not take the CPU from the two ends;
+# the forwarder and coturn run ahead of them, see link_sched below. Use a
+# SIZE of 64M or more to see the steady rate: with 16M, start-up is most of
+# a 40 ms run.)
 #
 # Two network namespaces made here, each with a TUN device (tun-a 10.99.0.1/30,
-# tun-b 10.99.0.2/30); bench/wan-link.py moves the IP packets between the two
-# TUNs in user space with a delay each way and random loss. `ferry receive`
+# tun-b 10.99.0.2/30); the forwarder (bench/wan-link.c, built as
+# $FERRY_BUILD_DIR/bench/wan-link) moves the IP packets between the two TUNs
+# in user space with a delay each way and random loss. `ferry receive`
 # runs in A, `ferry send` in B, each with its own home, --interface tun-X and
 # --signaling local-broadcast (its multicast crosses the emulated link like
 # any other packet). For TURN, a coturn runs in A on 10.99.0.1:3478 (relay
@@ -28,15 +34,25 @@
 # verified done, so discovery and connection included); data phase = size /
 # the receiver's done duration_ms (its first byte → done); connect = `ferry
 # send` start → the receiver's first progress with bytes > 0 (both clocks are
-# this machine's). Every received file is checked with cmp.
+# this machine's). Every received file is checked with cmp. drops: packets
+# the kernel dropped in the run at the TUN devices of A/B (their queue full:
+# the forwarder did not read in time) and at full UDP socket buffers in A/B
+# (in A mostly coturn's). Under each link, the forwarder's counters: random
+# losses, the rate cap's drops, how far it fell behind (packets read in a
+# row, departures over 1 ms late).
 #
 # Environment: FERRY_BUILD_DIR (default $root/build), FERRY_BENCH_DIR
 # (default /tmp/ferry-bench), FERRY_WAN_LINKS (default "0:0 20:0 20:0.001",
 # DELAY-MS-EACH-WAY:LOSS), FERRY_WAN_TRANSPORTS (default "udp turn tcp"),
 # FERRY_WAN_KEEP (set: keep a failed run's folder in $FERRY_BENCH_DIR),
 # FERRY_WAN_RATE (e.g. 100mbit: cap each direction with a token bucket and a
-# 50 ms queue, see bench/wan-link.py; default no cap), FERRY_QUIC_CC
-# (bbr2 | bbr | cubic | reno: the QUIC congestion controller, default bbr2).
+# 50 ms queue, see bench/wan-link.c; default no cap), FERRY_QUIC_CC
+# (bbr | bbr2 | cubic | reno: the QUIC congestion controller, default bbr),
+# FERRY_WAN_DEBUG (set: the QUIC sender's state once a second under each
+# link: window, pacing and delivery rates, RTT, why flushes ended),
+# FERRY_WAN_LINK_SCHED and FERRY_WAN_RELAY_SCHED (the command prefixes that
+# schedule the forwarder and coturn; empty: none), FERRY_WAN_TXQUEUELEN
+# (the TUN devices' queues, default 5000 packets).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,14 +63,31 @@ links=${FERRY_WAN_LINKS:-0:0 20:0 20:0.001}
 transports=${FERRY_WAN_TRANSPORTS:-udp turn tcp}
 
 ferry=$build/tools/ferry
+wan_link=$build/bench/wan-link
+# The forwarder is the link: nothing on this machine should delay it. Under
+# SCHED_DEADLINE (up to 0.7 ms of CPU in every 1 ms) it runs ahead of any
+# other process, also of `chrt -f` ones, and is not stopped when those use
+# up the real-time share of the CPU (which stalled a SCHED_FIFO forwarder
+# for 50 ms at a time).
+link_sched=${FERRY_WAN_LINK_SCHED-chrt -d --sched-runtime 700000 --sched-deadline 1000000 --sched-period 1000000 0}
+# coturn stands for a server of its own: ahead of the two ends (run them
+# under `chrt -f 10` at most), or its sockets overflow while it waits for
+# the CPU (up to 7% of the relayed datagrams were lost so).
+relay_sched=${FERRY_WAN_RELAY_SCHED-chrt -f 20}
+# TUN queues of 5000 packets rather than 500 (bench/wan-link.c): fewer
+# drops before the forwarder, as behind a NIC; at 40 ms, 128M, the UDP pair
+# lost 600 datagrams there instead of 4,549 and ran 4-7% faster.
+export FERRY_WAN_TXQUEUELEN=${FERRY_WAN_TXQUEUELEN:-5000}
 export FERRY_PLUGIN_PATH=$build/plugins
 export FERRY_PLUGIN_SYSTEM_PATH=
 
 [ "$(id -u)" -eq 0 ] || { echo "wan.sh: needs root (network namespaces, TUN devices)" >&2; exit 1; }
-for tool in ip jq turnserver /usr/bin/python3 cmp; do
+for tool in ip jq turnserver cmp; do
   command -v "$tool" >/dev/null || { echo "wan.sh: $tool is not installed" >&2; exit 1; }
 done
-[ -x "$ferry" ] || { echo "wan.sh: no $ferry (build first, or set FERRY_BUILD_DIR)" >&2; exit 1; }
+for built in "$ferry" "$wan_link"; do
+  [ -x "$built" ] || { echo "wan.sh: no $built (build first, or set FERRY_BUILD_DIR)" >&2; exit 1; }
+done
 
 tag=fw$$
 ns_a=$tag-a
@@ -92,7 +125,7 @@ done
 
 # link_up DELAY-MS LOSS: the TUN pair and its forwarder, then coturn in A.
 link_up() {
-  /usr/bin/python3 "$root/bench/wan-link.py" "$ns_a" tun-a "$ns_b" tun-b "$1" "$2" \
+  $link_sched "$wan_link" "$ns_a" tun-a "$ns_b" tun-b "$1" "$2" \
     > "$work/link.out" 2> "$work/link.log" &
   link_pid=$!
   pids+=("$link_pid")
@@ -112,7 +145,7 @@ link_up() {
   rm -f "$work/turndb"
   # `ip netns exec` execs the command: $! is the server's pid (not through
   # the in_a function, which would background a subshell).
-  ip netns exec "$ns_a" turnserver -n --no-cli --no-tls --no-dtls --listening-ip="$addr_a" --listening-port=3478 \
+  ip netns exec "$ns_a" $relay_sched turnserver -n --no-cli --no-tls --no-dtls --listening-ip="$addr_a" --listening-port=3478 \
     --relay-ip="$addr_a" --min-port=49160 --max-port=49300 --lt-cred-mech --user=test:test \
     --realm=ferry.test --fingerprint --no-stdout-log \
     --userdb="$work/turndb" --pidfile="$work/turn.pid" --log-file="$work/turn.log" --simple-log \
@@ -143,6 +176,18 @@ data_file() { # SIZE → a cached file of random bytes
 
 rows=()
 
+# tun_drops a|b: packets the kernel dropped at that side's TUN device (its
+# queue full: the forwarder did not read them in time).
+tun_drops() {
+  ip netns exec "$tag-$1" cat "/sys/class/net/tun-$1/statistics/tx_dropped"
+}
+
+# udp_drops a|b: datagrams that side's kernel dropped because a socket's
+# receive buffer was full (ferry's sockets, and coturn's in A).
+udp_drops() {
+  ip netns exec "$tag-$1" awk '/^Udp:/ { if (!n++) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") f = i } else print $f }' /proc/net/snmp
+}
+
 # block_direct -I|-D: B drops (or stops dropping) the ICE checks between
 # the two hosts (STUN: the magic cookie at offset 4 of the UDP payload), but
 # for coturn and its relay ports. Without a successful check, no direct
@@ -168,6 +213,8 @@ run() {
     > "$dir/r.jsonl" 2> "$dir/r.log" &
   local receiver=$!
   pids+=("$receiver")
+  local drops_a drops_b udp_a udp_b
+  drops_a=$(tun_drops a) drops_b=$(tun_drops b) udp_a=$(udp_drops a) udp_b=$(udp_drops b)
   for _ in $(seq 200); do
     grep -q '"event":"ready"' "$dir/r.jsonl" 2>/dev/null && break
     sleep 0.05
@@ -185,7 +232,7 @@ run() {
     opener=$!
     pids+=("$opener")
   fi
-  G_MESSAGES_DEBUG=${migrate:+Ferry-nice} \
+  G_MESSAGES_DEBUG=${migrate:+Ferry-nice}${FERRY_WAN_DEBUG:+Ferry-nice} \
     in_b "$ferry" --home "$dir/b" --interface tun-b "$@" --json send --timeout 30 --to "$account" "$file" \
     > "$dir/s.jsonl" 2> "$dir/s.log"
   local status=$?
@@ -202,7 +249,8 @@ run() {
     return 1
   fi
 
-  local bytes start done_ms rstart first chain dur srss rrss
+  local bytes start done_ms rstart first chain dur srss rrss drops
+  drops="$(($(tun_drops a) - drops_a))/$(($(tun_drops b) - drops_b)) $(($(udp_drops a) - udp_a))/$(($(udp_drops b) - udp_b))"
   bytes=$(stat -c %s "$file")
   dur=$(grep '^{' "$dir/r.jsonl" | jq -s 'map(select(.event == "done"))[0].duration_ms')
   start=$(grep '^{' "$dir/s.jsonl" | jq -s 'map(select(.event == "ready"))[0].started_at_ms')
@@ -221,8 +269,8 @@ run() {
     chain="switch ${switch:-none} ms, $paths MB; $chain"
   fi
   rows+=("$(awk -v l="$label" -v b="$bytes" -v ms="$done_ms" -v ttfb="$((rstart + first - start))" \
-               -v d="$dur" -v c="$chain" -v s="$srss" -v r="$rrss" 'BEGIN {
-    printf "%-38s %7.2f MB/s %7.2f MB/s %7d ms  %3.0f/%3.0f MiB  %s", l, b / 1e6 / (ms / 1000), b / 1e6 / (d / 1000), ttfb, s / 1024, r / 1024, c
+               -v d="$dur" -v c="$chain" -v s="$srss" -v r="$rrss" -v t="$drops" 'BEGIN {
+    printf "%-38s %7.2f MB/s %7.2f MB/s %7d ms  %3.0f/%3.0f MiB  %15s  %s", l, b / 1e6 / (ms / 1000), b / 1e6 / (d / 1000), ttfb, s / 1024, r / 1024, t, c
   }')")
   return 0
 }
@@ -232,8 +280,8 @@ run_count=0
 signal_port=$((20000 + RANDOM % 20000))
 turn=(--turn "turn:test:test@$addr_a:3478?transport=udp")
 
-echo "ferry over an emulated link (bench/wan-link.py, TUN in two namespaces), $(stat -c %s "$file") bytes, B → A"
-printf '%-38s %12s %12s %10s  %11s  %s\n' "" "throughput" "data phase" "connect" "RSS s/r" "chain"
+echo "ferry over an emulated link (bench/wan-link, TUN in two namespaces), $(stat -c %s "$file") bytes, B → A"
+printf '%-38s %12s %12s %10s  %11s  %15s  %s\n' "" "throughput" "data phase" "connect" "RSS s/r" "drops tun, udp" "chain"
 for link in $links; do
   delay=${link%%:*} loss=${link#*:}
   link_up "$delay" "$loss" || exit 1
@@ -249,6 +297,13 @@ for link in $links; do
     esac
   done
   for row in "${rows[@]}"; do printf '%s\n' "$row"; done
+  if [ -n "${FERRY_WAN_DEBUG:-}" ]; then
+    # The QUIC sender's state, once a second (ferry-nice-quic.c).
+    for log in "$work"/run*/s.log; do
+      cat "$log" "${log%.log}.jsonl" | grep -o 'quic: cwnd[^"]*' | sed "s|^quic: |  ($(basename "$(dirname "$log")")) |"
+    done
+    rm -f "$work"/run*/s.log "$work"/run*/s.jsonl
+  fi
   rows=()
   link_down
   # The forwarder's counters, to show the loss really happened.

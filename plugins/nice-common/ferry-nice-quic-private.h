@@ -36,7 +36,7 @@ void           _ferry_nice_quic_flush      (FerryNiceQuic    *quic);
 /* The reader took @count bytes: open the flow-control windows by as much. */
 void           _ferry_nice_quic_consumed   (FerryNiceQuic    *quic,
                                             gsize             count);
-/* "quic/bbr2", for the chain. */
+/* "quic/bbr", for the chain. */
 const char    *_ferry_nice_quic_describe   (FerryNiceQuic    *quic);
 
 /* Hooks of the channel, for ferry-nice-quic.c (context thread). */
@@ -76,5 +76,18 @@ gnutls_session_t _ferry_nice_quic_tls_new        (gboolean                client
 GSource         *_ferry_nice_quic_timer_new      (void);
 void             _ferry_nice_quic_timer_set      (GSource                *source,
                                                   ngtcp2_tstamp           expiry);
+
+/* ferry-nice-quic-timer.c: the pacer. Whether a burst due at @next must
+ * still wait at @now; when the one after @bytes sent at @now is due. */
+gboolean         _ferry_nice_quic_pace_wait      (ngtcp2_tstamp           next,
+                                                  ngtcp2_tstamp           now);
+ngtcp2_tstamp    _ferry_nice_quic_pace_next      (ngtcp2_conn            *conn,
+                                                  ngtcp2_tstamp           next,
+                                                  ngtcp2_tstamp           now,
+                                                  gsize                   bytes);
+/* How many packets of @packet bytes go in one burst, at most @max. */
+gsize            _ferry_nice_quic_pace_burst     (ngtcp2_conn            *conn,
+                                                  gsize                   packet,
+                                                  gsize                   max);
 
 G_END_DECLS

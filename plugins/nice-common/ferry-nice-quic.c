@@ -4,7 +4,7 @@
  *
  * The reliable layer of UDP pairs and TURN relays. libnice's pseudo-TCP
  * has a fixed 60 KiB window and Reno-style recovery: about 1 MB/s at
- * 40 ms RTT. QUIC (RFC 9000) with BBRv2 and windows of 16 MiB runs at the
+ * 40 ms RTT. QUIC (RFC 9000) with BBR and windows of 16 MiB runs at the
  * link's speed, also with random loss.
  *
  *   I/O       ngtcp2 is sans-I/O: datagrams from the agent's receive
@@ -51,11 +51,10 @@
 #define QUIC_CONN_WINDOW     (2 * 1024 * 1024)
 #define QUIC_MAX_CONN_WINDOW (24 * 1024 * 1024)
 #define QUIC_MAX_PACKET      NGTCP2_MAX_PMTUD_UDP_PAYLOAD_SIZE
-/* Packets between pacing updates. Small bursts: a TURN server (or a home
- * router) with small socket buffers drops the tail of long ones; through
- * coturn on bench/wan.sh's link, bursts of 64 cost 45% of retransmissions
- * and half the rate, bursts of 8 about 3%, and no speed on loopback. */
-#define QUIC_MAX_BURST       8
+/* Packets between pacing updates, at most (see _ferry_nice_quic_pace_burst
+ * for how many): a TURN server (or a home router) with small socket
+ * buffers drops the tail of long bursts. */
+#define QUIC_MAX_BURST       32
 #define QUIC_EARLY_MAX       32                   /* datagrams kept before the path is ready */
 #define QUIC_FLUSH_EVERY     16                   /* received packets between writes */
 
@@ -86,6 +85,15 @@ struct _FerryNiceQuic
   guint                   unflushed;
   guint                   drop_every;   /* tests: lose every Nth datagram */
   guint64                 datagrams;
+  ngtcp2_tstamp           pace_next;    /* when the next burst may go */
+  gboolean                pace_waiting; /* a burst waits for pace_next */
+
+  /* For the debug log: datagrams and bytes sent, and why flushes ended
+   * (paced, the congestion window full, flow control, nothing to send). */
+  guint64                 tx_datagrams;
+  guint64                 tx_bytes;
+  guint                   ends[4];
+  ngtcp2_tstamp           stats_next;
 
   /* Packets written, sent in one call per burst. */
   guint8                 *out_block;
@@ -298,6 +306,10 @@ quic_arm_timer (FerryNiceQuic *quic)
       return;
     }
   expiry = ngtcp2_conn_get_expiry (quic->conn);
+  /* A burst waits: ngtcp2's timers may wait with it (a fraction of a
+   * millisecond), the flush then handles them. */
+  if (quic->pace_waiting)
+    expiry = quic->pace_next;
   _ferry_nice_quic_timer_set (quic->timer, expiry);
 }
 
@@ -456,13 +468,15 @@ _ferry_nice_quic_new (FerryNiceChannel *channel,
   for (guint i = 0; i < QUIC_MAX_BURST; i++)
     quic->out[i] = quic->out_block + i * QUIC_MAX_PACKET;
 
-  /* BBRv2 by default: see the README for the measurements. The variable
-   * is for benchmarks. */
-  quic->cc = NGTCP2_CC_ALGO_BBR2;
-  if (g_strcmp0 (cc, "cubic") == 0)
+  /* BBR by default: see the README for the measurements (ngtcp2 0.12's
+   * BBRv2 cuts its window for good after a stall or a few random losses
+   * and takes tens of seconds to grow it back). The variable is for
+   * benchmarks. */
+  quic->cc = NGTCP2_CC_ALGO_BBR;
+  if (g_strcmp0 (cc, "bbr2") == 0)
+    quic->cc = NGTCP2_CC_ALGO_BBR2;
+  else if (g_strcmp0 (cc, "cubic") == 0)
     quic->cc = NGTCP2_CC_ALGO_CUBIC;
-  else if (g_strcmp0 (cc, "bbr") == 0)
-    quic->cc = NGTCP2_CC_ALGO_BBR;
   else if (g_strcmp0 (cc, "reno") == 0)
     quic->cc = NGTCP2_CC_ALGO_RENO;
 
@@ -502,10 +516,10 @@ _ferry_nice_quic_describe (FerryNiceQuic *quic)
   switch (quic->cc)
     {
     case NGTCP2_CC_ALGO_CUBIC: return "quic/cubic";
-    case NGTCP2_CC_ALGO_BBR:   return "quic/bbr";
+    case NGTCP2_CC_ALGO_BBR2:  return "quic/bbr2";
     case NGTCP2_CC_ALGO_RENO:  return "quic/reno";
-    case NGTCP2_CC_ALGO_BBR2:
-    default:                   return "quic/bbr2";
+    case NGTCP2_CC_ALGO_BBR:
+    default:                   return "quic/bbr";
     }
 }
 
@@ -657,10 +671,22 @@ quic_write_packet (FerryNiceQuic *quic,
     }
 }
 
+/* Sends the burst written, and sets when the next one may go. */
 static void
-quic_send_out (FerryNiceQuic *quic)
+quic_send_out (FerryNiceQuic *quic,
+               ngtcp2_tstamp  now)
 {
   guint kept = 0;
+  gsize bytes = 0;
+
+  for (guint i = 0; i < quic->out_count; i++)
+    bytes += quic->out_lengths[i];
+  /* ngtcp2's own pacing state, then ours (see ferry-nice-quic-timer.c). */
+  if (quic->conn != NULL)
+    {
+      ngtcp2_conn_update_pkt_tx_time (quic->conn, now);
+      quic->pace_next = _ferry_nice_quic_pace_next (quic->conn, quic->pace_next, now, bytes);
+    }
 
   /* Tests: lose every Nth datagram. */
   for (guint i = 0; i < quic->out_count; i++)
@@ -673,7 +699,39 @@ quic_send_out (FerryNiceQuic *quic)
         quic->out_lengths[kept++] = quic->out_lengths[i];
       }
   _ferry_nice_channel_send_datagrams (quic->channel, quic->out, quic->out_lengths, kept);
+  quic->tx_datagrams += quic->out_count;
+  quic->tx_bytes += bytes;
   quic->out_count = 0;
+}
+
+/* Once a second, what the congestion controller thinks (debug log). */
+static void
+quic_log_stats (FerryNiceQuic *quic,
+                ngtcp2_tstamp  now,
+                gboolean       stream_blocked)
+{
+  ngtcp2_conn_stat stat;
+
+  ngtcp2_conn_get_conn_stat (quic->conn, &stat);
+  if (quic->pace_waiting)
+    quic->ends[0]++;
+  else if (stat.bytes_in_flight + QUIC_MAX_PACKET > stat.cwnd)
+    quic->ends[1]++;
+  else if (stream_blocked)
+    quic->ends[2]++;
+  else
+    quic->ends[3]++;
+  if (now < quic->stats_next || quic->tx_bytes < 1024 * 1024)
+    return;
+  quic->stats_next = now + NGTCP2_SECONDS;
+  g_debug ("quic: cwnd %" G_GUINT64_FORMAT " KiB, in flight %" G_GUINT64_FORMAT " KiB, "
+           "pacing %.1f MB/s, delivery %.1f MB/s, rtt %.1f ms (min %.1f); "
+           "%" G_GUINT64_FORMAT " datagrams, %.1f MB (stream %.1f MB acked %.1f); "
+           "flushes ended paced %u, cwnd %u, flow control %u, idle %u",
+           stat.cwnd / 1024, stat.bytes_in_flight / 1024, stat.pacing_rate * 1e3,
+           stat.delivery_rate_sec / 1e6, stat.smoothed_rtt / 1e6, stat.min_rtt / 1e6,
+           quic->tx_datagrams, quic->tx_bytes / 1e6, quic->sent / 1e6, quic->acked / 1e6,
+           quic->ends[0], quic->ends[1], quic->ends[2], quic->ends[3]);
 }
 
 void
@@ -690,17 +748,24 @@ _ferry_nice_quic_flush (FerryNiceQuic *quic)
     return;
 
   quic_check_up (quic);
-  burst = ngtcp2_conn_get_send_quantum (quic->conn) / QUIC_MAX_PACKET;
-  burst = CLAMP (burst, 1, QUIC_MAX_BURST);
+  burst = _ferry_nice_quic_pace_burst (quic->conn, QUIC_MAX_PACKET, QUIC_MAX_BURST);
 
+  quic->pace_waiting = FALSE;
   for (;;)
     {
-      ngtcp2_ssize n = quic_write_packet (quic, quic->out[quic->out_count], now, &stream_blocked);
+      ngtcp2_ssize n;
+
+      if (quic->out_count == 0 && _ferry_nice_quic_pace_wait (quic->pace_next, now))
+        {
+          quic->pace_waiting = TRUE;
+          break;
+        }
+      n = quic_write_packet (quic, quic->out[quic->out_count], now, &stream_blocked);
 
       if (n < 0)
         {
           g_debug ("quic: writing a packet: %s", ngtcp2_strerror ((int) n));
-          quic_send_out (quic);
+          quic_send_out (quic, now);
           quic_fail (quic, (int) n);
           return;
         }
@@ -708,13 +773,13 @@ _ferry_nice_quic_flush (FerryNiceQuic *quic)
         quic->out_lengths[quic->out_count++] = n;
       if (n == 0 || quic->out_count == burst)
         {
-          quic_send_out (quic);
           /* Pacing: the next burst waits its turn. */
-          ngtcp2_conn_update_pkt_tx_time (quic->conn, now);
+          quic_send_out (quic, now);
           if (n == 0)
             break;
           now = quic_now ();
         }
     }
+  quic_log_stats (quic, now, stream_blocked);
   quic_arm_timer (quic);
 }

@@ -34,7 +34,7 @@
 #   symmetric + TURN down→ the transfer fails, and the error says what each
 #                          transport tried (lan, ice, turn)
 #   cone/cone, the link cut in the middle → both sides end with an error
-#   a lossy link (40 ms RTT, 1% loss each way, bench/wan-link.py) → the UDP
+#   a lossy link (40 ms RTT, 1% loss each way, bench/wan-link.c) → the UDP
 #                          pair (QUIC) delivers the file intact
 #   cone/cone with [ice] relay, the direct path blocked at A's router until
 #                          the transfer runs over the relay → the stream
@@ -48,12 +48,13 @@
 # and by pid.
 #
 # Environment: FERRY_TOOL (the ferry binary), FERRY_PLUGIN_PATH (the build's
-# plugins); both are set by meson. FERRY_NAT_KEEP=1 keeps the work folder.
+# plugins), FERRY_WAN_LINK (the build's bench/wan-link); all set by meson. FERRY_NAT_KEEP=1 keeps the work folder.
 set -uo pipefail
 
 source "$(dirname "$0")/nat-lib.sh"
 
 ferry=${FERRY_TOOL:-}
+wan_link=${FERRY_WAN_LINK:-}
 work=
 n_tests=19
 test_index=0
@@ -89,6 +90,7 @@ trap 'exit 130' INT TERM
 # Preconditions {{{1
 
 [ -n "$ferry" ] && [ -x "$ferry" ] || skip_all "FERRY_TOOL does not name the ferry binary"
+[ -n "$wan_link" ] && [ -x "$wan_link" ] || skip_all "FERRY_WAN_LINK does not name the wan-link binary"
 for tool in cmp jq; do
   command -v "$tool" >/dev/null || skip_all "$tool is not installed"
 done
@@ -444,7 +446,7 @@ selected "$name" && {
 }
 
 # A lossy link: 20 ms each way and 1% loss each way, emulated in user space
-# between two namespaces (bench/wan-link.py), and a transfer over the UDP
+# between two namespaces (bench/wan-link.c), and a transfer over the UDP
 # pair only: QUIC recovers every lost datagram.
 name=lossy-link
 selected "$name" && {
@@ -455,7 +457,7 @@ selected "$name" && {
   for side in a b; do
     printf '[local-broadcast]\nport=%s\n[ice]\ntcp=false\n' "$port" > "$dir/$side/ferry.conf"
   done
-  python3 "$(dirname "$0")/../../bench/wan-link.py" "${ns[la]}" tun-a "${ns[lb]}" tun-b 20 0.01 7 \
+  "$wan_link" "${ns[la]}" tun-a "${ns[lb]}" tun-b 20 0.01 7 \
     > "$dir/link.out" 2> "$dir/link.log" &
   nat_pids+=($!)
   await_line "$dir/link.out" ready $! 10
