@@ -102,8 +102,9 @@ void             _ferry_hash_share_advance (FerryHashShare   *share,
                                             guint             index,
                                             guint64           offset);
 /* Before reading the chunk at @offset of file @index, which nobody
- * read: returns once no session is a few chunks behind, or after a
- * short while. Then reads are one at a time, between _begin() and
+ * read: returns at once while the others are at most a few chunks
+ * behind; else once those not far behind caught up, or after a short
+ * while. Then reads are one at a time, between _begin() and
  * _end(): look up again after _begin(). */
 void             _ferry_hash_share_read_begin (FerryHashShare   *share,
                                                FerryShareCursor *cursor,

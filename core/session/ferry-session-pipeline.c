@@ -11,8 +11,12 @@
 /* A fan-out's sessions share their reads as long as they stay within
  * this many chunks of each other... */
 #define SHARE_POOL_SIZE 16
-/* ...and the first waits for those at most this many chunks behind, at
- * most this long per chunk. */
+/* ...and the first runs up to SHARE_LEAD chunks ahead of the others,
+ * then waits until those at most SHARE_WINDOW chunks behind caught up,
+ * at most SHARE_WAIT_US per chunk. Waiting once per few chunks rather
+ * than at each: every wait is a sleep and a wake-up of a thread, which
+ * cost more than the chunk's copy. */
+#define SHARE_LEAD      4
 #define SHARE_WINDOW    8
 #define SHARE_WAIT_US   (20 * 1000)
 
@@ -141,6 +145,9 @@ struct _FerryHashShare {
 struct _FerryShareCursor {
   guint        index;
   guint64      offset;
+  gboolean     waiting;     /* in _read_begin(), before reading... */
+  guint        wait_index;  /* ...the chunk of this file... */
+  guint64      wait_offset; /* ...at this offset */
 };
 
 static void
@@ -479,6 +486,39 @@ _ferry_hash_share_leave (FerryHashShare   *share,
   g_free (cursor);
 }
 
+/* Under the cache lock: whether a session other than @self holds less
+ * than @offset minus @lead of file @index, and more than @offset minus
+ * @window. */
+static gboolean
+share_someone_behind (FerryHashShare   *share,
+                      FerryShareCursor *self,
+                      guint             index,
+                      guint64           offset,
+                      guint64           lead,
+                      guint64           window)
+{
+  for (GList *l = share->cursors; l != NULL; l = l->next)
+    {
+      FerryShareCursor *cursor = l->data;
+
+      if (cursor != self && cursor->index == index && cursor->offset < offset &&
+          offset - cursor->offset > lead && offset - cursor->offset <= window)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* Under the cache lock: whether a waiting session may go on. */
+static gboolean
+share_wait_over (FerryHashShare   *share,
+                 FerryShareCursor *waiter)
+{
+  guint64 window = (guint64) SHARE_WINDOW * share->pool->capacity;
+
+  return !share_someone_behind (share, waiter, waiter->wait_index, waiter->wait_offset, 0, window);
+}
+
 void
 _ferry_hash_share_advance (FerryHashShare   *share,
                            FerryShareCursor *cursor,
@@ -488,31 +528,18 @@ _ferry_hash_share_advance (FerryHashShare   *share,
   g_mutex_lock (&share->cache_lock);
   cursor->index = index;
   cursor->offset = offset;
-  if (share->waiters > 0)
-    g_cond_broadcast (&share->cache_cond);
-  g_mutex_unlock (&share->cache_lock);
-}
-
-/* Under the cache lock: whether a session is less than SHARE_WINDOW
- * chunks of the pool behind @offset of file @index. */
-static gboolean
-share_someone_close_behind (FerryHashShare   *share,
-                            FerryShareCursor *self,
-                            guint             index,
-                            guint64           offset)
-{
-  guint64 window = (guint64) SHARE_WINDOW * share->pool->capacity;
-
-  for (GList *l = share->cursors; l != NULL; l = l->next)
+  /* only a waiter this move lets go on: waking it to wait again costs */
+  for (GList *l = share->waiters > 0 ? share->cursors : NULL; l != NULL; l = l->next)
     {
-      FerryShareCursor *cursor = l->data;
+      FerryShareCursor *waiter = l->data;
 
-      if (cursor != self && cursor->index == index && cursor->offset < offset &&
-          offset - cursor->offset <= window)
-        return TRUE;
+      if (waiter->waiting && share_wait_over (share, waiter))
+        {
+          g_cond_broadcast (&share->cache_cond);
+          break;
+        }
     }
-
-  return FALSE;
+  g_mutex_unlock (&share->cache_lock);
 }
 
 void
@@ -524,11 +551,22 @@ _ferry_hash_share_read_begin (FerryHashShare   *share,
   gint64 end_time = g_get_monotonic_time () + SHARE_WAIT_US;
 
   g_mutex_lock (&share->cache_lock);
-  share->waiters++;
-  while (share->pool != NULL && share_someone_close_behind (share, cursor, index, offset))
-    if (!g_cond_wait_until (&share->cache_cond, &share->cache_lock, end_time))
-      break;
-  share->waiters--;
+  if (share->pool != NULL &&
+      share_someone_behind (share, cursor, index, offset,
+                            (guint64) SHARE_LEAD * share->pool->capacity,
+                            (guint64) SHARE_WINDOW * share->pool->capacity))
+    {
+      /* until they caught up: the next few chunks go without a wait */
+      share->waiters++;
+      cursor->waiting = TRUE;
+      cursor->wait_index = index;
+      cursor->wait_offset = offset;
+      while (!share_wait_over (share, cursor))
+        if (!g_cond_wait_until (&share->cache_cond, &share->cache_lock, end_time))
+          break;
+      cursor->waiting = FALSE;
+      share->waiters--;
+    }
   g_mutex_unlock (&share->cache_lock);
 
   g_mutex_lock (&share->read_lock);
