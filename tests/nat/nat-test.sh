@@ -399,7 +399,11 @@ selected "$name" && {
   set_nat "${ns[ra]}" symmetric
   set_nat "${ns[rb]}" symmetric
   printf 'nothing gets through\n' > "$work/$name.txt"
-  if CONNECT_TIMEOUT=6 start_receiver "$name"; then
+  # connect-timeout also bounds how long each side waits for its
+  # transports' descriptions, and ice and turn wait up to their
+  # gather-timeout (3 s) for the dead server: with 6 s, a loaded machine
+  # could answer without turn, and the error then lacked it.
+  if CONNECT_TIMEOUT=10 start_receiver "$name"; then
     send_file "$name" "$work/$name.txt"
     sent_status=$?
     message=$(event_field "$name" a error message)
