@@ -94,6 +94,7 @@ struct _FerryNiceQuic
   guint64                 tx_bytes;
   guint                   ends[4];
   ngtcp2_tstamp           stats_next;
+  gboolean                log_stats;    /* debug output is on */
 
   /* Packets written, sent in one call per burst. */
   guint8                 *out_block;
@@ -472,6 +473,7 @@ _ferry_nice_quic_new (FerryNiceChannel *channel,
    * BBRv2 cuts its window for good after a stall or a few random losses
    * and takes tens of seconds to grow it back). The variable is for
    * benchmarks. */
+  quic->log_stats = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
   quic->cc = NGTCP2_CC_ALGO_BBR;
   if (g_strcmp0 (cc, "bbr2") == 0)
     quic->cc = NGTCP2_CC_ALGO_BBR2;
@@ -704,7 +706,8 @@ quic_send_out (FerryNiceQuic *quic,
   quic->out_count = 0;
 }
 
-/* Once a second, what the congestion controller thinks (debug log). */
+/* Once a second, what the congestion controller thinks (only with the
+ * debug output on: the flushes call it). */
 static void
 quic_log_stats (FerryNiceQuic *quic,
                 ngtcp2_tstamp  now,
@@ -780,6 +783,7 @@ _ferry_nice_quic_flush (FerryNiceQuic *quic)
           now = quic_now ();
         }
     }
-  quic_log_stats (quic, now, stream_blocked);
+  if (quic->log_stats)
+    quic_log_stats (quic, now, stream_blocked);
   quic_arm_timer (quic);
 }
