@@ -232,7 +232,7 @@ run() {
     opener=$!
     pids+=("$opener")
   fi
-  G_MESSAGES_DEBUG=${migrate:+Ferry-nice}${FERRY_WAN_DEBUG:+Ferry-nice} \
+  G_MESSAGES_DEBUG=$([ -n "${migrate:-}${FERRY_WAN_DEBUG:-}" ] && echo Ferry-nice) \
     in_b "$ferry" --home "$dir/b" --interface tun-b "$@" --json send --timeout 30 --to "$account" "$file" \
     > "$dir/s.jsonl" 2> "$dir/s.log"
   local status=$?
