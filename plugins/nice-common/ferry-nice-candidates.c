@@ -203,7 +203,9 @@ _ferry_nice_parse_remote (NiceAttempt  *attempt,
       candidate = nice_agent_parse_remote_candidate_sdp (parser->agent, parser->stream_id, sdp);
       if (candidate == NULL)
         continue;
-      if (attempt->core->config->relay_only && candidate->type != NICE_CANDIDATE_TYPE_RELAYED)
+      /* turn: the answerer's pairs all end on the offerer's relay. */
+      if (attempt->core->config->relay_only && !attempt->offerer &&
+          candidate->type != NICE_CANDIDATE_TYPE_RELAYED)
         {
           nice_candidate_free (candidate);
           continue;

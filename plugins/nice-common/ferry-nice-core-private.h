@@ -178,6 +178,17 @@ void         _ferry_nice_attempt_free              (NiceAttempt         *attempt
 void         _ferry_nice_leg_event_cb              (FerryNiceChannel    *channel,
                                                     FerryNiceEvent       event,
                                                     gpointer             user_data);
+/* The turn transport relays on the offerer's side: that agent uses only
+ * its relayed candidates (force-relay) and describes only those. The
+ * answerer reaches them from any candidate of its own, so the data crosses
+ * the TURN server once (twice only when the answerer's own relay is all
+ * that gets through, as before). */
+static inline gboolean
+_ferry_nice_attempt_forces_relay (NiceAttempt *attempt)
+{
+  return attempt->core->config->relay_only && attempt->offerer;
+}
+
 void         _ferry_nice_direct_set                (NiceAttempt         *attempt,
                                                     DirectState          state);
 void         _ferry_nice_attempt_evaluate          (NiceAttempt         *attempt);

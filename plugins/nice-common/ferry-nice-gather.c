@@ -27,7 +27,6 @@ attempt_collect_candidates (NiceAttempt  *attempt,
                             gchar       **pwd,
                             gboolean     *reflexive)
 {
-  FerryNiceConfig *config = attempt->core->config;
   GSList *all = NULL;
   JsonArray *array;
 
@@ -47,7 +46,7 @@ attempt_collect_candidates (NiceAttempt  *attempt,
 
           if (candidate->type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE)
             *reflexive = TRUE;
-          if (config->relay_only && candidate->type != NICE_CANDIDATE_TYPE_RELAYED)
+          if (_ferry_nice_attempt_forces_relay (attempt) && candidate->type != NICE_CANDIDATE_TYPE_RELAYED)
             continue;
           sdp = nice_agent_generate_local_candidate_sdp (leg->agent, candidate);
           if (sdp != NULL)
@@ -255,7 +254,7 @@ leg_agent_new (NiceAttempt  *attempt,
                 "ice-tcp", tcp,
                 "upnp", FALSE,
                 "controlling-mode", attempt->offerer,
-                "force-relay", config->relay_only,
+                "force-relay", _ferry_nice_attempt_forces_relay (attempt),
                 NULL);
 
   /* Reflexive and relayed candidates are UDP. (libnice wants the STUN
