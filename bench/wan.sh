@@ -21,8 +21,14 @@
 #
 # Links: control (0 ms, 0% loss: the forwarder's own ceiling), 40 ms RTT
 # without loss, and 40 ms RTT with 0.1% loss (20 ms + 0.1% each way).
-# Transports: ice with [ice] tcp=false (the UDP pair), turn (UDP relay), and
+# Transports: ice with [ice] tcp=false (the UDP pair), turn (UDP relay: the
+# sender, which offers, relays; the receiver reaches that relay from its
+# host address, so the data crosses coturn once), and
 # ice with TCP candidates (the RFC 6544 TCP pair, kernel TCP) for comparison;
+# `relay` (not in the default list): ice with [ice] relay=true and
+# tcp=false, B dropping the direct checks for the whole run, so the
+# transfer stays on ice's relayed pair (what the default configuration
+# uses when no direct pair works; libnice ranks the receiver's relay first);
 # `migrate`: ice with [ice] relay=true and tcp=false, B dropping the ICE
 # checks between the two hosts (but for coturn's) until A reports its first
 # byte: the transfer starts on the relay and moves to the
@@ -221,6 +227,7 @@ run() {
   done
   local account opener=
   account=$(grep '^{' "$dir/r.jsonl" | jq -r 'select(.event == "ready") | .account')
+  [ -n "${blocked:-}" ] && block_direct -I
   if [ -n "${migrate:-}" ]; then
     block_direct -I
     # Opens the direct path at A's first byte (polling: a benchmark).
@@ -237,6 +244,7 @@ run() {
     > "$dir/s.jsonl" 2> "$dir/s.log"
   local status=$?
   [ -n "$opener" ] && { kill "$opener" 2>/dev/null; wait "$opener" 2>/dev/null; block_direct -D; }
+  [ -n "${blocked:-}" ] && block_direct -D
   for _ in $(seq 300); do kill -0 "$receiver" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$receiver" 2>/dev/null; wait "$receiver" 2>/dev/null
 
@@ -292,6 +300,8 @@ for link in $links; do
       udp) extra_conf='[ice]\ntcp=false' run "ice (udp pair), $title" --signaling local-broadcast --transport ice ;;
       turn) run "turn (udp relay), $title" --signaling local-broadcast --transport turn "${turn[@]}" ;;
       tcp) run "ice (tcp pair), $title" --signaling local-broadcast --transport ice ;;
+      relay) blocked=1 extra_conf='[ice]\ntcp=false\nrelay=true' \
+               run "ice (udp relay), $title" --signaling local-broadcast --transport ice "${turn[@]}" ;;
       migrate) migrate=1 extra_conf='[ice]\ntcp=false\nrelay=true' \
                  run "ice (relay → udp pair), $title" --signaling local-broadcast --transport ice "${turn[@]}" ;;
     esac

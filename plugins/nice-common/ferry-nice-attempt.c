@@ -172,8 +172,10 @@ attempt_choose (NiceAttempt *attempt,
   g_task_set_task_data (task, _ferry_nice_selected_pair_description (attempt, leg), g_free);
   g_debug ("%s attempt %s connected: %s", transport_name (attempt), attempt->id,
            (char *) g_task_get_task_data (task));
-  /* [ice] relay: a relayed pair may give way to a direct one later. */
-  if (!leg->tcp && attempt->core->config->relay)
+  /* [ice] relay: a relayed pair may give way to a direct one later; turn:
+   * the answerer's relay (relay to relay) to its own address, once the
+   * offerer's permission for that address lets its checks through. */
+  if (!leg->tcp && (attempt->core->config->relay || attempt->core->config->relay_only))
     _ferry_nice_channel_watch_paths (leg->channel, attempt->core->transport, attempt->id,
                                      transport_name (attempt), g_task_get_task_data (task));
 

@@ -8,7 +8,11 @@
  * USE-CANDIDATE), keeps checking the pairs of a higher priority, retries a
  * failed one when a check arrives on it, and selects a succeeding pair of a
  * higher priority than the selected one (`new-selected-pair-full`): the
- * direct pair, once the checks get through. nice_agent_send() then goes
+ * direct pair, once the checks get through. (The turn transport moves the
+ * same way from relay to relay to a pair that crosses the TURN server once:
+ * the answerer's first checks from its own address arrive before the
+ * offerer's permission for it, and its retransmissions get through.)
+ * nice_agent_send() then goes
  * over that pair, and QUIC carries on: to ngtcp2 the path is a fixed pair
  * of placeholder addresses, and nothing sent is lost or sent twice (what
  * was in flight on the relay is acknowledged or retransmitted as usual).

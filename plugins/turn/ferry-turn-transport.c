@@ -2,8 +2,10 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The `turn` transport: a relay-only (force-relay) libnice agent carrying
- * QUIC per connection attempt, against the TURN servers of [turn] servers or
+ * The `turn` transport: a libnice agent carrying QUIC per connection
+ * attempt over a pair that ends on the offerer's relayed address (the
+ * offerer's agent is force-relay; the answerer reaches that relay from any
+ * of its own candidates), against the TURN servers of [turn] servers or
  * `ferry --turn turn:USER:PASS@HOST:PORT[?transport=udp|tcp]`. Without a
  * server it stays inactive. The work is done in ../nice-common.
  */

@@ -40,6 +40,10 @@
 #                          the transfer runs over the relay → the stream
 #                          moves to the direct pair; the chain and the done
 #                          event give both paths and the bytes of each
+#   symmetric/symmetric with turn alone → the file crosses the TURN server
+#                          once (the sender's relay ↔ the receiver's own
+#                          address), at the latest after a first
+#                          relay ↔ relay pair
 #
 # Output is TAP. Without root or network namespaces the suite is skipped,
 # unless FERRY_TEST_NO_SKIP is set (CI), where that is a failure. Only
@@ -56,7 +60,7 @@ source "$(dirname "$0")/nat-lib.sh"
 ferry=${FERRY_TOOL:-}
 wan_link=${FERRY_WAN_LINK:-}
 work=
-n_tests=19
+n_tests=20
 test_index=0
 failed=0
 
@@ -544,6 +548,41 @@ selected "$name" && {
   common_args=("${saved_args[@]}")
   in_ns "$host_a" tc qdisc del dev eth0 root 2>/dev/null
   report $status "$name: cone/cone, direct blocked at first → starts on the relay, moves to the direct pair, file verified" "$name"
+}
+
+# The turn transport alone, symmetric/symmetric: only the offerer (the
+# sender) relays; the receiver reaches that relay from its own address,
+# so the data crosses the TURN server once. Its first checks from there
+# may arrive before the sender's permission for its address, so the
+# transfer may start relay ↔ relay (through both allocations) and move;
+# it must end on the sender's relay ↔ the receiver's address. A's link is
+# capped (4 MiB at 6 mbit: ~6 s) so that the transfer outlasts the
+# receiver's check retransmissions.
+name=turn-once
+selected "$name" && {
+  status=1
+  dir=$work/$name
+  set_nat "${ns[ra]}" symmetric
+  set_nat "${ns[rb]}" symmetric
+  in_ns "$host_a" tc qdisc replace dev eth0 root tbf rate 6mbit burst 64kb latency 400ms
+  saved_args=("${common_args[@]}")
+  common_args=("${common_args[@]/lan,ice,turn/turn}")
+  file=$work/$name.bin
+  head -c 4194304 /dev/urandom > "$file"
+  if start_receiver "$name" && send_file "$name" "$file" && wait_receiver; then
+    chain=$(event_field "$name" a done chain)
+    last=$(grep '^{' "$dir/a/out.jsonl" | jq -r 'select(.event == "done") | .paths[-1].transport')
+    paths=$(grep '^{' "$dir/a/out.jsonl" | jq -c 'select(.event == "done") | [.paths[] | .bytes]')
+    say "$name: $chain; bytes per path: $paths ($(event_field "$name" a done duration_ms) ms)"
+    if cmp -s "$file" "$dir/b/received/$name.bin" && verified "$name" "$file" &&
+       [[ $last =~ ^turn\ \(udp\ relay\ via\ 198\.51\.100\.1:3478,\ relay↔(srflx|prflx|host)\)$ ]] &&
+       [ "$(jq -n --argjson p "$paths" '($p | all(. > 0)) and ($p | add) == 4194304')" = true ]; then
+      status=0
+    fi
+  fi
+  common_args=("${saved_args[@]}")
+  in_ns "$host_a" tc qdisc del dev eth0 root 2>/dev/null
+  report $status "$name: symmetric/symmetric, turn alone → the data crosses the TURN server once" "$name"
 }
 
 exit "$failed"
