@@ -29,6 +29,7 @@ attempt_collect_candidates (NiceAttempt  *attempt,
 {
   GSList *all = NULL;
   JsonArray *array;
+  gboolean relayed = FALSE;
 
   array = json_array_new ();
   for (guint i = 0; i < N_LEGS; i++)
@@ -46,6 +47,7 @@ attempt_collect_candidates (NiceAttempt  *attempt,
 
           if (candidate->type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE)
             *reflexive = TRUE;
+          relayed |= candidate->type == NICE_CANDIDATE_TYPE_RELAYED;
           if (_ferry_nice_attempt_forces_relay (attempt) && candidate->type != NICE_CANDIDATE_TYPE_RELAYED)
             continue;
           sdp = nice_agent_generate_local_candidate_sdp (leg->agent, candidate);
@@ -58,6 +60,14 @@ attempt_collect_candidates (NiceAttempt  *attempt,
     }
   attempt->local_summary = _ferry_nice_summarize_candidates (all);
   _ferry_nice_free_candidates (all);
+  /* turn: an answerer without a relay address of its own describes
+   * nothing, as before, and fails at once saying why (its TURN server is
+   * likely the peer's too). */
+  if (attempt->core->config->relay_only && !relayed)
+    {
+      json_array_unref (array);
+      array = json_array_new ();
+    }
   return array;
 }
 
