@@ -124,14 +124,30 @@ test_ice_dead_stun_lan (Fixture       *fixture,
 
 /* The offerer (the sender) relays; the answerer reaches that relay from
  * its host address: the data crosses the TURN server once, not through
- * two allocations of the same server. */
+ * two allocations of the same server. (The transfer may start relay to
+ * relay, should the answerer's first check beat the offerer's permission,
+ * and then moves: the last path counts.) */
+static void
+assert_turn_chain (const char *chain,
+                   const char *protocol,
+                   guint       port)
+{
+  g_autofree char *first = g_strdup_printf ("local-broadcast → turn (%s relay via 127.0.0.1:%u, relay↔",
+                                            protocol, port);
+  g_autofree char *last = g_strdup_printf ("turn (%s relay via 127.0.0.1:%u, relay↔host) → tls1.3/",
+                                           protocol, port);
+
+  assert_has_prefix (chain, first);
+  if (strstr (chain, last) == NULL)
+    g_assert_cmpstr (chain, ==, last);
+}
+
 static void
 test_turn_udp (Fixture       *fixture,
                gconstpointer  data)
 {
   g_autofree char *conf = NULL;
   g_autofree char *chain = NULL;
-  g_autofree char *expected = NULL;
 
   fixture->coturn = coturn_start ();
   if (fixture->coturn == NULL)
@@ -139,9 +155,7 @@ test_turn_udp (Fixture       *fixture,
   conf = turn_url (fixture, "test", 0, "udp");
   start_engines (fixture, "turn", conf, "turn", conf);
   chain = transfer_ok (fixture, 4 * 1024 * 1024 + 1);
-  expected = g_strdup_printf ("local-broadcast → turn (udp relay via 127.0.0.1:%u, relay↔host) → tls1.3/",
-                              fixture->coturn->port);
-  assert_has_prefix (chain, expected);
+  assert_turn_chain (chain, "udp", fixture->coturn->port);
 }
 
 static void
@@ -150,7 +164,6 @@ test_turn_tcp (Fixture       *fixture,
 {
   g_autofree char *conf = NULL;
   g_autofree char *chain = NULL;
-  g_autofree char *expected = NULL;
 
   fixture->coturn = coturn_start ();
   if (fixture->coturn == NULL)
@@ -158,9 +171,7 @@ test_turn_tcp (Fixture       *fixture,
   conf = turn_url (fixture, "test", 0, "tcp");
   start_engines (fixture, "turn", conf, "turn", conf);
   chain = transfer_ok (fixture, 1024 * 1024 + 3);
-  expected = g_strdup_printf ("local-broadcast → turn (tcp relay via 127.0.0.1:%u, relay↔host) → tls1.3/",
-                              fixture->coturn->port);
-  assert_has_prefix (chain, expected);
+  assert_turn_chain (chain, "tcp", fixture->coturn->port);
 }
 
 /* A UDP and a TCP TURN server on one HOST:PORT (coturn serves both): the
@@ -172,7 +183,6 @@ test_turn_shared_port (Fixture       *fixture,
 {
   g_autofree char *conf = NULL;
   g_autofree char *chain = NULL;
-  g_autofree char *expected = NULL;
 
   fixture->coturn = coturn_start ();
   if (fixture->coturn == NULL)
@@ -182,9 +192,7 @@ test_turn_shared_port (Fixture       *fixture,
                           fixture->coturn->port, fixture->coturn->port);
   start_engines (fixture, "turn", conf, "turn", conf);
   chain = transfer_ok (fixture, 256 * 1024);
-  expected = g_strdup_printf ("local-broadcast → turn (udp relay via 127.0.0.1:%u, relay↔host) → tls1.3/",
-                              fixture->coturn->port);
-  assert_has_prefix (chain, expected);
+  assert_turn_chain (chain, "udp", fixture->coturn->port);
 }
 
 /* A transfer that cannot connect: returns its error message. */
