@@ -353,7 +353,7 @@ void
 ice_test_init (int    *argc,
                char ***argv)
 {
-  static const char * const needles[] = { "STUN", "read ahead", "the stream moves", NULL };
+  static const char * const needles[] = { "STUN", "TURN", "read ahead", "the stream moves", NULL };
 
   ferry_test_log_capture ("Ferry-nice", needles);
   g_test_init (argc, argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);

@@ -115,6 +115,35 @@ test_ice_dead_stun_lan (Fixture       *fixture,
   g_assert_cmpuint (ferry_test_log_count ("STUN gathering over"), ==, 0);
 }
 
+/* The same for TURN servers nobody answers, given to ice ([ice] relay,
+ * on by default) and to turn: the lan transfer does not wait for them.
+ * Each engine's ice and turn probe the servers at start; ice leaves them
+ * out once the probe found them silent (or describes its other candidates
+ * as soon as it does), turn asks them all the same but describes at once
+ * that it has no relay (and fails, saying why); libnice still tries them
+ * for turn when the transfer is over, and ice never waited for them. */
+static void
+test_ice_dead_turn_lan (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autofree char *conf = g_strdup_printf ("[turn]\nservers=turn:test:test@127.0.0.1:%u?transport=udp\n"
+                                           "gather-timeout=30000\n[ice]\ngather-timeout=30000",
+                                           ferry_test_free_udp_port ());
+  g_autofree char *chain = NULL;
+
+  ferry_test_log_clear ();
+  start_engines (fixture, "lan,ice,turn", conf, "lan,ice,turn", conf);
+  chain = transfer_ok (fixture, 100 * 1000);
+  g_assert_true (g_str_has_prefix (chain, "local-broadcast → lan"));
+
+  g_assert_cmpuint (ferry_test_log_count ("ice: the TURN servers do not answer (probe)"), ==, 2);
+  g_assert_cmpuint (ferry_test_log_count ("turn: the TURN servers do not answer (probe)"), ==, 2);
+  g_assert_cmpuint (ferry_test_log_count ("turn attempt "), ==, 2);
+  g_assert_cmpuint (ferry_test_log_count ("(not waiting for the silent TURN servers)"), ==, 2);
+  g_assert_cmpuint (ferry_test_log_count ("(udp) does not answer"), ==, 2);
+  g_assert_cmpuint (ferry_test_log_count ("TURN gathering over"), ==, 0);
+}
+
 /* Shows both strings when @string does not start with @prefix. */
 #define assert_has_prefix(string, prefix) \
   G_STMT_START { \
@@ -530,6 +559,7 @@ main (int   argc,
   ADD ("/ice/stun", test_ice_stun);
   ADD ("/ice/dead-stun", test_ice_dead_stun);
   ADD ("/ice/dead-stun-lan", test_ice_dead_stun_lan);
+  ADD ("/ice/dead-turn-lan", test_ice_dead_turn_lan);
   ADD ("/ice/bad-descriptions", test_bad_descriptions);
   ADD ("/ice/old-peer", test_old_peer);
   ADD ("/ice/peer-stops", test_peer_stops);

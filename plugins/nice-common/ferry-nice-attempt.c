@@ -73,6 +73,8 @@ leg_free (NiceLeg  *leg,
 
   if (leg->gathering_id != 0)
     g_signal_handler_disconnect (leg->agent, leg->gathering_id);
+  if (leg->candidate_id != 0)
+    g_signal_handler_disconnect (leg->agent, leg->candidate_id);
   _ferry_nice_channel_set_event_func (leg->channel, NULL, NULL);
   if (later)
     {

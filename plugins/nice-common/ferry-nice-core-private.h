@@ -37,8 +37,9 @@ typedef enum {
 } DirectState;
 
 
-/* What the STUN server did lately: an attempt waits for its reflexive
- * candidates only while it may answer. */
+/* What the STUN server (or, for [ice] relay, the TURN servers) did
+ * lately: an attempt waits for their candidates only while they may
+ * answer. */
 typedef enum {
   STUN_UNKNOWN,     /* not probed yet */
   STUN_ANSWERS,
@@ -56,6 +57,8 @@ struct _FerryNiceCore
   GCancellable    *resolving;
   StunState        stun_state;
   GCancellable    *stun_probing;
+  StunState        turn_state;    /* [ice] relay's TURN servers */
+  GCancellable    *turn_probing;
 };
 
 typedef struct _NiceAttempt NiceAttempt;
@@ -70,8 +73,10 @@ typedef struct
   NiceAgent        *agent;         /* the channel's */
   guint             stream_id;
   gulong            gathering_id;
+  gulong            candidate_id;
   gboolean          gathered;
   gboolean          stun;          /* asks the STUN server */
+  gboolean          turn;          /* asks [ice] relay's TURN servers */
   gboolean          paired;        /* has the peer's candidates */
   gboolean          writable;
   gboolean          readable;
@@ -151,6 +156,9 @@ void         _ferry_nice_attempt_probe_relays      (NiceAttempt         *attempt
 /* Asks the STUN server once, in the background: a silent one is not
  * waited for (see _ferry_nice_core_stun_learned). */
 void         _ferry_nice_core_probe_stun           (FerryNiceCore       *core);
+/* The same for the TURN servers of [ice] relay (see
+ * _ferry_nice_core_turn_learned); once at a time. */
+void         _ferry_nice_core_probe_turn           (FerryNiceCore       *core);
 GError      *_ferry_nice_relay_failure             (NiceAttempt         *attempt);
 
 /* ferry-nice-reach.c */
@@ -166,6 +174,10 @@ gboolean     _ferry_nice_direct_possible           (GPtrArray           *network
 /* ferry-nice-gather.c */
 /* The STUN server answers or not: attempts that wait only for it go on. */
 void         _ferry_nice_core_stun_learned         (FerryNiceCore       *core,
+                                                    StunState            state,
+                                                    const char          *how);
+/* [ice] relay's TURN servers answer or not: the same for them. */
+void         _ferry_nice_core_turn_learned         (FerryNiceCore       *core,
                                                     StunState            state,
                                                     const char          *how);
 NiceAttempt *_ferry_nice_attempt_new               (FerryNiceCore       *core,

@@ -106,6 +106,14 @@ _ferry_nice_core_start (FerryNiceCore   *core,
     g_cancellable_cancel (core->stun_probing);
   g_clear_object (&core->stun_probing);
   core->stun_state = STUN_UNKNOWN;
+  if (core->turn_probing != NULL)
+    g_cancellable_cancel (core->turn_probing);
+  g_clear_object (&core->turn_probing);
+  core->turn_state = STUN_UNKNOWN;
+  /* The same for the TURN servers ([ice] relay, and turn), whose relayed
+   * candidates are not waited for either while they do not answer. */
+  if ((config->relay || config->relay_only) && config->turn_servers->len > 0)
+    _ferry_nice_core_probe_turn (core);
   if (config->stun != NULL && !config->relay_only)
     {
       g_autoptr(GInetAddress) literal = g_inet_address_new_from_string (config->stun->host);
@@ -136,6 +144,9 @@ _ferry_nice_core_stop (FerryNiceCore *core)
   if (core->stun_probing != NULL)
     g_cancellable_cancel (core->stun_probing);
   g_clear_object (&core->stun_probing);
+  if (core->turn_probing != NULL)
+    g_cancellable_cancel (core->turn_probing);
+  g_clear_object (&core->turn_probing);
   g_hash_table_remove_all (core->attempts);
 }
 

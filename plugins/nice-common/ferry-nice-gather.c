@@ -108,22 +108,45 @@ attempt_gathering_finish (NiceAttempt *attempt,
 
   g_debug ("%s attempt %s gathered %s%s", config->name, attempt->id, attempt->local_summary,
            timed_out ? " (gathering timed out)"
-           : attempt->legs[LEG_UDP] != NULL && !attempt->legs[LEG_UDP]->gathered
-           ? " (not waiting for the silent STUN server)" : "");
+           : attempt->legs[LEG_UDP] == NULL || attempt->legs[LEG_UDP]->gathered ? ""
+           : attempt->core->turn_state == STUN_SILENT && attempt->legs[LEG_UDP]->turn
+           ? " (not waiting for the silent TURN servers)"
+           : " (not waiting for the silent STUN server)");
 
   attempt_return_descriptions (attempt);
 }
 
+static gboolean
+leg_has_candidate (NiceLeg          *leg,
+                   NiceCandidateType type)
+{
+  GSList *candidates = nice_agent_get_local_candidates (leg->agent, leg->stream_id, 1);
+  gboolean found = FALSE;
+
+  for (GSList *l = candidates; l != NULL && !found; l = l->next)
+    found = ((NiceCandidate *) l->data)->type == type;
+  _ferry_nice_free_candidates (candidates);
+  return found;
+}
+
 /* Whether @leg has the candidates worth describing: all of them, or all
- * but the reflexive ones of a STUN server that does not answer (libnice
- * retries it for seconds; its host candidates are there at once). */
+ * but those of servers that do not answer (libnice retries them for
+ * seconds; the host candidates are there at once): the STUN server's
+ * reflexive ones, [ice] relay's relayed ones. A server that answers is
+ * waited for: its candidate, or the end of the gathering. */
 static gboolean
 leg_ready (NiceLeg *leg)
 {
   FerryNiceCore *core = leg->attempt->core;
+  gboolean stun_silent = leg->stun && core->stun_state == STUN_SILENT;
+  gboolean turn_silent = leg->turn && core->turn_state == STUN_SILENT;
 
-  return leg->gathered ||
-         (leg->stun && core->stun_state == STUN_SILENT && core->config->turn_servers->len == 0);
+  if (leg->gathered)
+    return TRUE;
+  if (!stun_silent && !turn_silent)
+    return FALSE;
+  return (!leg->stun || stun_silent || leg_has_candidate (leg, NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE)) &&
+         (!leg->turn || turn_silent || leg_has_candidate (leg, NICE_CANDIDATE_TYPE_RELAYED));
 }
 
 static void
@@ -170,7 +193,29 @@ on_gathering_done (NiceAgent *agent,
     return;
   leg->gathered = TRUE;
   leg_learn_stun (leg);
+  if (leg->turn)
+    {
+      gboolean relayed = leg_has_candidate (leg, NICE_CANDIDATE_TYPE_RELAYED);
+
+      g_debug ("%s attempt %s: TURN gathering over%s, %s relayed candidate",
+               leg->attempt->core->config->name, leg->attempt->id,
+               leg->attempt->gathered ? " after the description" : "", relayed ? "a" : "no");
+      _ferry_nice_core_turn_learned (leg->attempt->core, relayed ? STUN_ANSWERS : STUN_SILENT, "gathering");
+    }
   attempt_check_gathered (leg->attempt);
+}
+
+/* [ice] relay: a reflexive candidate may be all that an attempt still
+ * waits for once the TURN servers are found silent (see leg_ready). */
+static void
+on_new_candidate (NiceAgent     *agent,
+                  NiceCandidate *candidate,
+                  gpointer       user_data)
+{
+  NiceLeg *leg = user_data;
+
+  if (candidate->stream_id == leg->stream_id && !leg->attempt->gathered)
+    attempt_check_gathered (leg->attempt);
 }
 
 static void
@@ -182,22 +227,44 @@ collect_waiting (gpointer key,
     g_ptr_array_add (user_data, g_strdup (key));
 }
 
+static void core_check_waiting (FerryNiceCore *core);
+
 void
 _ferry_nice_core_stun_learned (FerryNiceCore *core,
                                StunState      state,
                                const char    *how)
 {
-  g_autoptr(GPtrArray) waiting = NULL;
-
   if (core->stun_state != state)
     g_debug ("%s: the STUN server %s %s (%s)", core->config->name, core->config->stun->display,
              state == STUN_ANSWERS ? "answers"
              : g_str_equal (how, "probe") ? "does not answer" : "gave no reflexive candidate", how);
   core->stun_state = state;
-  if (state != STUN_SILENT)
-    return;
-  /* Attempts waiting only for it go on. Their descriptions go out at once,
-   * and the callbacks may release attempts: look each one up again. */
+  if (state == STUN_SILENT)
+    core_check_waiting (core);
+}
+
+void
+_ferry_nice_core_turn_learned (FerryNiceCore *core,
+                               StunState      state,
+                               const char    *how)
+{
+  if (core->turn_state != state)
+    g_debug ("%s: the TURN servers %s (%s)", core->config->name,
+             state == STUN_ANSWERS ? "answer"
+             : g_str_equal (how, "probe") ? "do not answer" : "gave no relayed candidate", how);
+  core->turn_state = state;
+  if (state == STUN_SILENT)
+    core_check_waiting (core);
+}
+
+/* Attempts waiting only for silent servers go on. */
+static void
+core_check_waiting (FerryNiceCore *core)
+{
+  g_autoptr(GPtrArray) waiting = NULL;
+
+  /* Their descriptions go out at once, and the callbacks may release
+   * attempts: look each one up again. */
   waiting = g_ptr_array_new_with_free_func (g_free);
   g_hash_table_foreach (core->attempts, collect_waiting, waiting);
   for (guint i = 0; i < waiting->len; i++)
@@ -303,6 +370,7 @@ leg_new (NiceAttempt  *attempt,
   NiceLeg *leg;
   NiceAgent *agent;
   guint stream_id;
+  gboolean use_turn;
 
   agent = leg_agent_new (attempt, tcp, addresses, error);
   if (agent == NULL)
@@ -316,7 +384,17 @@ leg_new (NiceAttempt  *attempt,
       return NULL;
     }
 
-  for (guint i = 0; !tcp && i < config->turn_servers->len; i++)
+  /* TURN servers that did not answer lately are asked again in the
+   * background, for later attempts. ice leaves them out meanwhile; turn
+   * asks them all the same (they are all it has), but describes at once
+   * that it has no relay. */
+  use_turn = !tcp && config->turn_servers->len > 0;
+  if (use_turn && core->turn_state == STUN_SILENT)
+    {
+      use_turn = config->relay_only;
+      _ferry_nice_core_probe_turn (core);
+    }
+  for (guint i = 0; use_turn && i < config->turn_servers->len; i++)
     {
       FerryNiceServer *server = g_ptr_array_index (config->turn_servers, i);
 
@@ -330,6 +408,7 @@ leg_new (NiceAttempt  *attempt,
   leg->tcp = tcp;
   /* As leg_agent_new() configured it. */
   leg->stun = leg_uses_stun (core, tcp);
+  leg->turn = use_turn;
   leg->agent = agent;
   leg->stream_id = stream_id;
   leg->channel = _ferry_nice_channel_new (agent, stream_id, core->context);
@@ -346,6 +425,9 @@ leg_new (NiceAttempt  *attempt,
   _ferry_nice_channel_set_event_func (leg->channel, _ferry_nice_leg_event_cb, leg);
   leg->gathering_id = g_signal_connect (agent, "candidate-gathering-done",
                                         G_CALLBACK (on_gathering_done), leg);
+  if (leg->turn)
+    leg->candidate_id = g_signal_connect (agent, "new-candidate-full",
+                                          G_CALLBACK (on_new_candidate), leg);
   return leg;
 }
 

@@ -11,8 +11,14 @@
 
 #include "ferry-nice-core-private.h"
 
-/* Why did a TURN server give no relay address? A STUN Binding request
- * tells an unreachable server from one that refused the allocation. */
+/* Why did a TURN server give no relay address? A request without
+ * credentials tells an unreachable server from one that refused the
+ * allocation. A TURN server is asked with an Allocate request without
+ * REQUESTED-TRANSPORT (it answers 401, or 400 without authentication, and
+ * allocates nothing; some TURN servers ignore STUN Binding requests), a
+ * STUN server with a Binding request. */
+#define PROBE_BINDING  0x0001
+#define PROBE_ALLOCATE 0x0003
 
 typedef struct {
   GPtrArray     *servers;      /* FerryNiceServer, shared with the config */
@@ -32,7 +38,8 @@ probe_answer_matches (const guint8 *answer,
 }
 
 static gboolean
-probe_server (FerryNiceServer *server)
+probe_server (FerryNiceServer *server,
+              guint16          method)
 {
   g_autoptr(GResolver) resolver = g_resolver_get_default ();
   g_autoptr(GList) addresses = NULL;
@@ -44,6 +51,8 @@ probe_server (FerryNiceServer *server)
   g_autoptr(GSocket) socket = NULL;
   gssize n;
 
+  request[0] = method >> 8;
+  request[1] = method & 0xff;
   /* The transaction id: unpredictable, from gnutls' generator. */
   if (gnutls_rnd (GNUTLS_RND_NONCE, request + 8, 12) != 0)
     return FALSE;
@@ -86,7 +95,7 @@ probe_thread (GTask        *task,
 
       if (text->len > 0)
         g_string_append (text, "; ");
-      if (probe_server (server))
+      if (probe_server (server, PROBE_ALLOCATE))
         g_string_append_printf (text, _("TURN server %s answers but refused to relay "
                                         "(wrong user name or password?)"), server->display);
       else
@@ -162,7 +171,7 @@ stun_probe_thread (GTask        *task,
                    gpointer      task_data,
                    GCancellable *cancellable)
 {
-  g_task_return_boolean (task, probe_server (task_data));
+  g_task_return_boolean (task, probe_server (task_data, PROBE_BINDING));
 }
 
 static void
@@ -196,4 +205,48 @@ _ferry_nice_core_probe_stun (FerryNiceCore *core)
   g_task_set_task_data (probe, server, (GDestroyNotify) _ferry_nice_server_free);
   g_task_set_check_cancellable (probe, FALSE);
   g_task_run_in_thread (probe, stun_probe_thread);
+}
+
+static void
+turn_probe_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  GPtrArray *servers = task_data;
+  gboolean answers = FALSE;
+
+  for (guint i = 0; i < servers->len && !answers; i++)
+    answers = probe_server (g_ptr_array_index (servers, i), PROBE_ALLOCATE);
+  g_task_return_boolean (task, answers);
+}
+
+static void
+turn_probe_done_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  FerryNiceCore *core = user_data;   /* alive: the task holds its transport */
+  gboolean answers = g_task_propagate_boolean (G_TASK (result), NULL);
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;   /* stopped meanwhile */
+  g_clear_object (&core->turn_probing);
+  _ferry_nice_core_turn_learned (core, answers ? STUN_ANSWERS : STUN_SILENT, "probe");
+}
+
+void
+_ferry_nice_core_probe_turn (FerryNiceCore *core)
+{
+  g_autoptr(GTask) probe = NULL;
+
+  if (core->turn_probing != NULL)
+    return;
+  core->turn_probing = g_cancellable_new ();
+  probe = g_task_new (core->transport, core->turn_probing, turn_probe_done_cb, core);
+  /* (The servers stay alive with this reference if the configuration changes.) */
+  g_task_set_task_data (probe, g_ptr_array_ref (core->config->turn_servers),
+                        (GDestroyNotify) g_ptr_array_unref);
+  g_task_set_check_cancellable (probe, FALSE);
+  g_task_run_in_thread (probe, turn_probe_thread);
 }
