@@ -362,6 +362,30 @@ test_cancel_by_receiver (Fixture       *fixture,
   run_cancel (fixture, FALSE);
 }
 
+/* An engine stopped during an incoming transfer leaves no source behind
+ * on its context: the transfer it cancels schedules the heap trim, which
+ * holds no reference and would fire on a freed engine. */
+static void
+test_stop_during_transfer (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(FerryTransfer) transfer = NULL;
+  GFile *file;
+
+  fixture->on_request = ON_REQUEST_ACCEPT;
+  fixture->held = ferry_test_held_new ("big.bin", CANCEL_SIZE);
+  file = ferry_test_held_get_file (fixture->held);
+  ferry_test_held_give (fixture->held, CANCEL_FED);
+  transfer = start_send_files (fixture, &file, 1);
+  ferry_test_wait_until (incoming_has_bytes, fixture, 20000, "the first bytes to arrive");
+
+  ferry_engine_stop (fixture->b);
+  g_assert_true (ferry_transfer_is_done (fixture->incoming));
+  g_assert_null (g_main_context_find_source_by_user_data (g_main_context_default (), fixture->b));
+  ferry_test_held_give_all (fixture->held);
+  ferry_test_wait_until (transfer_done, transfer, 20000, "the sender to see the end");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -373,6 +397,8 @@ main (int   argc,
   g_test_add ("/engine/reject", Fixture, NULL, fixture_set_up, test_reject, fixture_tear_down);
   g_test_add ("/engine/cancel-by-sender", Fixture, NULL, fixture_set_up, test_cancel_by_sender, fixture_tear_down);
   g_test_add ("/engine/cancel-by-receiver", Fixture, NULL, fixture_set_up, test_cancel_by_receiver, fixture_tear_down);
+  g_test_add ("/engine/stop-during-transfer", Fixture, NULL, fixture_set_up, test_stop_during_transfer,
+              fixture_tear_down);
 
   return g_test_run ();
 }

@@ -214,7 +214,6 @@ ferry_engine_stop (FerryEngine *self)
     return;
 
   _ferry_clear_source (&self->expiry_source);
-  _ferry_clear_source (&self->trim_source);
   cancel_transfers (self);
   stop_features (self);
 
@@ -231,6 +230,9 @@ ferry_engine_stop (FerryEngine *self)
       g_object_unref (task);
     }
 
+  /* Last: the transfers cancelled above scheduled it again (it holds no
+   * reference: once the engine is gone, it would fire on freed memory). */
+  _ferry_clear_source (&self->trim_source);
   self->started = FALSE;
 }
 

@@ -153,6 +153,8 @@ void
 _ferry_engine_schedule_trim (FerryEngine *self)
 {
   _ferry_clear_source (&self->trim_source);
+  if (!self->started)
+    return;
   self->trim_source = _ferry_engine_timeout_add_seconds (self, 2, trim_cb, self);
 }
 
