@@ -165,88 +165,101 @@ _ferry_nice_attempt_probe_relays (NiceAttempt *attempt)
   g_task_run_in_thread (probe, probe_thread);
 }
 
+/* Whether the STUN server (or any of the TURN servers) answers: a probe
+ * at start, before the first attempt needs to know. */
+typedef struct {
+  GPtrArray *servers;   /* FerryNiceServer */
+  guint16    method;
+  gboolean   turn;
+} ServerProbe;
+
 static void
-stun_probe_thread (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
+server_probe_free (ServerProbe *probe)
 {
-  g_task_return_boolean (task, probe_server (task_data, PROBE_BINDING));
+  g_ptr_array_unref (probe->servers);
+  g_free (probe);
 }
 
 static void
-stun_probe_done_cb (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+server_probe_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  ServerProbe *probe = task_data;
+  gboolean answers = FALSE;
+
+  for (guint i = 0; i < probe->servers->len && !answers; i++)
+    answers = probe_server (g_ptr_array_index (probe->servers, i), probe->method);
+  g_task_return_boolean (task, answers);
+}
+
+static void
+server_probe_done_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
 {
   FerryNiceCore *core = user_data;   /* alive: the task holds its transport */
+  ServerProbe *probe = g_task_get_task_data (G_TASK (result));
   gboolean answers = g_task_propagate_boolean (G_TASK (result), NULL);
+  StunState state = answers ? STUN_ANSWERS : STUN_SILENT;
 
   if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
     return;   /* stopped meanwhile */
+  if (probe->turn)
+    {
+      g_clear_object (&core->turn_probing);
+      _ferry_nice_core_turn_learned (core, state, "probe");
+      return;
+    }
   g_clear_object (&core->stun_probing);
   /* What a gathering found since is newer. */
   if (core->stun_state == STUN_UNKNOWN)
-    _ferry_nice_core_stun_learned (core, answers ? STUN_ANSWERS : STUN_SILENT, "probe");
+    _ferry_nice_core_stun_learned (core, state, "probe");
+}
+
+static void
+core_probe (FerryNiceCore *core,
+            GCancellable  *cancellable,
+            ServerProbe   *data)
+{
+  g_autoptr(GTask) probe = g_task_new (core->transport, cancellable, server_probe_done_cb, core);
+
+  g_task_set_task_data (probe, data, (GDestroyNotify) server_probe_free);
+  g_task_set_check_cancellable (probe, FALSE);
+  g_task_run_in_thread (probe, server_probe_thread);
 }
 
 void
 _ferry_nice_core_probe_stun (FerryNiceCore *core)
 {
-  g_autoptr(GTask) probe = NULL;
+  ServerProbe *data = g_new0 (ServerProbe, 1);
   FerryNiceServer *server = g_new0 (FerryNiceServer, 1);
 
   /* A copy: the configuration may change while the thread runs. */
   server->host = g_strdup (core->config->stun->host);
   server->port = core->config->stun->port;
   server->type = NICE_RELAY_TYPE_TURN_UDP;   /* a datagram probe */
+  data->servers = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_nice_server_free);
+  g_ptr_array_add (data->servers, server);
+  data->method = PROBE_BINDING;
   core->stun_probing = g_cancellable_new ();
-  probe = g_task_new (core->transport, core->stun_probing, stun_probe_done_cb, core);
-  g_task_set_task_data (probe, server, (GDestroyNotify) _ferry_nice_server_free);
-  g_task_set_check_cancellable (probe, FALSE);
-  g_task_run_in_thread (probe, stun_probe_thread);
-}
-
-static void
-turn_probe_thread (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
-{
-  GPtrArray *servers = task_data;
-  gboolean answers = FALSE;
-
-  for (guint i = 0; i < servers->len && !answers; i++)
-    answers = probe_server (g_ptr_array_index (servers, i), PROBE_ALLOCATE);
-  g_task_return_boolean (task, answers);
-}
-
-static void
-turn_probe_done_cb (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  FerryNiceCore *core = user_data;   /* alive: the task holds its transport */
-  gboolean answers = g_task_propagate_boolean (G_TASK (result), NULL);
-
-  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
-    return;   /* stopped meanwhile */
-  g_clear_object (&core->turn_probing);
-  _ferry_nice_core_turn_learned (core, answers ? STUN_ANSWERS : STUN_SILENT, "probe");
+  core_probe (core, core->stun_probing, data);
 }
 
 void
 _ferry_nice_core_probe_turn (FerryNiceCore *core)
 {
-  g_autoptr(GTask) probe = NULL;
+  ServerProbe *data;
 
   if (core->turn_probing != NULL)
     return;
+  data = g_new0 (ServerProbe, 1);
+  /* (The servers stay alive with this reference if the configuration
+   * changes.) */
+  data->servers = g_ptr_array_ref (core->config->turn_servers);
+  data->method = PROBE_ALLOCATE;
+  data->turn = TRUE;
   core->turn_probing = g_cancellable_new ();
-  probe = g_task_new (core->transport, core->turn_probing, turn_probe_done_cb, core);
-  /* (The servers stay alive with this reference if the configuration changes.) */
-  g_task_set_task_data (probe, g_ptr_array_ref (core->config->turn_servers),
-                        (GDestroyNotify) g_ptr_array_unref);
-  g_task_set_check_cancellable (probe, FALSE);
-  g_task_run_in_thread (probe, turn_probe_thread);
+  core_probe (core, core->turn_probing, data);
 }
