@@ -57,7 +57,7 @@ struct _FerryNiceCore
   GCancellable    *resolving;
   StunState        stun_state;
   GCancellable    *stun_probing;
-  StunState        turn_state;    /* [ice] relay's TURN servers */
+  StunState        turn_state;    /* the TURN servers, any of them */
   GCancellable    *turn_probing;
 };
 
@@ -76,7 +76,7 @@ typedef struct
   gulong            candidate_id;
   gboolean          gathered;
   gboolean          stun;          /* asks the STUN server */
-  gboolean          turn;          /* asks [ice] relay's TURN servers */
+  gboolean          turn;          /* asks the TURN servers */
   gboolean          paired;        /* has the peer's candidates */
   gboolean          writable;
   gboolean          readable;

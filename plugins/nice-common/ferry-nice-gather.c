@@ -205,7 +205,7 @@ on_gathering_done (NiceAgent *agent,
   attempt_check_gathered (leg->attempt);
 }
 
-/* [ice] relay: a reflexive candidate may be all that an attempt still
+/* A reflexive candidate may be all that an attempt still
  * waits for once the TURN servers are found silent (see leg_ready). */
 static void
 on_new_candidate (NiceAgent     *agent,
