@@ -6,11 +6,11 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include <json-glib/json-glib.h>
 
 #include "dht-helpers.h"
+#include "test-utils.h"
 
 #define READY_TIMEOUT_US (20 * G_USEC_PER_SEC)
 
@@ -59,13 +59,6 @@ ferry_test_dht_free_tcp_port (void)
   return free_port (G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP);
 }
 
-/* The node dies with the test, however the test ends. */
-static void
-child_setup (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
 static gboolean
 node_spawn (FerryTestDht  *dht,
             guint          index,
@@ -107,7 +100,8 @@ node_spawn (FerryTestDht  *dht,
 
   g_subprocess_launcher_set_stdout_file_path (launcher, log);
   g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  /* The node dies with the test, however the test ends. */
+  g_subprocess_launcher_set_child_setup (launcher, ferry_test_die_with_parent, GINT_TO_POINTER (getpid ()), NULL);
 
   g_clear_object (&node->process);
   node->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, error);

@@ -19,7 +19,6 @@
 #include <pty.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +26,8 @@
 #include <glib/gstdio.h>
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+
+#include "test-utils.h"
 
 #define WAIT_READY_MS    15000
 #define WAIT_EXIT_MS     20000
@@ -37,20 +38,6 @@
 #define SHA3_ABC   "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
 
 /* Processes {{{1 */
-
-static pid_t test_pid;
-
-static void
-child_setup (gpointer user_data)
-{
-  /* Dies with the test process, whatever way it ends (a failed assertion
-   * aborts it): no process is left behind, and none is ever signalled by a
-   * pid that may have been reaped and reused meanwhile. */
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  /* The test died before prctl() took effect. */
-  if (getppid () != test_pid)
-    _exit (127);
-}
 
 typedef struct {
   char          *label;
@@ -200,7 +187,7 @@ proc_spawnv (Fixture            *fx,
   /* The plugins of the build tree only, never installed ones. */
   g_subprocess_launcher_setenv (launcher, "FERRY_PLUGIN_SYSTEM_PATH", "", TRUE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, ferry_test_die_with_parent, GINT_TO_POINTER (getpid ()), NULL);
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
     {
       const char *eq = strchr (env[i], '=');
@@ -1364,7 +1351,7 @@ proc_spawn_tty (Fixture            *fx,
   g_subprocess_launcher_unsetenv (launcher, "FERRY_HOME");
   g_subprocess_launcher_setenv (launcher, "FERRY_PLUGIN_SYSTEM_PATH", "", TRUE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, ferry_test_die_with_parent, GINT_TO_POINTER (getpid ()), NULL);
 
   p->label = g_strdup (label);
   p->lines = g_ptr_array_new_with_free_func (g_free);
@@ -1583,7 +1570,7 @@ coturn_start (Fixture *fx,
       userdb = g_strdup_printf ("--userdb=%s/turndb", dir);
       pidfile = g_strdup_printf ("--pidfile=%s/turn.pid", dir);
       logfile = g_strdup_printf ("--log-file=%s/turn.log", dir);
-      g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+      g_subprocess_launcher_set_child_setup (launcher, ferry_test_die_with_parent, GINT_TO_POINTER (getpid ()), NULL);
       process = g_subprocess_launcher_spawn (launcher, &error, turnserver, "-n", "--no-cli", "--no-tls",
                                              "--no-dtls", "--listening-ip=127.0.0.1", listening,
                                              "--relay-ip=127.0.0.1", min, max, "--lt-cred-mech",
@@ -1709,7 +1696,7 @@ dhtnode_start (guint32  network,
   g_autoptr(GError) error = NULL;
   GSubprocess *process;
 
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, ferry_test_die_with_parent, GINT_TO_POINTER (getpid ()), NULL);
   /* -s: in the foreground, so the pid is the node's. */
   if (bootstrap != 0)
     process = g_subprocess_launcher_spawn (launcher, &error, "dhtnode", "-s", "-n", net, "-p", dht_port,
@@ -1813,7 +1800,6 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  test_pid = getpid ();
   signal (SIGPIPE, SIG_IGN);
 
 #define ADD(path, func) \

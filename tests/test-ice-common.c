@@ -55,14 +55,18 @@ coturn_start (void)
       g_autofree char *userdb = g_strdup_printf ("--userdb=%s/turndb", coturn->dir);
       g_autofree char *pidfile = g_strdup_printf ("--pidfile=%s/turn.pid", coturn->dir);
       g_autofree char *logfile = g_strdup_printf ("--log-file=%s/turn.log", coturn->dir);
+      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                           G_SUBPROCESS_FLAGS_STDERR_SILENCE);
       GSubprocess *process;
 
-      process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                                  &error, turnserver, "-n", "--no-cli", "--no-tls", "--no-dtls",
-                                  "--listening-ip=127.0.0.1", listening, "--relay-ip=127.0.0.1",
-                                  min, max, "--lt-cred-mech", "--user=test:test",
-                                  "--realm=ferry.test", "--fingerprint", "--allow-loopback-peers",
-                                  "--no-stdout-log", userdb, pidfile, logfile, "--simple-log", NULL);
+      g_subprocess_launcher_set_child_setup (launcher, ferry_test_die_with_parent,
+                                             GINT_TO_POINTER (getpid ()), NULL);
+      process = g_subprocess_launcher_spawn (launcher, &error, turnserver, "-n", "--no-cli", "--no-tls",
+                                             "--no-dtls", "--listening-ip=127.0.0.1", listening,
+                                             "--relay-ip=127.0.0.1", min, max, "--lt-cred-mech",
+                                             "--user=test:test", "--realm=ferry.test", "--fingerprint",
+                                             "--allow-loopback-peers", "--no-stdout-log", userdb, pidfile,
+                                             logfile, "--simple-log", NULL);
       g_assert_no_error (error);
 
       /* Ready when it answers a STUN Binding request (< 1.5 s). */

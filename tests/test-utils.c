@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <glib-unix.h>
 #include <gio/gunixinputstream.h>
@@ -139,6 +141,15 @@ ferry_test_files_equal (const char *a,
   return g_mapped_file_get_length (ma) == 0 ||
          memcmp (g_mapped_file_get_contents (ma), g_mapped_file_get_contents (mb),
                  g_mapped_file_get_length (ma)) == 0;
+}
+
+void
+ferry_test_die_with_parent (gpointer parent_pid)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* The test died before prctl() took effect. */
+  if (getppid () != (pid_t) GPOINTER_TO_INT (parent_pid))
+    _exit (127);
 }
 
 guint16

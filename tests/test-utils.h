@@ -42,6 +42,11 @@ gboolean  ferry_test_files_equal      (const char         *a,
 
 /* A UDP port that was free a moment ago, on 127.0.0.1. */
 guint16   ferry_test_free_udp_port    (void);
+/* For g_subprocess_launcher_set_child_setup() with
+ * GINT_TO_POINTER (getpid ()): the child dies with the test process,
+ * however the test ends (a failed assertion aborts it), so no server is
+ * left behind and none is signalled by a pid reused meanwhile. */
+void      ferry_test_die_with_parent  (gpointer parent_pid);
 
 /* Names in @dir, sorted, joined by '|' (for asserting directory contents). */
 char     *ferry_test_list_dir         (const char         *dir);
