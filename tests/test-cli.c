@@ -1514,27 +1514,6 @@ test_hostile_name (Fixture       *fx,
 
 /* ferry doctor {{{1 */
 
-/* Whether a STUN server answers a Binding request on 127.0.0.1:@port
- * within 1 s (the receive waits for it: no sleep). */
-static gboolean
-stun_answers (guint16 port)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                            G_SOCKET_PROTOCOL_UDP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
-  guint8 request[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
-                         'f', 'e', 'r', 'r', 'y', '-', 'd', 'o', 'c', 't', 'o', 'r' };
-  guint8 answer[512];
-  gssize n;
-
-  g_socket_set_timeout (socket, 1);
-  if (g_socket_send_to (socket, address, (const char *) request, sizeof request, NULL, NULL) < 0)
-    return FALSE;
-  n = g_socket_receive (socket, (char *) answer, sizeof answer, NULL, NULL);
-  return n >= 20 && answer[0] == 0x01 && answer[1] == 0x01 && memcmp (answer + 8, request + 8, 12) == 0;
-}
-
 /* coturn on 127.0.0.1 (user test:test, realm ferry.test), killed with the
  * test if it fails; NULL (after a skip) when it is not installed. */
 static GSubprocess *
@@ -1552,43 +1531,7 @@ coturn_start (Fixture *fx,
       return NULL;
     }
   dir = make_dir (fx, "coturn");
-
-  for (guint attempt = 0; attempt < 5; attempt++)
-    {
-      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                                                                           G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-      guint min_port = 20000 + g_random_int_range (0, 400) * 100;
-      g_autofree char *listening = NULL, *min = NULL, *max = NULL;
-      g_autofree char *userdb = NULL, *pidfile = NULL, *logfile = NULL;
-      g_autoptr(GError) error = NULL;
-      GSubprocess *process;
-
-      *port = free_udp_port ();
-      listening = g_strdup_printf ("--listening-port=%u", *port);
-      min = g_strdup_printf ("--min-port=%u", min_port);
-      max = g_strdup_printf ("--max-port=%u", min_port + 99);
-      userdb = g_strdup_printf ("--userdb=%s/turndb", dir);
-      pidfile = g_strdup_printf ("--pidfile=%s/turn.pid", dir);
-      logfile = g_strdup_printf ("--log-file=%s/turn.log", dir);
-      g_subprocess_launcher_set_child_setup (launcher, ferry_test_die_with_parent, GINT_TO_POINTER (getpid ()), NULL);
-      process = g_subprocess_launcher_spawn (launcher, &error, turnserver, "-n", "--no-cli", "--no-tls",
-                                             "--no-dtls", "--listening-ip=127.0.0.1", listening,
-                                             "--relay-ip=127.0.0.1", min, max, "--lt-cred-mech",
-                                             "--user=test:test", "--realm=ferry.test", "--fingerprint",
-                                             "--allow-loopback-peers", "--no-stdout-log", userdb, pidfile,
-                                             logfile, "--simple-log", NULL);
-      g_assert_no_error (error);
-
-      /* Ready when it answers a STUN Binding request (< 1.5 s). */
-      for (guint i = 0; i < 10; i++)
-        if (stun_answers (*port))
-          return process;
-      g_subprocess_force_exit (process);
-      g_subprocess_wait (process, NULL, NULL);
-      g_object_unref (process);
-    }
-  g_error ("coturn did not start");
-  return NULL;
+  return ferry_test_coturn_spawn (turnserver, dir, port);
 }
 
 static JsonObject *

@@ -9,31 +9,10 @@
 /* The nice code's debug lines about STUN and read-ahead, kept in order so that tests can
  * check what happened before what. */
 
-static gboolean
-stun_answers (guint16 port)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                            G_SOCKET_PROTOCOL_UDP, NULL);
-  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (lo, port);
-  guint8 request[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
-                         'f', 'e', 'r', 'r', 'y', '-', 't', 'e', 's', 't', '-', '1' };
-  guint8 answer[512];
-  gssize n;
-
-  g_socket_set_timeout (socket, 1);
-  if (g_socket_send_to (socket, address, (const char *) request, sizeof request, NULL, NULL) < 0)
-    return FALSE;
-  /* The receive waits for the answer (or the 1 s timeout): no sleep. */
-  n = g_socket_receive (socket, (char *) answer, sizeof answer, NULL, NULL);
-  return n >= 20 && answer[0] == 0x01 && answer[1] == 0x01 && memcmp (answer + 8, request + 8, 12) == 0;
-}
-
 Coturn *
 coturn_start (void)
 {
   g_autofree char *turnserver = g_find_program_in_path ("turnserver");
-  g_autoptr(GError) error = NULL;
   Coturn *coturn;
 
   if (turnserver == NULL)
@@ -44,48 +23,7 @@ coturn_start (void)
 
   coturn = g_new0 (Coturn, 1);
   coturn->dir = ferry_test_make_dir ("coturn");
-
-  for (guint attempt = 0; attempt < 5 && coturn->process == NULL; attempt++)
-    {
-      guint16 port = ferry_test_free_udp_port ();
-      guint min_port = 20000 + g_random_int_range (0, 400) * 100;
-      g_autofree char *listening = g_strdup_printf ("--listening-port=%u", port);
-      g_autofree char *min = g_strdup_printf ("--min-port=%u", min_port);
-      g_autofree char *max = g_strdup_printf ("--max-port=%u", min_port + 99);
-      g_autofree char *userdb = g_strdup_printf ("--userdb=%s/turndb", coturn->dir);
-      g_autofree char *pidfile = g_strdup_printf ("--pidfile=%s/turn.pid", coturn->dir);
-      g_autofree char *logfile = g_strdup_printf ("--log-file=%s/turn.log", coturn->dir);
-      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                                                                           G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-      GSubprocess *process;
-
-      g_subprocess_launcher_set_child_setup (launcher, ferry_test_die_with_parent,
-                                             GINT_TO_POINTER (getpid ()), NULL);
-      process = g_subprocess_launcher_spawn (launcher, &error, turnserver, "-n", "--no-cli", "--no-tls",
-                                             "--no-dtls", "--listening-ip=127.0.0.1", listening,
-                                             "--relay-ip=127.0.0.1", min, max, "--lt-cred-mech",
-                                             "--user=test:test", "--realm=ferry.test", "--fingerprint",
-                                             "--allow-loopback-peers", "--no-stdout-log", userdb, pidfile,
-                                             logfile, "--simple-log", NULL);
-      g_assert_no_error (error);
-
-      /* Ready when it answers a STUN Binding request (< 1.5 s). */
-      for (guint i = 0; i < 10; i++)
-        if (stun_answers (port))
-          {
-            coturn->process = process;
-            coturn->port = port;
-            break;
-          }
-      if (coturn->process == NULL)
-        {
-          g_subprocess_force_exit (process);
-          g_subprocess_wait (process, NULL, NULL);
-          g_object_unref (process);
-        }
-    }
-
-  g_assert_nonnull (coturn->process);
+  coturn->process = ferry_test_coturn_spawn (turnserver, coturn->dir, &coturn->port);
   return coturn;
 }
 

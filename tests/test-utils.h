@@ -47,6 +47,12 @@ guint16   ferry_test_free_udp_port    (void);
  * however the test ends (a failed assertion aborts it), so no server is
  * left behind and none is signalled by a pid reused meanwhile. */
 void      ferry_test_die_with_parent  (gpointer parent_pid);
+/* coturn on 127.0.0.1 (user test:test, realm ferry.test, loopback peers
+ * allowed), its files in @dir, dying with the test; *@port is where it
+ * listens. Fails the test when it does not start. */
+GSubprocess *ferry_test_coturn_spawn  (const char *turnserver,
+                                       const char *dir,
+                                       guint16    *port);
 
 /* Names in @dir, sorted, joined by '|' (for asserting directory contents). */
 char     *ferry_test_list_dir         (const char         *dir);
