@@ -819,12 +819,14 @@ test_changed_file_refused (Fixture       *fx,
   interrupted_clear (&it);
 }
 
-/* A file verified before the transfer was cut, then changed on the
- * receiver: a fetch receives it whole again under a new name and leaves
- * the changed one as it is, instead of failing on its digest. */
+/* A file verified before the transfer was cut. Unchanged, a fetch takes
+ * it as it is (its digest known from the check: not hashed twice) and
+ * resumes the other. Changed on the receiver (@edit), a fetch receives it
+ * whole again under a new name and leaves the changed one as it is,
+ * instead of failing on its digest. */
 static void
-test_changed_verified (Fixture       *fx,
-                       gconstpointer  data)
+run_verified (Fixture  *fx,
+              gboolean  edit)
 {
   Interrupted it = { 0, };
   g_autofree char *account = NULL;
@@ -876,8 +878,11 @@ test_changed_verified (Fixture       *fx,
 
   /* the user edits it: same size, other bytes */
   received = g_build_filename (it.download, "notes.txt", NULL);
-  g_assert_true (g_file_get_contents (edited, &contents, &length, NULL));
-  g_assert_true (g_file_set_contents (received, contents, length, NULL));
+  if (edit)
+    {
+      g_assert_true (g_file_get_contents (edited, &contents, &length, NULL));
+      g_assert_true (g_file_set_contents (received, contents, length, NULL));
+    }
 
   start_sender_again (fx, &it);
   fetch = proc_spawn (fx, "fetch", "--home", it.recv_home, "--interface", "lo", "--json",
@@ -888,17 +893,25 @@ test_changed_verified (Fixture       *fx,
   g_assert_null (proc_find (fetch, "offer", 1));
   g_assert_nonnull (proc_find (fetch, "done", 0));
 
-  /* the user's version stays, the sent one lands beside it */
-  g_assert_true (ferry_test_files_equal (edited, received));
-  again = g_build_filename (it.download, "notes (1).txt", NULL);
-  g_assert_true (ferry_test_files_equal (notes, again));
   final = g_build_filename (it.download, "big.bin", NULL);
   g_assert_true (ferry_test_files_equal (it.source, final));
-  {
-    g_autofree char *listing = ferry_test_list_dir (it.download);
+  if (edit)
+    {
+      g_autofree char *listing = ferry_test_list_dir (it.download);
 
-    g_assert_cmpstr (listing, ==, "big.bin|notes (1).txt|notes.txt");
-  }
+      /* the user's version stays, the sent one lands beside it */
+      g_assert_true (ferry_test_files_equal (edited, received));
+      again = g_build_filename (it.download, "notes (1).txt", NULL);
+      g_assert_true (ferry_test_files_equal (notes, again));
+      g_assert_cmpstr (listing, ==, "big.bin|notes (1).txt|notes.txt");
+    }
+  else
+    {
+      g_autofree char *listing = ferry_test_list_dir (it.download);
+
+      g_assert_true (ferry_test_files_equal (notes, received));
+      g_assert_cmpstr (listing, ==, "big.bin|notes.txt");
+    }
   after = history_of (fx, it.recv_home);
   record = g_ptr_array_index (after, 0);
   g_assert_cmpstr (json_object_get_string_member (record, "state"), ==, "finished");
@@ -906,6 +919,20 @@ test_changed_verified (Fixture       *fx,
   g_assert_cmpint (json_object_get_int_member (record, "moved"), <, BIG_SIZE);
 
   interrupted_clear (&it);
+}
+
+static void
+test_unchanged_verified (Fixture       *fx,
+                         gconstpointer  data)
+{
+  run_verified (fx, FALSE);
+}
+
+static void
+test_changed_verified (Fixture       *fx,
+                       gconstpointer  data)
+{
+  run_verified (fx, TRUE);
 }
 
 /* The tool with several devices of one account: export, import, a send to
@@ -1100,6 +1127,8 @@ main (int   argc,
   g_test_add ("/resume/link-cut", Fixture, NULL, fixture_set_up, test_link_cut, fixture_tear_down);
   g_test_add ("/resume/receiver-frozen", Fixture, NULL, fixture_set_up, test_receiver_frozen, fixture_tear_down);
   g_test_add ("/resume/tampered-part", Fixture, NULL, fixture_set_up, test_tampered_part, fixture_tear_down);
+  g_test_add ("/resume/unchanged-verified", Fixture, NULL, fixture_set_up, test_unchanged_verified,
+              fixture_tear_down);
   g_test_add ("/resume/changed-verified", Fixture, NULL, fixture_set_up, test_changed_verified, fixture_tear_down);
   g_test_add ("/resume/stranger-refused", Fixture, NULL, fixture_set_up, test_stranger_refused, fixture_tear_down);
   g_test_add ("/resume/changed-file-refused", Fixture, NULL, fixture_set_up, test_changed_file_refused, fixture_tear_down);

@@ -66,6 +66,13 @@ void             _ferry_hash_share_push    (FerryHashShare   *share,
 char            *_ferry_hash_share_digest  (FerryHashShare   *share,
                                             guint             index,
                                             guint64           size);
+/* File @index, of @size bytes, is known to have @digest (a receiver's
+ * file verified earlier and found unchanged): nothing is pushed for it,
+ * and _digest() returns @digest. */
+void             _ferry_hash_share_set_digest (FerryHashShare *share,
+                                               guint           index,
+                                               guint64         size,
+                                               const char     *digest);
 /* The digest of file @index, all of whose bytes @buffer holds: hashed
  * with @hasher by the caller, without a hand-off to the hashing thread
  * (which would cost more than the hash for a small file), unless another

@@ -358,6 +358,25 @@ _ferry_hash_share_digest (FerryHashShare *share,
   return digest;
 }
 
+void
+_ferry_hash_share_set_digest (FerryHashShare *share,
+                              guint           index,
+                              guint64         size,
+                              const char     *digest)
+{
+  ShareFile *file;
+
+  g_mutex_lock (&share->lock);
+  file = share_get_file (share, index);
+  g_warn_if_fail (file->pushed == 0 && !file->finishing);
+  file->pushed = size;
+  file->finishing = TRUE;
+  g_free (file->digest);
+  file->digest = g_strdup (digest);
+  g_cond_broadcast (&share->cond);
+  g_mutex_unlock (&share->lock);
+}
+
 char *
 _ferry_hash_share_digest_whole (FerryHashShare *share,
                                 guint           index,
