@@ -180,6 +180,9 @@ void         _ferry_nice_core_stun_learned         (FerryNiceCore       *core,
 void         _ferry_nice_core_turn_learned         (FerryNiceCore       *core,
                                                     StunState            state,
                                                     const char          *how);
+/* Whether @leg gathered a local candidate of @type. */
+gboolean     _ferry_nice_leg_has_candidate         (NiceLeg             *leg,
+                                                    NiceCandidateType    type);
 NiceAttempt *_ferry_nice_attempt_new               (FerryNiceCore       *core,
                                                     const char          *id,
                                                     gboolean             offerer,

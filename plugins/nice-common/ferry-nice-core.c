@@ -90,6 +90,14 @@ stun_resolved_cb (GObject      *source,
   g_resolver_free_addresses (addresses);
 }
 
+static void
+cancel_probe (GCancellable **probing)
+{
+  if (*probing != NULL)
+    g_cancellable_cancel (*probing);
+  g_clear_object (probing);
+}
+
 void
 _ferry_nice_core_start (FerryNiceCore   *core,
                         FerryNiceConfig *config)
@@ -102,13 +110,9 @@ _ferry_nice_core_start (FerryNiceCore   *core,
   core->started = TRUE;
 
   g_clear_pointer (&core->stun_ip, g_free);
-  if (core->stun_probing != NULL)
-    g_cancellable_cancel (core->stun_probing);
-  g_clear_object (&core->stun_probing);
+  cancel_probe (&core->stun_probing);
   core->stun_state = STUN_UNKNOWN;
-  if (core->turn_probing != NULL)
-    g_cancellable_cancel (core->turn_probing);
-  g_clear_object (&core->turn_probing);
+  cancel_probe (&core->turn_probing);
   core->turn_state = STUN_UNKNOWN;
   /* The same for the TURN servers ([ice] relay, and turn), whose relayed
    * candidates are not waited for either while they do not answer. */
@@ -141,12 +145,8 @@ _ferry_nice_core_stop (FerryNiceCore *core)
   if (core->resolving != NULL)
     g_cancellable_cancel (core->resolving);
   g_clear_object (&core->resolving);
-  if (core->stun_probing != NULL)
-    g_cancellable_cancel (core->stun_probing);
-  g_clear_object (&core->stun_probing);
-  if (core->turn_probing != NULL)
-    g_cancellable_cancel (core->turn_probing);
-  g_clear_object (&core->turn_probing);
+  cancel_probe (&core->stun_probing);
+  cancel_probe (&core->turn_probing);
   g_hash_table_remove_all (core->attempts);
 }
 
@@ -261,8 +261,6 @@ attempt_judge_direct (NiceAttempt *attempt,
   _ferry_nice_free_candidates (local);
 }
 
-/* Hands each leg the peer's candidates of its transport (takes
- * @candidates). Fails when no leg got a pair. */
 /* [ice] relay: a transfer that starts on a relayed pair moves to a direct
  * one when a direct check succeeds later. libnice gives a pair up after
  * its retransmissions (3 by default: checks at 0, 0.5, 1.5 and 3.5 s)
@@ -279,20 +277,17 @@ leg_keep_checking (NiceAttempt *attempt,
                    GSList      *remote)
 {
   gboolean relayed = FALSE;
-  GSList *local;
 
   if (!attempt->core->config->relay || attempt->core->config->relay_only)
     return;
   for (GSList *l = remote; l != NULL && !relayed; l = l->next)
     relayed = ((NiceCandidate *) l->data)->type == NICE_CANDIDATE_TYPE_RELAYED;
-  local = nice_agent_get_local_candidates (leg->agent, leg->stream_id, 1);
-  for (GSList *l = local; l != NULL && !relayed; l = l->next)
-    relayed = ((NiceCandidate *) l->data)->type == NICE_CANDIDATE_TYPE_RELAYED;
-  _ferry_nice_free_candidates (local);
-  if (relayed)
+  if (relayed || _ferry_nice_leg_has_candidate (leg, NICE_CANDIDATE_TYPE_RELAYED))
     g_object_set (leg->agent, "stun-max-retransmissions", RELAY_CHECK_RETRANSMISSIONS, NULL);
 }
 
+/* Hands each leg the peer's candidates of its transport (takes
+ * @candidates). Fails when no leg got a pair. */
 static gboolean
 attempt_pair_legs (NiceAttempt  *attempt,
                    JsonObject   *remote,

@@ -116,19 +116,6 @@ attempt_gathering_finish (NiceAttempt *attempt,
   attempt_return_descriptions (attempt);
 }
 
-static gboolean
-leg_has_candidate (NiceLeg          *leg,
-                   NiceCandidateType type)
-{
-  GSList *candidates = nice_agent_get_local_candidates (leg->agent, leg->stream_id, 1);
-  gboolean found = FALSE;
-
-  for (GSList *l = candidates; l != NULL && !found; l = l->next)
-    found = ((NiceCandidate *) l->data)->type == type;
-  _ferry_nice_free_candidates (candidates);
-  return found;
-}
-
 /* Whether @leg has the candidates worth describing: all of them, or all
  * but those of servers that do not answer (libnice retries them for
  * seconds; the host candidates are there at once): the STUN server's
@@ -145,8 +132,8 @@ leg_ready (NiceLeg *leg)
     return TRUE;
   if (!stun_silent && !turn_silent)
     return FALSE;
-  return (!leg->stun || stun_silent || leg_has_candidate (leg, NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE)) &&
-         (!leg->turn || turn_silent || leg_has_candidate (leg, NICE_CANDIDATE_TYPE_RELAYED));
+  return (!leg->stun || stun_silent || _ferry_nice_leg_has_candidate (leg, NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE)) &&
+         (!leg->turn || turn_silent || _ferry_nice_leg_has_candidate (leg, NICE_CANDIDATE_TYPE_RELAYED));
 }
 
 static void
@@ -160,26 +147,29 @@ attempt_check_gathered (NiceAttempt *attempt)
 
 /* The UDP leg's gathering is over: did the STUN server answer? (On a host
  * without NAT, libnice keeps no reflexive candidate equal to a host one:
- * then there is nothing to wait for either.) */
+ * then there is nothing to wait for either.) And the TURN servers? */
 static void
-leg_learn_stun (NiceLeg *leg)
+leg_learn_servers (NiceLeg *leg)
 {
   FerryNiceCore *core = leg->attempt->core;
-  GSList *candidates;
-  gboolean reflexive = FALSE;
+  const char *after = leg->attempt->gathered ? " after the description" : "";
 
-  if (!leg->stun)
-    return;
-  candidates = nice_agent_get_local_candidates (leg->agent, leg->stream_id, 1);
-  for (GSList *l = candidates; l != NULL; l = l->next)
-    if (((NiceCandidate *) l->data)->type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE)
-      reflexive = TRUE;
-  _ferry_nice_free_candidates (candidates);
+  if (leg->stun)
+    {
+      gboolean reflexive = _ferry_nice_leg_has_candidate (leg, NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE);
 
-  g_debug ("%s attempt %s: STUN gathering over%s, %s reflexive candidate",
-           core->config->name, leg->attempt->id,
-           leg->attempt->gathered ? " after the description" : "", reflexive ? "a" : "no");
-  _ferry_nice_core_stun_learned (core, reflexive ? STUN_ANSWERS : STUN_SILENT, "gathering");
+      g_debug ("%s attempt %s: STUN gathering over%s, %s reflexive candidate",
+               core->config->name, leg->attempt->id, after, reflexive ? "a" : "no");
+      _ferry_nice_core_stun_learned (core, reflexive ? STUN_ANSWERS : STUN_SILENT, "gathering");
+    }
+  if (leg->turn)
+    {
+      gboolean relayed = _ferry_nice_leg_has_candidate (leg, NICE_CANDIDATE_TYPE_RELAYED);
+
+      g_debug ("%s attempt %s: TURN gathering over%s, %s relayed candidate",
+               core->config->name, leg->attempt->id, after, relayed ? "a" : "no");
+      _ferry_nice_core_turn_learned (core, relayed ? STUN_ANSWERS : STUN_SILENT, "gathering");
+    }
 }
 
 static void
@@ -192,16 +182,7 @@ on_gathering_done (NiceAgent *agent,
   if (stream_id != leg->stream_id)
     return;
   leg->gathered = TRUE;
-  leg_learn_stun (leg);
-  if (leg->turn)
-    {
-      gboolean relayed = leg_has_candidate (leg, NICE_CANDIDATE_TYPE_RELAYED);
-
-      g_debug ("%s attempt %s: TURN gathering over%s, %s relayed candidate",
-               leg->attempt->core->config->name, leg->attempt->id,
-               leg->attempt->gathered ? " after the description" : "", relayed ? "a" : "no");
-      _ferry_nice_core_turn_learned (leg->attempt->core, relayed ? STUN_ANSWERS : STUN_SILENT, "gathering");
-    }
+  leg_learn_servers (leg);
   attempt_check_gathered (leg->attempt);
 }
 
@@ -495,4 +476,17 @@ _ferry_nice_attempt_new (FerryNiceCore  *core,
     }
 
   return attempt;
+}
+
+gboolean
+_ferry_nice_leg_has_candidate (NiceLeg          *leg,
+                               NiceCandidateType type)
+{
+  GSList *candidates = nice_agent_get_local_candidates (leg->agent, leg->stream_id, 1);
+  gboolean found = FALSE;
+
+  for (GSList *l = candidates; l != NULL && !found; l = l->next)
+    found = ((NiceCandidate *) l->data)->type == type;
+  _ferry_nice_free_candidates (candidates);
+  return found;
 }
