@@ -153,7 +153,6 @@ done_unchanged (FerryReceiver    *receiver,
  * file is then received whole. */
 static int
 open_resumed (FerryReceiver    *receiver,
-              guint             index,
               FerrySessionFile *file)
 {
   guint64 length = 0;
@@ -174,8 +173,6 @@ open_resumed (FerryReceiver    *receiver,
         {
           g_clear_pointer (&file->part_name, g_free);
           file->offset = file->size;
-          if (file->expected_sha3 != NULL)
-            _ferry_hash_share_set_digest (receiver->hashes, index, file->size, file->expected_sha3);
           return fd;
         }
       g_debug ("“%s” changed since it was verified: receiving it again", file->done_name);
@@ -240,20 +237,22 @@ _ferry_receiver_open_resumed (FerryReceiver  *receiver,
 
   receiver->resume_fds = g_new (int, op->files->len);
   for (guint i = 0; i < op->files->len; i++)
-    receiver->resume_fds[i] = open_resumed (receiver, i, g_ptr_array_index (op->files, i));
+    receiver->resume_fds[i] = open_resumed (receiver, g_ptr_array_index (op->files, i));
 
   /* Every resumed prefix is hashed before the accept (each file has a
    * hash of its own): meanwhile the sender waits for the answer, not on
    * a stream nobody reads, which its stall timeout would take for a lost
-   * connection. (A verified file found unchanged has its digest
-   * already.) */
+   * connection. A verified file found unchanged (it kept its done_name)
+   * has the digest it was checked against. */
   for (guint i = 0; i < op->files->len; i++)
     {
       FerrySessionFile *file = g_ptr_array_index (op->files, i);
-      gboolean known = file->done_name != NULL && file->expected_sha3 != NULL;
 
-      if (receiver->resume_fds[i] >= 0 && file->offset > 0 && !known &&
-          !hash_prefix (receiver, i, receiver->resume_fds[i], file->offset, file->name, error))
+      if (receiver->resume_fds[i] < 0 || file->offset == 0)
+        continue;
+      if (file->done_name != NULL && file->expected_sha3 != NULL)
+        _ferry_hash_share_set_digest (receiver->hashes, i, file->size, file->expected_sha3);
+      else if (!hash_prefix (receiver, i, receiver->resume_fds[i], file->offset, file->name, error))
         return FALSE;
     }
 
