@@ -89,6 +89,21 @@ test_ice_dead_stun (Fixture       *fixture,
   g_assert_true (g_str_has_prefix (chain, "local-broadcast → ice (tcp, "));
 }
 
+/* Both engines with @transports and @conf; a small file goes over lan
+ * (the log is cleared first, for what the caller then counts). */
+static void
+transfer_over_lan (Fixture    *fixture,
+                   const char *transports,
+                   const char *conf)
+{
+  g_autofree char *chain = NULL;
+
+  ferry_test_log_clear ();
+  start_engines (fixture, transports, conf, transports, conf);
+  chain = transfer_ok (fixture, 100 * 1000);
+  g_assert_true (g_str_has_prefix (chain, "local-broadcast → lan"));
+}
+
 /* A STUN server nobody answers (a closed port on loopback) costs a lan
  * transfer nothing: the ice descriptions go out with the host candidates
  * as soon as the probe found the server silent, while libnice still tries
@@ -100,13 +115,8 @@ test_ice_dead_stun_lan (Fixture       *fixture,
 {
   g_autofree char *stun = g_strdup_printf ("[ice]\nstun-server=127.0.0.1:%u\ngather-timeout=30000",
                                            ferry_test_free_udp_port ());
-  g_autofree char *chain = NULL;
 
-  ferry_test_log_clear ();
-  start_engines (fixture, "lan,ice", stun, "lan,ice", stun);
-  chain = transfer_ok (fixture, 100 * 1000);
-  g_assert_true (g_str_has_prefix (chain, "local-broadcast → lan"));
-
+  transfer_over_lan (fixture, "lan,ice", stun);
   /* Both engines found the server silent, described ice without its
    * reflexive candidates, and the transfer ended before libnice gave up
    * on the server (the attempts are gone by now: it never will). */
@@ -129,13 +139,8 @@ test_ice_dead_turn_lan (Fixture       *fixture,
   g_autofree char *conf = g_strdup_printf ("[turn]\nservers=turn:test:test@127.0.0.1:%u?transport=udp\n"
                                            "gather-timeout=30000\n[ice]\ngather-timeout=30000",
                                            ferry_test_free_udp_port ());
-  g_autofree char *chain = NULL;
 
-  ferry_test_log_clear ();
-  start_engines (fixture, "lan,ice,turn", conf, "lan,ice,turn", conf);
-  chain = transfer_ok (fixture, 100 * 1000);
-  g_assert_true (g_str_has_prefix (chain, "local-broadcast → lan"));
-
+  transfer_over_lan (fixture, "lan,ice,turn", conf);
   g_assert_cmpuint (ferry_test_log_count ("ice: the TURN servers do not answer (probe)"), ==, 2);
   g_assert_cmpuint (ferry_test_log_count ("turn: the TURN servers do not answer (probe)"), ==, 2);
   g_assert_cmpuint (ferry_test_log_count ("turn attempt "), ==, 2);
