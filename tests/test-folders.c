@@ -361,26 +361,43 @@ test_symlinked_component (Fixture       *fx,
   run_clear (&run);
 }
 
+/* Sends @text alone: the receiver gets it whole, and no file. */
+static void
+check_text (Fixture    *fx,
+            const char *text)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_file_free);
+  Run run = { 0, };
+
+  run_transfer (&run, files, NULL, text, fx->down_file);
+  g_assert_no_error (run.receive_error);
+  g_assert_no_error (run.send_error);
+  g_assert_cmpstr (_ferry_session_get_text (run.receiver), ==, text);
+  g_assert_cmpuint (run.files->len, ==, 0);
+  g_assert_cmpuint (count_entries (fx->down), ==, 0);
+  run_clear (&run);
+}
+
 /* A text: accepted like files, never written. */
 static void
 test_text (Fixture       *fx,
            gconstpointer  data)
 {
-  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) _ferry_session_file_free);
-  GString *text = g_string_new (NULL);
-  Run run = { 0, };
+  g_autoptr(GString) text = g_string_new (NULL);
 
   /* more than one frame holds */
   while (text->len < 60 * 1024)
     g_string_append (text, "ünïcödé words\n\t\"quoted\" \\ ");
-  run_transfer (&run, files, NULL, text->str, fx->down_file);
-  g_assert_no_error (run.receive_error);
-  g_assert_no_error (run.send_error);
-  g_assert_cmpstr (_ferry_session_get_text (run.receiver), ==, text->str);
-  g_assert_cmpuint (run.files->len, ==, 0);
-  g_assert_cmpuint (count_entries (fx->down), ==, 0);
-  run_clear (&run);
-  g_string_free (text, TRUE);
+  check_text (fx, text->str);
+}
+
+/* An empty text is still a text: the header carries it, and the
+ * receiver does not take the offer for one of nothing. */
+static void
+test_empty_text (Fixture       *fx,
+                 gconstpointer  data)
+{
+  check_text (fx, "");
 }
 
 /* ------------------------------------------------------------------ */
@@ -777,6 +794,7 @@ main (int   argc,
   ADD ("/folders/tree", test_tree);
   ADD ("/folders/symlinked-component", test_symlinked_component);
   ADD ("/folders/text", test_text);
+  ADD ("/folders/empty-text", test_empty_text);
   ADD ("/folders/hostile/paths", test_hostile_paths);
   ADD ("/folders/hostile/tree", test_hostile_tree);
   ADD ("/folders/hostile/count", test_hostile_count);

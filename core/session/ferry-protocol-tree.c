@@ -99,13 +99,15 @@ builder_add_dir (Builder         *b,
   json_array_add_object_element (b->dirs, entry);
 }
 
+/* Adds @text in pieces, one a frame; an empty text is one empty piece,
+ * so the header still says it offers a text. */
 static void
 builder_add_text (Builder    *b,
                   const char *text)
 {
   const char *p = text;
 
-  while (*p != '\0')
+  do
     {
       const char *end = p;
       g_autofree char *piece = NULL;
@@ -117,6 +119,7 @@ builder_add_text (Builder    *b,
       json_object_set_string_member (b->frame, "text", piece);
       p = end;
     }
+  while (*p != '\0');
 }
 
 GPtrArray *
