@@ -282,6 +282,35 @@ def text_and_folder(base):
     wait_until(lambda: len(closed) == 2, 15000, "the engines to close")
 
 
+# An application that binds no text domain of its own still gets the
+# library's messages in its user's language: run as a separate process,
+# since the language is read when a catalogue is first used.
+TRANSLATED = """
+import locale, os, sys
+import gi
+gi.require_version("Ferry", "1.0")
+from gi.repository import Ferry, GLib
+locale.setlocale(locale.LC_ALL, "")
+try:
+    Ferry.Engine.new(sys.argv[1], None)
+except GLib.Error as e:
+    print(e.message)
+"""
+
+
+@test
+def translated(base):
+    import subprocess
+    home = os.path.join(base, "home")
+    os.makedirs(os.path.join(home, "ferry.conf"))  # a folder: unreadable
+    env = dict(os.environ, LANGUAGE="es", LC_ALL="C.UTF-8")
+    assert env.get("FERRY_LOCALEDIR"), "FERRY_LOCALEDIR is not set"
+    out = subprocess.run([sys.executable, "-c", TRANSLATED, home], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("No se puede leer "), out.stdout
+
+
 def main():
     print("1..%d" % len(tests))
     failed = 0

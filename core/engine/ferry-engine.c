@@ -11,6 +11,7 @@
 #endif
 
 #include "ferry-engine-private.h"
+#include "ferry-i18n-private.h"
 
 /**
  * FerryEngine:
@@ -259,6 +260,8 @@ static void
 ferry_engine_class_init (FerryEngineClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  _ferry_i18n_init ();
 
   object_class->dispose = ferry_engine_dispose;
   object_class->finalize = ferry_engine_finalize;

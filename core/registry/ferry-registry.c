@@ -14,6 +14,7 @@
 #include <gmodule.h>
 
 #include "ferry-error.h"
+#include "ferry-i18n-private.h"
 #include "ferry-plugin.h"
 #include "ferry-plugin-private.h"
 #include "ferry-registry.h"
@@ -134,6 +135,8 @@ static void
 ferry_registry_class_init (FerryRegistryClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  _ferry_i18n_init ();
 
   object_class->dispose = ferry_registry_dispose;
   object_class->finalize = ferry_registry_finalize;
