@@ -95,7 +95,8 @@ for name in "${harnesses[@]}"; do
     for s in "${slow[@]}"; do
       [ "$s" = "$name" ] && n=$(( runs / 20 ))
     done
-    limit=(-runs="$n" -seed="${FERRY_FUZZ_SEED:-1}")
+    # (at most 10 minutes each all the same, so a slow harness cannot eat CI)
+    limit=(-runs="$n" -seed="${FERRY_FUZZ_SEED:-1}" -max_total_time=600)
     echo "fuzz.sh: $name for $n inputs"
   else
     limit=(-max_total_time="$seconds")
