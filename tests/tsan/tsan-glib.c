@@ -20,11 +20,12 @@
  *                 suppressions=$PWD/tests/tsan/suppressions.txt" \
  *   LD_PRELOAD="/usr/lib/x86_64-linux-gnu/libtsan.so.2 /tmp/tsan-glib.so" \
  *   meson test -C build-tsan --no-rebuild --timeout-multiplier 6 \
- *       session engine multi resume folders tls ice ice-stream
+ *       session engine multi resume resume-fetch resume-devices folders \
+ *       tls ice ice-stream
  *   grep -A30 'WARNING: ThreadSanitizer' build-tsan/meson-logs/testlog.txt
  *
  * No setarch -R is needed on this kernel (vm.mmap_rnd_bits = 28, gcc 12).
- * exitcode=0 keeps children that report (the resume suite's) from
+ * exitcode=0 keeps children that report (the resume suites') from
  * failing with 66; the reports land in the test log (with a log_path, the
  * report file would count as a leaked descriptor in the session suite).
  */
