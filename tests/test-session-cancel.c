@@ -249,17 +249,12 @@ main (int    argc,
 {
   session_test_init (&argc, &argv);
 
-#define ADD(path, func, data) \
-  g_test_add (path, Fixture, data, fixture_setup, func, fixture_teardown)
-
-  ADD ("/session/cancel/by-sender", test_cancel_by_sender, NULL);
-  ADD ("/session/cancel/by-cancellable", test_cancel_by_cancellable, NULL);
-  ADD ("/session/cancel/by-receiver", test_cancel_by_receiver, NULL);
-  ADD ("/session/cancel/stalled-receiver", test_cancel_stalled_receiver, NULL);
-  ADD ("/session/cancel/stalled-sender", test_cancel_stalled_sender, NULL);
-  ADD ("/session/stall-timeout-told", test_stall_timeout_told, NULL);
-
-#undef ADD
+  session_test_add ("/session/cancel/by-sender", test_cancel_by_sender, NULL);
+  session_test_add ("/session/cancel/by-cancellable", test_cancel_by_cancellable, NULL);
+  session_test_add ("/session/cancel/by-receiver", test_cancel_by_receiver, NULL);
+  session_test_add ("/session/cancel/stalled-receiver", test_cancel_stalled_receiver, NULL);
+  session_test_add ("/session/cancel/stalled-sender", test_cancel_stalled_sender, NULL);
+  session_test_add ("/session/stall-timeout-told", test_stall_timeout_told, NULL);
 
   return g_test_run ();
 }

@@ -215,6 +215,14 @@ fixture_teardown (Fixture       *fx,
   g_object_unref (fx->down_file);
 }
 
+void
+session_test_add (const char    *path,
+                  void         (*func) (Fixture *, gconstpointer),
+                  gconstpointer  data)
+{
+  g_test_add (path, Fixture, data, fixture_setup, func, fixture_teardown);
+}
+
 FerrySessionFile *
 source_file (Fixture    *fx,
              const char *name)
@@ -381,10 +389,7 @@ header_cb (GObject      *source,
 {
   Run *run = data;
 
-  assert_main_thread ();
-  run->recv_files = _ferry_session_read_header_finish (FERRY_SESSION (source), result,
-                                                       &run->transfer_id, &run->header_error);
-  run->header_done = TRUE;
+  hostile_header_cb (source, result, data);
   if (run->recv_files == NULL)
     return;
 

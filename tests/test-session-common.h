@@ -51,6 +51,10 @@ void        fixture_setup       (Fixture       *fx,
                                  gconstpointer  data);
 void        fixture_teardown    (Fixture       *fx,
                                  gconstpointer  data);
+/* g_test_add() of @func on a Fixture. */
+void        session_test_add    (const char    *path,
+                                 void         (*func) (Fixture *, gconstpointer),
+                                 gconstpointer  data);
 
 /* The file @name of "src", to offer. */
 FerrySessionFile *source_file   (Fixture       *fx,

@@ -583,14 +583,11 @@ main (int    argc,
 {
   session_test_init (&argc, &argv);
 
-#define ADD(path, func, data) \
-  g_test_add (path, Fixture, data, fixture_setup, func, fixture_teardown)
-
   for (gsize i = 0; i < G_N_ELEMENTS (hostile_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/session/hostile-sender/%s", hostile_cases[i].name);
 
-      ADD (path, test_hostile_sender, &hostile_cases[i]);
+      session_test_add (path, test_hostile_sender, &hostile_cases[i]);
     }
 
   for (gsize i = 0; i < G_N_ELEMENTS (hostile_receiver_cases); i++)
@@ -598,10 +595,8 @@ main (int    argc,
       g_autofree char *path = g_strdup_printf ("/session/hostile-receiver/%s",
                                                hostile_receiver_cases[i].name);
 
-      ADD (path, test_hostile_receiver, &hostile_receiver_cases[i]);
+      session_test_add (path, test_hostile_receiver, &hostile_receiver_cases[i]);
     }
-
-#undef ADD
 
   return g_test_run ();
 }

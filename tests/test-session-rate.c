@@ -193,15 +193,10 @@ main (int    argc,
 {
   session_test_init (&argc, &argv);
 
-#define ADD(path, func, data) \
-  g_test_add (path, Fixture, data, fixture_setup, func, fixture_teardown)
-
-  ADD ("/session/rate-limit/paced", test_rate_limit, NULL);
-  ADD ("/session/rate-limit/shared", test_rate_limit_shared, NULL);
-  ADD ("/session/rate-limit/cancel", test_rate_limit_cancel, NULL);
+  session_test_add ("/session/rate-limit/paced", test_rate_limit, NULL);
+  session_test_add ("/session/rate-limit/shared", test_rate_limit_shared, NULL);
+  session_test_add ("/session/rate-limit/cancel", test_rate_limit_cancel, NULL);
   g_test_add_func ("/session/rate-limit/parse", test_rate_limit_parse);
-
-#undef ADD
 
   return g_test_run ();
 }

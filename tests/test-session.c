@@ -588,23 +588,18 @@ main (int    argc,
 {
   session_test_init (&argc, &argv);
 
-#define ADD(path, func, data) \
-  g_test_add (path, Fixture, data, fixture_setup, func, fixture_teardown)
-
-  ADD ("/session/happy-path", test_happy_path, NULL);
-  ADD ("/session/name-collision", test_name_collision, NULL);
-  ADD ("/session/resume/foreign-part", test_resume_foreign_part, NULL);
-  ADD ("/session/resume/long-prefix", test_resume_long_prefix, NULL);
-  ADD ("/session/hash-share", test_hash_share, NULL);
-  ADD ("/session/reject", test_reject, NULL);
-  ADD ("/session/part-suffix", test_part_suffix, NULL);
-  ADD ("/session/source-changed", test_source_changed, NULL);
-  ADD ("/session/source-missing", test_source_missing, NULL);
-  ADD ("/session/states", test_states, NULL);
-  ADD ("/session/groups", test_groups, NULL);
-  ADD ("/session/perf/throughput", test_throughput, NULL);
-
-#undef ADD
+  session_test_add ("/session/happy-path", test_happy_path, NULL);
+  session_test_add ("/session/name-collision", test_name_collision, NULL);
+  session_test_add ("/session/resume/foreign-part", test_resume_foreign_part, NULL);
+  session_test_add ("/session/resume/long-prefix", test_resume_long_prefix, NULL);
+  session_test_add ("/session/hash-share", test_hash_share, NULL);
+  session_test_add ("/session/reject", test_reject, NULL);
+  session_test_add ("/session/part-suffix", test_part_suffix, NULL);
+  session_test_add ("/session/source-changed", test_source_changed, NULL);
+  session_test_add ("/session/source-missing", test_source_missing, NULL);
+  session_test_add ("/session/states", test_states, NULL);
+  session_test_add ("/session/groups", test_groups, NULL);
+  session_test_add ("/session/perf/throughput", test_throughput, NULL);
 
   return g_test_run ();
 }
