@@ -1,5 +1,5 @@
-/* test-session.c: the session protocol over real loopback TCP, on the
- * paths that complete: files received and verified, names that collide,
+/* test-session.c: the session protocol over real loopback TCP between two
+ * of our sessions: files received and verified, names that collide,
  * resumed files and shared hashes, a rejected offer, a sender whose source
  * changed or went missing, misuse of the API, thread groups, throughput.
  * Rate limits are in test-session-rate.c, cancels and stalls in
