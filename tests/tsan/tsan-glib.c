@@ -21,7 +21,7 @@
  *   LD_PRELOAD="/usr/lib/x86_64-linux-gnu/libtsan.so.2 /tmp/tsan-glib.so" \
  *   meson test -C build-tsan --no-rebuild --timeout-multiplier 6 \
  *       session engine multi resume resume-fetch resume-devices folders \
- *       tls ice ice-stream
+ *       tls tls-refuse tls-close ice ice-stream
  *   grep -A30 'WARNING: ThreadSanitizer' build-tsan/meson-logs/testlog.txt
  *
  * No setarch -R is needed on this kernel (vm.mmap_rnd_bits = 28, gcc 12).
