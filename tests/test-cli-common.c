@@ -402,26 +402,6 @@ all_exited (gpointer data)
   return TRUE;
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      dir = g_dir_open (path, 0, NULL);
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
 void
 fixture_teardown (Fixture       *fx,
                   gconstpointer  data)
@@ -437,7 +417,7 @@ fixture_teardown (Fixture       *fx,
   g_ptr_array_unref (fx->procs);
 
   if (fx->tmp != NULL)
-    remove_tree (fx->tmp);
+    ferry_test_remove_tree (fx->tmp);
   g_free (fx->tmp);
 }
 

@@ -33,36 +33,6 @@ test_session_new (GIOStream *stream)
   return session;
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
-
-static guint
-count_entries (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  guint n = 0;
-
-  while (dir != NULL && g_dir_read_name (dir) != NULL)
-    n++;
-  return n;
-}
-
 typedef struct {
   char  *base;
   char  *src;
@@ -93,7 +63,7 @@ fixture_teardown (Fixture       *fx,
   /* every session thread is gone before the next test */
   g_assert_true (_ferry_session_group_wait (test_group, G_MAXINT64, NULL));
   g_clear_pointer (&test_group, _ferry_session_group_unref);
-  remove_tree (fx->base);
+  ferry_test_remove_tree (fx->base);
   g_free (fx->base);
   g_free (fx->src);
   g_free (fx->down);
@@ -313,7 +283,7 @@ test_tree (Fixture       *fx,
     {
       g_autofree char *dir = g_strdup_printf ("%s/album/many/d%02u", fx->down, i);
 
-      g_assert_cmpuint (count_entries (dir), ==, 100);
+      g_assert_cmpuint (ferry_test_count_entries (dir), ==, 100);
     }
   /* the receiver's files tell where each one landed */
   for (guint i = 0; i < run.files->len; i++)
@@ -355,7 +325,7 @@ test_symlinked_component (Fixture       *fx,
   g_ptr_array_add (files, source_file (fx, "album/sub", "x"));
   run_transfer (&run, files, NULL, NULL, fx->down_file);
   g_assert_no_error (run.receive_error);
-  g_assert_cmpuint (count_entries (fx->outside), ==, 0);
+  g_assert_cmpuint (ferry_test_count_entries (fx->outside), ==, 0);
   got = g_build_filename (fx->down, "album (1)/sub/x", NULL);
   g_assert_true (g_file_test (got, G_FILE_TEST_IS_REGULAR));
   run_clear (&run);
@@ -374,7 +344,7 @@ check_text (Fixture    *fx,
   g_assert_no_error (run.send_error);
   g_assert_cmpstr (_ferry_session_get_text (run.receiver), ==, text);
   g_assert_cmpuint (run.files->len, ==, 0);
-  g_assert_cmpuint (count_entries (fx->down), ==, 0);
+  g_assert_cmpuint (ferry_test_count_entries (fx->down), ==, 0);
   run_clear (&run);
 }
 
@@ -462,8 +432,8 @@ assert_refused (Fixture    *fx,
   if (g_test_verbose ())
     g_test_message ("refused: %s", run.header_error->message);
   g_assert_nonnull (strstr (run.header_error->message, expected));
-  g_assert_cmpuint (count_entries (fx->down), ==, 0);
-  g_assert_cmpuint (count_entries (fx->outside), ==, 0);
+  g_assert_cmpuint (ferry_test_count_entries (fx->down), ==, 0);
+  g_assert_cmpuint (ferry_test_count_entries (fx->outside), ==, 0);
   run_clear (&run);
 }
 

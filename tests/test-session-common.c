@@ -26,43 +26,6 @@ static FerrySessionGroup *test_group;
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
 
-static guint
-count_entries (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-
-  return n;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 void
 write_sparse_file (const char *path,
                    goffset     size)
@@ -104,7 +67,7 @@ sha3_file (const char *path)
 static guint
 count_fds (void)
 {
-  return count_entries ("/proc/self/fd");
+  return ferry_test_count_entries ("/proc/self/fd");
 }
 
 static gboolean
@@ -116,7 +79,7 @@ tick_cb (gpointer data)
 static guint
 count_threads (void)
 {
-  return count_entries ("/proc/self/task");
+  return ferry_test_count_entries ("/proc/self/task");
 }
 
 FerrySession *
@@ -138,7 +101,7 @@ fixture_setup (Fixture       *fx,
   /* inside the test's isolated directory, which GLib removes at the end */
   fx->base = g_build_filename (g_get_user_cache_dir (), "ferry-session", NULL);
   g_assert_cmpint (g_mkdir_with_parents (fx->base, 0700), ==, 0);
-  g_assert_cmpuint (count_entries (fx->base), ==, 0);
+  g_assert_cmpuint (ferry_test_count_entries (fx->base), ==, 0);
   fx->src = g_build_filename (fx->base, "src", NULL);
   fx->down = g_build_filename (fx->base, "down", NULL);
   g_assert_cmpint (g_mkdir (fx->src, 0700), ==, 0);
@@ -208,7 +171,7 @@ fixture_teardown (Fixture       *fx,
     }
   g_assert_cmpuint (count_fds (), <=, fx->fds_before);
 
-  remove_tree (fx->base);
+  ferry_test_remove_tree (fx->base);
   g_free (fx->base);
   g_free (fx->src);
   g_free (fx->down);

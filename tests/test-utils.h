@@ -57,6 +57,13 @@ GSubprocess *ferry_test_coturn_spawn  (const char *turnserver,
 /* Names in @dir, sorted, joined by '|' (for asserting directory contents). */
 char     *ferry_test_list_dir         (const char         *dir);
 
+/* The number of entries in the folder @dir, which must exist. */
+guint     ferry_test_count_entries    (const char         *dir);
+
+/* Removes @path: a file, a symbolic link (not followed), or a folder and
+ * everything in it. */
+void      ferry_test_remove_tree      (const char         *path);
+
 /* Skips the test with @reason, or fails it when FERRY_TEST_NO_SKIP is set
  * (as in CI, where nothing may skip). */
 void      ferry_test_skip_or_fail     (const char         *reason);
