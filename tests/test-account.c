@@ -206,28 +206,6 @@ test_export_import (Fixture       *fixture,
   g_assert_cmpstr (ferry_identity_get_device_id (ib), !=, ferry_identity_get_device_id (ia));
 }
 
-static void
-find_peer_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GTask *out = user_data;
-  GError *error = NULL;
-  FerryPeer *peer = ferry_engine_find_peer_finish (FERRY_ENGINE (source), result, &error);
-
-  if (peer != NULL)
-    g_task_return_pointer (out, peer, g_object_unref);
-  else
-    g_task_return_error (out, error);
-  g_object_unref (out);
-}
-
-static gboolean
-task_done (gpointer user_data)
-{
-  return g_task_get_completed (G_TASK (user_data));
-}
-
 typedef struct {
   FerryPeer *peer;
   guint      n;
@@ -246,15 +224,12 @@ find_account (FerryEngine *engine,
               const char  *account,
               guint        n_devices)
 {
-  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
   g_autofree char *prefix = g_strndup (account, 16);
   DevicesWait wait;
   FerryPeer *peer;
 
-  ferry_engine_find_peer_async (engine, prefix, 10000, NULL, find_peer_cb, g_object_ref (out));
-  ferry_test_wait_until (task_done, out, 15000, "find_peer to answer");
-  peer = g_task_propagate_pointer (out, &error);
+  peer = ferry_test_find_peer (engine, prefix, 10000, NULL, &error);
   g_assert_no_error (error);
   wait.peer = peer;
   wait.n = n_devices;

@@ -386,33 +386,13 @@ transfer_requested_cb (FerryEngine   *engine,
   ferry_transfer_accept (transfer, ferry_engine_get_download_dir (engine));
 }
 
-static void
-found_cb (GObject      *source,
-          GAsyncResult *result,
-          gpointer      user_data)
-{
-  GTask *out = user_data;
-  GError *error = NULL;
-  FerryPeer *peer = ferry_engine_find_peer_finish (FERRY_ENGINE (source), result, &error);
-
-  if (peer != NULL)
-    g_task_return_pointer (out, peer, g_object_unref);
-  else
-    g_task_return_error (out, error);
-  g_object_unref (out);
-}
-
 static FerryPeer *
 find_peer (FerryEngine *engine,
            const char  *query)
 {
-  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
-  FerryPeer *peer;
+  FerryPeer *peer = ferry_test_find_peer (engine, query, 10000, NULL, &error);
 
-  ferry_engine_find_peer_async (engine, query, 10000, NULL, found_cb, g_object_ref (out));
-  ferry_test_wait_until (task_done, out, 15000, "find_peer to answer");
-  peer = g_task_propagate_pointer (out, &error);
   g_assert_no_error (error);
   return peer;
 }

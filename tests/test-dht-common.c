@@ -166,40 +166,14 @@ device_of (FerryEngine *engine)
   return ferry_identity_get_device_id (ferry_engine_get_identity (engine));
 }
 
-static void
-find_peer_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GTask *out = user_data;
-  GError *error = NULL;
-  FerryPeer *peer = ferry_engine_find_peer_finish (FERRY_ENGINE (source), result, &error);
-
-  if (peer != NULL)
-    g_task_return_pointer (out, peer, g_object_unref);
-  else
-    g_task_return_error (out, error);
-  g_object_unref (out);
-}
-
-static gboolean
-task_done (gpointer user_data)
-{
-  return g_task_get_completed (G_TASK (user_data));
-}
-
 FerryPeer *
 find_peer (FerryEngine *engine,
            const char  *query,
            guint        timeout_ms)
 {
-  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
-  FerryPeer *peer;
+  FerryPeer *peer = ferry_test_find_peer (engine, query, timeout_ms, NULL, &error);
 
-  ferry_engine_find_peer_async (engine, query, timeout_ms, NULL, find_peer_cb, g_object_ref (out));
-  ferry_test_wait_until (task_done, out, timeout_ms + 5000, "find_peer to answer");
-  peer = g_task_propagate_pointer (out, &error);
   g_assert_no_error (error);
   g_assert_nonnull (peer);
   return peer;

@@ -131,20 +131,6 @@ find_peer_cb (GObject      *source,
   g_object_unref (out);
 }
 
-static FerryPeer *
-find_peer (FerryEngine   *engine,
-           const char    *query,
-           guint          timeout_ms,
-           GCancellable  *cancellable,
-           GError       **error)
-{
-  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
-
-  ferry_engine_find_peer_async (engine, query, timeout_ms, cancellable, find_peer_cb, g_object_ref (out));
-  ferry_test_wait_until (task_done, out, timeout_ms + 5000, "find_peer to answer");
-  return g_task_propagate_pointer (out, error);
-}
-
 /* Nothing of the engines waits on the default context: no timer, and no
  * file descriptor but the context's own wake-up one. */
 static void
@@ -212,7 +198,7 @@ step_find_peer_cancelled_elsewhere (Fixture *fixture)
 
   /* Already cancelled before the call. */
   g_clear_error (&error);
-  peer = find_peer (fixture->a, "0123456789abcdef", 600000, cancellable, &error);
+  peer = ferry_test_find_peer (fixture->a, "0123456789abcdef", 600000, cancellable, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
@@ -225,7 +211,7 @@ send_file (Fixture    *fixture,
   g_autoptr(GFile) file = g_file_new_for_path (path);
   FerryTransfer *transfer;
 
-  peer = find_peer (fixture->a, "bob", 20000, NULL, &error);
+  peer = ferry_test_find_peer (fixture->a, "bob", 20000, NULL, &error);
   g_assert_no_error (error);
   transfer = ferry_engine_send (fixture->a, peer, &file, 1, &error);
   g_assert_no_error (error);

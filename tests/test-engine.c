@@ -87,41 +87,6 @@ fixture_tear_down (Fixture       *fixture,
   g_free (fixture->dir);
 }
 
-static void
-find_peer_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GTask *out = user_data;
-  GError *error = NULL;
-  FerryPeer *peer = ferry_engine_find_peer_finish (FERRY_ENGINE (source), result, &error);
-
-  if (peer != NULL)
-    g_task_return_pointer (out, peer, g_object_unref);
-  else
-    g_task_return_error (out, error);
-  g_object_unref (out);
-}
-
-static gboolean
-task_done (gpointer user_data)
-{
-  return g_task_get_completed (G_TASK (user_data));
-}
-
-static FerryPeer *
-find_peer (FerryEngine  *engine,
-           const char   *query,
-           guint         timeout_ms,
-           GError      **error)
-{
-  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
-
-  ferry_engine_find_peer_async (engine, query, timeout_ms, NULL, find_peer_cb, g_object_ref (out));
-  ferry_test_wait_until (task_done, out, timeout_ms + 5000, "find_peer to answer");
-  return g_task_propagate_pointer (out, error);
-}
-
 static gboolean
 transfer_done (gpointer user_data)
 {
@@ -139,7 +104,7 @@ start_send_files (Fixture  *fixture,
   g_autofree char *prefix = g_strndup (bob, 12);
   FerryTransfer *transfer;
 
-  peer = find_peer (fixture->a, prefix, 10000, &error);
+  peer = ferry_test_find_peer (fixture->a, prefix, 10000, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ferry_peer_get_account_id (peer), ==, bob);
   g_assert_cmpstr (ferry_peer_get_name (peer), ==, "bob");
@@ -171,7 +136,7 @@ test_discovery (Fixture       *fixture,
   g_autoptr(FerryPeer) nobody = NULL;
   g_autoptr(FerryDevice) device = NULL;
 
-  bob = find_peer (fixture->a, "bob", 10000, &error);
+  bob = ferry_test_find_peer (fixture->a, "bob", 10000, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ferry_peer_get_account_id (bob), ==,
                    ferry_identity_get_account_id (ferry_engine_get_identity (fixture->b)));
@@ -185,12 +150,12 @@ test_discovery (Fixture       *fixture,
   {
     g_autofree char *prefix = g_strndup (ferry_identity_get_device_id (ferry_engine_get_identity (fixture->a)), 10);
 
-    alice = find_peer (fixture->b, prefix, 10000, &error);
+    alice = ferry_test_find_peer (fixture->b, prefix, 10000, NULL, &error);
     g_assert_no_error (error);
     g_assert_cmpstr (ferry_peer_get_name (alice), ==, "alice");
   }
 
-  nobody = find_peer (fixture->a, "0123456789abcdef", 600, &error);
+  nobody = ferry_test_find_peer (fixture->a, "0123456789abcdef", 600, NULL, &error);
   g_assert_error (error, FERRY_ERROR, FERRY_ERROR_PEER_NOT_FOUND);
   g_assert_null (nobody);
 }

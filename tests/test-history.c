@@ -75,28 +75,6 @@ fixture_tear_down (Fixture       *fixture,
   g_free (fixture->dir);
 }
 
-static void
-find_peer_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GTask *out = user_data;
-  GError *error = NULL;
-  FerryPeer *peer = ferry_engine_find_peer_finish (FERRY_ENGINE (source), result, &error);
-
-  if (peer != NULL)
-    g_task_return_pointer (out, peer, g_object_unref);
-  else
-    g_task_return_error (out, error);
-  g_object_unref (out);
-}
-
-static gboolean
-task_done (gpointer user_data)
-{
-  return g_task_get_completed (G_TASK (user_data));
-}
-
 static gboolean
 transfer_done (gpointer user_data)
 {
@@ -107,15 +85,12 @@ static FerryTransfer *
 send_files (Fixture            *fixture,
             const char * const *paths)
 {
-  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(FerryPeer) peer = NULL;
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
   FerryTransfer *transfer;
 
-  ferry_engine_find_peer_async (fixture->a, "bob", 10000, NULL, find_peer_cb, g_object_ref (out));
-  ferry_test_wait_until (task_done, out, 15000, "find_peer to answer");
-  peer = g_task_propagate_pointer (out, &error);
+  peer = ferry_test_find_peer (fixture->a, "bob", 10000, NULL, &error);
   g_assert_no_error (error);
   for (guint i = 0; paths[i] != NULL; i++)
     g_ptr_array_add (files, g_file_new_for_path (paths[i]));

@@ -111,22 +111,6 @@ turn_url (Fixture    *fixture,
                           password, port ? port : fixture->coturn->port, transport);
 }
 
-static void
-find_peer_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GTask *out = user_data;
-  GError *error = NULL;
-  FerryPeer *peer = ferry_engine_find_peer_finish (FERRY_ENGINE (source), result, &error);
-
-  if (peer != NULL)
-    g_task_return_pointer (out, peer, g_object_unref);
-  else
-    g_task_return_error (out, error);
-  g_object_unref (out);
-}
-
 gboolean
 task_done (gpointer user_data)
 {
@@ -143,15 +127,12 @@ FerryTransfer *
 send_gfile (Fixture *fixture,
             GFile   *file)
 {
-  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(FerryPeer) peer = NULL;
   const char *bob = ferry_identity_get_account_id (ferry_engine_get_identity (fixture->b));
   FerryTransfer *transfer;
 
-  ferry_engine_find_peer_async (fixture->a, bob, 10000, NULL, find_peer_cb, g_object_ref (out));
-  ferry_test_wait_until (task_done, out, 15000, "bob to be found");
-  peer = g_task_propagate_pointer (out, &error);
+  peer = ferry_test_find_peer (fixture->a, bob, 10000, NULL, &error);
   g_assert_no_error (error);
 
   transfer = ferry_engine_send (fixture->a, peer, &file, 1, &error);

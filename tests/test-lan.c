@@ -199,28 +199,6 @@ flood (Fixture     *fixture,
 
 /* A transfer --------------------------------------------------------------- */
 
-static void
-find_peer_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GTask *out = user_data;
-  GError *error = NULL;
-  FerryPeer *peer = ferry_engine_find_peer_finish (FERRY_ENGINE (source), result, &error);
-
-  if (peer != NULL)
-    g_task_return_pointer (out, peer, g_object_unref);
-  else
-    g_task_return_error (out, error);
-  g_object_unref (out);
-}
-
-static gboolean
-task_done (gpointer user_data)
-{
-  return g_task_get_completed (G_TASK (user_data));
-}
-
 static gboolean
 transfer_done (gpointer user_data)
 {
@@ -233,7 +211,6 @@ transfer_ok (Fixture *fixture,
 {
   g_autofree char *path = g_build_filename (fixture->dir, "data.bin", NULL);
   g_autofree char *received = g_build_filename (fixture->download, "data.bin", NULL);
-  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(FerryPeer) peer = NULL;
   g_autoptr(GFile) file = g_file_new_for_path (path);
@@ -241,9 +218,7 @@ transfer_ok (Fixture *fixture,
   const char *bob = ferry_identity_get_account_id (ferry_engine_get_identity (fixture->b));
 
   ferry_test_write_random (path, size, (guint32) size);
-  ferry_engine_find_peer_async (fixture->a, bob, 10000, NULL, find_peer_cb, g_object_ref (out));
-  ferry_test_wait_until (task_done, out, 15000, "bob to be found");
-  peer = g_task_propagate_pointer (out, &error);
+  peer = ferry_test_find_peer (fixture->a, bob, 10000, NULL, &error);
   g_assert_no_error (error);
 
   transfer = ferry_engine_send (fixture->a, peer, &file, 1, &error);

@@ -256,6 +256,42 @@ ferry_test_list_dir (const char *dir)
   return g_strjoinv ("|", (char **) names->pdata);
 }
 
+static void
+find_peer_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GTask *out = user_data;
+  GError *error = NULL;
+  FerryPeer *peer = ferry_engine_find_peer_finish (FERRY_ENGINE (source), result, &error);
+
+  if (peer != NULL)
+    g_task_return_pointer (out, peer, g_object_unref);
+  else
+    g_task_return_error (out, error);
+  g_object_unref (out);
+}
+
+static gboolean
+task_done (gpointer user_data)
+{
+  return g_task_get_completed (G_TASK (user_data));
+}
+
+FerryPeer *
+ferry_test_find_peer (FerryEngine   *engine,
+                      const char    *query,
+                      guint          timeout_ms,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
+
+  ferry_engine_find_peer_async (engine, query, timeout_ms, cancellable, find_peer_cb, g_object_ref (out));
+  ferry_test_wait_until (task_done, out, timeout_ms + 5000, "find_peer to answer");
+  return g_task_propagate_pointer (out, error);
+}
+
 guint
 ferry_test_count_entries (const char *dir)
 {

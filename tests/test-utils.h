@@ -57,6 +57,15 @@ GSubprocess *ferry_test_coturn_spawn  (const char *turnserver,
 /* Names in @dir, sorted, joined by '|' (for asserting directory contents). */
 char     *ferry_test_list_dir         (const char         *dir);
 
+/* ferry_engine_find_peer_async() of @query, waited for on the
+ * thread-default main context (up to @timeout_ms and 5 s more); the peer,
+ * or %NULL with @error set. */
+FerryPeer *ferry_test_find_peer       (FerryEngine        *engine,
+                                       const char         *query,
+                                       guint               timeout_ms,
+                                       GCancellable       *cancellable,
+                                       GError            **error);
+
 /* The number of entries in the folder @dir, which must exist. */
 guint     ferry_test_count_entries    (const char         *dir);
 
