@@ -4,7 +4,7 @@
 # each one from its seed corpus:
 #
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]      e.g. scripts/fuzz.sh 60 frame
-#   scripts/fuzz.sh --runs N [HARNESS...]       CI: the same inputs each time
+#   scripts/fuzz.sh --runs N [HARNESS...]       CI: a fixed number of inputs
 #
 # With SECONDS (default 20) each harness explores at random for that long:
 # the way to look for new bugs. With --runs, each harness tries N inputs
@@ -119,8 +119,6 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz.sh: failed: ${failed[*]}" >&2
   exit 1
 fi
-if [ -n "$runs" ]; then
-  echo "fuzz.sh: ${#harnesses[@]} harnesses ran their inputs, nothing found"
-else
-  echo "fuzz.sh: ${#harnesses[@]} harnesses ran ${seconds}s each, nothing found"
-fi
+each="${seconds}s each"
+[ -z "$runs" ] || each="their inputs"
+echo "fuzz.sh: ${#harnesses[@]} harnesses ran $each, nothing found"
