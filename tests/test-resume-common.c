@@ -363,3 +363,14 @@ start_sender_again (Fixture     *fx,
   proc_wait_event (p, "ready");
   return p;
 }
+
+Proc *
+fetch_again (Fixture     *fx,
+             Interrupted *it)
+{
+  Proc *fetch = proc_spawn (fx, "fetch", "--home", it->recv_home, "--interface", "lo", "--json",
+                            "fetch", it->id, NULL);
+
+  g_assert_cmpint (proc_wait_exit (fetch), ==, 0);
+  return fetch;
+}

@@ -110,5 +110,9 @@ void        interrupt_transfer (Fixture     *fx,
 /* The sender comes back: any running engine answers requests. */
 Proc       *start_sender_again (Fixture     *fx,
                                 Interrupted *it);
+/* `ferry fetch` of the interrupted transfer, run to its end: exit
+ * status 0. */
+Proc       *fetch_again        (Fixture     *fx,
+                                Interrupted *it);
 
 G_END_DECLS

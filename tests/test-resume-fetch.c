@@ -41,9 +41,7 @@ test_tampered_part (Fixture       *fx,
   }
 
   start_sender_again (fx, &it);
-  fetch = proc_spawn (fx, "fetch", "--home", it.recv_home, "--interface", "lo", "--json",
-                      "fetch", it.id, NULL);
-  g_assert_cmpint (proc_wait_exit (fetch), ==, 0);
+  fetch = fetch_again (fx, &it);
 
   /* The resumed file did not verify: never kept, fetched whole. */
   error = proc_find (fetch, "error", 0);
@@ -218,9 +216,7 @@ run_verified (Fixture  *fx,
     }
 
   start_sender_again (fx, &it);
-  fetch = proc_spawn (fx, "fetch", "--home", it.recv_home, "--interface", "lo", "--json",
-                      "fetch", it.id, NULL);
-  g_assert_cmpint (proc_wait_exit (fetch), ==, 0);
+  fetch = fetch_again (fx, &it);
   /* in one go: no digest that failed, no second offer */
   g_assert_null (proc_find (fetch, "error", 0));
   g_assert_null (proc_find (fetch, "offer", 1));

@@ -33,9 +33,7 @@ test_sender_killed (Fixture       *fx,
   interrupt_transfer (fx, &it);
   start_sender_again (fx, &it);
 
-  fetch = proc_spawn (fx, "fetch", "--home", it.recv_home, "--interface", "lo", "--json",
-                      "fetch", it.id, NULL);
-  g_assert_cmpint (proc_wait_exit (fetch), ==, 0);
+  fetch = fetch_again (fx, &it);
   done = proc_find (fetch, "done", 0);
   g_assert_nonnull (done);
   g_assert_cmpstr (json_object_get_string_member (done, "transfer"), ==, it.id);
