@@ -211,28 +211,6 @@ fixture_tear_down (Fixture       *fixture,
   g_free (fixture->dir);
 }
 
-static void
-find_peer_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GTask *out = user_data;
-  GError *error = NULL;
-  FerryPeer *peer = ferry_engine_find_peer_finish (FERRY_ENGINE (source), result, &error);
-
-  if (peer != NULL)
-    g_task_return_pointer (out, peer, g_object_unref);
-  else
-    g_task_return_error (out, error);
-  g_object_unref (out);
-}
-
-static gboolean
-task_done (gpointer user_data)
-{
-  return g_task_get_completed (G_TASK (user_data));
-}
-
 static gboolean
 peer_has_all_devices (gpointer user_data)
 {
@@ -243,15 +221,12 @@ peer_has_all_devices (gpointer user_data)
 static FerryPeer *
 find_bob (Fixture *fixture)
 {
-  g_autoptr(GTask) out = g_task_new (NULL, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
   const char *account = ferry_identity_get_account_id (ferry_engine_get_identity (fixture->devices[0].engine));
   g_autofree char *prefix = g_strndup (account, 12);
   FerryPeer *peer;
 
-  ferry_engine_find_peer_async (fixture->sender, prefix, 10000, NULL, find_peer_cb, g_object_ref (out));
-  ferry_test_wait_until (task_done, out, 15000, "find_peer to answer");
-  peer = g_task_propagate_pointer (out, &error);
+  peer = ferry_test_find_peer (fixture->sender, prefix, 10000, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ferry_peer_get_account_id (peer), ==, account);
   ferry_test_wait_until (peer_has_all_devices, peer, 10000, "the three devices to be seen");
